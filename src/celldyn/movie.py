@@ -1,0 +1,174 @@
+"""The Movie: an intensity array with explicit axes and physical metadata.
+
+This is the data model every stage reads (see DESIGN.md). Readers normalise to one of
+the canonical axis orders ``TYX``, ``TZYX``, ``TCYX``, ``TCZYX`` once, at the boundary;
+internals trust the order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = ["Movie", "CANONICAL_AXES", "normalize_axes"]
+
+CANONICAL_AXES = ("TYX", "TZYX", "TCYX", "TCZYX")
+_VALID = set("TCZYX")
+
+
+def normalize_axes(data: Any, axes: str) -> tuple[Any, str]:
+    """Transpose `data` from `axes` to the canonical T[C][Z]YX order.
+
+    Singleton axes other than T, Y, X are dropped (a 1-channel movie is ``TYX``; a
+    1-slice Z stack is 2D). A missing T axis is added with length 1.
+
+    Parameters
+    ----------
+    data : array
+        Numpy or dask array.
+    axes : str
+        One letter per dimension of `data`, from ``TCZYX`` (``S`` for samples is read
+        as ``C``; ``Q`` or ``I`` from tifffile are refused as unknown).
+
+    Returns
+    -------
+    data, axes : array, str
+
+    Raises
+    ------
+    InputError
+        If `axes` does not match `data`'s dimensions or has unknown or repeated letters.
+    """
+    axes = axes.upper().replace("S", "C")
+    if len(axes) != data.ndim:
+        raise InputError(
+            f"axes {axes!r} has {len(axes)} letters but the data has {data.ndim} "
+            f"dimensions (shape {tuple(data.shape)}); pass --axes with one letter per "
+            "dimension, e.g. --axes TYX"
+        )
+    bad = sorted(set(axes) - _VALID)
+    if bad or len(set(axes)) != len(axes):
+        raise InputError(
+            f"axes {axes!r} must use each of the letters T, C, Z, Y, X at most once; "
+            "pass --axes, e.g. --axes TZYX"
+        )
+    if "Y" not in axes or "X" not in axes:
+        raise InputError(f"axes {axes!r} must contain Y and X; pass --axes, e.g. --axes TYX")
+    for ax in "CZ":
+        if ax in axes and data.shape[axes.index(ax)] == 1:
+            i = axes.index(ax)
+            data = data[(slice(None),) * i + (0,)]
+            axes = axes[:i] + axes[i + 1 :]
+    if "T" not in axes:
+        data = data[None]
+        axes = "T" + axes
+    target = "".join(a for a in "TCZYX" if a in axes)
+    if axes != target:
+        data = data.transpose([axes.index(a) for a in target])
+    return data, target
+
+
+@dataclass(frozen=True)
+class Movie:
+    """An intensity movie with axes and physical metadata.
+
+    Parameters
+    ----------
+    data : (T, [C,] [Z,] Y, X) numpy or dask array
+        Intensities in canonical axis order.
+    axes : str
+        One of ``TYX``, ``TZYX``, ``TCYX``, ``TCZYX``.
+    spacing : tuple of float, optional
+        Physical pixel size per spatial axis (Z, Y, X or Y, X), in µm. None if unknown.
+    frame_interval : float, optional
+        Time between frames in seconds. None if unknown.
+    name : str
+        Where the movie came from (file name), for reports.
+    """
+
+    data: Any
+    axes: str
+    spacing: tuple[float, ...] | None = None
+    frame_interval: float | None = None
+    name: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.axes not in CANONICAL_AXES:
+            raise InputError(
+                f"Movie axes must be one of {CANONICAL_AXES} (got {self.axes!r}); "
+                "use celldyn.movie.normalize_axes first"
+            )
+        if self.data.ndim != len(self.axes):
+            raise InputError(
+                f"Movie data has {self.data.ndim} dimensions but axes {self.axes!r}"
+            )
+        if self.spacing is not None:
+            sp = tuple(float(s) for s in self.spacing)
+            if len(sp) != self.n_spatial or not all(np.isfinite(s) and s > 0 for s in sp):
+                raise InputError(
+                    f"spacing must be {self.n_spatial} positive numbers (one per spatial "
+                    f"axis {self.spatial_axes}); got {self.spacing!r}"
+                )
+            object.__setattr__(self, "spacing", sp)
+        if self.frame_interval is not None and not (
+            np.isfinite(self.frame_interval) and self.frame_interval > 0
+        ):
+            raise InputError(
+                f"frame interval must be a positive number of seconds; got {self.frame_interval!r}"
+            )
+
+    @property
+    def spatial_axes(self) -> str:
+        return self.axes.replace("T", "").replace("C", "")
+
+    @property
+    def n_spatial(self) -> int:
+        return len(self.spatial_axes)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def is_3d(self) -> bool:
+        return "Z" in self.axes
+
+    @property
+    def frame_shape(self) -> tuple[int, ...]:
+        """Spatial shape of one frame, (Z,) Y, X."""
+        return tuple(self.data.shape[-self.n_spatial :])
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.data.shape[1]) if "C" in self.axes else 1
+
+    def channel(self, index: int) -> "Movie":
+        """Return a single-channel movie."""
+        if "C" not in self.axes:
+            if index != 0:
+                raise InputError(f"movie has one channel; got channel {index}")
+            return self
+        if not 0 <= index < self.n_channels:
+            raise InputError(
+                f"channel {index} does not exist; the movie has {self.n_channels} channels "
+                f"(0..{self.n_channels - 1})"
+            )
+        return replace(self, data=self.data[:, index], axes=self.axes.replace("C", ""))
+
+    def with_metadata(
+        self,
+        *,
+        spacing: tuple[float, ...] | None = None,
+        frame_interval: float | None = None,
+    ) -> "Movie":
+        """Return a copy where the given values override the stored ones."""
+        return replace(
+            self,
+            spacing=self.spacing if spacing is None else tuple(spacing),
+            frame_interval=self.frame_interval if frame_interval is None else frame_interval,
+        )
