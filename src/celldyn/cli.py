@@ -1,0 +1,227 @@
+"""The ``celldyn`` command: thin shells over the library (read, call, write, summarise).
+
+User mistakes (:class:`celldyn.errors.CelldynError`) end with one line on stderr and
+exit code 2; ``--debug`` shows the traceback instead. Any other exception is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+import warnings
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import CelldynError
+
+__all__ = ["main"]
+
+
+def _user_errors(command):
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = kwargs.pop("debug", False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return command(*args, **kwargs)
+            except CelldynError as err:
+                if debug:
+                    raise
+                click.echo(f"Error: {err}", err=True)
+                sys.exit(2)
+
+    return click.option("--debug", is_flag=True, help="Show tracebacks.")(wrapper)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
+    click.echo(f"Warning: {message}", err=True)
+
+
+def _floats(text: str | None, name: str) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected numbers separated by commas, got {text!r}",
+                                 param_hint=name) from None
+    if not values or not all(v > 0 for v in values):
+        raise click.BadParameter(f"expected positive numbers, got {text!r}", param_hint=name)
+    return values
+
+
+def demo_path() -> Path:
+    """Folder of the embedded demo movie (a crop of a real E. coli colony movie)."""
+    return Path(str(resources.files("celldyn") / "data" / "ecoli_demo"))
+
+
+def _print_summary(result, path: Path | None, seconds: float) -> None:
+    s = result.summary()
+    rows = [
+        ("frames", f"{s['frames']}"),
+        ("objects", f"{s['objects']}"),
+        (
+            "objects per frame",
+            f"{s['objects_per_frame_min']} min, {s['objects_per_frame_mean']:.1f} mean, "
+            f"{s['objects_per_frame_max']} max",
+        ),
+        ("tracks", f"{s['tracks']}"),
+        ("divisions", f"{s['divisions']}"),
+    ]
+    rows += [(f"time: {k}", f"{v:.2f} s") for k, v in s["seconds"].items()]
+    rows.append(("time: total", f"{seconds:.2f} s"))
+    if path is not None:
+        rows.append(("results", str(path)))
+    width = max(len(k) for k, _ in rows)
+    click.echo("")
+    for k, v in rows:
+        click.echo(f"  {k:<{width}}  {v}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="celldyn")
+def main() -> None:
+    """Segment, track and measure cells in microscopy movies."""
+
+
+def _run_options(f):
+    options = [
+        click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+                     help="Results folder to create."),
+        click.option("--labels", "labels_path", type=click.Path(path_type=Path),
+                     help="Your own segmentation (label movie or folder of mask*.tif); "
+                     "skips segmentation."),
+        click.option("--segmenter", type=click.Choice(["classical"]), default="classical",
+                     show_default=True, help="Segmentation family."),
+        click.option("--method", default="watershed", show_default=True,
+                     help="Classical method: watershed, threshold, edges, spots."),
+        click.option("--dark-objects", is_flag=True,
+                     help="Objects are darker than background (phase contrast)."),
+        click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX, TZYX."),
+        click.option("--pixel-size", help="Pixel size in µm: one value, or Z,Y,X."),
+        click.option("--frame-interval", type=float, help="Time between frames in seconds."),
+        click.option("--channel", type=int, default=0, show_default=True,
+                     help="Channel to segment."),
+        click.option("--max-distance", type=float,
+                     help="Largest displacement between frames (µm, or px without pixel "
+                     "size). Default: median object diameter."),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--overwrite", is_flag=True, help="Replace an existing results folder."),
+        click.option("--no-progress", is_flag=True, help="Hide progress bars."),
+    ]
+    for opt in reversed(options):
+        f = opt(f)
+    return f
+
+
+def _do_run(movie_path: Path, *, output: Path, labels_path, segmenter, method, dark_objects,
+            axes, pixel_size, frame_interval, channel, max_distance, seed, overwrite,
+            no_progress):
+    from .errors import InputError
+    from .io import read_labels, read_movie
+    from .pipeline import RunConfig, run, write_run
+
+    started = time.perf_counter()
+    if output.exists() and not overwrite:
+        raise InputError(f"{output} already exists; choose another -o folder or pass --overwrite")
+    spacing = _floats(pixel_size, "--pixel-size")
+    movie = read_movie(movie_path, axes=axes, spacing=spacing, frame_interval=frame_interval)
+    if spacing is not None and len(spacing) == 1:
+        movie = movie.with_metadata(spacing=spacing * movie.n_spatial)
+    if movie.spacing is None or movie.frame_interval is None:
+        missing = [n for n, v in (("pixel size", movie.spacing),
+                                  ("frame interval", movie.frame_interval)) if v is None]
+        warnings.warn(
+            f"the movie does not state its {' and '.join(missing)}; results are in px and "
+            "frames (set --pixel-size and --frame-interval)"
+        )
+    labels = None if labels_path is None else read_labels(labels_path)
+    config = RunConfig(segmenter=segmenter, method=method, dark_objects=dark_objects,
+                       channel=channel, max_distance=max_distance, seed=seed)
+    result = run(movie, config=config, labels=labels, progress=not no_progress)
+    write_run(result, output, source=str(movie_path), overwrite=overwrite,
+              progress=not no_progress)
+    _print_summary(result, output, time.perf_counter() - started)
+    return result
+
+
+@main.command("run")
+@click.argument("movie", required=False, type=click.Path(path_type=Path))
+@_run_options
+@_user_errors
+def run_command(movie: Path | None, **kwargs: Any) -> None:
+    """Segment, track and measure MOVIE; write the results folder.
+
+    MOVIE is a TIFF / OME-TIFF / ImageJ hyperstack, an OME-Zarr, or a CTC folder of
+    t000.tif files. Without MOVIE, runs on the embedded demo movie.
+    """
+    if movie is None:
+        movie = demo_path() / "movie.ome.tif"
+        kwargs["dark_objects"] = True
+    _do_run(movie, **kwargs)
+
+
+@main.command("demo")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("demo-results"),
+              show_default=True, help="Results folder to create.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing results folder.")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@_user_errors
+def demo_command(output: Path, overwrite: bool, no_progress: bool) -> None:
+    """Run the pipeline on the embedded demo movie and score it against its ground truth.
+
+    The movie is a 320x320, 40-frame crop of a phase-contrast E. coli colony
+    (van Vliet et al., Cell Systems 2018), with its tracking ground truth.
+    """
+    folder = demo_path()
+    params = json.loads((folder / "params.json").read_text())
+    click.echo(f"celldyn demo: {params['source']}")
+    _do_run(folder / "movie.ome.tif", output=output, labels_path=None, segmenter="classical",
+            method="watershed", dark_objects=params["dark_objects"], axes=None,
+            pixel_size=None, frame_interval=None, channel=0, max_distance=None, seed=0,
+            overwrite=overwrite, no_progress=no_progress)
+    _evaluate(output, folder / "gt")
+
+
+def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
+    from .errors import FileFormatError
+    from .evaluate import evaluate_ctc
+    from .io import read_ctc_gt, read_ctc_result
+
+    if not results.exists():
+        raise FileFormatError(f"{results} does not exist; pass a results folder from celldyn run")
+    res_folder = results / "ctc" if (results / "ctc").is_dir() else results
+    gt_labels, gt_table, gt_seg = read_ctc_gt(gt)
+    res_labels, res_table = read_ctc_result(res_folder)
+    scores = evaluate_ctc(gt_labels, gt_table, res_labels, res_table, gt_seg=gt_seg)
+    from .io._atomic import atomic_path
+
+    with atomic_path(results / "evaluation.json") as tmp:
+        tmp.write_text(json.dumps({"gt": str(gt), **scores}, indent=2, default=float))
+    click.echo("")
+    for key in ("SEG", "DET", "TRA"):
+        if scores.get(key) is not None:
+            click.echo(f"  {key}  {scores[key]:.4f}")
+    click.echo(f"  written to {results / 'evaluation.json'}")
+    return scores
+
+
+@main.command("evaluate")
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--gt", type=click.Path(path_type=Path), required=True,
+              help="CTC ground-truth folder (with TRA/ and SEG/).")
+@_user_errors
+def evaluate_command(results: Path, gt: Path) -> None:
+    """Score RESULTS (a celldyn run folder or CTC result folder) with SEG, DET and TRA."""
+    _evaluate(results, gt)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
