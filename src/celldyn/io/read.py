@@ -1,0 +1,273 @@
+"""Read any supported movie or label input, dispatching on the path.
+
+A ``.tif``/``.tiff``/``.ome.tif`` file goes to :mod:`celldyn.io.tiff`, a ``.zarr``
+folder (or one with Zarr metadata) to :mod:`celldyn.io.omezarr`, any other folder is
+read as a CTC folder (:mod:`celldyn.io.ctc`). Values passed as arguments win over the
+file's metadata. :func:`validate_movie` is the boundary check the pipeline runs once
+after reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import FileFormatError, InputError
+from ..movie import Movie
+from ._util import PathLike, as_int32_labels, check_exists
+from .ctc import list_frames, read_ctc_movie, read_label_folder
+from .omezarr import read_labels_ome_zarr, read_ome_zarr
+from .tiff import read_tiff
+
+__all__ = ["read_labels", "read_movie", "validate_movie"]
+
+_TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def _is_zarr(p: Path) -> bool:
+    return p.is_dir() and (
+        p.suffix == ".zarr"
+        or any((p / f).exists() for f in ("zarr.json", ".zgroup", ".zattrs"))
+    )
+
+
+def read_movie(
+    path: PathLike,
+    *,
+    axes: str | None = None,
+    spacing: Sequence[float] | None = None,
+    frame_interval: float | None = None,
+    channel: int | None = None,
+) -> Movie:
+    """Read a movie from a TIFF file, an OME-Zarr or a CTC folder.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``*.tif`` / ``*.tiff`` / ``*.ome.tif`` file, ``*.zarr`` / ``*.ome.zarr`` folder,
+        or a folder of CTC frames ``t000.tif, t001.tif, ...``.
+    axes : str, optional
+        Axes of the stored data (letters from ``TCZYX``), overriding the metadata;
+        needed for plain TIFFs with 3 or more dimensions. For CTC folders it must
+        agree with the frames (``TYX`` or ``TZYX``).
+    spacing : sequence of float, optional
+        Pixel size in µm per spatial axis ((Z,) Y, X); overrides the metadata. A single
+        value applies to every spatial axis (isotropic).
+    frame_interval : float, optional
+        Seconds between frames; overrides the metadata.
+    channel : int, optional
+        Keep only this channel (0-based) of a multi-channel movie.
+
+    Returns
+    -------
+    Movie
+
+    Raises
+    ------
+    FileFormatError
+        If `path` does not exist, has an unsupported type, or is unreadable.
+    InputError
+        If the axes are ambiguous or wrong, `spacing` has the wrong length, or
+        `channel` does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from celldyn.io import write_tiff
+    >>> f = os.path.join(tempfile.mkdtemp(), "m.ome.tif")
+    >>> write_tiff(f, Movie(np.zeros((3, 8, 8), np.uint16), "TYX"))
+    >>> read_movie(f, spacing=(0.2, 0.2), frame_interval=60).frame_interval
+    60.0
+    """
+    p = check_exists(path)
+    if p.is_file():
+        if p.name.lower().endswith(_TIFF_SUFFIXES):
+            movie = read_tiff(p, axes=axes)
+        else:
+            raise FileFormatError(
+                f"{p} has an unsupported type; expected a .tif/.tiff/.ome.tif file, an "
+                ".ome.zarr folder or a CTC folder of t000.tif frames"
+            )
+    elif _is_zarr(p):
+        movie = read_ome_zarr(p, axes=axes)
+    elif list_frames(p, "t"):
+        movie = read_ctc_movie(p)
+        if axes is not None and sorted(axes.upper()) != sorted(movie.axes):
+            raise InputError(
+                f"axes {axes!r} do not match the CTC frames in {p}, which are "
+                f"{movie.axes}; omit --axes or pass --axes {movie.axes}"
+            )
+    else:
+        raise FileFormatError(
+            f"{p} is a folder but neither an OME-Zarr nor a CTC folder of t000.tif frames"
+        )
+    if channel is not None:
+        movie = movie.channel(int(channel))
+    if spacing is not None or frame_interval is not None:
+        sp = None if spacing is None else tuple(float(s) for s in spacing)
+        if sp is not None and len(sp) == 1:
+            sp = sp * movie.n_spatial
+        movie = movie.with_metadata(
+            spacing=sp,
+            frame_interval=float(frame_interval)
+            if frame_interval is not None
+            else None,
+        )
+    return movie
+
+
+def read_labels(path: PathLike, *, axes: str | None = None) -> np.ndarray:
+    """Read a label movie from a TIFF, an OME-Zarr or a folder of label TIFFs.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A label TIFF (``T[Z]YX`` integers), an OME-Zarr (see
+        :func:`~celldyn.io.read_labels_ome_zarr`), or a folder of ``maskNNN.tif`` /
+        ``man_segNNN.tif`` / ``man_trackNNN.tif`` (one file per frame).
+    axes : str, optional
+        Axes of a label TIFF, overriding its metadata. Without axes metadata a label
+        TIFF is read as ``YX`` (one frame), ``TYX`` or ``TZYX`` by its number of
+        dimensions; the caller checks the shape against the movie (pass the movie's
+        axes for a single 3D frame).
+
+    Returns
+    -------
+    (T, [Z,] Y, X) int32 ndarray
+        The caller checks it against the movie's shape.
+
+    Raises
+    ------
+    FileFormatError
+        If the path is missing or unreadable.
+    InputError
+        If the labels are not integers (e.g. float probabilities), have channels, or
+        the axes of a plain TIFF are ambiguous.
+    """
+    p = check_exists(path)
+    if p.is_file():
+        if not p.name.lower().endswith(_TIFF_SUFFIXES):
+            raise FileFormatError(
+                f"{p} has an unsupported type; expected labels as .tif, .ome.zarr or a "
+                "folder of mask000.tif files"
+            )
+        if axes is None:
+            axes = _label_tiff_axes(p)
+        movie = read_tiff(p, axes=axes)
+        if "C" in movie.axes:
+            raise InputError(
+                f"labels in {p.name} must have axes T(Z)YX without channels; got "
+                f"{movie.axes} with shape {tuple(movie.data.shape)}"
+            )
+        return as_int32_labels(movie.data, name=p.name)
+    if _is_zarr(p):
+        return read_labels_ome_zarr(p)
+    return read_label_folder(p)
+
+
+def _label_tiff_axes(p: Path) -> str | None:
+    """Axes for a label TIFF: its metadata's if trusted, else T(Z)YX by ndim."""
+    import tifffile
+
+    from .tiff import _READ_ERRORS, _corrupt, _trusted_axes
+
+    if p.stat().st_size == 0:
+        return None  # read_tiff reports the empty file
+    try:
+        with tifffile.TiffFile(p) as tif:
+            series = tif.series[0]
+            found = _trusted_axes(tif, series)
+            ndim = series.ndim
+    except _READ_ERRORS as err:
+        raise _corrupt(p, err) from None
+    if found is not None:
+        return found
+    return {2: "YX", 3: "TYX", 4: "TZYX"}.get(ndim)
+
+
+def validate_movie(movie: Movie) -> list[str]:
+    """Check a movie's values once, at the boundary.
+
+    Parameters
+    ----------
+    movie : Movie
+
+    Returns
+    -------
+    list of str
+        Warnings for recoverable oddities: constant frames, frames with some NaN/Inf.
+
+    Raises
+    ------
+    InputError
+        If the movie has no frames, a non-real dtype (complex, object, ...), or a frame
+        (or channel) with no finite value.
+
+    Examples
+    --------
+    >>> validate_movie(Movie(np.zeros((2, 4, 4)), "TYX"))
+    ['frames [0, 1] are constant (all 0.0)']
+    """
+    data = movie.data
+    name = f" in {movie.name}" if movie.name else ""
+    if movie.n_frames == 0 or any(s == 0 for s in data.shape):
+        raise InputError(
+            f"movie{name} is empty (shape {tuple(data.shape)}); it needs frames"
+        )
+    dtype = np.dtype(data.dtype)
+    if dtype.kind not in "biuf":
+        raise InputError(
+            f"movie{name} must hold real numbers; got dtype {dtype}. Convert it to "
+            "integers or floats first (e.g. the magnitude of complex data)"
+        )
+    T = movie.n_frames
+    flat = (
+        data.reshape(T, -1)
+        if "C" not in movie.axes
+        else data.reshape(T, data.shape[1], -1)
+    )
+    warnings: list[str] = []
+    if dtype.kind == "f":
+        finite = np.isfinite(flat)
+        lo = np.where(finite, flat, np.inf).min(axis=-1)
+        hi = np.where(finite, flat, -np.inf).max(axis=-1)
+        n_finite = finite.sum(axis=-1)
+        lo, hi, n_finite = _compute(lo, hi, n_finite)
+        empty = np.argwhere(n_finite == 0)
+        if empty.size:
+            t = int(empty[0][0])
+            where = f"frame {t}" + (
+                f", channel {int(empty[0][1])}" if empty.shape[1] > 1 else ""
+            )
+            raise InputError(
+                f"movie{name} has no finite value in {where} (all NaN/Inf); remove the "
+                "frame or fix the export"
+            )
+        n_px = flat.shape[-1]
+        partial = sorted({int(i[0]) for i in np.argwhere(n_finite < n_px)})
+        if partial:
+            warnings.append(
+                f"frames {partial[:10]} contain NaN/Inf values; they are treated as missing"
+            )
+    else:
+        lo, hi = _compute(flat.min(axis=-1), flat.max(axis=-1))
+    const = lo == hi
+    if const.ndim > 1:
+        const = const.all(axis=-1)
+    idx = [int(t) for t in np.flatnonzero(const)]
+    if idx:
+        val = np.asarray(lo).reshape(T, -1)[idx[0], 0]
+        shown = idx[:10] + (["..."] if len(idx) > 10 else [])  # type: ignore[list-item]
+        warnings.append(f"frames {shown} are constant (all {val})")
+    return warnings
+
+
+def _compute(*arrays: Any) -> tuple[np.ndarray, ...]:
+    if any(hasattr(a, "dask") for a in arrays):
+        import dask
+
+        arrays = dask.compute(*arrays)
+    return tuple(np.asarray(a) for a in arrays)

@@ -1,0 +1,274 @@
+"""Read and write TIFF movies: plain TIFF, OME-TIFF and ImageJ hyperstacks.
+
+tifffile (with imagecodecs for LZW/ZSTD/deflate) does all the decoding and encoding
+and tells us the axes of a series. Ours is only the policy: which metadata we trust
+for axes (OME, ImageJ, tifffile's own "shaped" description), how physical sizes and the
+frame interval are converted to µm and seconds, and the errors: a plain 3D TIFF has no
+axes we could trust, so we refuse to guess and ask for ``--axes``.
+"""
+
+from __future__ import annotations
+
+import logging
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import numpy as np
+import tifffile
+
+from ..errors import FileFormatError, InputError
+from ..movie import Movie, normalize_axes
+from ._atomic import atomic_path
+from ._util import PathLike, check_exists, length_to_um, time_to_s
+
+__all__ = ["read_tiff", "read_tiff_array", "write_tiff"]
+
+logger = logging.getLogger(__name__)
+
+_KNOWN = set("TCZYXS")
+# errors tifffile/imagecodecs raise on corrupt or truncated files
+_READ_ERRORS = (
+    tifffile.TiffFileError,
+    ValueError,
+    OSError,
+    EOFError,
+    IndexError,
+    KeyError,
+)
+
+
+def _corrupt(path: Any, err: BaseException) -> FileFormatError:
+    return FileFormatError(
+        f"{path} is not a readable TIFF ({type(err).__name__}: {err}); the file may be "
+        "truncated or corrupt: copy or export it again"
+    )
+
+
+def read_tiff_array(path: PathLike) -> np.ndarray:
+    """Read the first series of a TIFF file as a numpy array, without metadata.
+
+    Used for CTC frames and label images, whose axes are known from the layout.
+
+    Raises
+    ------
+    FileFormatError
+        If the file is missing, empty, truncated or corrupt.
+    """
+    p = check_exists(path)
+    if p.is_file() and p.stat().st_size == 0:
+        raise FileFormatError(f"{p} is empty (0 bytes); copy or export it again")
+    try:
+        with tifffile.TiffFile(p) as tif:
+            return tif.series[0].asarray()
+    except _READ_ERRORS as err:
+        raise _corrupt(p, err) from None
+
+
+def _ome_metadata(xml: str) -> dict[str, Any]:
+    """Physical sizes (µm) and time increment (s) from OME-XML; missing keys omitted."""
+    out: dict[str, Any] = {}
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return out
+    pixels = next(
+        (el for el in root.iter() if el.tag.endswith("}Pixels") or el.tag == "Pixels"),
+        None,
+    )
+    if pixels is None:
+        return out
+    for ax in "XYZ":
+        v = length_to_um(
+            pixels.get(f"PhysicalSize{ax}"), pixels.get(f"PhysicalSize{ax}Unit")
+        )
+        if v is not None:
+            out[ax] = v
+    dt = time_to_s(pixels.get("TimeIncrement"), pixels.get("TimeIncrementUnit"))
+    if dt is not None:
+        out["T"] = dt
+    return out
+
+
+def _imagej_metadata(tif: tifffile.TiffFile) -> dict[str, Any]:
+    """Physical sizes (µm) and frame interval (s) from ImageJ metadata and tags."""
+    out: dict[str, Any] = {}
+    ij = tif.imagej_metadata or {}
+    unit = ij.get("unit")
+    if unit is not None and str(unit).lower() not in ("pixel", "pixels", ""):
+        page = tif.pages.first
+        for ax, tag in (("X", "XResolution"), ("Y", "YResolution")):
+            t = page.tags.get(tag)
+            if t is None:
+                continue
+            num, den = t.value
+            if num:
+                v = length_to_um(den / num, str(unit))
+                if v is not None:
+                    out[ax] = v
+        z = length_to_um(ij.get("spacing"), str(unit))
+        if z is not None:
+            out["Z"] = z
+    dt = time_to_s(ij.get("finterval"), ij.get("tunit") or "s")
+    if dt is not None:
+        out["T"] = dt
+    return out
+
+
+def _trusted_axes(tif: tifffile.TiffFile, series: Any) -> str | None:
+    """Axes of `series` if the file's metadata states them, else None."""
+    axes = str(series.axes).upper()
+    if set(axes) - _KNOWN:
+        return None
+    if tif.is_ome or tif.is_imagej:
+        return axes
+    if tif.is_shaped and any("axes" in (m or {}) for m in (tif.shaped_metadata or ())):
+        return axes
+    if series.ndim == 2:
+        return "YX"
+    page = tif.pages.first
+    if (
+        series.ndim == 3
+        and axes == "YXS"
+        and page.photometric == tifffile.PHOTOMETRIC.RGB
+    ):
+        return axes
+    return None
+
+
+def read_tiff(path: PathLike, *, axes: str | None = None) -> Movie:
+    """Read a TIFF, OME-TIFF or ImageJ hyperstack as a :class:`~celldyn.movie.Movie`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.tif`` / ``.tiff`` / ``.ome.tif`` file.
+    axes : str, optional
+        Axes of the stored array, one letter per dimension from ``TCZYX`` (e.g.
+        ``"TYX"``). Overrides the file's metadata. Required for plain 3D+ TIFFs,
+        whose axes are ambiguous (TYX or ZYX).
+
+    Returns
+    -------
+    Movie
+        Data in canonical T[C][Z]YX order (numpy array); ``spacing`` in µm from OME
+        ``PhysicalSize*`` or ImageJ resolution/``spacing``/``unit``; ``frame_interval``
+        in s from OME ``TimeIncrement`` or ImageJ ``finterval``. Unknown values are
+        None. A 2D image is one frame (``TYX`` with T = 1).
+
+    Raises
+    ------
+    FileFormatError
+        If the file is missing, empty, truncated or corrupt.
+    InputError
+        If the axes are unknown (plain TIFF with 3 or more dimensions) and `axes` is
+        not given, or `axes` does not match the data.
+
+    Notes
+    -----
+    Axes come from OME-XML, ImageJ metadata or tifffile's "shaped" description
+    (written by ``tifffile.imwrite(..., metadata={"axes": ...})``). tifffile letters
+    outside ``TCZYXS`` (``Q``, ``I``, ...) count as unknown. Only the first series of
+    a multi-series file is read.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> m = Movie(np.zeros((2, 4, 5), np.uint8), "TYX", spacing=(0.5, 0.5))
+    >>> write_tiff(os.path.join(d, "m.ome.tif"), m)
+    >>> r = read_tiff(os.path.join(d, "m.ome.tif"))
+    >>> r.axes, r.data.shape, r.spacing
+    ('TYX', (2, 4, 5), (0.5, 0.5))
+    """
+    p = check_exists(path)
+    if p.is_dir():
+        raise FileFormatError(f"{p} is a folder, not a TIFF file")
+    if p.stat().st_size == 0:
+        raise FileFormatError(f"{p} is empty (0 bytes); copy or export it again")
+    try:
+        with tifffile.TiffFile(p) as tif:
+            series = tif.series[0]
+            found = _trusted_axes(tif, series)
+            shape = tuple(series.shape)
+            if tif.is_ome:
+                phys = _ome_metadata(tif.ome_metadata or "")
+            elif tif.is_imagej:
+                phys = _imagej_metadata(tif)
+            else:
+                phys = {}
+            kind = "ome" if tif.is_ome else "imagej" if tif.is_imagej else "tiff"
+            n_series = len(tif.series)
+            if axes is None and found is None:
+                data = None
+            else:
+                data = series.asarray()
+    except _READ_ERRORS as err:
+        raise _corrupt(p, err) from None
+    if axes is None:
+        if found is None:
+            raise InputError(
+                f"{p.name} has no axes metadata and shape {shape} is ambiguous "
+                f"(TYX or ZYX?); pass --axes, e.g. --axes TYX"
+            )
+        axes = found
+    data, canon = normalize_axes(data, axes)
+    spatial = canon.replace("T", "").replace("C", "")
+    sizes = [phys.get(a) for a in spatial]
+    spacing = tuple(sizes) if all(s is not None for s in sizes) else None
+    if spacing is None and any(s is not None for s in sizes):
+        logger.info(
+            "%s: partial physical sizes %s ignored", p.name, dict(zip(spatial, sizes))
+        )
+    return Movie(
+        data=data,
+        axes=canon,
+        spacing=spacing,  # type: ignore[arg-type]
+        frame_interval=phys.get("T"),
+        name=p.name,
+        metadata={"format": kind, "source_axes": axes, "n_series": n_series},
+    )
+
+
+def write_tiff(
+    path: PathLike,
+    movie: Movie,
+    *,
+    compression: str | None = "zlib",
+    overwrite: bool = True,
+) -> None:
+    """Write a movie as OME-TIFF with axes, physical sizes and frame interval.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file, conventionally ``*.ome.tif``. Written atomically.
+    movie : Movie
+        Movie to write; dask data is computed.
+    compression : str or None
+        tifffile compression (``"zlib"``, ``"lzw"``, ``"zstd"``, None).
+    overwrite : bool
+        Replace an existing file.
+
+    Raises
+    ------
+    FileExistsError
+        If `path` exists and `overwrite` is False.
+    """
+    data = np.asarray(movie.data)
+    meta: dict[str, Any] = {"axes": movie.axes}
+    if movie.spacing is not None:
+        for ax, s in zip(movie.spatial_axes, movie.spacing):
+            meta[f"PhysicalSize{ax}"] = float(s)
+            meta[f"PhysicalSize{ax}Unit"] = "µm"
+    if movie.frame_interval is not None:
+        meta["TimeIncrement"] = float(movie.frame_interval)
+        meta["TimeIncrementUnit"] = "s"
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tifffile.imwrite(
+            tmp,
+            data,
+            ome=True,
+            photometric="minisblack",
+            metadata=meta,
+            compression=compression,
+        )

@@ -1,0 +1,174 @@
+"""The command line: the demo, a full run, evaluate, and every user mistake of issue 3.
+
+Each bad input must give one line on stderr naming the problem and the fix, exit code 2,
+no traceback and no results folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from click.testing import CliRunner
+
+from celldyn.cli import main
+
+
+def _runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)  # click < 8.2
+    except TypeError:
+        return CliRunner()
+
+
+def invoke(*args: str):
+    return _runner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_user_error(result, *words: str) -> None:
+    assert result.exit_code == 2, (result.exit_code, result.output, result.stderr)
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("Error")]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for w in words:
+        assert w.lower() in lines[0].lower(), lines[0]
+
+
+@pytest.fixture(scope="module")
+def sim_tiff(tmp_path_factory):
+    from celldyn.io import write_ctc_gt, write_tiff
+    from celldyn.simulate import simulate_movie
+
+    root = tmp_path_factory.mktemp("sim")
+    sim = simulate_movie(ndim=2, n_frames=6, shape=(64, 64), n_objects=5, rng=3)
+    write_tiff(root / "movie.ome.tif", sim.movie)
+    tifffile.imwrite(root / "labels.tif", sim.labels.astype(np.uint16))
+    write_ctc_gt(root / "GT", sim.labels, sim.table, seg_frames=range(sim.labels.shape[0]))
+    return root, sim
+
+
+def test_run_writes_the_run_folder(sim_tiff, tmp_path):
+    root, sim = sim_tiff
+    out = tmp_path / "res"
+    r = invoke("run", root / "movie.ome.tif", "-o", out, "--no-progress")
+    assert r.exit_code == 0, r.stderr
+    for name in ("labels.ome.zarr", "objects.parquet", "tracks.geff", "ctc", "run.json"):
+        assert (out / name).exists(), name
+    assert (out / "ctc" / "res_track.txt").exists()
+    record = json.loads((out / "run.json").read_text())
+    assert record["movie"]["shape"] == list(sim.movie.data.shape)
+    assert record["seed"] == 0
+    assert "tracks" in r.output and "time: segment" in r.output
+    # no temporary siblings are left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["res"]
+
+    r = invoke("evaluate", out, "--gt", root / "GT")
+    assert r.exit_code == 0, r.stderr
+    scores = json.loads((out / "evaluation.json").read_text())
+    assert 0.5 < scores["DET"] <= 1 and 0.5 < scores["TRA"] <= 1 and 0 < scores["SEG"] <= 1
+
+
+def test_run_with_user_labels_skips_segmentation(sim_tiff, tmp_path):
+    root, sim = sim_tiff
+    out = tmp_path / "res"
+    r = invoke("run", root / "movie.ome.tif", "--labels", root / "labels.tif", "-o", out,
+               "--no-progress")
+    assert r.exit_code == 0, r.stderr
+    r = invoke("evaluate", out, "--gt", root / "GT")
+    scores = json.loads((out / "evaluation.json").read_text())
+    # ground-truth masks in, so segmentation and detection are perfect
+    assert scores["SEG"] == pytest.approx(1.0) and scores["DET"] == pytest.approx(1.0)
+
+
+def test_refuses_to_overwrite(sim_tiff, tmp_path):
+    root, _ = sim_tiff
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    r = invoke("run", root / "movie.ome.tif", "-o", out, "--no-progress")
+    assert_user_error(r, "already exists", "--overwrite")
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def _bad_inputs(tmp: Path, sim_root: Path) -> dict[str, tuple[list[str], tuple[str, ...]]]:
+    good = tifffile.imread(sim_root / "movie.ome.tif")
+    (tmp / "empty.tif").write_bytes(b"")
+    data = (sim_root / "movie.ome.tif").read_bytes()
+    (tmp / "truncated.tif").write_bytes(data[: len(data) // 3])
+    (tmp / "garbage.tif").write_bytes(b"this is not a tiff" * 10)
+    tifffile.imwrite(tmp / "plain3d.tif", good)  # no axes metadata: T or Z?
+    tifffile.imwrite(tmp / "zero.tif", np.zeros((0, 8, 8), np.uint8), metadata={"axes": "TYX"})
+    nan = good.astype(np.float32)
+    nan[2] = np.nan
+    tifffile.imwrite(tmp / "nan.ome.tif", nan, metadata={"axes": "TYX"})
+    tifffile.imwrite(tmp / "const.ome.tif", np.full((4, 16, 16), 7, np.uint16),
+                     metadata={"axes": "TYX"})
+    tifffile.imwrite(tmp / "floatlabels.tif", np.zeros(good.shape, np.float32))
+    tifffile.imwrite(tmp / "wrongshape.tif", np.zeros((good.shape[0], 10, 10), np.uint16))
+    movie = sim_root / "movie.ome.tif"
+    return {
+        "missing": (["run", tmp / "nope.tif"], ("nope.tif", "exist")),
+        "zero-byte": (["run", tmp / "empty.tif"], ("empty.tif",)),
+        "truncated": (["run", tmp / "truncated.tif"], ("truncated.tif",)),
+        "not-a-tiff": (["run", tmp / "garbage.tif"], ("garbage.tif",)),
+        "ambiguous-axes": (["run", tmp / "plain3d.tif"], ("--axes",)),
+        "wrong-axes": (["run", movie, "--axes", "TZYX"], ("axes",)),
+        "zero-frames": (["run", tmp / "zero.tif"], ("frame",)),
+        "nan-frame": (["run", tmp / "nan.ome.tif"], ("nan", "frame 2")),
+        "constant": (["run", tmp / "const.ome.tif"], ("constant",)),
+        "float-labels": (["run", movie, "--labels", tmp / "floatlabels.tif"], ("integer",)),
+        "labels-shape": (["run", movie, "--labels", tmp / "wrongshape.tif"], ("shape",)),
+        "bad-pixel-size": (["run", movie, "--pixel-size", "-1"], ("positive",)),
+        "bad-method": (["run", movie, "--method", "magic"], ("method",)),
+    }
+
+
+CASES = [
+    "missing", "zero-byte", "truncated", "not-a-tiff", "ambiguous-axes", "wrong-axes",
+    "zero-frames", "nan-frame", "constant", "float-labels", "labels-shape",
+    "bad-pixel-size", "bad-method",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_gives_one_line_and_no_output(case, sim_tiff, tmp_path):
+    root, _ = sim_tiff
+    args, words = _bad_inputs(tmp_path, root)[case]
+    out = tmp_path / "out"
+    r = invoke(*args, "-o", out, "--no-progress")
+    assert_user_error(r, *words)
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_evaluate_gt_of_another_shape(sim_tiff, tmp_path):
+    from celldyn.io import write_ctc_gt
+    from celldyn.simulate import simulate_movie
+
+    root, _ = sim_tiff
+    out = tmp_path / "res"
+    assert invoke("run", root / "movie.ome.tif", "-o", out, "--no-progress").exit_code == 0
+    other = simulate_movie(ndim=2, n_frames=6, shape=(48, 48), n_objects=3, rng=0)
+    write_ctc_gt(tmp_path / "GT2", other.labels, other.table)
+    r = invoke("evaluate", out, "--gt", tmp_path / "GT2")
+    assert_user_error(r, "shape")
+    assert not (out / "evaluation.json").exists()
+
+
+def test_evaluate_missing_gt(sim_tiff, tmp_path):
+    root, _ = sim_tiff
+    r = invoke("evaluate", tmp_path, "--gt", tmp_path / "noGT")
+    assert_user_error(r, "noGT")
+
+
+def test_demo_runs_and_scores(tmp_path):
+    """The embedded demo (real E. coli crop) runs end to end and is scored against its GT."""
+    out = tmp_path / "demo"
+    r = invoke("demo", "-o", out, "--no-progress")
+    assert r.exit_code == 0, r.stderr
+    scores = json.loads((out / "evaluation.json").read_text())
+    assert 0 < scores["DET"] <= 1 and 0 < scores["TRA"] <= 1
+    assert "Warning" in r.stderr and "--pixel-size" in r.stderr  # demo has no units
