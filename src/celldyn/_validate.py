@@ -43,6 +43,11 @@ def check_movie_values(data, *, name: str = "movie") -> list[int]:
                 )
         if frame.min() == frame.max():
             constant.append(t)
+    if constant and len(constant) == data.shape[0]:
+        raise InputError(
+            f"every frame of the {name} is constant (one value), so there is nothing to "
+            "segment; check the channel (--channel) or the export"
+        )
     if constant:
         warnings.warn(
             f"{name} has {len(constant)} constant frame(s) (first: {constant[0]}); "
