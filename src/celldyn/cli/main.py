@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from .errors import CelldynError
+from ..errors import CelldynError
 
 __all__ = ["main"]
 
@@ -124,9 +124,9 @@ def _run_options(f):
 def _do_run(movie_path: Path, *, output: Path, labels_path, segmenter, method, dark_objects,
             axes, pixel_size, frame_interval, channel, max_distance, seed, overwrite,
             no_progress):
-    from .errors import InputError
-    from .io import read_labels, read_movie
-    from .pipeline import RunConfig, run, write_run
+    from ..errors import InputError
+    from ..io import read_labels, read_movie
+    from ..pipeline import RunConfig, run, write_run
 
     started = time.perf_counter()
     if output.exists() and not overwrite:
@@ -191,9 +191,9 @@ def demo_command(output: Path, overwrite: bool, no_progress: bool) -> None:
 
 
 def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
-    from .errors import FileFormatError
-    from .evaluate import evaluate_ctc
-    from .io import read_ctc_gt, read_ctc_result
+    from ..errors import FileFormatError
+    from ..evaluate import evaluate_ctc
+    from ..io import read_ctc_gt, read_ctc_result
 
     if not results.exists():
         raise FileFormatError(f"{results} does not exist; pass a results folder from celldyn run")
@@ -201,7 +201,7 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
     gt_labels, gt_table, gt_seg = read_ctc_gt(gt)
     res_labels, res_table = read_ctc_result(res_folder)
     scores = evaluate_ctc(gt_labels, gt_table, res_labels, res_table, gt_seg=gt_seg)
-    from .io._atomic import atomic_path
+    from ..io._atomic import atomic_path
 
     with atomic_path(results / "evaluation.json") as tmp:
         tmp.write_text(json.dumps({"gt": str(gt), **scores}, indent=2, default=float))
