@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._validate import check_labels, check_movie_values
+from ._validate import check_labels, check_movie
 from .errors import ConfigError, InputError
 from .measure import measure_objects
 from .movie import Movie
@@ -48,12 +48,14 @@ class RunConfig:
         ``classical`` (``deep`` comes with the deep-learning issue).
     method : str
         Classical method: ``watershed`` (default; splits touching nuclei), ``threshold``,
-        ``edges`` or ``spots``.
+        ``edges`` or ``spots``, optionally with a variant (``threshold:li``,
+        ``edges:canny``, ``spots:dog``; see :func:`celldyn.segment.segment_frame`).
     method_params : dict
         Extra keyword arguments for the method.
     dark_objects : bool
         Objects are darker than the background (phase contrast, bright-field):
-        intensities are inverted before segmentation.
+        intensities are inverted before segmentation, and holes are not filled (in a
+        colony, background enclosed by cells is not part of any cell).
     channel : int
         Channel to segment in a multi-channel movie.
     max_distance : float or None
@@ -76,12 +78,9 @@ class RunConfig:
             raise ConfigError(
                 f"segmenter must be one of {SEGMENTERS} (got {self.segmenter!r})"
             )
-        from .segment.classical import METHODS
+        from .segment.classical import _method
 
-        if self.method not in METHODS:
-            raise ConfigError(
-                f"method must be one of {sorted(METHODS)} (got {self.method!r})"
-            )
+        _method(self.method, dict(self.method_params))  # raises ConfigError
         if self.max_distance is not None and not self.max_distance > 0:
             raise ConfigError(f"max_distance must be positive (got {self.max_distance!r})")
 
@@ -137,14 +136,21 @@ class RunResult:
 def _segment(movie: Movie, config: RunConfig, progress: bool) -> np.ndarray:
     from .segment.classical import segment_movie
 
+    import inspect
+
+    from .segment.classical import _method
+
+    params = dict(config.method_params)
+    func = _method(config.method, dict(params))
     data = np.asarray(movie.data)
     if config.dark_objects:
         data = data.astype(np.float32)
         data = data.max() - data
-    return segment_movie(
-        data, method=config.method, spacing=movie.spacing, progress=progress,
-        **config.method_params,
-    )
+        if "fill_holes" in inspect.signature(func).parameters:
+            params.setdefault("fill_holes", False)
+    if movie.spacing is not None:
+        params.setdefault("spacing", movie.spacing)
+    return segment_movie(data, method=config.method, progress=progress, **params)
 
 
 def run(
@@ -198,7 +204,7 @@ def run(
         config = dataclasses.replace(config, **overrides)
     movie = movie.channel(config.channel) if "C" in movie.axes else movie
     timings: dict[str, float] = {}
-    check_movie_values(movie.data)
+    check_movie(movie)
 
     t0 = time.perf_counter()
     if labels is None:

@@ -102,6 +102,9 @@ def _run_options(f):
                      show_default=True, help="Segmentation family."),
         click.option("--method", default="watershed", show_default=True,
                      help="Classical method: watershed, threshold, edges, spots."),
+        click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+                     help="Extra parameter of the method, e.g. --param "
+                     "threshold_method=triangle (repeatable)."),
         click.option("--dark-objects", is_flag=True,
                      help="Objects are darker than background (phase contrast)."),
         click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX, TZYX."),
@@ -121,9 +124,22 @@ def _run_options(f):
     return f
 
 
+def _parse_params(items) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--param")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
 def _do_run(movie_path: Path, *, output: Path, labels_path, segmenter, method, dark_objects,
             axes, pixel_size, frame_interval, channel, max_distance, seed, overwrite,
-            no_progress):
+            no_progress, params=()):
     from ..errors import InputError
     from ..io import read_labels, read_movie
     from ..pipeline import RunConfig, run, write_run
@@ -144,6 +160,7 @@ def _do_run(movie_path: Path, *, output: Path, labels_path, segmenter, method, d
         )
     labels = None if labels_path is None else read_labels(labels_path)
     config = RunConfig(segmenter=segmenter, method=method, dark_objects=dark_objects,
+                       method_params=_parse_params(params),
                        channel=channel, max_distance=max_distance, seed=seed)
     result = run(movie, config=config, labels=labels, progress=not no_progress)
     write_run(result, output, source=str(movie_path), overwrite=overwrite,
