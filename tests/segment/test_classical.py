@@ -63,7 +63,9 @@ CASES = {
     "threshold:local": {},
     "edges": {},
     "edges:canny": {},
-    "watershed": {},
+    # Otsu: the simulated nuclei are dense and blurred; the default triangle level
+    # keeps their rims and joins neighbours (see test_default_on_real_nuclei).
+    "watershed": {"threshold_method": "otsu"},
 }
 
 
@@ -119,7 +121,8 @@ def test_watershed_splits_touching_nuclei():
 def test_watershed_splits_touching_simulated_nuclei():
     """Objects 1 px apart, blurred: only the watershed separates them."""
     sim = simulate_movie(n_frames=2, n_objects=10, min_gap=1.0, photons=400, rng=2)
-    labels = segment_movie(sim.movie.data, method="watershed", min_size=10)
+    labels = segment_movie(sim.movie.data, method="watershed", min_size=10,
+                           threshold_method="otsu")
     assert np.mean([iou_match(g, p)["f1"] for g, p in zip(sim.labels, labels)]) >= 0.9
 
 
@@ -156,3 +159,24 @@ def test_segment_movie_inputs():
         segment_frame(sim.movie.data[0], "watershed", sigma=3)
     with pytest.raises(InputError, match="YX or ZYX"):
         segment_frame(np.zeros((2, 2, 2, 2)), "threshold")
+
+
+@pytest.mark.real_data
+def test_default_on_real_nuclei(shared_data):
+    """Fluo-N2DH-GOWT1-01 (CTC, real mouse stem-cell nuclei), SEG frames 2 and 21.
+
+    The default watershed level (triangle) keeps the dim nuclei that Otsu's level
+    misses; measured: SEG 0.77 with the default against 0.30 with Otsu.
+    """
+    import tifffile
+
+    from celldyn.evaluate import seg_score
+
+    root = shared_data / "Fluo-N2DH-GOWT1-01"
+    frames = [2, 21]
+    imgs = [tifffile.imread(root / f"01/t{t:03d}.tif") for t in frames]
+    gt = {i: tifffile.imread(root / f"01_GT/SEG/man_seg{t:03d}.tif") for i, t in enumerate(frames)}
+    default = np.stack([segment_watershed(im) for im in imgs])
+    otsu = np.stack([segment_watershed(im, threshold_method="otsu") for im in imgs])
+    assert seg_score(gt, default) > 0.7
+    assert seg_score(gt, default) > seg_score(gt, otsu) + 0.3

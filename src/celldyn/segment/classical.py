@@ -13,13 +13,13 @@ real dtype, and returns int32 labels of the same shape. Lengths (``sigma``,
 are converted per axis so that a 3D stack with coarse Z is treated as round in
 physical space. Sizes (``min_size``) are in pixels (voxels).
 
-Choosing a threshold: Otsu (the default) suits objects of similar brightness. For
-nuclei of very unequal brightness on a dark background (CTC Fluo-N2DH-GOWT1) use
-``threshold_method="triangle"``: on GOWT1-01 frames 21, 27, 33 and 40 watershed
-scored a CTC-style SEG of 0.73 with triangle against 0.18 with Otsu, which misses
-the dim nuclei. On a flat
-noisy background (Poisson on an offset, as in :mod:`celldyn.simulate`) triangle sets
-the level too low; keep Otsu.
+Choosing a threshold: the watershed's default level is the triangle method, which sits
+just above the background peak and so keeps dim nuclei next to bright ones (CTC
+Fluo-N2DH-GOWT1: on GOWT1-01 frames 2 and 21, SEG 0.77 with triangle against 0.30 with
+Otsu, which misses the dim nuclei). On dense, blurred objects (as in
+:mod:`celldyn.simulate`) the triangle level keeps their rims and joins neighbours; pass
+``threshold_method="otsu"`` there. ``benchmarks/accuracy.py`` compares both on every
+real set.
 :func:`segment_movie` runs one method over every frame of a movie.
 """
 
@@ -340,7 +340,7 @@ def segment_watershed(
     image: ArrayLike,
     *,
     min_distance: float | None = None,
-    threshold_method: ThresholdMethod = "otsu",
+    threshold_method: ThresholdMethod = "triangle",
     block_size: int | None = None,
     offset: float = 0.0,
     smooth_sigma: float = 2.0,
