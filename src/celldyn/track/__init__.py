@@ -1,5 +1,12 @@
-"""Track: link objects through time into a tracks graph (see :mod:`celldyn.track.graph`)."""
+"""Track: link objects through time into a tracks graph (see :mod:`celldyn.track.graph`).
 
+Entry points: :func:`track_lap` (fast, frame by frame + gap/division pass) and the
+building blocks every solver shares: :func:`candidate_links` (the candidate table that
+outside ``edge_costs`` align with) and :class:`LinkCosts` / :func:`link_costs`.
+"""
+
+from .candidates import CANDIDATE_COLUMNS, candidate_links, search_radius
+from .costs import LinkCosts, costs_from_probabilities, iou_of_candidates, link_costs
 from .graph import (
     CTC_COLUMNS,
     assign_tracklets,
@@ -8,16 +15,28 @@ from .graph import (
     graph_from_ctc,
     relabel_by_tracklet,
 )
+from .lap import track_lap
 from .link import auto_max_distance, link_labels, link_objects
+from .motion import MotionState, track_velocities
 
 __all__ = [
+    "CANDIDATE_COLUMNS",
     "CTC_COLUMNS",
+    "LinkCosts",
+    "MotionState",
     "assign_tracklets",
     "auto_max_distance",
+    "candidate_links",
     "check_ctc_table",
+    "costs_from_probabilities",
     "ctc_table_from_graph",
     "graph_from_ctc",
+    "iou_of_candidates",
+    "link_costs",
     "link_labels",
     "link_objects",
     "relabel_by_tracklet",
+    "search_radius",
+    "track_lap",
+    "track_velocities",
 ]

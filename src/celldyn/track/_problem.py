@@ -1,0 +1,143 @@
+"""The tracking problem shared by the solvers: candidates, costs, motion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ..errors import InputError
+from .candidates import (
+    candidate_links,
+    check_max_distance,
+    check_max_gap,
+    check_objects,
+    physical_positions,
+)
+from .costs import LinkCosts, position_costs, static_costs
+from .motion import MotionState
+
+
+@dataclass
+class Problem:
+    objects: pd.DataFrame
+    candidates: pd.DataFrame
+    src: NDArray[np.int64]
+    tgt: NDArray[np.int64]
+    dt: NDArray[np.int64]
+    t: NDArray[np.int64]
+    pos: NDArray[np.float64]
+    config: LinkCosts
+    max_distance: float
+    static: NDArray[np.float64]
+    cost: NDArray[np.float64] | None  # fixed costs; None when motion makes them dynamic
+    divisions: bool
+    merges: bool
+
+    @property
+    def n(self) -> int:
+        return len(self.objects)
+
+    @property
+    def motion(self) -> bool:
+        return self.cost is None
+
+    def motion_state(self) -> MotionState:
+        d2 = self.max_distance**2
+        return MotionState(
+            self.pos,
+            self.config.motion,
+            process_noise=self.config.kalman_process_noise * d2,
+            measurement_noise=self.config.kalman_measurement_noise * d2,
+            initial_velocity_var=0.25 * d2,
+        )
+
+    def costs_of(
+        self, rows: NDArray[np.int64], state: MotionState | None = None
+    ) -> NDArray[np.float64]:
+        """Link costs of candidate rows (with motion prediction from `state`)."""
+        if self.cost is not None:
+            return self.cost[rows]
+        assert state is not None
+        sub = self.candidates.iloc[rows]
+        predicted = state.predict(self.src[rows], self.dt[rows])
+        return self.static[rows] + position_costs(
+            self.objects, sub, config=self.config, max_distance=self.max_distance,
+            spacing=self.candidates.attrs.get("spacing"), predicted=predicted,
+        )
+
+
+def prepare(
+    objects: pd.DataFrame,
+    *,
+    labels: Any,
+    max_distance: float,
+    max_gap: int,
+    costs: LinkCosts | None,
+    spacing: Sequence[float] | None,
+    edge_costs: NDArray[np.float64] | None,
+    candidates: pd.DataFrame | None,
+    divisions: bool,
+    merges: bool,
+) -> Problem:
+    check_objects(objects)
+    max_distance = check_max_distance(max_distance)
+    max_gap = check_max_gap(max_gap)
+    config = costs if costs is not None else LinkCosts()
+    if not isinstance(config, LinkCosts):
+        raise InputError(f"costs must be a LinkCosts; got {type(config).__name__}")
+    objects = objects.reset_index(drop=True)
+    if candidates is None:
+        candidates = candidate_links(
+            objects, max_distance=max_distance, max_gap=max_gap, spacing=spacing
+        )
+    else:
+        missing = [c for c in ("source", "target", "dt", "distance") if c not in candidates]
+        if missing:
+            raise InputError(f"candidates lack columns {missing}")
+        candidates = candidates.reset_index(drop=True)
+        if not candidates.attrs.get("max_distance"):
+            candidates.attrs["max_distance"] = max_distance
+        candidates.attrs.setdefault(
+            "spacing", None if spacing is None else tuple(float(s) for s in spacing)
+        )
+    src = candidates["source"].to_numpy(np.int64)
+    tgt = candidates["target"].to_numpy(np.int64)
+    t = objects["t"].to_numpy(np.int64)
+    if len(candidates) and (
+        src.min() < 0 or tgt.min() < 0 or max(src.max(), tgt.max()) >= len(objects)
+    ):
+        raise InputError("candidates refer to rows that objects do not have")
+    dt = t[tgt] - t[src]
+    if (dt < 1).any():
+        raise InputError("candidate links must go forward in time (t[target] > t[source])")
+    pos = physical_positions(objects, spacing)
+    if edge_costs is not None:
+        edge_costs = np.asarray(edge_costs, float).ravel()
+        if edge_costs.shape != (len(candidates),):
+            raise InputError(
+                f"edge_costs must have one value per candidate row ({len(candidates)}); "
+                f"got {edge_costs.shape[0]}"
+            )
+        if np.isnan(edge_costs).any():
+            raise InputError("edge_costs contain NaN; use +inf to forbid a link")
+        static = edge_costs
+        cost: NDArray[np.float64] | None = edge_costs
+    else:
+        static = static_costs(objects, candidates, config=config, labels=labels)
+        if config.motion == "none":
+            cost = static + position_costs(
+                objects, candidates, config=config, max_distance=max_distance
+            )
+        else:
+            cost = None
+    # +inf forbids a link: drop those rows (keeping positions into the full table)
+    return Problem(
+        objects=objects, candidates=candidates, src=src, tgt=tgt, dt=dt, t=t, pos=pos,
+        config=config, max_distance=max_distance, static=static, cost=cost,
+        divisions=bool(divisions), merges=bool(merges),
+    )

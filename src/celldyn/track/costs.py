@@ -1,0 +1,340 @@
+"""Linking costs: one place for every term, each one switchable.
+
+Both solvers (:func:`~celldyn.track.lap.track_lap`,
+:func:`~celldyn.track.solve_global.track_global`) minimise the same objective over
+the candidate links of :func:`~celldyn.track.candidates.candidate_links`::
+
+    sum over chosen links of  cost(link)
+    + appear    x (nodes without a predecessor)
+    + disappear x (nodes without a successor)
+    + division  x (nodes with two successors)
+    + merge     x (nodes with two predecessors, only with merges=True)
+
+The cost of a link ``i -> j`` over ``dt`` frames is a weighted sum of terms; a weight
+of 0 switches a term off, and a term whose input is missing (no label movie for IoU,
+no ``area`` column for the area term) is skipped:
+
+``position`` (weight ``position``)
+    ``(d / R)**2``: ``d`` is the physical distance from ``j`` to where ``i`` is
+    expected after ``dt`` frames, ``R = max_distance * sqrt(dt)`` the search radius
+    (:func:`~celldyn.track.candidates.search_radius`), so the term is at most 1 on a
+    candidate. The expected position is ``i``'s own without a motion model; with one
+    (``motion``) ``d`` is the smaller of the distances to ``i``'s own position and to
+    the one predicted from the track so far (:mod:`celldyn.track.motion`:
+    ``"constant_velocity"`` extrapolates the last displacement, ``"kalman"`` a
+    constant-velocity Kalman filter), since a daughter is born beside its mother
+    whatever the mother's velocity, and cells stop.
+``iou`` (weight ``iou``, needs ``labels``)
+    ``1 - IoU`` of the two masks where they lie (no motion compensation): 0 for a
+    cell that barely moved, 1 for disjoint masks.
+``area`` (weight ``area``, column ``area``)
+    ``|log(area_j / area_i)|``: 0 for equal sizes, ``log 2`` for a daughter of half
+    its mother's size.
+``intensity`` (weight ``intensity``, column ``intensity_mean``)
+    ``|log(I_j / I_i)|`` of the mean intensities.
+``shape`` (weight ``shape``, columns ``eccentricity`` and/or ``solidity``)
+    sum of the absolute differences of those descriptors (each in [0, 1]).
+``gap`` (weight ``gap``)
+    ``dt - 1``: a price per missing frame, so a gap is chosen only when it pays.
+
+With the defaults (appear = disappear = 1) any candidate whose link cost is below 2
+is worth linking rather than ending one track and starting another; a division is
+chosen when ``cost(mother -> daughter) + division < appear``.
+
+Outside costs (for instance ``-log p`` from a learned model, see
+:func:`costs_from_probabilities`) replace the link costs entirely: pass them to the
+solvers as ``edge_costs``, one per candidate row; the event costs still come from
+:class:`LinkCosts`.
+
+What is ours: the terms and their scaling. IoU comes from per-frame-pair contingency
+tables (``numpy.unique`` over the overlapping pixels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ..errors import ConfigError, InputError
+from .candidates import physical_positions, search_radius
+
+__all__ = [
+    "LinkCosts",
+    "MOTION_MODELS",
+    "costs_from_probabilities",
+    "iou_of_candidates",
+    "link_costs",
+    "position_costs",
+    "static_costs",
+]
+
+MOTION_MODELS = ("none", "constant_velocity", "kalman")
+
+
+@dataclass(frozen=True)
+class LinkCosts:
+    """Weights of the link cost terms and the costs of events.
+
+    All costs are dimensionless; see the module docstring for each term.
+    """
+
+    position: float = 1.0
+    """Weight of ``(distance / search radius)**2``."""
+    iou: float = 0.25
+    """Weight of ``1 - IoU`` (used when the solver gets the label movie)."""
+    area: float = 0.25
+    """Weight of ``|log area ratio|`` (used when objects have ``area``)."""
+    intensity: float = 0.0
+    """Weight of ``|log mean intensity ratio|`` (objects need ``intensity_mean``)."""
+    shape: float = 0.0
+    """Weight of the eccentricity + solidity differences."""
+    gap: float = 0.5
+    """Cost per missing frame of a gap-closing link (``dt - 1`` frames)."""
+    motion: Literal["none", "constant_velocity", "kalman"] = "kalman"
+    """Motion model predicting where a track goes next."""
+    appear: float = 1.0
+    """Cost of a node without a predecessor (a track starts)."""
+    disappear: float = 1.0
+    """Cost of a node without a successor (a track ends)."""
+    division: float = 0.25
+    """Extra cost of a node with two successors (on top of both links)."""
+    merge: float = 1.0
+    """Extra cost of a node with two predecessors (only when merges are allowed)."""
+    kalman_process_noise: float = 0.05
+    """Kalman filter: acceleration noise, in units of ``max_distance**2`` per frame."""
+    kalman_measurement_noise: float = 0.01
+    """Kalman filter: centroid noise variance, in units of ``max_distance**2``."""
+
+    def __post_init__(self) -> None:
+        for name in ("position", "iou", "area", "intensity", "shape", "gap"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v >= 0):
+                raise ConfigError(f"cost weight {name} must be >= 0; got {v!r}")
+        for name in ("appear", "disappear", "division", "merge"):
+            if not np.isfinite(getattr(self, name)):
+                raise ConfigError(f"{name} cost must be finite; got {getattr(self, name)!r}")
+        if self.motion not in MOTION_MODELS:
+            raise ConfigError(f"motion must be one of {MOTION_MODELS} (got {self.motion!r})")
+        for name in ("kalman_process_noise", "kalman_measurement_noise"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive; got {getattr(self, name)!r}")
+
+
+def _ratio_term(objects: pd.DataFrame, column: str, s: NDArray, t: NDArray) -> NDArray:
+    v = objects[column].to_numpy(float)
+    a, b = v[s], v[t]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.abs(np.log(np.maximum(b, 1e-12) / np.maximum(a, 1e-12)))
+    return np.nan_to_num(out, nan=0.0, posinf=0.0)
+
+
+def iou_of_candidates(
+    labels: Any, objects: pd.DataFrame, candidates: pd.DataFrame
+) -> NDArray[np.float64]:
+    """Intersection over union of the masks of each candidate pair.
+
+    Parameters
+    ----------
+    labels : (T, [Z,] Y, X) int array, numpy or dask
+        The label movie the objects were measured on (``objects.label`` is the id of
+        an object in ``labels[objects.t]``).
+    objects, candidates : DataFrame
+        As for :func:`link_costs`.
+
+    Returns
+    -------
+    (len(candidates),) float array in [0, 1]
+    """
+    src = candidates["source"].to_numpy(np.int64)
+    tgt = candidates["target"].to_numpy(np.int64)
+    t = objects["t"].to_numpy(np.int64)
+    lab = objects["label"].to_numpy(np.int64)
+    out = np.zeros(len(candidates), np.float64)
+    if len(candidates) == 0:
+        return out
+    ta, tb = t[src], t[tgt]
+    pair_key = ta * (int(t.max()) + 1) + tb
+    order = np.argsort(pair_key, kind="stable")
+    keys, starts = np.unique(pair_key[order], return_index=True)
+    frames: dict[int, NDArray] = {}
+
+    def frame(i: int) -> NDArray:
+        if i not in frames:
+            if len(frames) > 8:
+                frames.pop(min(frames))
+            if not 0 <= i < labels.shape[0]:
+                raise InputError(
+                    f"objects refer to frame {i} but labels have {labels.shape[0]} frames"
+                )
+            frames[i] = np.asarray(labels[i]).ravel()
+        return frames[i]
+
+    sizes: dict[int, NDArray] = {}
+
+    def size(i: int) -> NDArray:
+        if i not in sizes:
+            sizes[i] = np.bincount(frame(i))
+        return sizes[i]
+
+    for rows in np.split(order, starts[1:]):
+        fa, fb = int(ta[rows[0]]), int(tb[rows[0]])
+        a, b = frame(fa), frame(fb)
+        both = (a > 0) & (b > 0)
+        m = int(max(a.max(initial=0), b.max(initial=0))) + 1
+        codes, counts = np.unique(a[both].astype(np.int64) * m + b[both], return_counts=True)
+        la, lb = lab[src[rows]], lab[tgt[rows]]
+        want = la * m + lb
+        inter = np.zeros(len(rows), np.int64)
+        if len(codes):
+            pos = np.minimum(np.searchsorted(codes, want), len(codes) - 1)
+            hit = codes[pos] == want
+            inter[hit] = counts[pos[hit]]
+        sa, sb = size(fa), size(fb)
+        area_a = np.where(la < sa.size, sa[np.minimum(la, sa.size - 1)], 0)
+        area_b = np.where(lb < sb.size, sb[np.minimum(lb, sb.size - 1)], 0)
+        union = area_a + area_b - inter
+        out[rows] = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    return out
+
+
+def static_costs(
+    objects: pd.DataFrame,
+    candidates: pd.DataFrame,
+    *,
+    config: LinkCosts,
+    labels: Any = None,
+) -> NDArray[np.float64]:
+    """The link cost terms that do not depend on motion: IoU, appearance and gap."""
+    src = candidates["source"].to_numpy(np.int64)
+    tgt = candidates["target"].to_numpy(np.int64)
+    dt = candidates["dt"].to_numpy(np.int64)
+    cost = config.gap * (dt - 1).astype(np.float64)
+    if config.iou > 0 and labels is not None:
+        cost += config.iou * (1.0 - iou_of_candidates(labels, objects, candidates))
+    if config.area > 0 and "area" in objects:
+        cost += config.area * _ratio_term(objects, "area", src, tgt)
+    if config.intensity > 0 and "intensity_mean" in objects:
+        cost += config.intensity * _ratio_term(objects, "intensity_mean", src, tgt)
+    if config.shape > 0:
+        for col in ("eccentricity", "solidity"):
+            if col in objects:
+                v = objects[col].to_numpy(float)
+                cost += config.shape * np.nan_to_num(np.abs(v[tgt] - v[src]))
+    return cost
+
+
+def position_costs(
+    objects: pd.DataFrame,
+    candidates: pd.DataFrame,
+    *,
+    config: LinkCosts,
+    max_distance: float | None = None,
+    spacing: Sequence[float] | None = None,
+    predicted: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
+    """The position term, weighted.
+
+    `predicted` gives, per candidate row, where the source is expected at the
+    target's frame (physical units); without it, the ``distance`` column is used.
+    """
+    if config.position == 0:
+        return np.zeros(len(candidates))
+    max_distance = max_distance or candidates.attrs.get("max_distance")
+    if max_distance is None:
+        raise InputError("position costs need max_distance (candidates.attrs lacks it)")
+    dt = candidates["dt"].to_numpy(np.int64)
+    if predicted is None:
+        d = candidates["distance"].to_numpy(float)
+    else:
+        if spacing is None:
+            spacing = candidates.attrs.get("spacing")
+        pos = physical_positions(objects, spacing)
+        tgt = candidates["target"].to_numpy(np.int64)
+        src = candidates["source"].to_numpy(np.int64)
+        # The motion model may explain a displacement; so may standing still (a
+        # daughter is born beside its mother, wherever the mother was heading).
+        d = np.minimum(
+            np.linalg.norm(pos[tgt] - predicted, axis=1),
+            np.linalg.norm(pos[tgt] - pos[src], axis=1),
+        )
+    return config.position * (d / search_radius(max_distance, dt)) ** 2
+
+
+def link_costs(
+    objects: pd.DataFrame,
+    candidates: pd.DataFrame,
+    *,
+    config: LinkCosts | None = None,
+    labels: Any = None,
+    velocities: NDArray[np.float64] | None = None,
+    max_distance: float | None = None,
+    spacing: Sequence[float] | None = None,
+) -> NDArray[np.float64]:
+    """Cost of each candidate link (see the module docstring for the terms).
+
+    Parameters
+    ----------
+    objects : DataFrame
+        Detections (row position = node id).
+    candidates : DataFrame
+        From :func:`~celldyn.track.candidates.candidate_links`.
+    config : LinkCosts, optional
+        Weights; default ``LinkCosts()``.
+    labels : (T, [Z,] Y, X) int array, optional
+        Label movie, for the IoU term.
+    velocities : (n, ndim) float array, optional
+        Displacement per frame of each source node (physical units): the position
+        term is measured from ``position + dt * velocity``. The solvers estimate these
+        from the track so far when ``config.motion`` is not ``"none"``.
+    max_distance, spacing : optional
+        Default to ``candidates.attrs``.
+
+    Returns
+    -------
+    (len(candidates),) float64 array
+
+    Examples
+    --------
+    >>> from celldyn.track.candidates import candidate_links
+    >>> objects = pd.DataFrame({"t": [0, 1, 1], "label": [1, 1, 2],
+    ...                         "y": [0.0, 1.0, 2.0], "x": [0.0, 0.0, 0.0]})
+    >>> cands = candidate_links(objects, max_distance=2)
+    >>> link_costs(objects, cands).tolist()
+    [0.25, 1.0]
+    """
+    config = config or LinkCosts()
+    cost = static_costs(objects, candidates, config=config, labels=labels)
+    predicted = None
+    if velocities is not None:
+        sp = spacing if spacing is not None else candidates.attrs.get("spacing")
+        pos = physical_positions(objects, sp)
+        src = candidates["source"].to_numpy(np.int64)
+        dt = candidates["dt"].to_numpy(np.int64)
+        predicted = pos[src] + dt[:, None] * np.asarray(velocities, float)[src]
+    cost += position_costs(
+        objects, candidates, config=config, max_distance=max_distance, spacing=spacing,
+        predicted=predicted,
+    )
+    return cost
+
+
+def costs_from_probabilities(
+    probability: NDArray[np.float64], *, eps: float = 1e-6
+) -> NDArray[np.float64]:
+    """Link costs ``-log p`` from link probabilities (one per candidate row).
+
+    With the default event costs (appear = disappear = 1) a link is preferred to
+    ending and starting a track when ``p > exp(-2) ~ 0.14``.
+
+    Examples
+    --------
+    >>> costs_from_probabilities(np.array([0.9, 0.5])).round(3).tolist()
+    [0.105, 0.693]
+    """
+    p = np.clip(np.asarray(probability, float), eps, 1.0)
+    return -np.log(p)

@@ -1,0 +1,244 @@
+"""Fast tracking: frame-by-frame assignment, then a gap, division and merge pass.
+
+The two-step scheme of Jaqaman et al. (Nat. Methods 2008), over the candidates and
+costs of :mod:`celldyn.track.candidates` and :mod:`celldyn.track.costs`:
+
+1. **Frame to frame.** For each pair of consecutive frames an augmented assignment
+   problem links detections one to one or lets them end/start::
+
+       [ link costs (n x m)        | disappear (n x n, diagonal) ]
+       [ appear (m x m, diagonal)  | 0 on the transposed links   ]
+
+   With a motion model the costs of frame ``t -> t+1`` are computed from the tracks
+   as linked up to ``t`` (the prediction is iterated frame by frame).
+2. **Segments.** The tracks of step 1 are segments. One more augmented assignment
+   has as rows the segment ends and (with ``divisions``) nodes inside segments, and as
+   columns the segment starts and (with ``merges``) nodes inside segments:
+
+   - end -> start over 1..max_gap+1 frames closes a gap (cost of the link);
+   - middle -> start is a division (link cost + ``division``); the alternative for a
+     middle node is not to divide (cost 0);
+   - end -> middle is a merge (link cost + ``merge``), alternative 0;
+   - an end left alone disappears, a start left alone appears.
+
+Both problems are exact for what they decide and minimise the same objective as
+:func:`~celldyn.track.solve_global.track_global`; the global solver optimises all
+decisions jointly and is therefore never worse (see
+:func:`~celldyn.track.solve_global.total_cost`).
+
+Ours: the formulation. ``scipy.sparse.csgraph.min_weight_full_bipartite_matching``
+(LAPJVsp) solves the sparse assignments, so memory grows with the candidates, not
+with the square of the detections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+from ._problem import Problem, prepare
+from .candidates import frame_groups, graph_from_links
+from .costs import LinkCosts
+
+__all__ = ["track_lap", "solve_augmented_lap"]
+
+
+def solve_augmented_lap(
+    n_rows: int,
+    n_cols: int,
+    rows: NDArray[np.int64],
+    cols: NDArray[np.int64],
+    cost: NDArray[np.float64],
+    row_alt: NDArray[np.float64] | float,
+    col_alt: NDArray[np.float64] | float,
+) -> NDArray[np.int64]:
+    """Optimal one-to-one links with per-row and per-column alternatives.
+
+    Minimises ``sum(cost[chosen]) + sum(row_alt[unlinked rows]) +
+    sum(col_alt[unlinked cols])`` over sets of pairs ``(rows[k], cols[k])`` that use
+    each row and column at most once. Pairs must be unique.
+
+    Returns
+    -------
+    chosen : int array
+        Positions ``k`` of the chosen pairs, sorted.
+
+    Examples
+    --------
+    >>> solve_augmented_lap(2, 2, np.array([0, 0, 1]), np.array([0, 1, 0]),
+    ...                     np.array([1.0, 3.0, 2.0]), 4.0, 4.0).tolist()
+    [1, 2]
+    """
+    k = len(rows)
+    if n_rows == 0 or n_cols == 0 or k == 0:
+        return np.zeros(0, np.int64)
+    rows = np.asarray(rows, np.int64)
+    cols = np.asarray(cols, np.int64)
+    row_alt = np.broadcast_to(np.asarray(row_alt, float), (n_rows,))
+    col_alt = np.broadcast_to(np.asarray(col_alt, float), (n_cols,))
+    size = n_rows + n_cols
+    r = np.concatenate([rows, np.arange(n_rows), n_rows + np.arange(n_cols), n_rows + cols])
+    c = np.concatenate([cols, n_cols + np.arange(n_rows), np.arange(n_cols), n_cols + rows])
+    v = np.concatenate([np.asarray(cost, float), row_alt, col_alt, np.zeros(k)])
+    # Every full matching has `size` entries, so a constant shift keeps the optimum;
+    # it makes all weights positive (stored zeros would read as missing edges).
+    v = v + (1.0 - min(v.min(), 0.0))
+    matrix = csr_matrix((v, (r, c)), shape=(size, size))
+    ri, ci = min_weight_full_bipartite_matching(matrix)
+    keep = (ri < n_rows) & (ci < n_cols)
+    key = rows * n_cols + cols
+    order = np.argsort(key, kind="stable")
+    want = ri[keep].astype(np.int64) * n_cols + ci[keep]
+    chosen = order[np.searchsorted(key[order], want)]
+    return np.sort(chosen)
+
+
+def _local(nodes: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    uniq, inv = np.unique(nodes, return_inverse=True)
+    return uniq, inv
+
+
+def _frame_pass(prob: Problem, progress: bool):
+    n = prob.n
+    succ = np.full(n, -1, np.int64)
+    pred = np.full(n, -1, np.int64)
+    state = prob.motion_state() if prob.motion else None
+    one = np.flatnonzero(prob.dt == 1)
+    by_frame = frame_groups(prob.t[prob.src[one]]) if one.size else {}
+    frames = sorted(by_frame)
+    it: Any = frames
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(frames, desc="link", unit="frame")
+    cfg = prob.config
+    for t0 in it:
+        rows = one[by_frame[t0]]
+        c = prob.costs_of(rows, state)
+        ok = np.isfinite(c)
+        rows, c = rows[ok], c[ok]
+        a_nodes, a_loc = _local(prob.src[rows])
+        b_nodes, b_loc = _local(prob.tgt[rows])
+        chosen = solve_augmented_lap(
+            len(a_nodes), len(b_nodes), a_loc, b_loc, c, cfg.disappear, cfg.appear
+        )
+        s, g = prob.src[rows[chosen]], prob.tgt[rows[chosen]]
+        succ[s] = g
+        pred[g] = s
+        if state is not None:
+            state.update(s, g, 1)
+    return succ, pred, state
+
+
+def _segment_pass(prob: Problem, succ, pred, state) -> list[tuple[int, int]]:
+    cfg = prob.config
+    src, tgt = prob.src, prob.tgt
+    is_start = pred < 0
+    is_end = succ < 0
+    gap = np.flatnonzero(is_end[src] & is_start[tgt])
+    split = (
+        np.flatnonzero(~is_end[src] & is_start[tgt]) if prob.divisions else np.zeros(0, int)
+    )
+    merge = (
+        np.flatnonzero(is_end[src] & ~is_start[tgt]) if prob.merges else np.zeros(0, int)
+    )
+    rows_all = np.concatenate([gap, split, merge]).astype(np.int64)
+    if rows_all.size == 0:
+        return []
+    extra = np.concatenate(
+        [np.zeros(gap.size), np.full(split.size, cfg.division), np.full(merge.size, cfg.merge)]
+    )
+    c = prob.costs_of(rows_all, state) + extra
+    ok = np.isfinite(c)
+    rows_all, c = rows_all[ok], c[ok]
+    r_nodes, r_loc = _local(src[rows_all])
+    c_nodes, c_loc = _local(tgt[rows_all])
+    row_alt = np.where(is_end[r_nodes], cfg.disappear, 0.0)
+    col_alt = np.where(is_start[c_nodes], cfg.appear, 0.0)
+    chosen = solve_augmented_lap(len(r_nodes), len(c_nodes), r_loc, c_loc, c, row_alt, col_alt)
+    return list(zip(src[rows_all[chosen]].tolist(), tgt[rows_all[chosen]].tolist()))
+
+
+def track_lap(
+    objects: pd.DataFrame,
+    *,
+    labels: Any = None,
+    max_distance: float,
+    max_gap: int = 2,
+    divisions: bool = True,
+    merges: bool = False,
+    costs: LinkCosts | None = None,
+    spacing: Sequence[float] | None = None,
+    edge_costs: NDArray[np.float64] | None = None,
+    candidates: pd.DataFrame | None = None,
+    progress: bool = False,
+) -> nx.DiGraph:
+    """Track detections with frame-by-frame LAP plus a gap/division/merge pass.
+
+    Parameters
+    ----------
+    objects : DataFrame
+        Detections, columns ``t, label, [z,] y, x`` (pixels) and optional features
+        (``area``, ``intensity_mean``, ``eccentricity``, ``solidity``), as from
+        :func:`celldyn.measure.measure_objects`. Node ``i`` is row ``i``.
+    labels : (T, [Z,] Y, X) int array, optional
+        The label movie `objects` were measured on; enables the IoU cost.
+    max_distance : float
+        Largest displacement between consecutive frames, in units of `spacing`.
+    max_gap : int
+        Largest number of missing frames a track may bridge (0 = no gap closing).
+    divisions : bool
+        Allow a node two successors.
+    merges : bool
+        Allow a node two predecessors (off by default; CTC cannot encode them).
+    costs : LinkCosts, optional
+        Cost weights, motion model and event costs. Default ``LinkCosts()``.
+    spacing : sequence of float, optional
+        Physical pixel size per spatial axis.
+    edge_costs : (len(candidates),) float array, optional
+        Link costs from elsewhere (e.g. ``-log p`` of a learned model), one per row of
+        ``candidate_links(objects, max_distance=..., max_gap=..., spacing=...)``
+        (or of `candidates`); they replace the cost terms and the motion model. +inf
+        forbids a link. Event costs still come from `costs`.
+    candidates : DataFrame, optional
+        A precomputed candidate table (that `edge_costs` is aligned with).
+    progress : bool
+        Show a progress bar over frames.
+
+    Returns
+    -------
+    graph : networkx.DiGraph
+        One node per row of `objects` (``t``, ``seg_id``, centroid), edges forward in
+        time over at most ``max_gap + 1`` frames; out-degree 2 = division, in-degree
+        2 = merge.
+
+    Raises
+    ------
+    InputError
+        On missing columns, bad `max_distance`/`max_gap`, or misaligned `edge_costs`.
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1, 1, 3], "label": [1, 1, 2, 1],
+    ...                         "y": [0.0, -2.0, 2.0, 2.5], "x": [0.0, 0.0, 0.0, 0.0]})
+    >>> sorted(track_lap(objects, max_distance=4, max_gap=1).edges)
+    [(0, 1), (0, 2), (2, 3)]
+    """
+    prob = prepare(
+        objects, labels=labels, max_distance=max_distance, max_gap=max_gap, costs=costs,
+        spacing=spacing, edge_costs=edge_costs, candidates=candidates,
+        divisions=divisions, merges=merges,
+    )
+    succ, pred, state = _frame_pass(prob, progress)
+    edges = [(int(p), int(s)) for p, s in enumerate(succ) if s >= 0]
+    edges += _segment_pass(prob, succ, pred, state)
+    graph = graph_from_links(prob.objects, edges)
+    graph.graph["tracker"] = "lap"
+    return graph
