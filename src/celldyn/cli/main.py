@@ -137,12 +137,39 @@ def _parse_params(items) -> dict[str, Any]:
     return out
 
 
-def _do_run(movie_path: Path, *, output: Path, labels_path, segmenter, method, dark_objects,
-            axes, pixel_size, frame_interval, channel, max_distance, seed, overwrite,
-            no_progress, params=()):
+# Options that define a run; they are saved in run.json["inputs"] for --config.
+_INPUT_KEYS = ("labels_path", "segmenter", "method", "params", "dark_objects", "axes",
+               "pixel_size", "frame_interval", "channel", "max_distance", "seed")
+
+
+def _load_config(path: Path) -> dict[str, Any]:
+    from ..errors import ConfigError
+
+    try:
+        record = json.loads(Path(path).read_text())
+        inputs = dict(record["inputs"])
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(
+            f"{path} is not a celldyn run.json (no 'inputs' section); pass the run.json "
+            "of an earlier run"
+        ) from None
+    unknown = sorted(set(inputs) - set(_INPUT_KEYS) - {"movie"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown keys {unknown} in 'inputs'")
+    return inputs
+
+
+def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="classical",
+            method="watershed", dark_objects=False, axes=None, pixel_size=None,
+            frame_interval=None, channel=0, max_distance=None, seed=0, overwrite=False,
+            no_progress=False, params=(), resume=False):
+    import shutil
+
     from ..errors import InputError
     from ..io import read_labels, read_movie
-    from ..pipeline import RunConfig, run, write_run
+    from ..pipeline import FrameCache, RunConfig, fingerprint, run, write_run
 
     started = time.perf_counter()
     if output.exists() and not overwrite:
@@ -159,12 +186,29 @@ def _do_run(movie_path: Path, *, output: Path, labels_path, segmenter, method, d
             "frames (set --pixel-size and --frame-interval)"
         )
     labels = None if labels_path is None else read_labels(labels_path)
+    param_dict = params if isinstance(params, dict) else _parse_params(params)
     config = RunConfig(segmenter=segmenter, method=method, dark_objects=dark_objects,
-                       method_params=_parse_params(params),
+                       method_params=param_dict,
                        channel=channel, max_distance=max_distance, seed=seed)
-    result = run(movie, config=config, labels=labels, progress=not no_progress)
+    work = output.with_name(f".{output.name}.partial")
+    if work.exists() and not resume:
+        shutil.rmtree(work)
+    cache = None if labels is not None else FrameCache(work, fingerprint(movie, config))
+    if resume and cache is not None and len(cache):
+        click.echo(f"resuming: {len(cache)} of {movie.n_frames} frames already segmented",
+                   err=True)
+    result = run(movie, config=config, labels=labels, progress=not no_progress, cache=cache)
+    inputs = {
+        "movie": str(Path(movie_path).resolve()),
+        "labels_path": None if labels_path is None else str(Path(labels_path).resolve()),
+        "segmenter": segmenter, "method": method, "params": param_dict,
+        "dark_objects": dark_objects, "axes": axes, "pixel_size": pixel_size,
+        "frame_interval": frame_interval, "channel": channel,
+        "max_distance": max_distance, "seed": seed,
+    }
     write_run(result, output, source=str(movie_path), overwrite=overwrite,
-              progress=not no_progress)
+              progress=not no_progress, inputs=inputs)
+    shutil.rmtree(work, ignore_errors=True)
     _print_summary(result, output, time.perf_counter() - started)
     return result
 
@@ -172,13 +216,29 @@ def _do_run(movie_path: Path, *, output: Path, labels_path, segmenter, method, d
 @main.command("run")
 @click.argument("movie", required=False, type=click.Path(path_type=Path))
 @_run_options
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run into the same -o folder, reusing the "
+              "frames it finished.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="Re-run with the inputs and parameters of a run.json; flags given "
+              "here override it.")
 @_user_errors
-def run_command(movie: Path | None, **kwargs: Any) -> None:
+def run_command(movie: Path | None, config_path: Path | None, **kwargs: Any) -> None:
     """Segment, track and measure MOVIE; write the results folder.
 
     MOVIE is a TIFF / OME-TIFF / ImageJ hyperstack, an OME-Zarr, or a CTC folder of
-    t000.tif files. Without MOVIE, runs on the embedded demo movie.
+    t000.tif files. Without MOVIE (and without --config), runs on the embedded demo
+    movie.
     """
+    if config_path is not None:
+        ctx = click.get_current_context()
+        saved = _load_config(config_path)
+        for key in _INPUT_KEYS:
+            source = ctx.get_parameter_source(key)
+            if source is not click.core.ParameterSource.COMMANDLINE and key in saved:
+                kwargs[key] = saved[key]
+        if movie is None:
+            movie = Path(saved["movie"])
     if movie is None:
         movie = demo_path() / "movie.ome.tif"
         kwargs["dark_objects"] = True
@@ -200,9 +260,7 @@ def demo_command(output: Path, overwrite: bool, no_progress: bool) -> None:
     folder = demo_path()
     params = json.loads((folder / "params.json").read_text())
     click.echo(f"celldyn demo: {params['source']}")
-    _do_run(folder / "movie.ome.tif", output=output, labels_path=None, segmenter="classical",
-            method="watershed", dark_objects=params["dark_objects"], axes=None,
-            pixel_size=None, frame_interval=None, channel=0, max_distance=None, seed=0,
+    _do_run(folder / "movie.ome.tif", output=output, dark_objects=params["dark_objects"],
             overwrite=overwrite, no_progress=no_progress)
     _evaluate(output, folder / "gt")
 
@@ -239,6 +297,11 @@ def evaluate_command(results: Path, gt: Path) -> None:
     """Score RESULTS (a celldyn run folder or CTC result folder) with SEG, DET and TRA."""
     _evaluate(results, gt)
 
+
+from . import classify as _classify  # noqa: E402,F401  (train, explain commands)
+
+
+from . import analyze as _analyze_commands  # noqa: E402,F401  (report, plot)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
