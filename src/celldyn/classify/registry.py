@@ -1,0 +1,85 @@
+"""Classifier registry: shipped models by name, user models by folder; sha256-checked.
+
+A model folder holds ``model.json`` (kind, classes, features, training record, the
+name and sha256 of its weights file) and the weights: ``trees.npz`` (classical) or
+``cnn.pt`` (a PyTorch state_dict, loaded with ``weights_only=True``). Nothing is
+unpickled. Shipped models also have their hash pinned here, so an edited file
+cannot pass by rewriting its own ``model.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError
+from ._store import sha256_file
+
+__all__ = ["SHIPPED", "load_classifier", "model_folder"]
+
+SHIPPED: dict[str, dict[str, str]] = {
+    # name: folder under celldyn/models, weights file, pinned sha256
+    "mitosis": {"folder": "mitosis", "weights": "trees.npz",
+                "sha256": "PENDING"},
+    "mitosis-cnn": {"folder": "mitosis", "weights": "cnn.pt",
+                    "sha256": "PENDING"},
+}
+
+
+def model_folder(name: str) -> Path:
+    """Folder of a shipped model."""
+    return Path(str(resources.files("celldyn") / "models" / SHIPPED[name]["folder"]))
+
+
+def load_classifier(name: str | Path) -> Any:
+    """Load a classifier by shipped name (``mitosis``, ``mitosis-cnn``) or folder path.
+
+    Raises
+    ------
+    ModelError
+        Unknown name, missing folder or file, or a weights file whose sha256 differs
+        from the one recorded (pinned here for shipped models, in ``model.json``
+        otherwise).
+    """
+    pinned = None
+    weights = None
+    if isinstance(name, str) and name in SHIPPED:
+        folder = model_folder(name)
+        pinned = SHIPPED[name]["sha256"]
+        weights = SHIPPED[name]["weights"]
+        meta_file = folder / ("model.json" if weights == "trees.npz" else "cnn.json")
+    else:
+        folder = Path(name)
+        meta_file = folder / "model.json"
+        if not meta_file.is_file():
+            raise ModelError(
+                f"unknown classifier {str(name)!r}: not one of {sorted(SHIPPED)} and not a "
+                "folder with model.json (train one with: celldyn train classifier)"
+            )
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (OSError, ValueError) as err:
+        raise ModelError(f"{meta_file} cannot be read ({err})") from None
+    weights = weights or meta.get("weights")
+    wfile = folder / str(weights)
+    if not wfile.is_file():
+        raise ModelError(f"weights file {wfile} is missing")
+    digest = sha256_file(wfile)
+    expected = pinned or meta.get("sha256")
+    if digest != expected:
+        raise ModelError(
+            f"{wfile} has sha256 {digest[:12]}... but {expected!s:.12}... is expected; "
+            "the file is corrupt or was changed; reinstall celldyn or retrain the model"
+        )
+    if meta.get("kind") == "cnn":
+        from .cnn import CNNClassifier
+
+        model = CNNClassifier.load(folder, meta, weights)
+    else:
+        from .classical import ClassicalClassifier
+
+        model = ClassicalClassifier.load(folder, meta)
+    model.meta["name"] = str(name)
+    return model

@@ -1,0 +1,189 @@
+"""``celldyn train classifier`` and ``celldyn explain``: thin shells over
+:mod:`celldyn.classify` (read a run folder, call, write, summarise)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .main import _user_errors, main
+from .train import train
+
+__all__ = ["train_classifier_command", "explain_command"]
+
+
+def _load_run(results: Path, movie_path: Path | None) -> dict[str, Any]:
+    """Labels, graph, movie and objects of a celldyn run folder."""
+    import numpy as np
+
+    from ..errors import FileFormatError
+    from ..io import read_geff, read_labels, read_movie, read_parquet
+
+    if not (results / "labels.ome.zarr").exists():
+        raise FileFormatError(
+            f"{results} has no labels.ome.zarr; pass --objects from a celldyn run folder"
+        )
+    record = {}
+    if (results / "run.json").is_file():
+        record = json.loads((results / "run.json").read_text())
+    if movie_path is None:
+        src = record.get("source")
+        if not src or not Path(src).exists():
+            raise FileFormatError(
+                f"the movie of {results} ({src!r}) is not found; pass it with --movie"
+            )
+        movie_path = Path(src)
+    movie = read_movie(movie_path)
+    if "C" in movie.axes:
+        movie = movie.channel(int(record.get("config", {}).get("channel", 0)))
+    labels = read_labels(results / "labels.ome.zarr")
+    graph = read_geff(results / "tracks.geff") if (results / "tracks.geff").exists() else None
+    objects = read_parquet(results / "objects.parquet")
+    return {"labels": labels, "movie": np.asarray(movie.data), "spacing": movie.spacing,
+            "graph": graph, "objects": objects}
+
+
+def _read_label_source(path: Path, labels) -> Any:
+    import pandas as pd
+
+    from ..classify import labels_from_painted, labels_from_points
+    from ..errors import FileFormatError
+    from ..io import read_labels
+
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        try:
+            table = pd.read_csv(path, sep=None, engine="python")
+        except Exception as err:  # noqa: BLE001 - any parse failure is a file problem
+            raise FileFormatError(f"{path} cannot be read as a CSV table ({err})") from None
+        if "axis-0" in table.columns:
+            return labels_from_points(table, labels)
+        return table
+    return labels_from_painted(read_labels(path), labels)
+
+
+@train.command("classifier")
+@click.option("--objects", "objects_path", type=click.Path(path_type=Path), required=True,
+              help="objects.parquet of a celldyn run folder (its labels, tracks and movie "
+              "are used too).")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), required=True,
+              help="Your labels: CSV with t,label,class; a napari points CSV (axis-0.. + "
+              "class); or a painted class label movie (TIFF/OME-Zarr).")
+@click.option("--model", type=click.Choice(["rf", "gb", "svm", "cnn"]), default="rf",
+              show_default=True, help="Random forest, gradient boosting, SVM, or crop CNN.")
+@click.option("--movie", "movie_path", type=click.Path(path_type=Path),
+              help="The run's movie, if run.json's source path has moved.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Model folder to create.")
+@click.option("--transition", type=click.Path(path_type=Path),
+              help="CSV of a K x K transition matrix (rows/columns = classes in sorted "
+              "order) for smoothing along tracks.")
+@click.option("--epochs", type=int, default=30, show_default=True, help="CNN epochs.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
+@_user_errors
+def train_classifier_command(objects_path: Path, labels_path: Path, model: str,
+                             movie_path: Path | None, output: Path, transition: Path | None,
+                             epochs: int, seed: int, overwrite: bool) -> None:
+    """Train a classifier on your labelled objects of a run."""
+    import numpy as np
+
+    from ..classify import feature_columns, match_labels, object_features
+    from ..classify.temporal import check_transition
+    from ..errors import InputError
+    from ..io._atomic import atomic_path
+
+    if output.exists() and not overwrite:
+        raise InputError(f"{output} already exists; choose another -o folder or pass --overwrite")
+    run = _load_run(objects_path.parent, movie_path)
+    feats = object_features(run["labels"], run["movie"], graph=run["graph"],
+                            spacing=run["spacing"])
+    table = _read_label_source(labels_path, run["labels"])
+    labelled = match_labels(feats, table)
+    y = labelled["class"].tolist()
+    if model == "cnn":
+        from ..classify.cnn import object_crops, train_cnn
+
+        crops = object_crops(run["labels"], run["movie"], labelled)
+        clf = train_cnn(crops, y, epochs=epochs, seed=seed)
+    else:
+        from ..classify import train_classical
+
+        clf = train_classical(labelled, y, model=model,
+                              feature_names=feature_columns(run["labels"].ndim - 1), seed=seed)
+    if transition is not None:
+        A = np.loadtxt(transition, delimiter=",", ndmin=2)
+        clf.meta["transition"] = check_transition(A, len(clf.classes)).tolist()
+    clf.meta["command"] = (f"celldyn train classifier --objects {objects_path} --labels "
+                           f"{labels_path} --model {model} --seed {seed}")
+    with atomic_path(output, overwrite=overwrite) as tmp:
+        clf.save(tmp)
+    counts = ", ".join(f"{c}: {n}" for c, n in clf.meta["class_counts"].items())
+    click.echo(f"  trained {model} on {len(y)} labelled objects ({counts})")
+    click.echo(f"  model written to {output}")
+
+
+def _parse_object(text: str) -> tuple[int, int]:
+    try:
+        t, lab = (int(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected T,LABEL such as 12,3; got {text!r}",
+                                 param_hint="--object") from None
+    return t, lab
+
+
+@main.command("explain")
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--object", "obj", required=True, help="The object as T,LABEL (frame, track id).")
+@click.option("--classifier", default="mitosis", show_default=True,
+              help="Feature-based classifier: shipped name or model folder.")
+@click.option("--cnn", default="mitosis-cnn", show_default=True,
+              help="CNN for the saliency image: shipped name or model folder; 'none' to skip.")
+@click.option("--movie", "movie_path", type=click.Path(path_type=Path),
+              help="The run's movie, if run.json's source path has moved.")
+@click.option("--top", type=int, default=8, show_default=True, help="Features to print.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Saliency image path (default RESULTS/explain/saliency_T_LABEL.png).")
+@_user_errors
+def explain_command(results: Path, obj: str, classifier: str, cnn: str, movie_path,
+                    top: int, output: Path | None) -> None:
+    """Print the features that drove an object's class; write the CNN's saliency image."""
+    from ..classify import explain_object, load_classifier, object_features, saliency_figure
+    from ..classify.explain import find_object
+
+    t, lab = _parse_object(obj)
+    run = _load_run(results, movie_path)
+    feats = object_features(run["labels"], run["movie"], graph=run["graph"],
+                            spacing=run["spacing"])
+    find_object(feats, t, lab)
+    model = load_classifier(classifier)
+    table, info = explain_object(model, feats, t, lab)
+    probs = ", ".join(f"{c} {p:.3f}" for c, p in info["proba"].items())
+    click.echo(f"object t={t} label={lab}: {info['predicted']} ({probs})")
+    click.echo(f"contributions ({info['space']}; bias {info['bias']:+.4f} -> "
+               f"{info['output']:+.4f}):")
+    for r in table.head(top).itertuples(index=False):
+        click.echo(f"  {r.feature:<20} {r.value:>10.4g}  {r.contribution:+.4f}")
+    if cnn.lower() == "none":
+        return
+    from ..classify.cnn import saliency
+
+    net = load_classifier(cnn)
+    i = find_object(feats, t, lab)
+    crops = net.crops(run["labels"], run["movie"], feats.iloc[[i]])
+    maps, pred = saliency(net, crops)
+    out = output or results / "explain" / f"saliency_{t}_{lab}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from ..io._atomic import atomic_path
+
+    img = saliency_figure(crops[0], maps[0])
+    with atomic_path(out) as tmp:
+        import matplotlib.image
+
+        matplotlib.image.imsave(tmp, img, format="png")
+    click.echo(f"CNN: {net.classes[int(pred[0])]}; saliency (gradient x input) written to {out}")
+
+
+main.add_command(train)

@@ -1,0 +1,16 @@
+"""``celldyn train``: a command group that model families add their commands to.
+
+Add a command with ``from .train import train`` and ``@train.command("name")``; the
+group is registered on ``celldyn`` by whichever module first imports it.
+"""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["train"]
+
+
+@click.group("train")
+def train() -> None:
+    """Train models on your data (classifier, ...)."""
