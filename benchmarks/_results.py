@@ -46,7 +46,10 @@ def markdown_table(rows: list[dict], columns: list[str]) -> str:
         cells = []
         for c in columns:
             v = r.get(c, "")
-            cells.append(f"{v:.4f}" if isinstance(v, float) else str(v))
+            if isinstance(v, float):
+                cells.append(f"{v:.1f}" if c == "seconds" else f"{v:.4f}")
+            else:
+                cells.append(str(v))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from .track import (
     relabel_by_tracklet,
 )
 
-__all__ = ["RunConfig", "RunResult", "run", "write_run", "SEGMENTERS"]
+__all__ = ["FrameCache", "RunConfig", "RunResult", "fingerprint", "run", "write_run", "SEGMENTERS"]
 
 SEGMENTERS = ("classical",)
 
@@ -133,24 +134,106 @@ class RunResult:
         }
 
 
-def _segment(movie: Movie, config: RunConfig, progress: bool) -> np.ndarray:
-    from .segment.classical import segment_movie
+class FrameCache:
+    """Per-frame labels kept on disk while a run is in progress (``--resume``).
 
+    Each frame is written to a temporary file and renamed, so a killed run leaves only
+    whole frames. The folder is bound to a fingerprint of the movie and parameters: a
+    cache made for other inputs is ignored, never mixed in.
+    """
+
+    def __init__(self, folder: str | Path, fingerprint: str) -> None:
+        import shutil
+
+        self.folder = Path(folder)
+        self.fingerprint = fingerprint
+        stamp = self.folder / "fingerprint.txt"
+        if self.folder.exists() and (
+            not stamp.exists() or stamp.read_text() != fingerprint
+        ):
+            shutil.rmtree(self.folder)
+
+    def _open(self) -> None:
+        """Create the folder on the first write (a run that fails early leaves none)."""
+        stamp = self.folder / "fingerprint.txt"
+        if not stamp.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = stamp.with_suffix(".tmp")
+            tmp.write_text(self.fingerprint)
+            os.replace(tmp, stamp)
+
+    def _path(self, t: int) -> Path:
+        return self.folder / f"labels_{t:06d}.npy"
+
+    def get(self, t: int) -> np.ndarray | None:
+        p = self._path(t)
+        if not p.exists():
+            return None
+        try:
+            return np.load(p, allow_pickle=False)
+        except (OSError, ValueError):  # a damaged frame is recomputed
+            return None
+
+    def put(self, t: int, frame: np.ndarray) -> None:
+        self._open()
+        tmp = self.folder / f".labels_{t:06d}.tmp.npy"
+        np.save(tmp, frame, allow_pickle=False)
+        os.replace(tmp, self._path(t))
+
+    def __len__(self) -> int:
+        return len(list(self.folder.glob("labels_*.npy"))) if self.folder.exists() else 0
+
+
+def fingerprint(movie: Movie, config: RunConfig) -> str:
+    """A short hash of the movie's pixels, metadata and the segmentation parameters."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(json.dumps(
+        {"axes": movie.axes, "shape": list(movie.data.shape), "dtype": str(movie.data.dtype),
+         "spacing": movie.spacing, "segmenter": config.segmenter, "method": config.method,
+         "params": config.method_params, "dark": config.dark_objects,
+         "channel": config.channel, "version": __version__},
+        sort_keys=True, default=str).encode())
+    for t in range(movie.n_frames):
+        h.update(np.ascontiguousarray(np.asarray(movie.data[t])).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _segment(
+    movie: Movie, config: RunConfig, progress: bool, cache: FrameCache | None = None
+) -> np.ndarray:
     import inspect
 
     from .segment.classical import _method
 
     params = dict(config.method_params)
-    func = _method(config.method, dict(params))
-    data = np.asarray(movie.data)
+    func = _method(config.method, params)
+    invert = None
     if config.dark_objects:
-        data = data.astype(np.float32)
-        data = data.max() - data
+        invert = float(np.max(movie.data))
         if "fill_holes" in inspect.signature(func).parameters:
             params.setdefault("fill_holes", False)
-    if movie.spacing is not None:
+    if movie.spacing is not None and "spacing" in inspect.signature(func).parameters:
         params.setdefault("spacing", movie.spacing)
-    return segment_movie(data, method=config.method, progress=progress, **params)
+    out = np.zeros(tuple(movie.data.shape), dtype=np.int32)
+    frames: Any = range(movie.n_frames)
+    if progress:
+        from tqdm.auto import tqdm
+
+        frames = tqdm(frames, desc=f"segment ({config.method})", unit="frame")
+    for t in frames:
+        done = cache.get(t) if cache is not None else None
+        if done is not None and done.shape == out.shape[1:]:
+            out[t] = done
+            continue
+        frame = np.asarray(movie.data[t])
+        if invert is not None:
+            frame = invert - frame.astype(np.float32)
+        out[t] = func(frame, **params)
+        if cache is not None:
+            cache.put(t, out[t])
+    return out
 
 
 def run(
@@ -160,6 +243,7 @@ def run(
     labels: np.ndarray | None = None,
     progress: bool | Callable[..., Any] = False,
     axes: str | None = None,
+    cache: FrameCache | None = None,
     **overrides: Any,
 ) -> RunResult:
     """Segment, measure and track a movie, in memory.
@@ -174,6 +258,8 @@ def run(
         The user's own segmentation: segmentation is skipped.
     progress : bool
         Show a progress bar per stage.
+    cache : FrameCache, optional
+        Where finished frames are kept, so that an interrupted run can resume.
 
     Returns
     -------
@@ -208,7 +294,7 @@ def run(
 
     t0 = time.perf_counter()
     if labels is None:
-        seg = _segment(movie, config, bool(progress))
+        seg = _segment(movie, config, bool(progress), cache)
     else:
         seg = check_labels(labels, shape=movie.data.shape)
     timings["segment"] = time.perf_counter() - t0
@@ -232,7 +318,9 @@ def run(
     objects["label"] = [int(graph.nodes[n]["tracklet"]) for n in node_order]
     for n in node_order:
         graph.nodes[n]["seg_id"] = graph.nodes[n]["tracklet"]
-    objects = objects.sort_values(["t", "label"], kind="stable").reset_index(drop=True)
+    objects = objects.sort_values(["t", "label"], kind="stable")
+    graph = nx.relabel_nodes(graph, {old: new for new, old in enumerate(objects.index)})
+    objects = objects.reset_index(drop=True)  # node id == row of `objects` again
     timings["track"] = time.perf_counter() - t0
     return RunResult(
         movie=movie,
@@ -284,6 +372,7 @@ def write_run(
     source: str = "",
     overwrite: bool = False,
     progress: bool = False,
+    inputs: dict[str, Any] | None = None,
 ) -> Path:
     """Write the run folder atomically: everything appears at once, or nothing.
 
@@ -323,6 +412,8 @@ def write_run(
         write_ctc_result(tmp / "ctc", result.labels, result.tracks)
         bar and bar.update()
         record = run_record(result, source=source)
+        if inputs is not None:
+            record["inputs"] = inputs
         (tmp / "run.json").write_text(json.dumps(record, indent=2, default=str))
         bar and bar.update()
     if bar is not None:

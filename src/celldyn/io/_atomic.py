@@ -6,7 +6,9 @@ An interrupted write never leaves a half file or folder under its final name.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import sys
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -30,15 +32,32 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[
         if path.exists() or path.is_symlink():
             if not overwrite:
                 raise FileExistsError(path)
-            old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            _remove(old)
+            if _exchange(tmp, path):  # one atomic step: `path` is never missing
+                _remove(tmp)  # now holds the old content
+            else:
+                old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
+                os.replace(path, old)
+                os.replace(tmp, path)
+                _remove(old)
         else:
             os.replace(tmp, path)
     finally:
         if tmp.exists():
             _remove(tmp)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return rc == 0
 
 
 def _remove(p: Path) -> None:

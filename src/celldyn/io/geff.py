@@ -125,10 +125,18 @@ def write_geff(
             axis_scales=scales,
             scaled_units=scaled,
         )
+        # geff collects property names in a set, whose order changes from one process
+        # to the next; sort them so that the same graph always gives the same bytes.
+        meta = GeffMetadata.read(str(tmp))
+        update: dict[str, Any] = {}
         if track_props:
-            meta = GeffMetadata.read(str(tmp))
-            meta = meta.model_copy(update={"track_node_props": track_props})
-            meta.write(str(tmp))
+            update["track_node_props"] = track_props
+        for field in ("node_props_metadata", "edge_props_metadata"):
+            value = getattr(meta, field, None)
+            if isinstance(value, dict):
+                update[field] = dict(sorted(value.items()))
+        meta = meta.model_copy(update=update)
+        meta.write(str(tmp))
         geff.validate_structure(str(tmp))
 
 

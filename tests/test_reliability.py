@@ -1,0 +1,154 @@
+"""Interrupted runs, --resume, --config and determinism of the run folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from celldyn.cli import main
+
+
+def _invoke(*args):
+    from click.testing import CliRunner
+
+    try:
+        runner = CliRunner(mix_stderr=False)
+    except TypeError:
+        runner = CliRunner()
+    return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def _digest(folder: Path, skip=("run.json",)) -> dict[str, str]:
+    """sha256 of every file under `folder` (relative path -> hash)."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.name not in skip:
+            out[str(p.relative_to(folder))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def movie_file(tmp_path_factory):
+    from celldyn.io import write_tiff
+    from celldyn.simulate import simulate_movie
+
+    root = tmp_path_factory.mktemp("rel")
+    sim = simulate_movie(ndim=2, n_frames=12, shape=(96, 96), n_objects=10,
+                         division_rate=0.03, rng=5)
+    write_tiff(root / "movie.ome.tif", sim.movie)
+    return root / "movie.ome.tif"
+
+
+def test_two_runs_are_byte_identical(movie_file, tmp_path):
+    for name in ("a", "b"):
+        r = _invoke("run", movie_file, "-o", tmp_path / name, "--no-progress", "--seed", 3)
+        assert r.exit_code == 0, r.stderr
+    a, b = _digest(tmp_path / "a"), _digest(tmp_path / "b")
+    assert a == b
+    assert any(k.startswith("labels.ome.zarr") for k in a)
+    assert "objects.parquet" in a and any(k.startswith("tracks.geff") for k in a)
+    record = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert record["seed"] == 3 and record["versions"]["celldyn"]
+    assert record["inputs"]["method"] == "watershed"
+
+
+def test_config_reproduces_a_run(movie_file, tmp_path):
+    r = _invoke("run", movie_file, "-o", tmp_path / "a", "--no-progress",
+                "--method", "threshold:li", "--max-distance", "12")
+    assert r.exit_code == 0, r.stderr
+    r = _invoke("run", "--config", tmp_path / "a" / "run.json", "-o", tmp_path / "b",
+                "--no-progress")
+    assert r.exit_code == 0, r.stderr
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    # a flag on the command line beats the file
+    r = _invoke("run", "--config", tmp_path / "a" / "run.json", "-o", tmp_path / "c",
+                "--no-progress", "--method", "watershed")
+    assert json.loads((tmp_path / "c" / "run.json").read_text())["config"]["method"] == "watershed"
+
+
+def test_bad_config_is_one_line(tmp_path):
+    (tmp_path / "x.json").write_text("{not json")
+    r = _invoke("run", "--config", tmp_path / "x.json", "-o", tmp_path / "o")
+    assert r.exit_code == 2 and "run.json" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_resume_reuses_finished_frames(movie_file, tmp_path):
+    from celldyn.io import read_movie
+    from celldyn.pipeline import FrameCache, RunConfig, fingerprint, run
+
+    ref = tmp_path / "ref"
+    assert _invoke("run", movie_file, "-o", ref, "--no-progress").exit_code == 0
+    # An interrupted run left frames 0..4 in its work folder; poison one of them to
+    # prove the resumed run uses the saved frames rather than recomputing them.
+    out = tmp_path / "res"
+    movie = read_movie(movie_file)
+    cache = FrameCache(tmp_path / ".res.partial", fingerprint(movie, RunConfig()))
+    seg = run(movie).labels  # tracked ids differ from per-frame ids; only shapes matter
+    for t in range(5):
+        cache.put(t, np.zeros_like(seg[t]))
+    r = _invoke("run", movie_file, "-o", out, "--no-progress", "--resume")
+    assert r.exit_code == 0 and "resuming: 5 of 12" in r.stderr
+    from celldyn.io import read_labels_ome_zarr
+
+    labels = read_labels_ome_zarr(out / "labels.ome.zarr")
+    assert labels[:5].max() == 0 and labels[5:].max() > 0
+    assert not (tmp_path / ".res.partial").exists()  # cleaned up after success
+
+
+def test_resume_ignores_a_cache_for_other_inputs(movie_file, tmp_path):
+    from celldyn.pipeline import FrameCache
+
+    cache = FrameCache(tmp_path / ".res.partial", "another-movie")
+    cache.put(0, np.zeros((96, 96), np.int32))
+    r = _invoke("run", movie_file, "-o", tmp_path / "res", "--no-progress", "--resume")
+    assert r.exit_code == 0 and "resuming" not in r.stderr
+    ref = tmp_path / "ref"
+    assert _invoke("run", movie_file, "-o", ref, "--no-progress").exit_code == 0
+    assert _digest(ref) == _digest(tmp_path / "res")
+
+
+@pytest.mark.slow
+def test_sigkill_never_damages_results(movie_file, tmp_path):
+    """Kill `celldyn run` at random moments: the old results folder stays intact, no
+    half-written file appears under a final name, and --resume completes the run with
+    results equal to an uninterrupted one."""
+    from celldyn.io import write_tiff
+    from celldyn.simulate import simulate_movie
+
+    sim = simulate_movie(ndim=2, n_frames=40, shape=(192, 192), n_objects=25, rng=9)
+    movie = tmp_path / "long.ome.tif"
+    write_tiff(movie, sim.movie)
+    ref = tmp_path / "ref"
+    assert _invoke("run", movie, "-o", ref, "--no-progress").exit_code == 0
+    want = _digest(ref)
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old-results.txt").write_text("precious")
+    cmd = [sys.executable, "-m", "celldyn.cli.main", "run", str(movie), "-o", str(out),
+           "--no-progress", "--overwrite"]
+    rng = np.random.default_rng(0)
+    for delay in sorted(rng.uniform(0.5, 4.0, size=3)):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # either the old folder or a complete new one, never a mix or a half file
+        names = {p.name for p in out.iterdir()}
+        assert names == {"old-results.txt"} or "run.json" in names
+        assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+        if "run.json" in names:
+            break
+    r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert _digest(out) == want
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
