@@ -172,3 +172,22 @@ def test_demo_runs_and_scores(tmp_path):
     scores = json.loads((out / "evaluation.json").read_text())
     assert 0 < scores["DET"] <= 1 and 0 < scores["TRA"] <= 1
     assert "Warning" in r.stderr and "--pixel-size" in r.stderr  # demo has no units
+
+
+@pytest.mark.real_data
+def test_real_ctc_folder_with_gt_masks(shared_data, tmp_path):
+    """Fluo-N2DH-SIM+-01 (CTC, simulated HL60 nuclei, full GT): the movie as a CTC folder,
+    its own TRA masks as `--labels`, then `evaluate` against 01_GT. With ground-truth
+    masks, detection is perfect and only linking can lose points."""
+    root = shared_data / "Fluo-N2DH-SIM+-01"
+    out = tmp_path / "res"
+    r = invoke("run", root / "01", "--labels", root / "01_GT" / "TRA", "-o", out,
+               "--pixel-size", "0.125", "--frame-interval", "1740", "--no-progress")
+    assert r.exit_code == 0, r.stderr
+    assert "Warning" not in r.stderr  # units were given
+    r = invoke("evaluate", out, "--gt", root / "01_GT")
+    assert r.exit_code == 0, r.stderr
+    scores = json.loads((out / "evaluation.json").read_text())
+    assert scores["DET"] == pytest.approx(1.0)
+    assert scores["SEG"] == pytest.approx(1.0)
+    assert 0.95 < scores["TRA"] < 1.0  # frame-to-frame linking misses the divisions
