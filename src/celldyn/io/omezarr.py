@@ -262,6 +262,8 @@ def read_labels_ome_zarr(path: PathLike, *, name: str | None = None) -> np.ndarr
         data = as_int32_labels(data, name=str(p))
     except InputError as err:
         raise FileFormatError(str(err)) from None
+    if names in ("TYX", "TZYX"):  # already canonical: keep singleton axes (Z = 1)
+        return data
     try:
         data, canon = normalize_axes(data, names)
     except InputError as err:
