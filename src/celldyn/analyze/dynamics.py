@@ -32,12 +32,12 @@ from .motion import ensemble_msd, track_motion
 __all__ = [
     "Analysis",
     "analyze",
-    "track_dynamics",
+    "class_column_name",
+    "column_units",
     "population_dynamics",
+    "track_dynamics",
     "tracks_from_objects",
     "units_for",
-    "column_units",
-    "class_column_name",
 ]
 
 
@@ -339,7 +339,7 @@ def column_units(columns: Sequence[str], units: dict[str, str]) -> dict[str, str
     for c in columns:
         if c in fixed:
             out[c] = fixed[c]
-        elif c.endswith("_frame") or c.endswith("_frames") or c in ("t", "lag_frames"):
+        elif c.endswith(("_frame", "_frames")) or c in ("t", "lag_frames"):
             out[c] = "frame"
         elif re.match(r"^(area|volume)_(mean|sd|start|end)$", c):
             out[c] = A
@@ -426,8 +426,8 @@ def analyze(
     at_risk = float(pop["n_objects"].to_numpy()[:-1].sum()) * dt if len(pop) > 1 else 0.0
     summary: dict[str, Any] = {
         "frames": int(n_frames),
-        "objects": int(len(objects)),
-        "tracks": int(len(dyn)),
+        "objects": len(objects),
+        "tracks": len(dyn),
         "lineages": int(dyn["lineage_id"].nunique()) if len(dyn) else 0,
         "divisions": n_div,
         "division_rate": n_div / at_risk if at_risk > 0 else float("nan"),

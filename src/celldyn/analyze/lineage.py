@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..track.graph import CTC_COLUMNS, check_ctc_table
+from ..track.graph import check_ctc_table
 
-__all__ = ["lineage_table", "cycle_durations"]
+__all__ = ["cycle_durations", "lineage_table"]
 
 LINEAGE_COLUMNS = [
     "track_id",

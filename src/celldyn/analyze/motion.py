@@ -30,13 +30,13 @@ import pandas as pd
 from ..errors import InputError
 
 __all__ = [
-    "positions",
-    "instantaneous_speed",
-    "track_motion",
-    "msd",
-    "fit_msd",
-    "ensemble_msd",
     "default_max_lag",
+    "ensemble_msd",
+    "fit_msd",
+    "instantaneous_speed",
+    "msd",
+    "positions",
+    "track_motion",
 ]
 
 _AXES = ("z", "y", "x")
@@ -265,12 +265,12 @@ def track_motion(
         n_lags = 0
         if len(t) >= min_points:
             lags, m, _ = msd(t, xyz, max_lag=max_lag)
-            n_lags = int(len(lags))
+            n_lags = len(lags)
             D, alpha = fit_msd(lags * dt_unit, m, ndim=ndim)
         rows.append(
             {
                 "track_id": int(label),
-                "n_objects": int(len(t)),
+                "n_objects": len(t),
                 "path_length": path,
                 "net_displacement": net,
                 "max_displacement": maxd,

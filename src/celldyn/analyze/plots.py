@@ -29,13 +29,13 @@ from .motion import msd, positions
 
 __all__ = [
     "PLOTS",
-    "plot_lineage",
-    "plot_tracks",
-    "plot_durations",
-    "plot_msd",
+    "figure_bytes",
     "plot_classes",
     "plot_counts",
-    "figure_bytes",
+    "plot_durations",
+    "plot_lineage",
+    "plot_msd",
+    "plot_tracks",
 ]
 
 WIDTH = 7.0  # inches: a two-column page
@@ -432,12 +432,13 @@ def plot_counts(a: Analysis) -> Figure:
             label="per frame")
     ax2.set_xlabel(f"time ({tunit})")
     ax2.set_ylabel("divisions per frame")
+    ax2.set_ylim(0, max(1, int(pop["n_divisions"].max()) if len(pop) else 1) * 1.1)
     twin = ax2.twinx()
     twin.plot(x, np.cumsum(pop["n_divisions"]), color="#333333", lw=1.2,
               label="cumulative")
     twin.set_ylabel("cumulative divisions", fontsize=9)
     twin.tick_params(labelsize=8)
-    twin.set_ylim(bottom=0)
+    twin.set_ylim(0, max(1, int(pop["n_divisions"].sum())) * 1.05)
     rate = a.summary.get("division_rate", float("nan"))
     per = "frame" if a.units["time"] == "frame" else "s"
     ttl = f"Divisions ({int(pop['n_divisions'].sum())})"

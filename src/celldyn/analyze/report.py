@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from .dynamics import Analysis, column_units
 from .plots import figure_bytes
 
-__all__ = ["build_report", "FIGURE_CAPTIONS"]
+__all__ = ["FIGURE_CAPTIONS", "build_report"]
 
 FIGURE_CAPTIONS = {
     "counts": "Objects per frame and divisions per frame (bars) with their cumulative "
@@ -191,10 +191,12 @@ def build_report(
         )
     parts += [
         f"<h2>Per-track table (dynamics.csv, first {head_rows} of {len(a.dynamics)} rows)</h2>",
-        "<p>Cycle duration is division to division, only for cells born by division that "
-        "divide again in the movie; a track with one child is continued after a gap by "
-        "that child (same cell, <code>cell_id</code>), not a division. "
-        "<code>parent_id</code> 0 means no parent.</p>",
+        (
+            "<p>Cycle duration is division to division, only for cells born by division "
+            "that divide again in the movie; a track with one child is continued after a "
+            "gap by that child (same cell, <code>cell_id</code>), not a division. "
+            "<code>parent_id</code> 0 means no parent.</p>"
+        ),
         _frame_table(a.dynamics, u, head_rows),
         f"<h2>Per-frame table (population.csv, first {head_rows} of {len(a.population)} rows)</h2>",
         _frame_table(a.population, u, head_rows),

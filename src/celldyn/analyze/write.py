@@ -32,12 +32,12 @@ from .report import build_report
 __all__ = [
     "RunData",
     "analysis_from_result",
-    "make_figures",
-    "write_analysis",
     "load_run",
-    "write_report",
-    "write_plot",
+    "make_figures",
     "missing_units_message",
+    "write_analysis",
+    "write_plot",
+    "write_report",
 ]
 
 REPORT_FIGURES = ("counts", "lineage", "tracks", "durations", "msd", "classes")

@@ -9,7 +9,7 @@ import click
 
 from .main import _user_errors, main
 
-__all__ = ["report_command", "plot_command"]
+__all__ = ["plot_command", "report_command"]
 
 PLOT_KINDS = ["lineage", "tracks", "durations", "msd", "classes", "counts"]
 
