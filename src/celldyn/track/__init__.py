@@ -1,10 +1,12 @@
 """Track: link objects through time into a tracks graph (see :mod:`celldyn.track.graph`).
 
-Entry points: :func:`track_lap` (fast, frame by frame + gap/division pass) and the
+Entry point: :func:`track_objects`, which runs :func:`track_lap` (fast, frame by frame
++ gap/division pass) or :func:`track_global` (integer program over windows). The
 building blocks every solver shares: :func:`candidate_links` (the candidate table that
 outside ``edge_costs`` align with) and :class:`LinkCosts` / :func:`link_costs`.
 """
 
+from .api import TRACKERS, track_objects
 from .candidates import CANDIDATE_COLUMNS, candidate_links, search_radius
 from .costs import LinkCosts, costs_from_probabilities, iou_of_candidates, link_costs
 from .graph import (
@@ -18,6 +20,7 @@ from .graph import (
 from .lap import track_lap
 from .link import auto_max_distance, link_labels, link_objects
 from .motion import MotionState, track_velocities
+from .solve_global import total_cost, track_global
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -37,6 +40,10 @@ __all__ = [
     "link_objects",
     "relabel_by_tracklet",
     "search_radius",
+    "TRACKERS",
+    "total_cost",
+    "track_global",
     "track_lap",
+    "track_objects",
     "track_velocities",
 ]

@@ -85,7 +85,7 @@ class LinkCosts:
 
     position: float = 1.0
     """Weight of ``(distance / search radius)**2``."""
-    iou: float = 0.25
+    iou: float = 0.0
     """Weight of ``1 - IoU`` (used when the solver gets the label movie)."""
     area: float = 0.25
     """Weight of ``|log area ratio|`` (used when objects have ``area``)."""
@@ -95,7 +95,7 @@ class LinkCosts:
     """Weight of the eccentricity + solidity differences."""
     gap: float = 0.5
     """Cost per missing frame of a gap-closing link (``dt - 1`` frames)."""
-    motion: Literal["none", "constant_velocity", "kalman"] = "kalman"
+    motion: Literal["none", "constant_velocity", "kalman"] = "none"
     """Motion model predicting where a track goes next."""
     appear: float = 1.0
     """Cost of a node without a predecessor (a track starts)."""
