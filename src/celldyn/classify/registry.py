@@ -22,9 +22,9 @@ __all__ = ["SHIPPED", "load_classifier", "model_folder"]
 SHIPPED: dict[str, dict[str, str]] = {
     # name: folder under celldyn/models, weights file, pinned sha256
     "mitosis": {"folder": "mitosis", "weights": "trees.npz",
-                "sha256": "PENDING"},
+                "sha256": "922d3dd996446d00c91944b6ebb8d1a684e38d25643ef0403ffd04480bf53f0e"},
     "mitosis-cnn": {"folder": "mitosis", "weights": "cnn.pt",
-                    "sha256": "PENDING"},
+                    "sha256": "5ab81151028ee94ae3612b3e99c1304f7a94f4b65e3ca89f3d379cb3215f8e7d"},
 }
 
 
