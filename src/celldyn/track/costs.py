@@ -103,8 +103,11 @@ class LinkCosts:
     """Cost of a node without a successor (a track ends)."""
     division: float = 0.25
     """Extra cost of a node with two successors (on top of both links)."""
-    merge: float = 1.0
-    """Extra cost of a node with two predecessors (only when merges are allowed)."""
+    merge: float = 0.0
+    """Extra cost of a node with two predecessors (only when merges are allowed).
+
+    A merge is chosen when ``cost(end -> merged node) + merge < disappear``; merge
+    links pay the area term twice over (the merged object is their sum), hence 0."""
     kalman_process_noise: float = 0.05
     """Kalman filter: acceleration noise, in units of ``max_distance**2`` per frame."""
     kalman_measurement_noise: float = 0.01
