@@ -1,0 +1,185 @@
+"""Candidates, costs, motion and both solvers on cases known by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from celldyn.errors import InputError
+from celldyn.evaluate import evaluate_ctc
+from celldyn.measure import measure_objects
+from celldyn.simulate import simulate_movie
+from celldyn.track import (
+    LinkCosts,
+    assign_tracklets,
+    candidate_links,
+    ctc_table_from_graph,
+    iou_of_candidates,
+    link_costs,
+    relabel_by_tracklet,
+    track_global,
+    track_lap,
+    track_objects,
+    track_velocities,
+)
+
+
+def _points(rows):
+    return pd.DataFrame(rows, columns=["t", "label", "y", "x"])
+
+
+def test_candidates_dt_radius_spacing_and_velocity():
+    obj = _points([(0, 1, 0.0, 0.0), (1, 1, 0.0, 3.0), (2, 1, 0.0, 5.0), (3, 1, 0.0, 9.0)])
+    c = candidate_links(obj, max_distance=4, max_gap=1)
+    # dt=2 reaches 4*sqrt(2) = 5.66: 0->2 (5) yes; 1->3 (6) no
+    assert c[["source", "target", "dt"]].values.tolist() == [
+        [0, 1, 1], [0, 2, 2], [1, 2, 1], [2, 3, 1]
+    ]
+    assert c["distance"].tolist() == pytest.approx([3, 5, 2, 4])
+    # spacing: x pixels of 2 µm double the distances; only 1->2 (4 µm) stays
+    cs = candidate_links(obj, max_distance=4, spacing=(1, 2))
+    assert cs[["source", "target"]].values.tolist() == [[1, 2]]
+    # a velocity of +3 px/frame in x predicts frame t+1 at x+3
+    v = np.tile([0.0, 3.0], (4, 1))
+    cv = candidate_links(obj, max_distance=4, velocities=v)
+    assert cv["distance"].tolist() == pytest.approx([0, 1, 1])
+    with pytest.raises(InputError, match="max_gap"):
+        candidate_links(obj, max_distance=4, max_gap=-1)
+
+
+def test_iou_and_each_cost_term_switch():
+    labels = np.zeros((2, 10, 10), np.int32)
+    labels[0, 0:4, 0:4] = 1  # 16 px
+    labels[1, 0:4, 2:6] = 1  # overlaps 8 px: IoU 8 / 24
+    obj = measure_objects(labels)
+    cands = candidate_links(obj, max_distance=4)
+    assert iou_of_candidates(labels, obj, cands).tolist() == pytest.approx([1 / 3])
+    off = LinkCosts(position=0, iou=0, area=0, gap=0)
+    assert link_costs(obj, cands, config=off, labels=labels).tolist() == [0.0]
+    only_iou = LinkCosts(position=0, iou=1, area=0)
+    assert link_costs(obj, cands, config=only_iou, labels=labels)[0] == pytest.approx(2 / 3)
+    only_pos = LinkCosts(position=1, area=0)
+    assert link_costs(obj, cands, config=only_pos)[0] == pytest.approx((2 / 4) ** 2)
+    obj2 = obj.assign(area=[10.0, 20.0])
+    only_area = LinkCosts(position=0, area=1)
+    assert link_costs(obj2, cands, config=only_area)[0] == pytest.approx(np.log(2))
+
+
+def test_motion_models_predict_a_straight_track():
+    pos = np.array([[0.0, 0.0], [0.0, 2.0], [0.0, 4.0], [0.0, 6.0], [0.0, 8.0]])
+    t = np.arange(5)
+    parent = np.array([-1, 0, 1, 2, 3])
+    cv = track_velocities(pos, t, parent, "constant_velocity")
+    assert cv[1:, 1].tolist() == pytest.approx([2.0] * 4)
+    kf = track_velocities(pos, t, parent, "kalman", process_noise=0.01,
+                          measurement_noise=0.01, initial_velocity_var=4.0)
+    assert kf[-1, 1] == pytest.approx(2.0, abs=0.05)
+    assert np.all(track_velocities(pos, t, parent, "none") == 0)
+
+
+@pytest.mark.parametrize("tracker", ["lap", "global"])
+def test_simulated_divisions_are_recovered(tracker):
+    """Ground-truth masks of slow simulations with divisions: TRA and divisions."""
+    for seed in (0, 1):
+        sim = simulate_movie(
+            n_frames=25, n_objects=10, shape=(96, 96), division_rate=0.05, speed=2.0,
+            rng=seed,
+        )
+        obj = measure_objects(sim.labels, sim.movie.data)
+        g = track_objects(obj, labels=sim.labels, tracker=tracker, max_distance=10)
+        assign_tracklets(g)
+        s = evaluate_ctc(
+            sim.labels, sim.table, relabel_by_tracklet(sim.labels, g), ctc_table_from_graph(g)
+        )
+        assert s["TRA"] >= 0.995, s
+        gt_div = {
+            (sim.graph.nodes[n]["t"], sim.graph.nodes[n]["seg_id"])
+            for n in sim.graph if sim.graph.out_degree(n) == 2
+        }
+        found = {
+            (int(obj.t[n]), int(obj.label[n])) for n in g if g.out_degree(n) == 2
+        }
+        assert len(gt_div) >= 5
+        assert len(found & gt_div) >= 0.85 * len(gt_div)
+        assert len(found - gt_div) <= 1
+
+
+@pytest.mark.parametrize("tracker", [track_lap, track_global])
+def test_objects_missing_for_one_or_two_frames_are_bridged(tracker):
+    sim = simulate_movie(n_frames=12, n_objects=5, shape=(80, 80), speed=1.0, rng=4)
+    obj = measure_objects(sim.labels)
+    labs = sorted(obj.label.unique())[:2]
+    drop = ((obj.label == labs[0]) & (obj.t == 4)) | (
+        (obj.label == labs[1]) & obj.t.isin([6, 7])
+    )
+    obj = obj[~drop].reset_index(drop=True)
+    for max_gap, n_gaps in ((2, 2), (0, 0)):
+        g = tracker(obj, max_distance=8, max_gap=max_gap)
+        gaps = sorted(int(obj.t[v] - obj.t[u]) for u, v in g.edges if obj.t[v] - obj.t[u] > 1)
+        assert gaps == [2, 3][:n_gaps]
+        # every link joins the same ground-truth object
+        assert all(obj.label[u] == obj.label[v] for u, v in g.edges)
+
+
+@pytest.mark.parametrize("tracker", [track_lap, track_global])
+def test_merges_only_when_allowed(tracker):
+    sim = simulate_movie(n_frames=15, n_objects=10, merge_rate=0.3, shape=(80, 80), rng=1)
+    obj = measure_objects(sim.labels)
+    node = {(int(r.t), int(r.label)): i for i, r in enumerate(obj.itertuples())}
+    gt = {
+        node[(sim.graph.nodes[n]["t"], sim.graph.nodes[n]["seg_id"])]
+        for n in sim.graph if sim.graph.in_degree(n) == 2
+    }
+    assert len(gt) >= 3
+    off = tracker(obj, max_distance=10)
+    assert max(d for _, d in off.in_degree()) <= 1
+    on = tracker(obj, max_distance=10, merges=True)
+    found = {n for n in on if on.in_degree(n) == 2}
+    assert found and found <= gt
+
+
+@pytest.mark.parametrize("tracker", ["lap", "global"])
+def test_edge_costs_from_outside_drive_both_solvers(tracker):
+    """Costs 0 on the true links and 3 elsewhere give back the truth exactly."""
+    sim = simulate_movie(
+        n_frames=10, n_objects=8, shape=(80, 80), division_rate=0.08, speed=3.0, rng=5
+    )
+    obj = measure_objects(sim.labels)
+    node = {(int(r.t), int(r.label)): i for i, r in enumerate(obj.itertuples())}
+    truth = {
+        (node[(sim.graph.nodes[u]["t"], sim.graph.nodes[u]["seg_id"])],
+         node[(sim.graph.nodes[v]["t"], sim.graph.nodes[v]["seg_id"])])
+        for u, v in sim.graph.edges
+    }
+    cands = candidate_links(obj, max_distance=12, max_gap=1)
+    is_true = np.array([(s, t) in truth for s, t in zip(cands.source, cands.target)])
+    assert is_true.sum() == len(truth)
+    edge_costs = np.where(is_true, 0.0, 3.0)
+    g = track_objects(obj, tracker=tracker, max_distance=12, max_gap=1,
+                      edge_costs=edge_costs, candidates=cands)
+    assert set(g.edges) == truth
+    with pytest.raises(InputError, match="one value per candidate"):
+        track_objects(obj, tracker=tracker, max_distance=12, edge_costs=edge_costs[:-1],
+                      candidates=cands)
+
+
+def test_windows_join_consistently():
+    sim = simulate_movie(n_frames=20, n_objects=8, shape=(80, 80), division_rate=0.05,
+                         rng=6)
+    obj = measure_objects(sim.labels)
+    full = track_global(obj, max_distance=10, window=100)
+    windowed = track_global(obj, max_distance=10, window=8, overlap=3)
+    assert set(windowed.edges) == set(full.edges)
+    with pytest.raises(InputError, match="overlap"):
+        track_global(obj, max_distance=10, window=8, overlap=2)
+
+
+def test_bad_inputs():
+    obj = _points([(0, 1, 0.0, 0.0)])
+    with pytest.raises(InputError, match="tracker"):
+        track_objects(obj, tracker="greedy", max_distance=3)
+    with pytest.raises(InputError, match="positive"):
+        track_lap(obj, max_distance=-1)
+    with pytest.raises(InputError, match="columns"):
+        track_global(pd.DataFrame({"t": [0]}), max_distance=3)
