@@ -191,3 +191,25 @@ def test_real_ctc_folder_with_gt_masks(shared_data, tmp_path):
     assert scores["DET"] == pytest.approx(1.0)
     assert scores["SEG"] == pytest.approx(1.0)
     assert 0.95 < scores["TRA"] < 1.0  # frame-to-frame linking misses the divisions
+
+
+def test_run_with_shipped_classifier(sim_tiff, tmp_path):
+    import pandas as pd
+
+    root, _ = sim_tiff
+    out = tmp_path / "res"
+    r = invoke("run", root / "movie.ome.tif", "-o", out, "--classifier", "mitosis",
+               "--no-progress")
+    assert r.exit_code == 0, r.stderr
+    objects = pd.read_parquet(out / "objects.parquet")
+    assert {"class", "class_proba"} <= set(objects.columns)
+    assert set(objects["class"]) <= {"interphase", "mitosis"}
+    assert objects["class_proba"].between(0, 1).all()
+
+
+def test_unknown_classifier_is_one_line(sim_tiff, tmp_path):
+    root, _ = sim_tiff
+    r = invoke("run", root / "movie.ome.tif", "-o", tmp_path / "o", "--classifier", "nope",
+               "--no-progress")
+    assert_user_error(r, "nope")
+    assert not (tmp_path / "o").exists()

@@ -27,8 +27,11 @@ def _invoke(*args):
     return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-def _digest(folder: Path, skip=("run.json",)) -> dict[str, str]:
-    """sha256 of every file under `folder` (relative path -> hash)."""
+def _digest(folder: Path, skip=("run.json", "report.html")) -> dict[str, str]:
+    """sha256 of every file under `folder` (relative path -> hash).
+
+    run.json and report.html hold timings, so they differ between runs by design.
+    """
     out = {}
     for p in sorted(folder.rglob("*")):
         if p.is_file() and p.name not in skip:

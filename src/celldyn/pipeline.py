@@ -62,6 +62,9 @@ class RunConfig:
     max_distance : float or None
         Largest displacement between frames, in the movie's spacing units; None picks
         the median object diameter.
+    classifier : str or None
+        Name of a shipped classifier (``mitosis``) or a model folder from
+        ``celldyn train classifier``; adds ``class`` and ``class_proba`` to the objects.
     seed : int
         Seed for every stochastic step (recorded for reproducibility).
     """
@@ -72,6 +75,7 @@ class RunConfig:
     dark_objects: bool = False
     channel: int = 0
     max_distance: float | None = None
+    classifier: str | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -291,6 +295,11 @@ def run(
     movie = movie.channel(config.channel) if "C" in movie.axes else movie
     timings: dict[str, float] = {}
     check_movie(movie)
+    classifier = None
+    if config.classifier:  # load first: a wrong name should not cost a segmentation
+        from .classify import load_classifier
+
+        classifier = load_classifier(config.classifier)
 
     t0 = time.perf_counter()
     if labels is None:
@@ -322,6 +331,14 @@ def run(
     graph = nx.relabel_nodes(graph, {old: new for new, old in enumerate(objects.index)})
     objects = objects.reset_index(drop=True)  # node id == row of `objects` again
     timings["track"] = time.perf_counter() - t0
+    if classifier is not None:
+        from .classify import classify_objects
+
+        t0 = time.perf_counter()
+        objects = classify_objects(
+            objects, tracked, movie, graph, model=classifier, spacing=movie.spacing
+        )
+        timings["classify"] = time.perf_counter() - t0
     return RunResult(
         movie=movie,
         labels=tracked,
@@ -377,7 +394,8 @@ def write_run(
     """Write the run folder atomically: everything appears at once, or nothing.
 
     Layout: ``labels.ome.zarr``, ``objects.parquet``, ``tracks.geff``, ``ctc/``
-    (mask*.tif + res_track.txt) and ``run.json``.
+    (mask*.tif + res_track.txt), ``run.json``, ``dynamics.csv`` (one row per track),
+    ``population.csv`` (one row per frame) and ``report.html``.
     """
     from .io import write_ctc_result, write_geff, write_labels_ome_zarr, write_parquet
     from .io._atomic import atomic_path
@@ -387,7 +405,8 @@ def write_run(
         raise InputError(
             f"{path} already exists; choose another -o folder or pass --overwrite"
         )
-    steps = ["labels.ome.zarr", "objects.parquet", "tracks.geff", "ctc", "run.json"]
+    steps = ["labels.ome.zarr", "objects.parquet", "tracks.geff", "ctc", "run.json",
+             "dynamics.csv + report.html"]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -415,6 +434,10 @@ def write_run(
         if inputs is not None:
             record["inputs"] = inputs
         (tmp / "run.json").write_text(json.dumps(record, indent=2, default=str))
+        bar and bar.update()
+        from .analyze.write import write_analysis
+
+        write_analysis(result, tmp, record=record)
         bar and bar.update()
     if bar is not None:
         bar.close()

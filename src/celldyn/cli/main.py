@@ -115,6 +115,9 @@ def _run_options(f):
         click.option("--max-distance", type=float,
                      help="Largest displacement between frames (µm, or px without pixel "
                      "size). Default: median object diameter."),
+        click.option("--classifier",
+                     help="Classify every object: a shipped model name (mitosis) or a "
+                     "folder from `celldyn train classifier`."),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--overwrite", is_flag=True, help="Replace an existing results folder."),
         click.option("--no-progress", is_flag=True, help="Hide progress bars."),
@@ -139,7 +142,8 @@ def _parse_params(items) -> dict[str, Any]:
 
 # Options that define a run; they are saved in run.json["inputs"] for --config.
 _INPUT_KEYS = ("labels_path", "segmenter", "method", "params", "dark_objects", "axes",
-               "pixel_size", "frame_interval", "channel", "max_distance", "seed")
+               "pixel_size", "frame_interval", "channel", "max_distance", "classifier",
+               "seed")
 
 
 def _load_config(path: Path) -> dict[str, Any]:
@@ -163,7 +167,8 @@ def _load_config(path: Path) -> dict[str, Any]:
 
 def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="classical",
             method="watershed", dark_objects=False, axes=None, pixel_size=None,
-            frame_interval=None, channel=0, max_distance=None, seed=0, overwrite=False,
+            frame_interval=None, channel=0, max_distance=None, classifier=None, seed=0,
+            overwrite=False,
             no_progress=False, params=(), resume=False):
     import shutil
 
@@ -189,7 +194,11 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
     param_dict = params if isinstance(params, dict) else _parse_params(params)
     config = RunConfig(segmenter=segmenter, method=method, dark_objects=dark_objects,
                        method_params=param_dict,
-                       channel=channel, max_distance=max_distance, seed=seed)
+                       channel=channel, max_distance=max_distance, classifier=classifier,
+                       seed=seed)
+    for stale in output.parent.glob(f".{output.name}.*-*"):  # left by a killed run
+        if stale.name.split(".")[-1].startswith(("tmp-", "old-")):
+            shutil.rmtree(stale, ignore_errors=True)
     work = output.with_name(f".{output.name}.partial")
     if work.exists() and not resume:
         shutil.rmtree(work)
@@ -204,7 +213,7 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
         "segmenter": segmenter, "method": method, "params": param_dict,
         "dark_objects": dark_objects, "axes": axes, "pixel_size": pixel_size,
         "frame_interval": frame_interval, "channel": channel,
-        "max_distance": max_distance, "seed": seed,
+        "max_distance": max_distance, "classifier": classifier, "seed": seed,
     }
     write_run(result, output, source=str(movie_path), overwrite=overwrite,
               progress=not no_progress, inputs=inputs)
