@@ -30,8 +30,8 @@ from .track import (
     assign_tracklets,
     auto_max_distance,
     ctc_table_from_graph,
-    link_objects,
     relabel_by_tracklet,
+    track_objects,
 )
 
 __all__ = ["FrameCache", "RunConfig", "RunResult", "fingerprint", "run", "write_run", "SEGMENTERS"]
@@ -62,6 +62,16 @@ class RunConfig:
     max_distance : float or None
         Largest displacement between frames, in the movie's spacing units; None picks
         the median object diameter.
+    tracker : str
+        ``lap`` (frame-by-frame assignment plus a gap/division/merge pass, fast) or
+        ``global`` (exact integer program over time windows).
+    max_gap : int
+        Bridge objects missing for up to this many frames.
+    divisions : bool
+        Allow divisions (one parent, two children).
+    merges : bool
+        Allow merges (two parents, one child), for organelles; kept in GEFF, not in
+        the CTC export.
     classifier : str or None
         Name of a shipped classifier (``mitosis``) or a model folder from
         ``celldyn train classifier``; adds ``class`` and ``class_proba`` to the objects.
@@ -75,6 +85,10 @@ class RunConfig:
     dark_objects: bool = False
     channel: int = 0
     max_distance: float | None = None
+    tracker: str = "lap"
+    max_gap: int = 2
+    divisions: bool = True
+    merges: bool = False
     classifier: str | None = None
     seed: int = 0
 
@@ -86,6 +100,12 @@ class RunConfig:
         from .segment.classical import _method
 
         _method(self.method, dict(self.method_params))  # raises ConfigError
+        from .track import TRACKERS
+
+        if self.tracker not in TRACKERS:
+            raise ConfigError(f"tracker must be one of {list(TRACKERS)} (got {self.tracker!r})")
+        if not (isinstance(self.max_gap, int) and self.max_gap >= 0):
+            raise ConfigError(f"max_gap must be a whole number >= 0 (got {self.max_gap!r})")
         if self.max_distance is not None and not self.max_distance > 0:
             raise ConfigError(f"max_distance must be positive (got {self.max_distance!r})")
 
@@ -126,6 +146,11 @@ class RunResult:
             range(self.movie.n_frames), fill_value=0
         )
         divisions = sum(1 for n in self.graph if self.graph.out_degree(n) == 2)
+        merges = sum(1 for n in self.graph if self.graph.in_degree(n) == 2)
+        gaps = sum(
+            1 for u, v in self.graph.edges
+            if self.graph.nodes[v]["t"] - self.graph.nodes[u]["t"] > 1
+        )
         return {
             "frames": self.movie.n_frames,
             "objects": int(len(self.objects)),
@@ -134,6 +159,8 @@ class RunResult:
             "objects_per_frame_max": int(per_frame.max()),
             "tracks": int(len(self.tracks)),
             "divisions": int(divisions),
+            "merges": int(merges),
+            "gaps_closed": int(gaps),
             "seconds": dict(self.timings),
         }
 
@@ -316,8 +343,10 @@ def run(
 
     t0 = time.perf_counter()
     max_distance = config.max_distance or auto_max_distance(objects, spacing=movie.spacing)
-    graph = link_objects(
-        objects, max_distance=max_distance, spacing=movie.spacing, progress=bool(progress)
+    graph = track_objects(
+        objects, labels=seg, tracker=config.tracker, max_distance=max_distance,
+        max_gap=config.max_gap, divisions=config.divisions, merges=config.merges,
+        spacing=movie.spacing, progress=bool(progress),
     )
     assign_tracklets(graph)
     tracks = ctc_table_from_graph(graph)

@@ -74,6 +74,7 @@ def _print_summary(result, path: Path | None, seconds: float) -> None:
         ),
         ("tracks", f"{s['tracks']}"),
         ("divisions", f"{s['divisions']}"),
+        ("merges / gaps closed", f"{s['merges']} / {s['gaps_closed']}"),
     ]
     rows += [(f"time: {k}", f"{v:.2f} s") for k, v in s["seconds"].items()]
     rows.append(("time: total", f"{seconds:.2f} s"))
@@ -115,6 +116,15 @@ def _run_options(f):
         click.option("--max-distance", type=float,
                      help="Largest displacement between frames (µm, or px without pixel "
                      "size). Default: median object diameter."),
+        click.option("--tracker", type=click.Choice(["lap", "global"]), default="lap",
+                     show_default=True,
+                     help="lap: fast frame-by-frame assignment with a gap/division pass; "
+                     "global: exact integer program over time windows."),
+        click.option("--max-gap", type=click.IntRange(min=0), default=2, show_default=True,
+                     help="Bridge objects missing for up to this many frames."),
+        click.option("--no-divisions", is_flag=True, help="Do not link divisions."),
+        click.option("--merges", is_flag=True,
+                     help="Allow merges (two objects become one), e.g. organelles."),
         click.option("--classifier",
                      help="Classify every object: a shipped model name (mitosis) or a "
                      "folder from `celldyn train classifier`."),
@@ -142,8 +152,8 @@ def _parse_params(items) -> dict[str, Any]:
 
 # Options that define a run; they are saved in run.json["inputs"] for --config.
 _INPUT_KEYS = ("labels_path", "segmenter", "method", "params", "dark_objects", "axes",
-               "pixel_size", "frame_interval", "channel", "max_distance", "classifier",
-               "seed")
+               "pixel_size", "frame_interval", "channel", "max_distance", "tracker",
+               "max_gap", "no_divisions", "merges", "classifier", "seed")
 
 
 def _load_config(path: Path) -> dict[str, Any]:
@@ -167,8 +177,8 @@ def _load_config(path: Path) -> dict[str, Any]:
 
 def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="classical",
             method="watershed", dark_objects=False, axes=None, pixel_size=None,
-            frame_interval=None, channel=0, max_distance=None, classifier=None, seed=0,
-            overwrite=False,
+            frame_interval=None, channel=0, max_distance=None, tracker="lap", max_gap=2,
+            no_divisions=False, merges=False, classifier=None, seed=0, overwrite=False,
             no_progress=False, params=(), resume=False):
     import shutil
 
@@ -194,8 +204,9 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
     param_dict = params if isinstance(params, dict) else _parse_params(params)
     config = RunConfig(segmenter=segmenter, method=method, dark_objects=dark_objects,
                        method_params=param_dict,
-                       channel=channel, max_distance=max_distance, classifier=classifier,
-                       seed=seed)
+                       channel=channel, max_distance=max_distance, tracker=tracker,
+                       max_gap=max_gap, divisions=not no_divisions, merges=merges,
+                       classifier=classifier, seed=seed)
     for stale in output.parent.glob(f".{output.name}.*-*"):  # left by a killed run
         if stale.name.split(".")[-1].startswith(("tmp-", "old-")):
             shutil.rmtree(stale, ignore_errors=True)
@@ -213,7 +224,9 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
         "segmenter": segmenter, "method": method, "params": param_dict,
         "dark_objects": dark_objects, "axes": axes, "pixel_size": pixel_size,
         "frame_interval": frame_interval, "channel": channel,
-        "max_distance": max_distance, "classifier": classifier, "seed": seed,
+        "max_distance": max_distance, "tracker": tracker, "max_gap": max_gap,
+        "no_divisions": no_divisions, "merges": merges, "classifier": classifier,
+        "seed": seed,
     }
     write_run(result, output, source=str(movie_path), overwrite=overwrite,
               progress=not no_progress, inputs=inputs)
