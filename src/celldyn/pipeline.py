@@ -214,6 +214,40 @@ class FrameCache:
     def __len__(self) -> int:
         return len(list(self.folder.glob("labels_*.npy"))) if self.folder.exists() else 0
 
+    def frames(self, shape: tuple[int, ...]) -> "_CachedFrames":
+        """A read-only, frame-indexable view of the cached label movie."""
+        return _CachedFrames(self, shape)
+
+    def tracked_store(self, shape: tuple[int, ...]) -> Any:
+        """A zarr array (one chunk per frame) for the tracked label movie."""
+        import zarr
+
+        self._open()
+        return zarr.open_array(
+            str(self.folder / "tracked.zarr"), mode="w", shape=shape,
+            chunks=(1, *shape[1:]), dtype=np.int32, fill_value=0,
+        )
+
+
+class _CachedFrames:
+    """Array-like view of a :class:`FrameCache`: ``shape``, ``dtype``, ``ndim`` and
+    ``view[t]``, each frame read from disk when asked for (memory stays one frame)."""
+
+    def __init__(self, cache: FrameCache, shape: tuple[int, ...]) -> None:
+        self.cache, self.shape = cache, tuple(shape)
+        self.dtype, self.ndim = np.dtype(np.int32), len(shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        if not isinstance(t, (int, np.integer)):
+            return np.stack([self[i] for i in range(self.shape[0])])[t]
+        frame = self.cache.get(int(t))
+        if frame is None:
+            raise KeyError(f"frame {t} is not in the cache")
+        return frame
+
 
 def fingerprint(movie: Movie, config: RunConfig) -> str:
     """A short hash of the movie's pixels, metadata and the segmentation parameters."""
@@ -247,24 +281,27 @@ def _segment(
             params.setdefault("fill_holes", False)
     if movie.spacing is not None and "spacing" in inspect.signature(func).parameters:
         params.setdefault("spacing", movie.spacing)
-    out = np.zeros(tuple(movie.data.shape), dtype=np.int32)
+    shape = tuple(movie.data.shape)
+    out: Any = np.zeros(shape, dtype=np.int32) if cache is None else None
     frames: Any = range(movie.n_frames)
     if progress:
         from tqdm.auto import tqdm
 
         frames = tqdm(frames, desc=f"segment ({config.method})", unit="frame")
     for t in frames:
-        done = cache.get(t) if cache is not None else None
-        if done is not None and done.shape == out.shape[1:]:
-            out[t] = done
-            continue
+        if cache is not None:
+            done = cache.get(t)
+            if done is not None and done.shape == shape[1:]:
+                continue
         frame = np.asarray(movie.data[t])
         if invert is not None:
             frame = invert - frame.astype(np.float32)
-        out[t] = func(frame, **params)
-        if cache is not None:
-            cache.put(t, out[t])
-    return out
+        labels = func(frame, **params)
+        if cache is None:
+            out[t] = labels
+        else:
+            cache.put(t, labels)
+    return out if cache is None else cache.frames(shape)
 
 
 def run(
@@ -290,7 +327,9 @@ def run(
     progress : bool
         Show a progress bar per stage.
     cache : FrameCache, optional
-        Where finished frames are kept, so that an interrupted run can resume.
+        Where finished frames are kept, so that an interrupted run can resume. With a
+        cache, label movies stay on disk and are read a frame at a time (memory does
+        not grow with the number of frames); ``result.labels`` is then a dask array.
 
     Returns
     -------
@@ -336,9 +375,7 @@ def run(
     timings["segment"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    objects = measure_objects(
-        seg, np.asarray(movie.data), spacing=movie.spacing, progress=bool(progress)
-    )
+    objects = measure_objects(seg, movie.data, spacing=movie.spacing, progress=bool(progress))
     timings["measure"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -350,7 +387,13 @@ def run(
     )
     assign_tracklets(graph)
     tracks = ctc_table_from_graph(graph)
-    tracked = relabel_by_tracklet(seg, graph)
+    if cache is not None and labels is None:  # long movies: tracked labels on disk
+        import dask.array as da
+
+        store = cache.tracked_store(tuple(movie.data.shape))
+        tracked = da.from_zarr(relabel_by_tracklet(seg, graph, out=store))
+    else:
+        tracked = relabel_by_tracklet(seg, graph)
     node_order = sorted(graph.nodes)  # node id = row of `objects`
     objects = objects.copy()
     objects["label"] = [int(graph.nodes[n]["tracklet"]) for n in node_order]

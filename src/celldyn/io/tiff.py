@@ -135,6 +135,46 @@ def _trusted_axes(tif: tifffile.TiffFile, series: Any) -> str | None:
     return None
 
 
+class _TiffDamage(logging.Handler):
+    """Collects tifffile's log messages about unreadable pages while a file is read.
+
+    tifffile reads a truncated multi-page file as far as it can and only logs the
+    broken page offsets; without this the movie would silently lose frames.
+    """
+
+    _SIGNS = ("invalid page offset", "invalid value offset", "TiffFileError", "truncat")
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+        self._logger = logging.getLogger("tifffile")
+        self._logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if any(sign in msg for sign in self._SIGNS):
+            self.messages.append(msg.strip().splitlines()[0][:120])
+
+    def close(self) -> None:
+        self._logger.removeHandler(self)
+        super().close()
+
+
+LAZY_BYTES = 256 * 2**20
+"""Series larger than this are read lazily, a chunk at a time (dask over tifffile's
+zarr view), so memory does not grow with the length of the movie."""
+
+
+def _lazy_series(p: Path) -> Any:
+    import dask.array as da
+    import zarr
+
+    store = tifffile.imread(p, aszarr=True)
+    data = da.from_zarr(zarr.open(store, mode="r"))
+    np.asarray(data[-1])  # touch the last plane now: a truncated file fails here
+    return data
+
+
 def read_tiff(path: PathLike, *, axes: str | None = None) -> Movie:
     """Read a TIFF, OME-TIFF or ImageJ hyperstack as a :class:`~celldyn.movie.Movie`.
 
@@ -185,6 +225,7 @@ def read_tiff(path: PathLike, *, axes: str | None = None) -> Movie:
         raise FileFormatError(f"{p} is a folder, not a TIFF file")
     if p.stat().st_size == 0:
         raise FileFormatError(f"{p} is empty (0 bytes); copy or export it again")
+    damage = _TiffDamage()
     try:
         with tifffile.TiffFile(p) as tif:
             series = tif.series[0]
@@ -200,10 +241,19 @@ def read_tiff(path: PathLike, *, axes: str | None = None) -> Movie:
             n_series = len(tif.series)
             if axes is None and found is None:
                 data = None
+            elif series.nbytes > LAZY_BYTES:
+                data = _lazy_series(p)
             else:
                 data = series.asarray()
     except _READ_ERRORS as err:
         raise _corrupt(p, err) from None
+    finally:
+        damage.close()
+    if damage.messages:
+        raise FileFormatError(
+            f"{p.name} is truncated or damaged ({damage.messages[0]}); some frames "
+            "cannot be read: export the movie again or copy the file again"
+        )
     if axes is None:
         if found is None:
             raise InputError(

@@ -96,12 +96,16 @@ def ctc_table_from_graph(graph: nx.DiGraph) -> pd.DataFrame:
     return table
 
 
-def relabel_by_tracklet(labels: np.ndarray, graph: nx.DiGraph) -> np.ndarray:
+def relabel_by_tracklet(labels: Any, graph: nx.DiGraph, *, out: Any = None) -> Any:
     """Return a copy of `labels` where each object carries its ``tracklet`` id.
 
-    Objects that are not nodes of the graph become background.
+    Objects that are not nodes of the graph become background. `labels` may be any
+    array-like indexable by frame (numpy, zarr, dask); frames are read one at a time.
+    `out`, if given (e.g. a zarr array on disk, for movies larger than memory), must
+    start all zero; it is filled frame by frame and returned.
     """
-    out = np.zeros(labels.shape, dtype=np.int32)
+    if out is None:
+        out = np.zeros(labels.shape, dtype=np.int32)
     by_t: dict[int, list[tuple[int, int]]] = {}
     for _, d in graph.nodes(data=True):
         by_t.setdefault(int(d["t"]), []).append((int(d["seg_id"]), int(d["tracklet"])))
