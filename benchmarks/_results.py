@@ -47,7 +47,10 @@ def markdown_table(rows: list[dict], columns: list[str]) -> str:
         for c in columns:
             v = r.get(c, "")
             if isinstance(v, float):
-                cells.append(f"{v:.1f}" if c == "seconds" else f"{v:.4f}")
+                if c == "seconds" or abs(v) >= 100:
+                    cells.append(f"{v:.1f}")
+                else:
+                    cells.append(f"{v:.4g}")
             else:
                 cells.append(str(v))
         lines.append("| " + " | ".join(cells) + " |")
