@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Create the peer tracker environments for benchmarks/tracking.py (benchmark-only; the
+# peers are never celldyn dependencies). See ../shared/PEERS.md for why two venvs:
+#   benchmarks/.envs/peers   laptrack 0.17.1 + trackpy 0.7
+#   benchmarks/.envs/btrack  btrack 0.6.5 (pins pydantic<2; its config is built in code)
+# Usage: bash benchmarks/setup_peers.sh [PYTHON]   (default: python3.11 or python3)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+envs="$here/.envs"
+py="${1:-$(command -v python3.11 || command -v python3)}"
+mkdir -p "$envs"
+constraints="$envs/constraints.txt"
+# Any environment that pulls torch must get the pinned CPU build (PEERS.md).
+echo "torch==2.13.0" > "$constraints"
+
+make_env() {  # name, packages...
+    local name="$1"; shift
+    if [ ! -x "$envs/$name/bin/python" ]; then
+        "$py" -m venv "$envs/$name"
+    fi
+    "$envs/$name/bin/python" -m pip install --quiet --upgrade pip
+    "$envs/$name/bin/python" -m pip install --quiet -c "$constraints" "$@"
+}
+
+make_env peers "laptrack==0.17.1" "trackpy==0.7" numpy pandas
+make_env btrack "btrack==0.6.5" numpy
+"$envs/peers/bin/python" -c "import laptrack, trackpy; print('peers ok: laptrack', laptrack.__version__, 'trackpy', trackpy.__version__)"
+"$envs/btrack/bin/python" -c "import btrack; print('btrack ok:', btrack.__version__)"
