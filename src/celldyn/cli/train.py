@@ -14,3 +14,6 @@ __all__ = ["train"]
 @click.group("train")
 def train() -> None:
     """Train models on your data (classifier, ...)."""
+
+
+from . import train_tracker as _train_tracker  # noqa: E402,F401  (celldyn train tracker)
