@@ -105,16 +105,26 @@ def time_to_s(value: Any, unit: str | None) -> float | None:
     return None if factor is None else v * factor
 
 
-def as_int32_labels(array: Any, *, name: str) -> np.ndarray:
+def as_int32_labels(array: Any, *, name: str, allow_bool: bool = True) -> np.ndarray:
     """Return `array` as an int32 numpy array of labels.
+
+    Readers pass ``allow_bool=False``: a boolean mask read from a file would make all
+    objects of a frame one object.
 
     Raises
     ------
     InputError
-        If `array` is not integer, has negative values or ids above 2**31 - 1.
+        If `array` is not integer (or bool, when allowed), has negative values or ids
+        above 2**31 - 1.
     """
     arr = np.asarray(array)
     if arr.dtype == bool:
+        if not allow_bool:
+            raise InputError(
+                f"labels in {name} are a boolean mask, not a label image (every object "
+                "would be one); label the objects first (skimage.measure.label) and save "
+                "them as uint16 or int32"
+            )
         return arr.astype(np.int32)
     if not np.issubdtype(arr.dtype, np.integer):
         raise InputError(
@@ -123,8 +133,14 @@ def as_int32_labels(array: Any, *, name: str) -> np.ndarray:
         )
     if arr.size:
         lo, hi = int(arr.min()), int(arr.max())
+        fix = ("relabel them with ids 1, 2, ... (skimage.segmentation.relabel_sequential) "
+               "and save as uint16 or int32")
         if lo < 0:
-            raise InputError(f"labels in {name} must be >= 0; got minimum {lo}")
+            raise InputError(
+                f"labels in {name} must be >= 0 (0 = background); got minimum {lo}; {fix}"
+            )
         if hi > np.iinfo(np.int32).max:
-            raise InputError(f"labels in {name} must be below 2**31; got maximum {hi}")
+            raise InputError(
+                f"labels in {name} must be below 2**31 (int32); got maximum {hi}; {fix}"
+            )
     return arr.astype(np.int32, copy=False)

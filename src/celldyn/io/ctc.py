@@ -224,7 +224,7 @@ def read_label_frames(
     out: dict[int, np.ndarray] = {}
     for (t, f), a in zip(files.items(), arrays):
         try:
-            out[t] = as_int32_labels(a, name=f.name)
+            out[t] = as_int32_labels(a, name=f.name, allow_bool=False)
         except InputError as err:
             raise FileFormatError(f"{p}: {err}") from None
     return out
@@ -432,6 +432,51 @@ def write_ctc_result(
         _write_table(tmp / "res_track.txt", table)
 
 
+def _check_masks_match_table(
+    folder: Path, labels: np.ndarray, table: pd.DataFrame, table_name: str, prefix: str
+) -> None:
+    """The CTC rule: track L is in exactly the frames begin..end of its table row.
+
+    Raises
+    ------
+    FileFormatError
+        Listing the first disagreements both ways, with the files to fix.
+    """
+    n = labels.shape[0]
+    width = _digits(n)
+    present = set()
+    for t in range(n):
+        frame = np.asarray(labels[t])
+        present.update((t, int(lab)) for lab in np.unique(frame[frame != 0]))
+    expected = {
+        (t, int(r.label))
+        for r in table.itertuples()
+        for t in range(int(r.begin), int(r.end) + 1)
+    }
+    extra, absent = sorted(present - expected), sorted(expected - present)
+    if not extra and not absent:
+        return
+    problems = []
+    if extra:
+        t, lab = extra[0]
+        problems.append(
+            f"{len(extra)} object(s) in the masks have no row covering their frame "
+            f"(e.g. label {lab} in {prefix}{t:0{width}d}.tif)"
+        )
+    if absent:
+        t, lab = absent[0]
+        where = f"{prefix}{t:0{width}d}.tif" if t < n else f"frame {t} (no such frame)"
+        problems.append(
+            f"{len(absent)} object(s) listed in the table are not in the masks "
+            f"(e.g. label {lab} in {where})"
+        )
+    raise FileFormatError(
+        f"{folder}: the masks and {table_name} disagree: {'; '.join(problems)}; each "
+        f"object id needs one line 'label begin end parent' spanning exactly its "
+        f"frames: fix {table_name} or the masks"
+    )
+
+
 def read_ctc_result(folder: PathLike) -> tuple[np.ndarray, pd.DataFrame]:
     """Read a tracking result in CTC result format (``maskTTT.tif`` + ``res_track.txt``).
 
@@ -449,11 +494,14 @@ def read_ctc_result(folder: PathLike) -> tuple[np.ndarray, pd.DataFrame]:
     Raises
     ------
     FileFormatError
-        If masks or ``res_track.txt`` are missing or malformed.
+        If masks or ``res_track.txt`` are missing or malformed, or disagree (an
+        object without a row covering its frame, or a row's label absent from a frame
+        in begin..end).
     """
     p = check_exists(folder)
     labels = read_label_folder(p, "mask")
     table = read_track_table(p / "res_track.txt")
+    _check_masks_match_table(p, labels, table, "res_track.txt", "mask")
     return labels, table
 
 
@@ -534,7 +582,8 @@ def read_ctc_gt(
     Raises
     ------
     FileFormatError
-        If ``TRA/`` or ``TRA/man_track.txt`` is missing or any file is malformed.
+        If ``TRA/`` or ``TRA/man_track.txt`` is missing, any file is malformed, or the
+        TRA masks and ``man_track.txt`` disagree.
     """
     p = check_exists(folder)
     tra = p / "TRA"
@@ -544,6 +593,7 @@ def read_ctc_gt(
         )
     labels = read_label_folder(tra, "man_track")
     table = read_track_table(tra / "man_track.txt")
+    _check_masks_match_table(tra, labels, table, "man_track.txt", "man_track")
     seg_dir = p / "SEG"
     seg = (
         read_label_frames(seg_dir, "man_seg")

@@ -16,6 +16,7 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import zarr
 
 from ..errors import FileFormatError, InputError
 from ._atomic import atomic_path
@@ -24,6 +25,7 @@ from ._util import PathLike, check_exists
 __all__ = ["read_geff", "write_geff"]
 
 _SPACE = ("z", "y", "x")
+_EXTRA_KEY = "celldyn"
 
 
 def _default_axes(graph: nx.DiGraph) -> list[str]:
@@ -115,7 +117,12 @@ def write_geff(
         if ok:
             track_props["tracklet"] = "tracklet"
 
-    with atomic_path(path, overwrite=overwrite) as tmp:
+    # every chunk is stored, even one of fill values, so a missing chunk can be told
+    # apart from data on reading (see _check_chunks); `extra` says so
+    with (
+        atomic_path(path, overwrite=overwrite) as tmp,
+        zarr.config.set({"array.write_empty_chunks": True}),
+    ):
         geff.write(
             graph,
             str(tmp),
@@ -128,7 +135,9 @@ def write_geff(
         # geff collects property names in a set, whose order changes from one process
         # to the next; sort them so that the same graph always gives the same bytes.
         meta = GeffMetadata.read(str(tmp))
-        update: dict[str, Any] = {}
+        update: dict[str, Any] = {
+            "extra": {**(meta.extra or {}), _EXTRA_KEY: {"all_chunks_stored": True}}
+        }
         if track_props:
             update["track_node_props"] = track_props
         for field in ("node_props_metadata", "edge_props_metadata"):
@@ -162,15 +171,19 @@ def read_geff(path: PathLike) -> nx.DiGraph:
         fails), or the graph is undirected.
     """
     import geff
+    from geff.validate.data import ValidationConfig
 
     p = check_exists(path)
+    fix = "write it again (celldyn run, or the tool that made it)"
     try:
-        graph, meta = geff.read(str(p))
+        graph, meta = geff.read(str(p), data_validation=ValidationConfig(graph=True))
     except Exception as err:  # noqa: BLE001 - geff raises ValueError, KeyError, pydantic errors...
         first = (
-            str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            " ".join(str(err).split())[:200] if str(err).strip() else type(err).__name__
         )
-        raise FileFormatError(f"{p} is not a valid GEFF store: {first}") from None
+        raise FileFormatError(f"{p} is not a valid GEFF store ({first}); {fix}") from None
+    if (meta.extra or {}).get(_EXTRA_KEY, {}).get("all_chunks_stored"):
+        _check_chunks(p, fix)
     if not meta.directed:
         raise FileFormatError(
             f"{p} holds an undirected graph; a tracks graph is directed"
@@ -192,3 +205,25 @@ def read_geff(path: PathLike) -> nx.DiGraph:
         geff_metadata=meta.model_dump(mode="json"),
     )
     return graph
+
+
+def _check_chunks(path: Any, fix: str) -> None:
+    """Raise if an array of a store written with every chunk stored lacks one."""
+    group = zarr.open_group(str(path), mode="r")
+    missing: list[str] = []
+
+    def walk(g: Any, prefix: str) -> None:
+        for name, member in g.members():
+            if isinstance(member, zarr.Array):
+                n = member.nchunks - member.nchunks_initialized
+                if n:
+                    missing.append(f"{prefix}{name} ({n} of {member.nchunks})")
+            else:
+                walk(member, f"{prefix}{name}/")
+
+    walk(group, "")
+    if missing:
+        raise FileFormatError(
+            f"{path} is incomplete: chunks are missing in {', '.join(missing[:5])} "
+            f"(interrupted copy?); copy it again or {fix}"
+        )

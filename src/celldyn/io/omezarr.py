@@ -259,7 +259,7 @@ def read_labels_ome_zarr(path: PathLike, *, name: str | None = None) -> np.ndarr
     names = "".join(str(a.get("name", "?"))[:1].upper() for a in ax_meta)
     data = np.asarray(arr[...])
     try:
-        data = as_int32_labels(data, name=str(p))
+        data = as_int32_labels(data, name=str(p), allow_bool=False)
     except InputError as err:
         raise FileFormatError(str(err)) from None
     if names in ("TYX", "TZYX"):  # already canonical: keep singleton axes (Z = 1)

@@ -162,7 +162,7 @@ def read_labels(path: PathLike, *, axes: str | None = None) -> np.ndarray:
                 f"labels in {p.name} must have axes T(Z)YX without channels; got "
                 f"{movie.axes} with shape {tuple(movie.data.shape)}"
             )
-        return as_int32_labels(movie.data, name=p.name)
+        return as_int32_labels(movie.data, name=p.name, allow_bool=False)
     if _is_zarr(p):
         return read_labels_ome_zarr(p)
     return read_label_folder(p)
@@ -203,8 +203,9 @@ def validate_movie(movie: Movie) -> list[str]:
     Raises
     ------
     InputError
-        If the movie has no frames, a non-real dtype (complex, object, ...), or a frame
-        (or channel) with no finite value.
+        If the movie has no frames, frames narrower than 2 pixels, a boolean or
+        non-real dtype (complex, object, ...), or a frame (or channel) with no finite
+        value.
 
     Examples
     --------
@@ -218,10 +219,22 @@ def validate_movie(movie: Movie) -> list[str]:
             f"movie{name} is empty (shape {tuple(data.shape)}); it needs frames"
         )
     dtype = np.dtype(data.dtype)
-    if dtype.kind not in "biuf":
+    if dtype.kind == "b":
+        raise InputError(
+            f"movie{name} is a boolean mask (dtype bool), not an image; pass masks with "
+            "--labels (after labelling the objects), or convert the movie to integers"
+        )
+    if dtype.kind not in "iuf":
         raise InputError(
             f"movie{name} must hold real numbers; got dtype {dtype}. Convert it to "
             "integers or floats first (e.g. the magnitude of complex data)"
+        )
+    yx = tuple(int(s) for s in data.shape[-2:])
+    if min(yx) < 2:
+        raise InputError(
+            f"movie{name} has frames of {yx[0]} x {yx[1]} pixels (shape "
+            f"{tuple(data.shape)}, axes {movie.axes}), too small to hold an object; check "
+            "the axes (--axes) or the export"
         )
     T = movie.n_frames
     flat = (

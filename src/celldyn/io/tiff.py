@@ -34,6 +34,7 @@ _READ_ERRORS = (
     EOFError,
     IndexError,
     KeyError,
+    RuntimeError,  # imagecodecs' codec errors (DeflateError, LzwError, ...)
 )
 
 
@@ -135,29 +136,32 @@ def _trusted_axes(tif: tifffile.TiffFile, series: Any) -> str | None:
     return None
 
 
-class _TiffDamage(logging.Handler):
+class _TiffDamage(logging.Filter):
     """Collects tifffile's log messages about unreadable pages while a file is read.
 
     tifffile reads a truncated multi-page file as far as it can and only logs the
-    broken page offsets; without this the movie would silently lose frames.
+    broken page offsets; without this the movie would silently lose frames. The
+    collected messages become our one error, so they are kept from tifffile's log
+    (which, with no logging configured, would print extra lines on stderr).
     """
 
     _SIGNS = ("invalid page offset", "invalid value offset", "TiffFileError", "truncat")
 
     def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
+        super().__init__()
         self.messages: list[str] = []
         self._logger = logging.getLogger("tifffile")
-        self._logger.addHandler(self)
+        self._logger.addFilter(self)
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
-        if any(sign in msg for sign in self._SIGNS):
+        if record.levelno >= logging.WARNING and any(s in msg for s in self._SIGNS):
             self.messages.append(msg.strip().splitlines()[0][:120])
+            return False
+        return True
 
     def close(self) -> None:
-        self._logger.removeHandler(self)
-        super().close()
+        self._logger.removeFilter(self)
 
 
 LAZY_BYTES = 256 * 2**20
