@@ -185,9 +185,15 @@ def load_run(folder: str | Path, *, with_movie: bool = True) -> RunData:
     Raises
     ------
     FileFormatError
-        If the folder or its ``objects.parquet`` is missing.
+        If the folder or its ``objects.parquet`` is missing, or a file in it is damaged.
     """
-    from ..io import read_geff, read_labels_ome_zarr, read_parquet, read_track_table
+    from ..io import (
+        read_geff,
+        read_labels_ome_zarr,
+        read_parquet,
+        read_run_record,
+        read_track_table,
+    )
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -196,9 +202,7 @@ def load_run(folder: str | Path, *, with_movie: bool = True) -> RunData:
         raise FileFormatError(
             f"{folder} has no objects.parquet; pass a results folder from celldyn run"
         )
-    record: dict[str, Any] = {}
-    if (folder / "run.json").is_file():
-        record = json.loads((folder / "run.json").read_text())
+    record = read_run_record(folder)
     objects = read_parquet(folder / "objects.parquet")
     tracks = None
     graph_meta: dict[str, Any] = {}

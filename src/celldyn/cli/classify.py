@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +19,22 @@ def _load_run(results: Path, movie_path: Path | None) -> dict[str, Any]:
     import numpy as np
 
     from ..errors import FileFormatError
-    from ..io import read_geff, read_labels, read_movie, read_parquet
+    from ..io import read_geff, read_labels, read_movie, read_parquet, read_run_record
 
     if not (results / "labels.ome.zarr").exists():
         raise FileFormatError(
             f"{results} has no labels.ome.zarr; pass --objects from a celldyn run folder"
         )
-    record = {}
-    if (results / "run.json").is_file():
-        record = json.loads((results / "run.json").read_text())
+    record = read_run_record(results)
     if movie_path is None:
         src = record.get("source")
-        if not src or not Path(src).exists():
+        if not src:
             raise FileFormatError(
-                f"the movie of {results} ({src!r}) is not found; pass it with --movie"
+                f"{results} has no run.json naming its movie; pass the movie with --movie"
+            )
+        if not Path(src).exists():
+            raise FileFormatError(
+                f"the movie of {results} ({src}) is not found; pass it with --movie"
             )
         movie_path = Path(src)
     movie = read_movie(movie_path)
@@ -47,17 +48,11 @@ def _load_run(results: Path, movie_path: Path | None) -> dict[str, Any]:
 
 
 def _read_label_source(path: Path, labels) -> Any:
-    import pandas as pd
-
     from ..classify import labels_from_painted, labels_from_points
-    from ..errors import FileFormatError
-    from ..io import read_labels
+    from ..io import read_csv, read_labels
 
     if path.suffix.lower() in (".csv", ".tsv", ".txt"):
-        try:
-            table = pd.read_csv(path, sep=None, engine="python")
-        except Exception as err:  # noqa: BLE001 - any parse failure is a file problem
-            raise FileFormatError(f"{path} cannot be read as a CSV table ({err})") from None
+        table = read_csv(path, expected="t,label,class, or napari points axis-0,... + class")
         if "axis-0" in table.columns:
             return labels_from_points(table, labels)
         return table

@@ -21,10 +21,11 @@ from .ctc import (
 from .geff import read_geff, write_geff
 from .omezarr import read_labels_ome_zarr, read_ome_zarr, write_labels_ome_zarr
 from .read import read_labels, read_movie, validate_movie
-from .tables import read_parquet, write_parquet
+from .tables import read_csv, read_parquet, read_run_record, write_parquet
 from .tiff import read_tiff, write_tiff
 
 __all__ = [
+    "read_csv",
     "read_ctc_gt",
     "read_ctc_movie",
     "read_ctc_result",
@@ -36,6 +37,7 @@ __all__ = [
     "read_movie",
     "read_ome_zarr",
     "read_parquet",
+    "read_run_record",
     "read_tiff",
     "read_track_table",
     "validate_movie",

@@ -1,4 +1,5 @@
-"""Parquet tables (objects, tracks, dynamics), written atomically.
+"""Tables: Parquet (objects, tracks, dynamics), written atomically; CSV tables and a
+run folder's ``run.json`` record, read.
 
 pandas + pyarrow do the work; ours is the atomic write and the error for unreadable
 files.
@@ -6,13 +7,16 @@ files.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pandas as pd
 
 from ..errors import FileFormatError, InputError
 from ._atomic import atomic_path
 from ._util import PathLike, check_exists
 
-__all__ = ["read_parquet", "write_parquet"]
+__all__ = ["read_csv", "read_parquet", "read_run_record", "write_parquet"]
 
 
 def write_parquet(path: PathLike, df: pd.DataFrame, *, overwrite: bool = True) -> None:
@@ -62,3 +66,68 @@ def read_parquet(path: PathLike) -> pd.DataFrame:
         raise FileFormatError(
             f"{p} is not a readable Parquet file ({first}); write it again"
         ) from None
+
+
+def read_csv(path: PathLike, *, expected: str = "") -> pd.DataFrame:
+    """Read a CSV (or TSV) table with a header row; the separator is detected.
+
+    Parameters
+    ----------
+    path : str or path-like
+    expected : str, optional
+        The columns the caller needs, e.g. ``"t,label,class"``; named in errors.
+
+    Raises
+    ------
+    FileFormatError
+        If the file is missing, empty, not text or not a table.
+    """
+    p = check_exists(path)
+    hint = f"; expected a table with a header row ({expected})" if expected else ""
+    if p.is_dir():
+        raise FileFormatError(f"{p} is a folder, not a CSV file{hint}")
+    if p.stat().st_size == 0:
+        raise FileFormatError(f"{p} is empty (0 bytes){hint}")
+    try:
+        return pd.read_csv(p, sep=None, engine="python")
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        first = " ".join(str(err).split())[:120] or type(err).__name__
+        raise FileFormatError(f"{p} cannot be read as a CSV table ({first}){hint}") from None
+
+
+def read_run_record(folder: PathLike, *, required: bool = False) -> dict[str, Any]:
+    """Read ``run.json`` of a run folder (written by ``celldyn run``).
+
+    Parameters
+    ----------
+    folder : str or path-like
+        The run folder.
+    required : bool
+        Raise if ``run.json`` is missing; otherwise return ``{}``.
+
+    Raises
+    ------
+    FileFormatError
+        If ``run.json`` is not a JSON object (damaged), or missing when `required`.
+    """
+    p = check_exists(folder) / "run.json"
+    if not p.is_file():
+        if required:
+            raise FileFormatError(
+                f"{p.parent} has no run.json; pass a results folder from celldyn run"
+            )
+        return {}
+    try:
+        record = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        first = " ".join(str(err).split())[:120]
+        raise FileFormatError(
+            f"{p} is not valid JSON ({first}); the file is damaged: restore it or run "
+            "celldyn run again"
+        ) from None
+    if not isinstance(record, dict):
+        raise FileFormatError(
+            f"{p} is not a celldyn run record (a JSON object); restore it or run celldyn "
+            "run again"
+        )
+    return record
