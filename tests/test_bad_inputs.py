@@ -186,6 +186,22 @@ def corpus(tmp_path_factory) -> Path:
     _tif(k / "painted_float.tif", lab16.astype(np.float32))
     (k / "painted_empty.tif").write_bytes(b"")
     _tif(k / "painted_shape.tif", np.zeros((T, 8, 8), np.uint8))
+
+    # image / mask folders for `train segment --images --masks`
+    sg = c / "seg"
+    for name in ("a", "b"):
+        _tif(sg / "images" / f"{name}.tif", good[0], axes=None)
+        _tif(sg / "masks" / f"{name}.tif", lab16[0], axes=None)
+    for bad, write in {
+        "images_zero_byte": lambda f: f.write_bytes(b""),
+        "masks_truncated": lambda f: f.write_bytes(f.read_bytes()[:60]),
+        "masks_float": lambda f: _tif(f, lab16[0].astype(np.float32), axes=None),
+        "masks_bool": lambda f: _tif(f, lab16[0] > 0, axes=None),
+        "masks_shape": lambda f: _tif(f, lab16[0, :20], axes=None),
+    }.items():
+        folder = sg / bad
+        shutil.copytree(sg / bad.split("_")[0], folder)
+        write(folder / "a.tif")
     return c
 
 
@@ -363,6 +379,19 @@ TRACKER_CASES = [
     ("train-tracker-gt-no-tra", "no_tra", ("no_tra", "TRA")),
     ("train-tracker-gt-truncated-mask", "truncated_mask", ("man_track001.tif", "truncated")),
 ]
+# `celldyn train segment --images --masks` likewise
+SEGMENT_CASES = [
+    ("train-segment-image-zero-byte", "images_zero_byte", "masks", ("a.tif", "0 bytes")),
+    ("train-segment-mask-truncated", "images", "masks_truncated", ("a.tif", "truncated")),
+    ("train-segment-mask-float", "images", "masks_float", ("a.tif", "integer", "convert")),
+    ("train-segment-mask-bool", "images", "masks_bool", ("a.tif", "skimage.measure.label")),
+    ("train-segment-mask-shape", "images", "masks_shape", ("a.tif", "shape")),
+]
+CASES += [
+    (cid, ("train", "segment", "--images", f"{{c}}/seg/{img}", "--masks", f"{{c}}/seg/{msk}",
+           "--out", "{out}", "--epochs", "1", "--iters", "1", "--no-progress"), words)
+    for cid, img, msk, words in SEGMENT_CASES
+]
 CASES += [
     (cid, ("train", "tracker", "--gt", f"{{c}}/gt/{gt}", "--out", "{out}", "--epochs", "1"),
      words)
@@ -388,8 +417,8 @@ def _tree(root: Path) -> dict[str, tuple[int, int]]:
 
 @pytest.mark.parametrize(("args", "words"), [pytest.param(a, w, id=i) for i, a, w in CASES])
 def test_bad_input_is_one_line_exit_2_and_no_output(corpus, tmp_path, args, words):
-    if args[:2] == ("train", "tracker") and "tracker" not in _train_commands():
-        pytest.skip("celldyn train tracker does not exist yet")
+    if args[0] == "train" and args[1] not in _train_commands():
+        pytest.skip(f"celldyn train {args[1]} does not exist yet")
     out = tmp_path / "out"
     argv = [a.format(c=corpus, out=out) for a in args]
     before = _tree(corpus)
