@@ -1,0 +1,139 @@
+"""The learned association model: features, training, shipped weights, CLI."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from celldyn.errors import ModelError
+from celldyn.evaluate import evaluate_ctc
+from celldyn.measure import measure_objects
+from celldyn.simulate import simulate_movie
+from celldyn.track import candidate_links
+from celldyn.track.graph import (
+    assign_tracklets,
+    check_ctc_table,
+    ctc_table_from_graph,
+    graph_from_ctc,
+    relabel_by_tracklet,
+)
+from celldyn.track.learned import (
+    FEATURES,
+    LearnedAssociation,
+    division_f1,
+    examples_from_gt,
+    object_scale,
+    subsample_ctc,
+    track_learned,
+    train_association,
+)
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_movie(n_frames=12, shape=(96, 96), n_objects=8, radius=(4, 6),
+                          speed=1.5, division_rate=0.08, photons=2000, rng=3)
+
+
+@pytest.fixture(scope="module")
+def examples(sim):
+    return examples_from_gt(sim.labels, sim.table, movie=sim.movie.data, name="tiny")
+
+
+def test_examples_have_all_gt_links(examples):
+    assert len(examples) == 2  # with and without mask features
+    ex = examples[0]
+    assert ex.features.shape == (len(ex.y), len(FEATURES))
+    assert ex.recall == 1.0 and 0 < ex.y.sum() < len(ex.y)
+
+
+def test_training_loss_drops_and_is_deterministic(examples):
+    kw = {"epochs": 3, "hidden": 16, "layers": 1, "heads": 2, "seed": 7}
+    model, history = train_association(examples, **kw)
+    assert history[-1] < history[0]
+    again, history2 = train_association(examples, **kw)
+    assert history == history2
+    for a, b in zip(model.net.state_dict().values(), again.net.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_link_probabilities_shape_and_range(sim, examples):
+    model, _ = train_association(examples, epochs=1, hidden=16, layers=1, heads=2)
+    objects = measure_objects(sim.labels, sim.movie.data)
+    cands = candidate_links(objects, max_distance=2 * object_scale(objects), max_gap=2)
+    p = model.link_probabilities(objects, cands, labels=sim.labels)
+    assert p.shape == (len(cands),) and p.dtype == np.float64
+    assert ((p >= 0) & (p <= 1)).all()
+    p_no_masks = model.link_probabilities(objects, cands)
+    assert p_no_masks.shape == p.shape
+
+
+def test_subsample_ctc_is_consistent(sim):
+    labels, table = subsample_ctc(sim.labels, sim.table, 2)
+    assert labels.shape[0] == (sim.labels.shape[0] + 1) // 2
+    check_ctc_table(table)
+    graph = graph_from_ctc(labels, table)
+    assert graph.number_of_nodes() == len(measure_objects(labels))
+
+
+def test_division_f1_counts_matching_daughters(sim):
+    gt = sim.graph
+    divs = [n for n in gt if gt.out_degree(n) == 2]
+    assert divs, "the fixture should divide"
+    assert division_f1(gt, gt)["division_f1"] == 1.0
+    cut = gt.copy()
+    cut.remove_edge(divs[0], next(iter(gt.successors(divs[0]))))
+    k = len(divs)
+    assert division_f1(gt, cut)["division_f1"] == pytest.approx(2 * (k - 1) / (2 * k - 1))
+
+
+def test_shipped_model_loads_and_tracks(sim):
+    model = LearnedAssociation.from_pretrained()
+    objects = measure_objects(sim.labels, sim.movie.data)
+    md = 2 * object_scale(objects)
+    cands = candidate_links(objects, max_distance=md, max_gap=2)
+    p = model.link_probabilities(objects, cands, labels=sim.labels)
+    assert p.shape == (len(cands),)
+    graph = track_learned(objects, labels=sim.labels, movie=sim.movie.data,
+                          max_distance=md, model=model)
+    assign_tracklets(graph)
+    scores = evaluate_ctc(sim.labels, sim.table, relabel_by_tracklet(sim.labels, graph),
+                          ctc_table_from_graph(graph))
+    assert scores["TRA"] >= 0.97  # measured 1.0 (10/10 divisions) with the shipped model
+
+
+def test_shipped_model_hash_is_checked(tmp_path):
+    from importlib import resources
+
+    src = resources.files("celldyn") / "models" / "tracker"
+    dst = tmp_path / "tracker"
+    shutil.copytree(str(src), dst)
+    with open(dst / "weights.pt", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match="sha256"):
+        LearnedAssociation.load(dst)
+
+
+def test_cli_train_tracker_writes_model(tmp_path, sim):
+    from celldyn.cli.main import main
+    from celldyn.io import write_ctc_gt
+
+    write_ctc_gt(tmp_path / "01_GT", sim.labels, sim.table)
+    out = tmp_path / "model"
+    result = CliRunner().invoke(main, [
+        "train", "tracker", "--gt", str(tmp_path / "01_GT"), "--epochs", "1",
+        "--subsample", "1", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    assert {"weights.pt", "config.json", "CARD.md"} <= {p.name for p in out.iterdir()}
+    assert "seed 0" in (out / "CARD.md").read_text()
+    LearnedAssociation.load(out)
+    again = CliRunner().invoke(main, ["train", "tracker", "--gt", str(tmp_path / "01_GT"),
+                                      "--out", str(out)])
+    assert again.exit_code == 2 and "--overwrite" in again.output
