@@ -16,4 +16,5 @@ def train() -> None:
     """Train models on your data (classifier, ...)."""
 
 
+from . import train_segment as _train_segment  # noqa: F401  (celldyn train segment)
 from . import train_tracker as _train_tracker  # noqa: E402,F401  (celldyn train tracker)

@@ -1,0 +1,122 @@
+"""Targets for the semantic + distance heads and their marker-watershed post-processing.
+
+Targets (:func:`make_targets`), from an instance label image:
+
+* semantic class per pixel: 0 background, 1 interior, 2 boundary (the object's own
+  pixels that touch the background or another object, ``find_boundaries(mode="inner")``);
+* normalised distance: Euclidean distance to the object's edge (boundary pixels are
+  the edge), divided by that object's maximum, so 1 at each object's centre.
+
+Post-processing (:func:`instances_from_maps`): foreground is ``1 - P(background) >
+fg_threshold``; markers are connected components of ``distance > marker_threshold``
+inside the foreground (one per object when the head is right: touching nuclei are
+separated by the dip of the distance at their contact); the watershed of ``-distance``
+from the markers, restricted to the foreground, gives the objects. Foreground
+components that hold no marker become objects of their own; objects smaller than
+``min_size`` pixels are removed. Ids are ``1..n`` in raster order of their first pixel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.segmentation import find_boundaries, watershed
+
+__all__ = ["instances_from_maps", "make_targets", "maps_from_logits"]
+
+
+def make_targets(
+    labels: np.ndarray, sampling: Sequence[float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Semantic classes (int64) and normalised distance (float32) for `labels`.
+
+    Negative labels mark pixels to ignore (e.g. unannotated nuclei of a partial
+    annotation): their class is -1 and their distance -1, which the loss skips.
+    """
+    labels = np.asarray(labels)
+    ignore = labels < 0
+    if ignore.any():
+        labels = np.where(ignore, 0, labels)
+    edge = find_boundaries(labels, mode="inner") & (labels > 0)
+    sem = np.zeros(labels.shape, dtype=np.int64)
+    sem[labels > 0] = 1
+    sem[edge] = 2
+    inner = (labels > 0) & ~edge
+    dist = np.zeros(labels.shape, dtype=np.float32)
+    if inner.any():
+        d = ndi.distance_transform_edt(inner, sampling=sampling).astype(np.float32)
+        d[edge] = 0.0
+        ids = np.unique(labels[labels > 0])
+        top = np.zeros(int(labels.max()) + 1, dtype=np.float32)
+        top[ids] = ndi.maximum(d, labels, ids)
+        denom = top[labels]
+        np.divide(d, denom, out=dist, where=denom > 0)
+    sem[ignore] = -1
+    dist[ignore] = -1.0
+    return sem, dist
+
+
+def maps_from_logits(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax of the 3 semantic logits and sigmoid of the distance logit.
+
+    `logits` has shape ``(4, [Z,] Y, X)``; returns ``(prob (3, ...), distance (...))``.
+    """
+    sem = logits[:3].astype(np.float32)
+    sem = np.exp(sem - sem.max(axis=0, keepdims=True))
+    sem /= sem.sum(axis=0, keepdims=True)
+    dist = 1.0 / (1.0 + np.exp(-logits[3].astype(np.float32)))
+    return sem, dist
+
+
+def _relabel_sizes(labels: np.ndarray, min_size: int) -> np.ndarray:
+    n = int(labels.max())
+    if n == 0:
+        return labels.astype(np.int32)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    keep = sizes >= max(1, min_size)
+    keep[0] = False
+    flat = labels.ravel()
+    # first-pixel raster order for deterministic ids
+    order = np.full(n + 1, flat.size, dtype=np.int64)
+    nz = np.flatnonzero(flat)
+    np.minimum.at(order, flat[nz], nz)
+    kept = np.flatnonzero(keep)
+    kept = kept[np.argsort(order[kept], kind="stable")]
+    lut = np.zeros(n + 1, dtype=np.int32)
+    lut[kept] = np.arange(1, kept.size + 1, dtype=np.int32)
+    return lut[labels]
+
+
+def instances_from_maps(
+    prob: np.ndarray,
+    dist: np.ndarray,
+    *,
+    fg_threshold: float = 0.5,
+    marker_threshold: float = 0.5,
+    min_size: int = 16,
+) -> np.ndarray:
+    """Instance labels (int32, 0 background) from the head outputs.
+
+    Parameters
+    ----------
+    prob : (3, [Z,] Y, X) float
+        Background / interior / boundary probabilities.
+    dist : ([Z,] Y, X) float
+        Predicted normalised distance in [0, 1].
+    fg_threshold, marker_threshold : float
+        Levels on ``1 - P(background)`` and on the distance (``thresholds.json``).
+    min_size : int
+        Smallest object kept, in pixels (voxels).
+    """
+    fg = (1.0 - prob[0]) > fg_threshold
+    if not fg.any():
+        return np.zeros(fg.shape, dtype=np.int32)
+    structure = ndi.generate_binary_structure(fg.ndim, 1)
+    markers, n = ndi.label((dist > marker_threshold) & fg, structure=structure)
+    labels = watershed(-dist, markers, mask=fg).astype(np.int64)
+    rest, n_rest = ndi.label(fg & (labels == 0), structure=structure)
+    if n_rest:
+        labels[rest > 0] = rest[rest > 0] + n
+    return _relabel_sizes(labels, min_size)

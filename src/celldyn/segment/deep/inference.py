@@ -1,0 +1,62 @@
+"""One frame through a network: normalise, rescale, tiled logits, maps, instances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from skimage.transform import resize
+
+from ..classical import normalize_frame
+from .heads.postprocess import instances_from_maps, maps_from_logits
+from .tiling import predict_logits
+from .unet import UNet
+
+__all__ = ["predict_maps", "segment_image"]
+
+
+def _resize(arr: np.ndarray, shape: tuple[int, ...], order: int) -> np.ndarray:
+    return resize(arr, shape, order=order, mode="reflect", preserve_range=True,
+                  anti_aliasing=False).astype(np.float32)
+
+
+def predict_maps(
+    net: UNet, image: np.ndarray, *, zoom: float = 1.0, tile: int = 512,
+    normalized: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(prob (3, ...), distance (...))`` at the frame's own size.
+
+    `zoom` rescales Y and X before the network (0.5 halves the frame, for nuclei twice
+    the model's working diameter); the maps are resized back (linear).
+    """
+    img = np.asarray(image, dtype=np.float32) if normalized else normalize_frame(image)
+    if img is None:                     # constant frame
+        shape = np.shape(image)
+        prob = np.zeros((3, *shape), dtype=np.float32)
+        prob[0] = 1
+        return prob, np.zeros(shape, dtype=np.float32)
+    shape = img.shape
+    if abs(zoom - 1.0) > 1e-6:
+        small = tuple(shape[:-2]) + tuple(max(net.multiple, round(n * zoom)) for n in shape[-2:])
+        img = resize(img, small, order=1, mode="reflect", preserve_range=True,
+                     anti_aliasing=zoom < 1).astype(np.float32)
+    logits = predict_logits(net, img, tile=tile)
+    if logits.shape[1:] != shape:
+        logits = np.stack([_resize(c, shape, 1) for c in logits])
+    return maps_from_logits(logits)
+
+
+def segment_image(
+    net: UNet, image: np.ndarray, thresholds: dict[str, Any], *, zoom: float = 1.0,
+    tile: int = 512, normalized: bool = False,
+) -> np.ndarray:
+    """int32 instance labels of one frame."""
+    prob, dist = predict_maps(net, image, zoom=zoom, tile=tile, normalized=normalized)
+    return instances_from_maps(prob, dist, **_post_kwargs(thresholds, zoom))
+
+
+def _post_kwargs(thresholds: dict[str, Any], zoom: float) -> dict[str, Any]:
+    """Post-processing keywords; ``min_size`` is stated at the model's scale."""
+    return {"fg_threshold": float(thresholds.get("fg_threshold", 0.5)),
+            "marker_threshold": float(thresholds.get("marker_threshold", 0.5)),
+            "min_size": round(float(thresholds.get("min_size", 16)) / max(zoom, 1e-6) ** 2)}

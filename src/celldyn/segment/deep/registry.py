@@ -1,0 +1,253 @@
+"""Deep segmentation models: shipped ones by name, trained ones by folder; sha256-checked.
+
+A model folder holds ``weights.pt`` (a PyTorch ``state_dict``, loaded with
+``weights_only=True``: nothing is unpickled), ``config.json`` (architecture, axes,
+normalisation, working object diameter, training record, sha256 of the weights),
+``thresholds.json`` (post-processing levels tuned on validation data) and ``CARD.md``.
+Shipped models also have their hash pinned here, so an edited weights file cannot
+pass by rewriting its own ``config.json``. Nothing is downloaded.
+
+:func:`segment_movie_deep` is the stage function the pipeline calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ...errors import InputError, ModelError
+from ...movie import Movie
+from .inference import segment_image
+from .unet import UNet, build_unet
+
+__all__ = ["SHIPPED", "DeepSegmenter", "load_segmenter", "model_folder", "save_segmenter",
+           "segment_movie_deep"]
+
+SHIPPED: dict[str, dict[str, str]] = {
+    # name: folder under celldyn/models, pinned sha256 of weights.pt
+    "nuclei2d": {"folder": "nuclei2d",
+                 "sha256": "0000000000000000000000000000000000000000000000000000000000000000"},
+}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def model_folder(name: str) -> Path:
+    """Folder of a shipped model."""
+    if name not in SHIPPED:
+        raise ModelError(f"unknown shipped segmentation model {name!r}; "
+                         f"shipped: {sorted(SHIPPED)}")
+    return Path(str(resources.files("celldyn") / "models" / SHIPPED[name]["folder"]))
+
+
+class DeepSegmenter:
+    """A loaded model: the network, its config and its post-processing thresholds."""
+
+    def __init__(self, net: UNet, config: dict[str, Any], thresholds: dict[str, Any],
+                 name: str = "") -> None:
+        self.net = net.eval()
+        self.config = config
+        self.thresholds = thresholds
+        self.name = name
+
+    @property
+    def ndim(self) -> int:
+        return self.net.ndim
+
+    @property
+    def target_diameter(self) -> float:
+        return float(self.config.get("target_diameter", 30.0))
+
+    def zoom_for(self, diameter: float | None) -> float:
+        """Rescale factor that brings objects of `diameter` pixels to the working size."""
+        if diameter is None:
+            return 1.0
+        if not np.isfinite(diameter) or diameter <= 0:
+            raise InputError(f"diameter must be a positive number of pixels, got {diameter}")
+        return self.target_diameter / float(diameter)
+
+    def segment(self, frame: ArrayLike, *, diameter: float | None = None,
+                tile: int = 512, thresholds: dict[str, Any] | None = None) -> np.ndarray:
+        """int32 instance labels of one frame (YX for 2D models, ZYX for 3D)."""
+        arr = np.asarray(frame)
+        if arr.ndim != self.ndim:
+            raise InputError(
+                f"model {self.name or 'deep'} is {self.ndim}D and needs "
+                f"{'YX' if self.ndim == 2 else 'ZYX'} frames; got a frame of shape {arr.shape}"
+            )
+        th = {**self.thresholds, **(thresholds or {})}
+        return segment_image(self.net, arr, th, zoom=self.zoom_for(diameter), tile=tile)
+
+    def estimate_diameter(self, frame: ArrayLike, *, tile: int = 512,
+                          rounds: int = 2) -> float | None:
+        """Median equivalent diameter of the objects the model finds (pixels).
+
+        Starts at the native scale and re-runs at the scale the estimate implies, up to
+        `rounds` times, until it is within 20% of the working size. None when nothing
+        is found.
+        """
+        diameter: float | None = None
+        for _ in range(rounds):
+            labels = self.segment(frame, diameter=diameter, tile=tile)
+            if labels.max() == 0:
+                return diameter
+            areas = np.bincount(labels.ravel())[1:]
+            areas = areas[areas > 0]
+            if labels.ndim == 3:
+                areas = areas / labels.shape[0]   # mean area per slice (rough)
+            d = float(np.sqrt(4 * np.median(areas) / np.pi))
+            shown = d * self.zoom_for(diameter)    # its size as the network saw it
+            diameter = d
+            if 0.8 < shown / self.target_diameter < 1.25:
+                break
+        return diameter
+
+
+def load_segmenter(name: str | Path = "nuclei2d") -> DeepSegmenter:
+    """Load a deep segmentation model by shipped name or folder path.
+
+    Raises
+    ------
+    ModelError
+        Unknown name, missing folder or file, or weights whose sha256 differs from the
+        one recorded (pinned here for shipped models, in ``config.json`` otherwise).
+    """
+    import torch
+
+    pinned = None
+    if isinstance(name, str) and name in SHIPPED:
+        folder = model_folder(name)
+        pinned = SHIPPED[name]["sha256"]
+    else:
+        folder = Path(name)
+        if not (folder / "config.json").is_file():
+            raise ModelError(
+                f"unknown segmentation model {str(name)!r}: not one of {sorted(SHIPPED)} "
+                "and not a folder with config.json (train one with: celldyn train segment)"
+            )
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        thresholds = json.loads((folder / "thresholds.json").read_text())
+    except (OSError, ValueError) as err:
+        raise ModelError(f"model folder {folder} cannot be read ({err})") from None
+    wfile = folder / str(config.get("weights", "weights.pt"))
+    if not wfile.is_file():
+        raise ModelError(f"weights file {wfile} is missing")
+    digest = _sha256(wfile)
+    expected = pinned or config.get("sha256")
+    if digest != expected:
+        raise ModelError(
+            f"{wfile} has sha256 {digest[:12]}... but {expected!s:.12}... is expected; "
+            "the file is corrupt or was changed; reinstall celldyn or retrain the model"
+        )
+    net = build_unet(config["architecture"])
+    net.load_state_dict(torch.load(wfile, weights_only=True))
+    return DeepSegmenter(net, config, thresholds, name=str(name))
+
+
+def save_segmenter(folder: str | Path, net: UNet, config: dict[str, Any],
+                   thresholds: dict[str, Any], card: str | None = None) -> str:
+    """Write a model folder (weights.pt, config.json, thresholds.json, CARD.md).
+
+    Returns the sha256 of ``weights.pt`` (also stored in config.json).
+    """
+    import torch
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
+    tmp = folder / "weights.pt.tmp"
+    torch.save(state, tmp)
+    tmp.replace(folder / "weights.pt")
+    digest = _sha256(folder / "weights.pt")
+    config = {**config, "architecture": net.config(), "weights": "weights.pt",
+              "sha256": digest}
+    for fname, obj in (("config.json", config), ("thresholds.json", thresholds)):
+        t = folder / (fname + ".tmp")
+        t.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+        t.replace(folder / fname)
+    if card is not None:
+        (folder / "CARD.md").write_text(card)
+    return digest
+
+
+def segment_movie_deep(
+    movie_or_array: Movie | ArrayLike,
+    *,
+    model: str | Path | DeepSegmenter = "nuclei2d",
+    progress: bool | type = False,
+    spacing: tuple[float, ...] | None = None,
+    diameter: float | str | None = "auto",
+    tile: int = 512,
+    thresholds: dict[str, Any] | None = None,
+) -> np.ndarray:
+    """Segment every frame of a movie with a deep model.
+
+    Parameters
+    ----------
+    movie_or_array : Movie or (T, [Z,] Y, X) array
+        Single channel; an array is ``TYX`` when 3D and ``TZYX`` when 4D.
+    model : str, path or DeepSegmenter
+        Shipped name (``nuclei2d``) or a folder from ``celldyn train segment``.
+    progress : bool or tqdm-like class
+    spacing : tuple of float, optional
+        Pixel size per spatial axis. Recorded for 3D models' anisotropy; 2D models
+        work in pixels (use `diameter` for object size) and ignore it.
+    diameter : float, "auto" or None
+        Typical object diameter in pixels (Y/X). ``"auto"`` (default) estimates it once
+        per movie on its middle frame (:meth:`DeepSegmenter.estimate_diameter`); None
+        runs at the native scale.
+    tile : int
+        Tile side for inference; memory is bounded by one tile.
+    thresholds : dict, optional
+        Override ``thresholds.json`` entries (``fg_threshold``, ``marker_threshold``,
+        ``min_size``).
+
+    Returns
+    -------
+    (T, [Z,] Y, X) int32 labels, ids per frame (not tracked).
+    """
+    del spacing  # 2D models work in pixels; see the docstring
+    seg = model if isinstance(model, DeepSegmenter) else load_segmenter(model)
+    if isinstance(movie_or_array, Movie):
+        if "C" in movie_or_array.axes:
+            raise InputError(
+                f"segment_movie_deep needs a single-channel movie; got axes "
+                f"{movie_or_array.axes!r}; pass movie.channel(i)")
+        data = movie_or_array.data
+    else:
+        data = movie_or_array if hasattr(movie_or_array, "ndim") else np.asarray(movie_or_array)
+    if data.ndim != seg.ndim + 1:
+        raise InputError(
+            f"model {seg.name} is {seg.ndim}D: the movie must have axes "
+            f"{'TYX' if seg.ndim == 2 else 'TZYX'}; got shape {tuple(data.shape)}")
+    n = int(data.shape[0])
+    if isinstance(diameter, str):
+        if diameter != "auto":
+            raise InputError(f"diameter must be a number, 'auto' or None; got {diameter!r}")
+        diameter = seg.estimate_diameter(np.asarray(data[n // 2]), tile=tile) \
+            if seg.ndim == 2 else None
+    frames: Any = range(n)
+    if progress:
+        if progress is True:
+            from tqdm.auto import tqdm as bar
+        else:
+            bar = progress
+        frames = bar(frames, desc=f"segment (deep {seg.name})", unit="frame")
+    out = np.zeros(tuple(data.shape), dtype=np.int32)
+    for t in frames:
+        out[t] = seg.segment(np.asarray(data[t]), diameter=diameter, tile=tile,
+                             thresholds=thresholds)
+    return out

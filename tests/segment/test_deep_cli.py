@@ -1,0 +1,82 @@
+"""``celldyn train segment``: a tiny run writes a loadable model folder; resume; fine-tune."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from click.testing import CliRunner
+
+from celldyn.cli import main
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory, sim2d):
+    import tifffile
+
+    d = tmp_path_factory.mktemp("seg")
+    (d / "img").mkdir()
+    (d / "SEG").mkdir()
+    for t in range(4):          # CTC names: tNNN.tif + man_segNNN.tif
+        tifffile.imwrite(d / "img" / f"t{t:03d}.tif", np.asarray(sim2d.movie.data[t]))
+        tifffile.imwrite(d / "SEG" / f"man_seg{t:03d}.tif", sim2d.labels[t].astype(np.uint16))
+    return d
+
+
+def _args(d, out, *extra):
+    return ["train", "segment", "--images", str(d / "img"), "--masks", str(d / "SEG"),
+            "--out", str(out), "--epochs", "2", "--iters", "2", "--batch", "2", "--crop", "32",
+            "--base", "4", "--depth", "2", "--no-progress", *extra]
+
+
+def test_train_segment_cli(folders):
+    torch.set_num_threads(2)
+    out = folders / "model"
+    r = CliRunner().invoke(main, _args(folders, out))
+    assert r.exit_code == 0, r.output
+    assert "validation AP@0.5" in r.output and "wrote" in r.output
+    for name in ("weights.pt", "config.json", "thresholds.json", "CARD.md",
+                 "checkpoints/last.pt"):
+        assert (out / name).is_file(), name
+    card = (out / "CARD.md").read_text()
+    assert "celldyn train segment" in card and "seed 0" in card
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["training"]["val"] and cfg["training"]["train"]
+
+    from celldyn.segment.deep import load_segmenter, segment_movie_deep
+
+    model = load_segmenter(out)
+    labels = segment_movie_deep(np.stack([folders_img(folders, 0)]), model=model, diameter=None)
+    assert labels.dtype == np.int32 and labels.shape == (1, 64, 64)
+
+    # resume: the finished run continues from its last epoch and gives the same weights
+    r2 = CliRunner().invoke(main, _args(folders, folders / "model2", "--checkpoint-dir",
+                                        str(out / "checkpoints"), "--resume"))
+    assert r2.exit_code == 0, r2.output
+    a = torch.load(out / "weights.pt", weights_only=True)
+    b = torch.load(folders / "model2" / "weights.pt", weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    # fine-tune the model just written
+    r3 = CliRunner().invoke(main, _args(folders, folders / "ft", "--init", str(out),
+                                        "--epochs", "1"))
+    assert r3.exit_code == 0, r3.output
+    assert "fine-tuned" in (folders / "ft" / "CARD.md").read_text()
+
+
+def folders_img(d, t):
+    import tifffile
+
+    return tifffile.imread(d / "img" / f"t{t:03d}.tif")
+
+
+def test_train_segment_cli_errors(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    r = CliRunner().invoke(main, ["train", "segment", "--images", str(tmp_path / "a"),
+                                  "--masks", str(tmp_path / "b"), "--out", str(tmp_path / "m")])
+    assert r.exit_code == 2 and "no TIFF files" in r.output
