@@ -367,7 +367,10 @@ def _write_frames(
 def _check_labels_table(
     labels: Any, table: pd.DataFrame
 ) -> tuple[np.ndarray, pd.DataFrame]:
-    labels = as_int32_labels(labels, name="labels")
+    if isinstance(labels, np.ndarray) or not hasattr(labels, "dtype"):
+        labels = as_int32_labels(labels, name="labels")
+    elif not np.issubdtype(labels.dtype, np.integer):  # lazy (dask/zarr): keep it lazy
+        raise InputError(f"labels must be integers; got {labels.dtype}")
     if labels.ndim not in (3, 4):
         raise InputError(
             "labels must be an integer array with axes T(Z)YX; got "
@@ -377,7 +380,7 @@ def _check_labels_table(
     span = {int(r.label): (int(r.begin), int(r.end)) for r in table.itertuples()}
     problems = []
     for t in range(labels.shape[0]):
-        for lab in np.unique(labels[t]):
+        for lab in np.unique(np.asarray(labels[t])):
             lab = int(lab)
             if lab == 0:
                 continue
