@@ -215,7 +215,7 @@ def test_unknown_classifier_is_one_line(sim_tiff, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("tracker", ["lap", "global"])
+@pytest.mark.parametrize("tracker", ["lap", "global", "learned"])
 def test_trackers_recover_divisions_from_gt_masks(tracker, tmp_path):
     from celldyn.io import read_track_table, write_ctc_gt, write_tiff
     from celldyn.simulate import simulate_movie

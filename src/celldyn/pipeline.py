@@ -63,8 +63,9 @@ class RunConfig:
         Largest displacement between frames, in the movie's spacing units; None picks
         the median object diameter.
     tracker : str
-        ``lap`` (frame-by-frame assignment plus a gap/division/merge pass, fast) or
-        ``global`` (exact integer program over time windows).
+        ``lap`` (frame-by-frame assignment plus a gap/division/merge pass, fast),
+        ``global`` (exact integer program over time windows) or ``learned`` (link
+        costs from the shipped association network, solved by LAP; needs torch).
     max_gap : int
         Bridge objects missing for up to this many frames.
     divisions : bool
@@ -102,8 +103,12 @@ class RunConfig:
         _method(self.method, dict(self.method_params))  # raises ConfigError
         from .track import TRACKERS
 
-        if self.tracker not in TRACKERS:
-            raise ConfigError(f"tracker must be one of {list(TRACKERS)} (got {self.tracker!r})")
+        if self.tracker not in (*TRACKERS, "learned"):
+            raise ConfigError(
+                f"tracker must be one of {[*TRACKERS, 'learned']} (got {self.tracker!r})"
+            )
+        if self.tracker == "learned" and self.merges:
+            raise ConfigError("the learned tracker does not model merges; use --tracker lap")
         if not (isinstance(self.max_gap, int) and self.max_gap >= 0):
             raise ConfigError(f"max_gap must be a whole number >= 0 (got {self.max_gap!r})")
         if self.max_distance is not None and not self.max_distance > 0:
@@ -380,11 +385,20 @@ def run(
 
     t0 = time.perf_counter()
     max_distance = config.max_distance or auto_max_distance(objects, spacing=movie.spacing)
-    graph = track_objects(
-        objects, labels=seg, tracker=config.tracker, max_distance=max_distance,
-        max_gap=config.max_gap, divisions=config.divisions, merges=config.merges,
-        spacing=movie.spacing, progress=bool(progress),
-    )
+    if config.tracker == "learned":
+        from .track.learned import track_learned
+
+        # the shipped model was trained with candidates within 2 median diameters
+        graph = track_learned(
+            objects, labels=seg, movie=movie.data, max_distance=2 * max_distance,
+            max_gap=config.max_gap, divisions=config.divisions, spacing=movie.spacing,
+        )
+    else:
+        graph = track_objects(
+            objects, labels=seg, tracker=config.tracker, max_distance=max_distance,
+            max_gap=config.max_gap, divisions=config.divisions, merges=config.merges,
+            spacing=movie.spacing, progress=bool(progress),
+        )
     assign_tracklets(graph)
     tracks = ctc_table_from_graph(graph)
     if cache is not None and labels is None:  # long movies: tracked labels on disk

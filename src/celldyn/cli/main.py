@@ -116,10 +116,11 @@ def _run_options(f):
         click.option("--max-distance", type=float,
                      help="Largest displacement between frames (µm, or px without pixel "
                      "size). Default: median object diameter."),
-        click.option("--tracker", type=click.Choice(["lap", "global"]), default="lap",
-                     show_default=True,
+        click.option("--tracker", type=click.Choice(["lap", "global", "learned"]),
+                     default="lap", show_default=True,
                      help="lap: fast frame-by-frame assignment with a gap/division pass; "
-                     "global: exact integer program over time windows."),
+                     "global: exact integer program over time windows; learned: costs "
+                     "from the shipped association network."),
         click.option("--max-gap", type=click.IntRange(min=0), default=2, show_default=True,
                      help="Bridge objects missing for up to this many frames."),
         click.option("--no-divisions", is_flag=True, help="Do not link divisions."),
@@ -297,6 +298,12 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
     res_folder = results / "ctc" if (results / "ctc").is_dir() else results
     gt_labels, gt_table, gt_seg = read_ctc_gt(gt)
     res_labels, res_table = read_ctc_result(res_folder)
+    if tuple(gt_labels.shape) != tuple(res_labels.shape):
+        raise FileFormatError(
+            f"the ground truth in {gt} has shape {tuple(gt_labels.shape)} but the results "
+            f"in {res_folder} have {tuple(res_labels.shape)}; pass the ground truth of the "
+            "same movie (same frames and size)"
+        )
     scores = evaluate_ctc(gt_labels, gt_table, res_labels, res_table, gt_seg=gt_seg)
     from ..io._atomic import atomic_path
 
