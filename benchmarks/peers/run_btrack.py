@@ -16,7 +16,6 @@ import logging
 import time
 
 import numpy as np
-
 from _protocol import load, max_rss_mib, parse, save
 
 

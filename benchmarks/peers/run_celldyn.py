@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 
 import pandas as pd
-
 from _protocol import load, max_rss_mib, parse, save
 
 
