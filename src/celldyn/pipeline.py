@@ -36,7 +36,7 @@ from .track import (
 
 __all__ = ["FrameCache", "RunConfig", "RunResult", "fingerprint", "run", "write_run", "SEGMENTERS"]
 
-SEGMENTERS = ("classical",)
+SEGMENTERS = ("classical", "deep")
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,18 @@ class RunConfig:
     Attributes
     ----------
     segmenter : str
-        ``classical`` (``deep`` comes with the deep-learning issue).
+        ``classical`` (scikit-image methods, see `method`) or ``deep`` (a shipped or
+        trained U-Net, see `model`; needs torch).
     method : str
         Classical method: ``watershed`` (default; splits touching nuclei), ``threshold``,
         ``edges`` or ``spots``, optionally with a variant (``threshold:li``,
         ``edges:canny``, ``spots:dog``; see :func:`celldyn.segment.segment_frame`).
     method_params : dict
-        Extra keyword arguments for the method.
+        Extra keyword arguments for the method (classical) or for the deep model
+        (``diameter``, ``tile``, ``thresholds``).
+    model : str
+        Deep model: a shipped name (``nuclei2d``) or a folder from
+        ``celldyn train segment``.
     dark_objects : bool
         Objects are darker than the background (phase contrast, bright-field):
         intensities are inverted before segmentation, and holes are not filled (in a
@@ -80,9 +85,10 @@ class RunConfig:
         Seed for every stochastic step (recorded for reproducibility).
     """
 
-    segmenter: Literal["classical"] = "classical"
+    segmenter: Literal["classical", "deep"] = "classical"
     method: str = "watershed"
     method_params: dict[str, Any] = field(default_factory=dict)
+    model: str = "nuclei2d"
     dark_objects: bool = False
     channel: int = 0
     max_distance: float | None = None
@@ -98,9 +104,17 @@ class RunConfig:
             raise ConfigError(
                 f"segmenter must be one of {SEGMENTERS} (got {self.segmenter!r})"
             )
-        from .segment.classical import _method
+        if self.segmenter == "classical":
+            from .segment.classical import _method
 
-        _method(self.method, dict(self.method_params))  # raises ConfigError
+            _method(self.method, dict(self.method_params))  # raises ConfigError
+        else:
+            unknown = sorted(set(self.method_params) - {"diameter", "tile", "thresholds"})
+            if unknown:
+                raise ConfigError(
+                    f"unknown parameters {unknown} for the deep segmenter; expected some "
+                    "of ['diameter', 'thresholds', 'tile']"
+                )
         from .track import TRACKERS
 
         if self.tracker not in (*TRACKERS, "learned"):
@@ -262,12 +276,39 @@ def fingerprint(movie: Movie, config: RunConfig) -> str:
     h.update(json.dumps(
         {"axes": movie.axes, "shape": list(movie.data.shape), "dtype": str(movie.data.dtype),
          "spacing": movie.spacing, "segmenter": config.segmenter, "method": config.method,
+         "model": config.model if config.segmenter == "deep" else None,
          "params": config.method_params, "dark": config.dark_objects,
          "channel": config.channel, "version": __version__},
         sort_keys=True, default=str).encode())
     for t in range(movie.n_frames):
         h.update(np.ascontiguousarray(np.asarray(movie.data[t])).tobytes())
     return h.hexdigest()[:16]
+
+
+def _deep_frame_function(movie: Movie, config: RunConfig) -> tuple[Callable, dict]:
+    """The deep model as a per-frame function, with the object size estimated once."""
+    from .segment.deep.registry import load_segmenter
+
+    model = load_segmenter(config.model)
+    if movie.n_spatial != model.ndim:
+        raise InputError(
+            f"deep model {config.model!r} is {model.ndim}D but the movie has axes "
+            f"{movie.axes}; use a {movie.n_spatial}D model or --segmenter classical"
+        )
+    params = dict(config.method_params)
+    tile = int(params.pop("tile", 512))
+    thresholds = params.pop("thresholds", None)
+    diameter = params.pop("diameter", "auto")
+    if diameter == "auto":
+        middle = np.asarray(movie.data[movie.n_frames // 2])
+        if config.dark_objects:
+            middle = float(np.max(movie.data)) - middle.astype(np.float32)
+        diameter = model.estimate_diameter(middle, tile=tile) if model.ndim == 2 else None
+
+    def segment_frame(frame: np.ndarray) -> np.ndarray:
+        return model.segment(frame, diameter=diameter, tile=tile, thresholds=thresholds)
+
+    return segment_frame, {}
 
 
 def _segment(
@@ -278,13 +319,17 @@ def _segment(
     from .segment.classical import _method
 
     params = dict(config.method_params)
-    func = _method(config.method, params)
+    if config.segmenter == "deep":
+        func, params = _deep_frame_function(movie, config)
+    else:
+        func = _method(config.method, params)
     invert = None
     if config.dark_objects:
         invert = float(np.max(movie.data))
         if "fill_holes" in inspect.signature(func).parameters:
             params.setdefault("fill_holes", False)
-    if movie.spacing is not None and "spacing" in inspect.signature(func).parameters:
+    if (movie.spacing is not None and config.segmenter == "classical"
+            and "spacing" in inspect.signature(func).parameters):
         params.setdefault("spacing", movie.spacing)
     shape = tuple(movie.data.shape)
     out: Any = np.zeros(shape, dtype=np.int32) if cache is None else None
@@ -292,7 +337,8 @@ def _segment(
     if progress:
         from tqdm.auto import tqdm
 
-        frames = tqdm(frames, desc=f"segment ({config.method})", unit="frame")
+        what = config.method if config.segmenter == "classical" else f"deep {config.model}"
+        frames = tqdm(frames, desc=f"segment ({what})", unit="frame")
     for t in frames:
         if cache is not None:
             done = cache.get(t)

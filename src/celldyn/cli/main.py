@@ -99,8 +99,13 @@ def _run_options(f):
         click.option("--labels", "labels_path", type=click.Path(path_type=Path),
                      help="Your own segmentation (label movie or folder of mask*.tif); "
                      "skips segmentation."),
-        click.option("--segmenter", type=click.Choice(["classical"]), default="classical",
-                     show_default=True, help="Segmentation family."),
+        click.option("--segmenter", type=click.Choice(["classical", "deep"]),
+                     default="classical", show_default=True,
+                     help="classical (scikit-image, see --method) or deep (U-Net, see "
+                     "--model)."),
+        click.option("--model", default="nuclei2d", show_default=True,
+                     help="Deep model: a shipped name or a folder from `celldyn train "
+                     "segment`."),
         click.option("--method", default="watershed", show_default=True,
                      help="Classical method: watershed, threshold, edges, spots."),
         click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
@@ -152,7 +157,7 @@ def _parse_params(items) -> dict[str, Any]:
 
 
 # Options that define a run; they are saved in run.json["inputs"] for --config.
-_INPUT_KEYS = ("labels_path", "segmenter", "method", "params", "dark_objects", "axes",
+_INPUT_KEYS = ("labels_path", "segmenter", "model", "method", "params", "dark_objects", "axes",
                "pixel_size", "frame_interval", "channel", "max_distance", "tracker",
                "max_gap", "no_divisions", "merges", "classifier", "seed")
 
@@ -177,7 +182,7 @@ def _load_config(path: Path) -> dict[str, Any]:
 
 
 def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="classical",
-            method="watershed", dark_objects=False, axes=None, pixel_size=None,
+            model="nuclei2d", method="watershed", dark_objects=False, axes=None, pixel_size=None,
             frame_interval=None, channel=0, max_distance=None, tracker="lap", max_gap=2,
             no_divisions=False, merges=False, classifier=None, seed=0, overwrite=False,
             no_progress=False, params=(), resume=False):
@@ -203,7 +208,8 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
         )
     labels = None if labels_path is None else read_labels(labels_path)
     param_dict = params if isinstance(params, dict) else _parse_params(params)
-    config = RunConfig(segmenter=segmenter, method=method, dark_objects=dark_objects,
+    config = RunConfig(segmenter=segmenter, model=model, method=method,
+                       dark_objects=dark_objects,
                        method_params=param_dict,
                        channel=channel, max_distance=max_distance, tracker=tracker,
                        max_gap=max_gap, divisions=not no_divisions, merges=merges,
@@ -222,7 +228,7 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
     inputs = {
         "movie": str(Path(movie_path).resolve()),
         "labels_path": None if labels_path is None else str(Path(labels_path).resolve()),
-        "segmenter": segmenter, "method": method, "params": param_dict,
+        "segmenter": segmenter, "model": model, "method": method, "params": param_dict,
         "dark_objects": dark_objects, "axes": axes, "pixel_size": pixel_size,
         "frame_interval": frame_interval, "channel": channel,
         "max_distance": max_distance, "tracker": tracker, "max_gap": max_gap,
