@@ -483,8 +483,8 @@ def table_sets(rows: list[dict]) -> str:
         ratio = (f"{lap['seconds'] / r['seconds']:.1f}x" if lap and "seconds" in r
                  and r["seconds"] > 0 else "")
         if "error" in r:
-            lines.append({"set": r["set"], "split": r["split"], "tracker": r["tracker"],
-                          "TRA": r["error"][:60]})
+            lines.append({"set": r["set"], "split": r["split"], "detections": r["detections"],
+                          "tracker": r["tracker"], "TRA": r["error"][:60]})
             continue
         lines.append({
             "set": r["set"], "split": r["split"], "detections": r["detections"],
