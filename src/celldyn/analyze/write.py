@@ -163,15 +163,10 @@ def write_analysis(
 def _read_movie(record: dict[str, Any], labels: np.ndarray | None) -> Any:
     """The raw movie for overlays, or None when it cannot be read or does not match."""
     from ..errors import CelldynError
-    from ..io import read_movie
+    from ..io import read_run_movie
 
-    src = record.get("source")
-    if not src or not Path(src).exists():
-        return None
     try:
-        movie = read_movie(src)
-        if "C" in movie.axes:
-            movie = movie.channel(int(record.get("config", {}).get("channel", 0)))
+        movie = read_run_movie(record)
     except (CelldynError, OSError, ValueError):
         return None
     if labels is not None and tuple(movie.data.shape) != tuple(labels.shape):

@@ -19,27 +19,14 @@ def _load_run(results: Path, movie_path: Path | None) -> dict[str, Any]:
     import numpy as np
 
     from ..errors import FileFormatError
-    from ..io import read_geff, read_labels, read_movie, read_parquet, read_run_record
+    from ..io import read_geff, read_labels, read_parquet, read_run_movie, read_run_record
 
     if not (results / "labels.ome.zarr").exists():
         raise FileFormatError(
             f"{results} has no labels.ome.zarr; pass --objects from a celldyn run folder"
         )
     record = read_run_record(results)
-    if movie_path is None:
-        src = record.get("source")
-        if not src:
-            raise FileFormatError(
-                f"{results} has no run.json naming its movie; pass the movie with --movie"
-            )
-        if not Path(src).exists():
-            raise FileFormatError(
-                f"the movie of {results} ({src}) is not found; pass it with --movie"
-            )
-        movie_path = Path(src)
-    movie = read_movie(movie_path)
-    if "C" in movie.axes:
-        movie = movie.channel(int(record.get("config", {}).get("channel", 0)))
+    movie = read_run_movie(record, movie_path)
     labels = read_labels(results / "labels.ome.zarr")
     graph = read_geff(results / "tracks.geff") if (results / "tracks.geff").exists() else None
     objects = read_parquet(results / "objects.parquet")

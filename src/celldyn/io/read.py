@@ -22,7 +22,7 @@ from .ctc import list_frames, read_ctc_movie, read_label_folder
 from .omezarr import read_labels_ome_zarr, read_ome_zarr
 from .tiff import read_tiff
 
-__all__ = ["read_labels", "read_movie", "validate_movie"]
+__all__ = ["read_labels", "read_movie", "read_run_movie", "validate_movie"]
 
 _TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -284,3 +284,35 @@ def _compute(*arrays: Any) -> tuple[np.ndarray, ...]:
 
         arrays = dask.compute(*arrays)
     return tuple(np.asarray(a) for a in arrays)
+
+
+def read_run_movie(record: dict[str, Any], path: PathLike | None = None) -> Movie:
+    """Read the movie of a run as the run read it (axes, units and channel from run.json).
+
+    Parameters
+    ----------
+    record : dict
+        The content of a run folder's ``run.json``.
+    path : path-like, optional
+        Where the movie is now, if it moved; default the path recorded in the run.
+
+    Raises
+    ------
+    FileFormatError
+        If the record names no movie or the movie is not found.
+    """
+    inputs = record.get("inputs") or {}
+    src = path or inputs.get("movie") or record.get("source")
+    if not src:
+        raise FileFormatError("run.json names no movie; pass the movie with --movie")
+    if not Path(src).exists():
+        raise FileFormatError(f"the run's movie {src} is not found; pass it with --movie")
+    meta = record.get("movie") or {}
+    spacing = meta.get("spacing")
+    movie = read_movie(
+        src, axes=inputs.get("axes"), spacing=tuple(spacing) if spacing else None,
+        frame_interval=meta.get("frame_interval"),
+    )
+    if "C" in movie.axes:
+        movie = movie.channel(int((record.get("config") or {}).get("channel", 0)))
+    return movie
