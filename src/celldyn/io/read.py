@@ -278,12 +278,16 @@ def validate_movie(movie: Movie) -> list[str]:
     return warnings
 
 
-def _compute(*arrays: Any) -> tuple[np.ndarray, ...]:
-    if any(hasattr(a, "dask") for a in arrays):
-        import dask
+def _compute(*arrays: Any, batch: int = 256) -> tuple[np.ndarray, ...]:
+    """Compute per-frame reductions; lazy ones a batch of frames at a time, so the task
+    graph (and memory) stays small however long the movie is."""
+    if not any(hasattr(a, "dask") for a in arrays):
+        return tuple(np.asarray(a) for a in arrays)
+    import dask
 
-        arrays = dask.compute(*arrays)
-    return tuple(np.asarray(a) for a in arrays)
+    n = int(arrays[0].shape[0])
+    parts = [dask.compute(*(a[i : i + batch] for a in arrays)) for i in range(0, n, batch)]
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(len(arrays)))
 
 
 def read_run_movie(record: dict[str, Any], path: PathLike | None = None) -> Movie:
