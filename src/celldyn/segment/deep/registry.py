@@ -32,7 +32,7 @@ __all__ = ["SHIPPED", "DeepSegmenter", "load_segmenter", "model_folder", "save_s
 SHIPPED: dict[str, dict[str, str]] = {
     # name: folder under celldyn/models, pinned sha256 of weights.pt
     "nuclei2d": {"folder": "nuclei2d",
-                 "sha256": "0000000000000000000000000000000000000000000000000000000000000000"},
+                 "sha256": "d97434317c893b9fd9da416883467aa41d10719525e0c35f1106d48958e82390"},
 }
 
 
@@ -91,28 +91,35 @@ class DeepSegmenter:
         return segment_image(self.net, arr, th, zoom=self.zoom_for(diameter), tile=tile)
 
     def estimate_diameter(self, frame: ArrayLike, *, tile: int = 512,
-                          rounds: int = 2) -> float | None:
-        """Median equivalent diameter of the objects the model finds (pixels).
+                          zooms: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0),
+                          crop: int = 384) -> float | None:
+        """Typical object diameter (pixels) as the model sees it, by a scale probe.
 
-        Starts at the native scale and re-runs at the scale the estimate implies, up to
-        `rounds` times, until it is within 20% of the working size. None when nothing
-        is found.
+        The model segments a central crop (at most `crop` pixels square) of `frame`
+        at each zoom of `zooms`; at each, the median equivalent diameter of what it
+        finds is converted to the network's scale, and the zoom whose objects come
+        closest (in log ratio) to the working diameter wins. Returns the diameter in
+        the frame's pixels implied by that zoom's objects, or None when nothing is
+        found at any zoom.
         """
-        diameter: float | None = None
-        for _ in range(rounds):
-            labels = self.segment(frame, diameter=diameter, tile=tile)
-            if labels.max() == 0:
-                return diameter
+        arr = np.asarray(frame)
+        if arr.ndim != 2:
+            return None
+        ny, nx = arr.shape
+        cy, cx = max(0, (ny - crop) // 2), max(0, (nx - crop) // 2)
+        sub = arr[cy:cy + crop, cx:cx + crop]
+        best: tuple[float, float] | None = None
+        for z in zooms:
+            labels = self.segment(sub, diameter=self.target_diameter / z, tile=tile)
             areas = np.bincount(labels.ravel())[1:]
             areas = areas[areas > 0]
-            if labels.ndim == 3:
-                areas = areas / labels.shape[0]   # mean area per slice (rough)
+            if areas.size == 0:
+                continue
             d = float(np.sqrt(4 * np.median(areas) / np.pi))
-            shown = d * self.zoom_for(diameter)    # its size as the network saw it
-            diameter = d
-            if 0.8 < shown / self.target_diameter < 1.25:
-                break
-        return diameter
+            err = abs(float(np.log(d * z / self.target_diameter)))
+            if best is None or err < best[0] - 1e-9:
+                best = (err, d)
+        return None if best is None else best[1]
 
 
 def load_segmenter(name: str | Path = "nuclei2d") -> DeepSegmenter:
@@ -207,8 +214,8 @@ def segment_movie_deep(
         work in pixels (use `diameter` for object size) and ignore it.
     diameter : float, "auto" or None
         Typical object diameter in pixels (Y/X). ``"auto"`` (default) estimates it once
-        per movie on its middle frame (:meth:`DeepSegmenter.estimate_diameter`); None
-        runs at the native scale.
+        per movie on its middle frame (:meth:`DeepSegmenter.estimate_diameter`, a
+        probe at zooms 1/4 to 2); None runs at the native scale.
     tile : int
         Tile side for inference; memory is bounded by one tile.
     thresholds : dict, optional

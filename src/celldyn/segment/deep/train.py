@@ -209,6 +209,7 @@ def train_segmenter(
     resume: bool = False,
     progress: bool | type = False,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    freeze_norm: bool | None = None,
 ) -> TrainResult:
     """Train (or fine-tune, with `init`) a U-Net on `train`; score `val` every epoch.
 
@@ -229,6 +230,10 @@ def train_segmenter(
         Continue from ``checkpoint_dir/last.pt`` (same config and data).
     progress : bool or tqdm-like class
         A progress bar over iterations, with the loss and the validation AP.
+    freeze_norm : bool, optional
+        Keep batch-norm statistics fixed (eval mode) while training; default: True
+        when fine-tuning (`init` given), so a few frames do not overwrite statistics
+        learnt on the full training set.
     on_epoch : callable, optional
         Called with each epoch's record ``{"epoch", "loss", "val_ap50", "val_ap75",
         "seconds"}``.
@@ -270,6 +275,10 @@ def train_segmenter(
         te = time.perf_counter()
         rng = np.random.default_rng((config.seed, epoch))
         net.train()
+        if freeze_norm if freeze_norm is not None else init is not None:
+            for mod in net.modules():
+                if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                    mod.eval()
         losses = []
         for _ in range(config.iters_per_epoch):
             x, sem, dist = _batch(train, config, rng)
