@@ -155,3 +155,16 @@ def test_sigkill_never_damages_results(movie_file, tmp_path):
     assert r.returncode == 0, r.stderr
     assert _digest(out) == want
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_deep_segmenter_runs_are_byte_identical(movie_file, tmp_path):
+    """The CPU deep path (shipped nuclei2d U-Net) is deterministic end to end too."""
+    pytest.importorskip("torch")
+    for name in ("a", "b"):
+        r = _invoke("run", movie_file, "-o", tmp_path / name, "--no-progress",
+                    "--segmenter", "deep", "--param", "diameter=12")
+        assert r.exit_code == 0, r.stderr
+    a, b = _digest(tmp_path / "a"), _digest(tmp_path / "b")
+    assert a == b
+    record = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert record["config"]["segmenter"] == "deep" and record["config"]["model"] == "nuclei2d"
