@@ -12,7 +12,8 @@ torch = pytest.importorskip("torch")
 
 from celldyn.errors import ModelError
 from celldyn.segment.deep import SHIPPED, load_segmenter, segment_movie_deep
-from celldyn.segment.deep.registry import _sha256, model_folder
+from celldyn._weights import sha256_file as _sha256
+from celldyn.segment.deep.registry import model_folder
 
 REFERENCE = Path(__file__).with_name("nuclei2d_reference.json")
 

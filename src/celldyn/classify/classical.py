@@ -222,7 +222,7 @@ class ClassicalClassifier:
     # ------------------------------------------------------------- storage
     def save(self, folder: str | Path) -> dict[str, str]:
         """Write ``model.json`` + ``trees.npz``; returns {file: sha256}."""
-        from ._store import sha256_file
+        from .._weights import sha256_file
 
         if self.ensemble is None:
             raise ModelError(

@@ -139,7 +139,7 @@ class CNNClassifier:
         return np.concatenate(outs).astype(np.float64)
 
     def save(self, folder: str | Path) -> dict[str, str]:
-        from ._store import sha256_file
+        from .._weights import sha256_file
 
         torch = _torch()
         folder = Path(folder)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
-from ._store import sha256_file
+from .._weights import verified_weights
 
 __all__ = ["SHIPPED", "load_classifier", "model_folder"]
 
@@ -63,16 +63,7 @@ def load_classifier(name: str | Path) -> Any:
     except (OSError, ValueError) as err:
         raise ModelError(f"{meta_file} cannot be read ({err})") from None
     weights = weights or meta.get("weights")
-    wfile = folder / str(weights)
-    if not wfile.is_file():
-        raise ModelError(f"weights file {wfile} is missing")
-    digest = sha256_file(wfile)
-    expected = pinned or meta.get("sha256")
-    if digest != expected:
-        raise ModelError(
-            f"{wfile} has sha256 {digest[:12]}... but {expected!s:.12}... is expected; "
-            "the file is corrupt or was changed; reinstall celldyn or retrain the model"
-        )
+    verified_weights(folder / str(weights), pinned or meta.get("sha256"))
     if meta.get("kind") == "cnn":
         from .cnn import CNNClassifier
 

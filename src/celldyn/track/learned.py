@@ -42,7 +42,6 @@ sha256 of the weights, ``CARD.md``). PyTorch does the tensor work.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -57,6 +56,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from .._weights import sha256_file
 from ..errors import InputError, MissingDependencyError, ModelError
 from .candidates import candidate_links, check_objects, frame_groups, physical_positions
 from .costs import costs_from_probabilities, iou_of_candidates
@@ -111,14 +111,6 @@ DEFAULT_MAX_DISTANCE_FACTOR = 2.0
 """Candidate radius used for training: this many median object diameters."""
 
 _MODEL_DIR = "tracker"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- features
@@ -648,7 +640,7 @@ class LearnedAssociation:
         if not cfg_path.is_file() or not w_path.is_file():
             raise ModelError(f"{folder} has no tracker model (config.json + weights.pt)")
         config = json.loads(cfg_path.read_text())
-        digest = _sha256(w_path)
+        digest = sha256_file(w_path)
         if config.get("sha256") != digest:
             raise ModelError(
                 f"{w_path} does not match its config.json (sha256 {digest[:12]}..., "
@@ -675,7 +667,7 @@ class LearnedAssociation:
         with atomic_path(folder, overwrite=overwrite) as tmp:
             tmp.mkdir(parents=True)
             torch.save(self.net.state_dict(), tmp / "weights.pt")
-            digest = _sha256(tmp / "weights.pt")
+            digest = sha256_file(tmp / "weights.pt")
             self.config["sha256"] = digest
             (tmp / "config.json").write_text(json.dumps(self.config, indent=2) + "\n")
             if card is not None:

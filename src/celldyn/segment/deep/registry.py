@@ -12,7 +12,6 @@ pass by rewriting its own ``config.json``. Nothing is downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from importlib import resources
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..._weights import sha256_file, verified_weights
 from ...errors import InputError, ModelError
 from ...movie import Movie
 from .inference import segment_image
@@ -34,14 +34,6 @@ SHIPPED: dict[str, dict[str, str]] = {
     "nuclei2d": {"folder": "nuclei2d",
                  "sha256": "d97434317c893b9fd9da416883467aa41d10719525e0c35f1106d48958e82390"},
 }
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def model_folder(name: str) -> Path:
@@ -149,16 +141,9 @@ def load_segmenter(name: str | Path = "nuclei2d") -> DeepSegmenter:
         thresholds = json.loads((folder / "thresholds.json").read_text())
     except (OSError, ValueError) as err:
         raise ModelError(f"model folder {folder} cannot be read ({err})") from None
-    wfile = folder / str(config.get("weights", "weights.pt"))
-    if not wfile.is_file():
-        raise ModelError(f"weights file {wfile} is missing")
-    digest = _sha256(wfile)
-    expected = pinned or config.get("sha256")
-    if digest != expected:
-        raise ModelError(
-            f"{wfile} has sha256 {digest[:12]}... but {expected!s:.12}... is expected; "
-            "the file is corrupt or was changed; reinstall celldyn or retrain the model"
-        )
+    wfile = verified_weights(
+        folder / str(config.get("weights", "weights.pt")), pinned or config.get("sha256")
+    )
     net = build_unet(config["architecture"])
     net.load_state_dict(torch.load(wfile, weights_only=True))
     return DeepSegmenter(net, config, thresholds, name=str(name))
@@ -178,7 +163,7 @@ def save_segmenter(folder: str | Path, net: UNet, config: dict[str, Any],
     tmp = folder / "weights.pt.tmp"
     torch.save(state, tmp)
     tmp.replace(folder / "weights.pt")
-    digest = _sha256(folder / "weights.pt")
+    digest = sha256_file(folder / "weights.pt")
     config = {**config, "architecture": net.config(), "weights": "weights.pt",
               "sha256": digest}
     for fname, obj in (("config.json", config), ("thresholds.json", thresholds)):
