@@ -119,3 +119,32 @@ def test_ctc_round_trip_with_division_and_gap():
 def test_check_ctc_table_refuses_bad_tables(rows, match):
     with pytest.raises(InputError, match=match):
         check_ctc_table(pd.DataFrame(rows, columns=["label", "begin", "end", "parent"]))
+
+
+def test_prune_short_branches_keeps_real_divisions():
+    import networkx as nx
+
+    from celldyn.track import prune_short_branches
+
+    def chain(g, start, t0, n):
+        nodes = list(range(start, start + n))
+        for i, node in enumerate(nodes):
+            g.add_node(node, t=t0 + i, seg_id=node + 1)
+        g.add_edges_from(zip(nodes[:-1], nodes[1:]))
+        return nodes
+
+    g = nx.DiGraph()
+    mother = chain(g, 0, 0, 3)  # frames 0-2
+    a = chain(g, 10, 3, 6)  # frames 3-8, the movie's end
+    b = chain(g, 20, 3, 2)  # frames 3-4, then vanishes: a fragment
+    g.add_edges_from([(mother[-1], a[0]), (mother[-1], b[0])])
+    assert prune_short_branches(g, min_length=3) == 1
+    assert not g.has_edge(mother[-1], b[0]) and g.has_edge(mother[-1], a[0])
+
+    g2 = nx.DiGraph()
+    mother = chain(g2, 0, 0, 3)
+    a = chain(g2, 10, 3, 2)  # both daughters reach the last frame (4): kept
+    b = chain(g2, 20, 3, 2)
+    g2.add_edges_from([(mother[-1], a[0]), (mother[-1], b[0])])
+    assert prune_short_branches(g2, min_length=3) == 0
+    assert g2.out_degree(mother[-1]) == 2

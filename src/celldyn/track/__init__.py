@@ -15,6 +15,7 @@ from .graph import (
     check_ctc_table,
     ctc_table_from_graph,
     graph_from_ctc,
+    prune_short_branches,
     relabel_by_tracklet,
 )
 from .lap import track_lap
@@ -38,6 +39,7 @@ __all__ = [
     "link_costs",
     "link_labels",
     "link_objects",
+    "prune_short_branches",
     "relabel_by_tracklet",
     "search_radius",
     "TRACKERS",
