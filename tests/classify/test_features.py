@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from celldyn.classify import feature_columns, mitosis_labels, object_features
+from celldyn.classify import feature_columns, object_features
 from celldyn.errors import InputError
 
 
