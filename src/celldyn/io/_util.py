@@ -81,28 +81,25 @@ def check_exists(path: PathLike) -> Path:
     return p
 
 
-def length_to_um(value: Any, unit: str | None) -> float | None:
-    """Convert a length in `unit` (default µm) to µm; None if unknown or invalid."""
+def _convert(value: Any, unit: str | None, factors: dict[str, float], default: str) -> float | None:
     try:
         v = float(value)
     except (TypeError, ValueError):
         return None
     if not np.isfinite(v) or v <= 0:
         return None
-    factor = _LENGTH_UM.get((unit or "µm").strip().lower())
+    factor = factors.get((unit or default).strip().lower())
     return None if factor is None else v * factor
+
+
+def length_to_um(value: Any, unit: str | None) -> float | None:
+    """Convert a length in `unit` (default µm) to µm; None if unknown or invalid."""
+    return _convert(value, unit, _LENGTH_UM, "µm")
 
 
 def time_to_s(value: Any, unit: str | None) -> float | None:
     """Convert a duration in `unit` (default s) to seconds; None if unknown or invalid."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    if not np.isfinite(v) or v <= 0:
-        return None
-    factor = _TIME_S.get((unit or "s").strip().lower())
-    return None if factor is None else v * factor
+    return _convert(value, unit, _TIME_S, "s")
 
 
 def as_int32_labels(array: Any, *, name: str, allow_bool: bool = True) -> np.ndarray:
