@@ -667,14 +667,7 @@ def segment_movie(
             )
     params = dict(params)
     func = _method(method, params)
-    frames: Any = range(int(data.shape[0]))
-    if progress:
-        if progress is True:
-            from tqdm.auto import tqdm as bar
-        else:
-            bar = progress
-        frames = bar(frames, desc=f"segment ({method})", unit="frame")
-    out = np.zeros(tuple(data.shape), dtype=np.int32)
-    for t in frames:
-        out[t] = func(np.asarray(data[t]), **params)
-    return out
+    from .._frames import map_frames
+
+    return map_frames(lambda frame: func(frame, **params), data, progress=progress,
+                      desc=f"segment ({method})")

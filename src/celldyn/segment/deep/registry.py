@@ -231,15 +231,10 @@ def segment_movie_deep(
             raise InputError(f"diameter must be a number, 'auto' or None; got {diameter!r}")
         diameter = seg.estimate_diameter(np.asarray(data[n // 2]), tile=tile) \
             if seg.ndim == 2 else None
-    frames: Any = range(n)
-    if progress:
-        if progress is True:
-            from tqdm.auto import tqdm as bar
-        else:
-            bar = progress
-        frames = bar(frames, desc=f"segment (deep {seg.name})", unit="frame")
-    out = np.zeros(tuple(data.shape), dtype=np.int32)
-    for t in frames:
-        out[t] = seg.segment(np.asarray(data[t]), diameter=diameter, tile=tile,
-                             thresholds=thresholds)
-    return out
+    from ..._frames import map_frames
+
+    return map_frames(
+        lambda frame: seg.segment(frame, diameter=diameter, tile=tile,
+                                  thresholds=thresholds),
+        data, progress=progress, desc=f"segment (deep {seg.name})",
+    )
