@@ -192,8 +192,10 @@ def candidate_links(
     else:
         src = tgt = dts = np.zeros(0, np.int64)
         dist = np.zeros(0, np.float64)
-    table = pd.DataFrame({"source": src, "target": tgt, "dt": dts, "distance": dist})
-    table = table.sort_values(["source", "target"], kind="stable").reset_index(drop=True)
+    order = np.lexsort((tgt, src))
+    table = pd.DataFrame(
+        {"source": src[order], "target": tgt[order], "dt": dts[order], "distance": dist[order]}
+    )
     table.attrs.update(
         max_distance=max_distance,
         max_gap=max_gap,

@@ -109,8 +109,25 @@ def _frame_pass(prob: Problem, progress: bool):
     n = prob.n
     succ = np.full(n, -1, np.int64)
     pred = np.full(n, -1, np.int64)
-    state = prob.motion_state() if prob.motion else None
+    cfg = prob.config
     one = np.flatnonzero(prob.dt == 1)
+    if not prob.motion:
+        # Fixed costs: the frame-pair problems share no row (a source lies in one frame)
+        # and no column, so together they are one block-diagonal assignment with the
+        # same optimum; one sparse solve replaces a loop over frames.
+        c = prob.cost[one]
+        ok = np.isfinite(c)
+        rows, c = one[ok], c[ok]
+        a_nodes, a_loc = _local(prob.src[rows])
+        b_nodes, b_loc = _local(prob.tgt[rows])
+        chosen = solve_augmented_lap(
+            len(a_nodes), len(b_nodes), a_loc, b_loc, c, cfg.disappear, cfg.appear
+        )
+        s, g = prob.src[rows[chosen]], prob.tgt[rows[chosen]]
+        succ[s] = g
+        pred[g] = s
+        return succ, pred, None
+    state = prob.motion_state()
     by_frame = frame_groups(prob.t[prob.src[one]]) if one.size else {}
     frames = sorted(by_frame)
     it: Any = frames
@@ -118,7 +135,6 @@ def _frame_pass(prob: Problem, progress: bool):
         from tqdm.auto import tqdm
 
         it = tqdm(frames, desc="link", unit="frame")
-    cfg = prob.config
     for t0 in it:
         rows = one[by_frame[t0]]
         c = prob.costs_of(rows, state)
@@ -132,12 +148,11 @@ def _frame_pass(prob: Problem, progress: bool):
         s, g = prob.src[rows[chosen]], prob.tgt[rows[chosen]]
         succ[s] = g
         pred[g] = s
-        if state is not None:
-            state.update(s, g, 1)
+        state.update(s, g, 1)
     return succ, pred, state
 
 
-def _segment_pass(prob: Problem, succ, pred, state) -> list[tuple[int, int]]:
+def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
     cfg = prob.config
     src, tgt = prob.src, prob.tgt
     is_start = pred < 0
@@ -151,7 +166,7 @@ def _segment_pass(prob: Problem, succ, pred, state) -> list[tuple[int, int]]:
     )
     rows_all = np.concatenate([gap, split, merge]).astype(np.int64)
     if rows_all.size == 0:
-        return []
+        return np.zeros((0, 2), np.int64)
     extra = np.concatenate(
         [np.zeros(gap.size), np.full(split.size, cfg.division), np.full(merge.size, cfg.merge)]
     )
@@ -163,7 +178,7 @@ def _segment_pass(prob: Problem, succ, pred, state) -> list[tuple[int, int]]:
     row_alt = np.where(is_end[r_nodes], cfg.disappear, 0.0)
     col_alt = np.where(is_start[c_nodes], cfg.appear, 0.0)
     chosen = solve_augmented_lap(len(r_nodes), len(c_nodes), r_loc, c_loc, c, row_alt, col_alt)
-    return list(zip(src[rows_all[chosen]].tolist(), tgt[rows_all[chosen]].tolist()))
+    return np.stack([src[rows_all[chosen]], tgt[rows_all[chosen]]], axis=1)
 
 
 def track_lap(
@@ -237,8 +252,10 @@ def track_lap(
         divisions=divisions, merges=merges,
     )
     succ, pred, state = _frame_pass(prob, progress)
-    edges = [(int(p), int(s)) for p, s in enumerate(succ) if s >= 0]
-    edges += _segment_pass(prob, succ, pred, state)
+    linked = np.flatnonzero(succ >= 0)
+    edges = np.concatenate(
+        [np.stack([linked, succ[linked]], axis=1), _segment_pass(prob, succ, pred, state)]
+    )
     graph = graph_from_links(prob.objects, edges)
     graph.graph["tracker"] = "lap"
     return graph
