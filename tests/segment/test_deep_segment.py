@@ -5,6 +5,8 @@ Everything runs a tiny U-Net (base 4, depth 2) on tiny simulated crops: seconds.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from celldyn.segment import normalize_frame
 from celldyn.segment.deep.augment import (
     AugmentConfig,
     augment_intensity,
+    foreground_index,
     sample_crop,
 )
 from celldyn.segment.deep.heads import instances_from_maps, make_targets
@@ -113,6 +116,11 @@ def test_augmentation_is_seeded_and_label_safe(samples):
     assert set(np.unique(a[1])) <= set(np.unique(s.labels))   # nearest: no new ids
     x = augment_intensity(a[0], np.random.default_rng(5))
     np.testing.assert_array_equal(x, augment_intensity(a[0], np.random.default_rng(5)))
+    # a precomputed foreground index (what the training loop passes) gives the same crop
+    d = sample_crop(s.image.astype(np.float32), s.labels, 40, np.random.default_rng(3), zoom=0.8,
+                    fg_index=foreground_index(s.labels))
+    np.testing.assert_array_equal(a[0], d[0])
+    np.testing.assert_array_equal(a[1], d[1])
     # no intensity augmentation: the image is unchanged
     none = AugmentConfig.none()
     np.testing.assert_array_equal(augment_intensity(a[0], np.random.default_rng(0), none), a[0])
@@ -145,6 +153,22 @@ def test_training_is_deterministic_and_resumable(samples, tmp_path):
     th = {"fg_threshold": 0.5, "marker_threshold": 0.5, "min_size": 4}
     np.testing.assert_array_equal(segment_image(r1.net, samples[3].image, th, normalized=True),
                                   segment_image(r1.net, samples[3].image, th, normalized=True))
+
+
+def test_validation_every_n_epochs_and_keep_best(samples):
+    cfg = tiny_config(epochs=3, val_every=2, keep_best=True)
+    r = train_segmenter(samples[:3], samples[3:], cfg, tune=False)
+    assert "val_ap50" not in r.history[0]
+    assert {"val_ap50", "val_ap75"} <= set(r.history[1]) and "val_ap50" in r.history[2]
+    scores = {h["epoch"]: (h["val_ap50"] + h["val_ap75"]) / 2 for h in r.history
+              if "val_ap50" in h}
+    assert r.best_epoch == max(scores, key=lambda e: (scores[e], -e))
+    # the same run without keep_best ends on the last epoch's weights
+    last = train_segmenter(samples[:3], samples[3:], replace(cfg, keep_best=False), tune=False)
+    assert last.best_epoch is None
+    same = all(torch.equal(a, b) for a, b in zip(r.net.state_dict().values(),
+                                                  last.net.state_dict().values(), strict=True))
+    assert same == (r.best_epoch == cfg.epochs - 1)
 
 
 def test_training_3d_runs(sim3d):

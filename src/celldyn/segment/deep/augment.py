@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["AugmentConfig", "augment_intensity", "sample_crop"]
+__all__ = ["AugmentConfig", "augment_intensity", "foreground_index", "sample_crop"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ def sample_crop(
     *,
     zoom: float = 1.0,
     z_size: int | None = None,
+    fg_index: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One augmented ``size x size`` crop (float32 image, int32 labels).
 
@@ -84,14 +85,18 @@ def sample_crop(
         image, bringing 60-pixel nuclei to 30).
     z_size : int, optional
         Z extent of a 3D crop (default: the whole stack).
+    fg_index : int array, optional
+        :func:`foreground_index` of `labels`, precomputed (the training loop draws
+        thousands of crops from the same images); same crops as without it.
     """
     ndim = image.ndim
     ny, nx = image.shape[-2:]
     s = float(np.exp(rng.uniform(np.log(config.scale[0]), np.log(config.scale[1]))))
     step = 1.0 / (zoom * s)            # input pixels per output pixel
-    if rng.random() < config.foreground_p and (labels > 0).any():
-        idx = np.flatnonzero(labels.reshape(-1, ny * nx).max(axis=0) > 0 if ndim == 3
-                             else labels.ravel() > 0)
+    if fg_index is None and config.foreground_p > 0:
+        fg_index = foreground_index(labels)
+    if rng.random() < config.foreground_p and fg_index is not None and fg_index.size:
+        idx = fg_index
         c = np.unravel_index(int(idx[rng.integers(idx.size)]), (ny, nx))
         cy, cx = float(c[0]), float(c[1])
     else:
@@ -110,7 +115,7 @@ def sample_crop(
             arr += field
     if ndim == 2:
         coords = np.stack([yy, xx])
-        img = ndi.map_coordinates(image.astype(np.float32), coords, order=1, mode="mirror")
+        img = ndi.map_coordinates(np.asarray(image, dtype=np.float32), coords, order=1, mode="mirror")
         lab = ndi.map_coordinates(labels, coords, order=0, mode="mirror")
     else:
         nz = image.shape[0]
@@ -120,7 +125,7 @@ def sample_crop(
         lab = np.empty((zs, size, size), dtype=labels.dtype)
         coords = np.stack([yy, xx])
         for k in range(zs):
-            img[k] = ndi.map_coordinates(image[z0 + k].astype(np.float32), coords, order=1,
+            img[k] = ndi.map_coordinates(np.asarray(image[z0 + k], dtype=np.float32), coords, order=1,
                                          mode="mirror")
             lab[k] = ndi.map_coordinates(labels[z0 + k], coords, order=0, mode="mirror")
     if config.flip:
@@ -131,6 +136,13 @@ def sample_crop(
         k = int(rng.integers(4))
         img, lab = np.rot90(img, k, axes=(-2, -1)), np.rot90(lab, k, axes=(-2, -1))
     return np.ascontiguousarray(img, dtype=np.float32), np.ascontiguousarray(lab, dtype=np.int32)
+
+
+def foreground_index(labels: np.ndarray) -> np.ndarray:
+    """Flat YX indices of object pixels (any Z for a stack): where crops may centre."""
+    ny, nx = labels.shape[-2:]
+    return np.flatnonzero(labels.reshape(-1, ny * nx).max(axis=0) > 0 if labels.ndim == 3
+                          else labels.ravel() > 0)
 
 
 def augment_intensity(

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .augment import AugmentConfig, augment_intensity, sample_crop
+from .augment import AugmentConfig, augment_intensity, foreground_index, sample_crop
 from .heads.postprocess import instances_from_maps, make_targets
 from .inference import _post_kwargs, predict_maps
 from .unet import UNet, build_unet
@@ -71,6 +71,8 @@ class TrainConfig:
     boundary_weight: float = 3.0
     distance_weight: float = 1.0
     seed: int = 0
+    val_every: int = 1          # validate every n epochs (and after the last one)
+    keep_best: bool = False     # return the validated epoch with the best mean AP
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +98,7 @@ class TrainResult:
     history: list[dict[str, float]]
     thresholds: dict[str, float]
     seconds: float
+    best_epoch: int | None = None   # the epoch returned, with ``keep_best``
 
 
 def seed_everything(seed: int) -> int:
@@ -105,15 +108,23 @@ def seed_everything(seed: int) -> int:
     return int(seed)
 
 
-def _batch(samples: Sequence[Sample], config: TrainConfig,
+def _prepare(samples: Sequence[Sample]) -> list[tuple[Sample, np.ndarray, np.ndarray]]:
+    """Per sample, once: the float32 image and the object pixels crops centre on."""
+    return [(s, np.ascontiguousarray(s.image, dtype=np.float32), foreground_index(s.labels))
+            for s in samples]
+
+
+def _batch(samples: Sequence[Sample] | Sequence[tuple[Sample, np.ndarray, np.ndarray]],
+           config: TrainConfig,
            rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    w = np.array([max(s.weight, 0.0) for s in samples], dtype=float)
+    prepared = samples if samples and isinstance(samples[0], tuple) else _prepare(samples)
+    w = np.array([max(s.weight, 0.0) for s, _, _ in prepared], dtype=float)
     p = w / w.sum()
     xs, sems, dists = [], [], []
     for _ in range(config.batch):
-        s = samples[int(rng.choice(len(samples), p=p))]
-        img, lab = sample_crop(s.image, s.labels, config.crop, rng, config.augment,
-                               zoom=s.zoom, z_size=config.z_crop)
+        s, image, fg = prepared[int(rng.choice(len(prepared), p=p))]
+        img, lab = sample_crop(image, s.labels, config.crop, rng, config.augment,
+                               zoom=s.zoom, z_size=config.z_crop, fg_index=fg)
         img = augment_intensity(img, rng, config.augment)
         sem, dist = make_targets(lab)
         xs.append(img)
@@ -185,11 +196,15 @@ def tune_thresholds(
 
 
 def _save_checkpoint(folder: Path, net: UNet, opt: Any, sched: Any, epoch: int,
-                     history: list[dict[str, float]], config: TrainConfig) -> None:
+                     history: list[dict[str, float]], config: TrainConfig,
+                     best: dict[str, Any] | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / "last.pt.tmp"
-    torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(), "epoch": epoch}, tmp)
+    state = {"model": net.state_dict(), "optimizer": opt.state_dict(),
+             "scheduler": sched.state_dict(), "epoch": epoch}
+    if best is not None:
+        state["best"] = best
+    torch.save(state, tmp)
     tmp.replace(folder / "last.pt")
     meta = folder / "last.json.tmp"
     meta.write_text(json.dumps({"epoch": epoch, "history": history,
@@ -251,7 +266,9 @@ def train_segmenter(
     thresholds = dict(thresholds or {"fg_threshold": 0.5, "marker_threshold": 0.5,
                                      "min_size": 16})
     history: list[dict[str, float]] = []
+    best: dict[str, Any] | None = None      # {"score", "epoch", "model"} with keep_best
     start = 0
+    prepared = _prepare(train)
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if resume:
         if ckpt is None or not (ckpt / "last.pt").is_file():
@@ -262,6 +279,7 @@ def train_segmenter(
         sched.load_state_dict(state["scheduler"])
         start = int(state["epoch"]) + 1
         history = json.loads((ckpt / "last.json").read_text())["history"]
+        best = state.get("best")
     bar = None
     if progress:
         if progress is True:
@@ -281,7 +299,7 @@ def train_segmenter(
                     mod.eval()
         losses = []
         for _ in range(config.iters_per_epoch):
-            x, sem, dist = _batch(train, config, rng)
+            x, sem, dist = _batch(prepared, config, rng)
             loss = _loss(net, x, sem, dist, config)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -292,24 +310,32 @@ def train_segmenter(
                 bar.update(1)
                 bar.set_postfix(loss=f"{losses[-1]:.3f}")
         record = {"epoch": epoch, "loss": float(np.mean(losses))}
-        if val:
+        every = max(1, int(config.val_every))
+        if val and ((epoch + 1) % every == 0 or epoch == config.epochs - 1):
             ap = validation_ap(val, _predict_val(net, val), thresholds)
             record.update(val_ap50=ap[0.5], val_ap75=ap[0.75])
             if bar is not None:
                 bar.set_postfix(loss=f"{record['loss']:.3f}", val_ap50=f"{ap[0.5]:.3f}")
+            score = float(np.mean([ap[0.5], ap[0.75]]))
+            if config.keep_best and (best is None or score > best["score"] + 1e-12):
+                best = {"score": score, "epoch": epoch,
+                        "model": {k: v.detach().clone() for k, v in net.state_dict().items()}}
         record["seconds"] = time.perf_counter() - te
         history.append(record)
         if ckpt is not None:
-            _save_checkpoint(ckpt, net, opt, sched, epoch, history, config)
+            _save_checkpoint(ckpt, net, opt, sched, epoch, history, config, best)
         if on_epoch is not None:
             on_epoch(record)
     if bar is not None:
         bar.close()
     net.eval()
+    if config.keep_best and best is not None:
+        net.load_state_dict(best["model"])
     if tune and val:
         thresholds, _ = tune_thresholds(net, val, thresholds)
     return TrainResult(net=net, history=history, thresholds=thresholds,
-                       seconds=time.perf_counter() - t0)
+                       seconds=time.perf_counter() - t0,
+                       best_epoch=int(best["epoch"]) if best is not None else None)
 
 
 def tiny_config(**kw: Any) -> TrainConfig:
