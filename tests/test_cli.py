@@ -64,6 +64,17 @@ def test_run_writes_the_run_folder(sim_tiff, tmp_path):
     assert "tracks" in r.output and "time: segment" in r.output
     # no temporary siblings are left behind
     assert [p.name for p in tmp_path.iterdir()] == ["res"]
+    # the graph (GEFF), the CTC table and the objects table tell one story
+    from celldyn.io import read_ctc_result, read_geff, read_parquet
+    from celldyn.track.graph import ctc_table_from_graph
+
+    graph = read_geff(out / "tracks.geff")
+    objects = read_parquet(out / "objects.parquet")
+    assert graph.number_of_nodes() == len(objects) > 0
+    assert [(d["t"], d["tracklet"]) for _, d in sorted(graph.nodes(data=True))] == list(
+        zip(objects["t"], objects["label"]))
+    _, tracks = read_ctc_result(out / "ctc")
+    assert ctc_table_from_graph(graph).equals(tracks)
 
     r = invoke("evaluate", out, "--gt", root / "GT")
     assert r.exit_code == 0, r.stderr

@@ -8,6 +8,7 @@ prints; progress bars are opt-in. This module is ours: glue over the stage funct
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import platform
@@ -26,13 +27,13 @@ from ._validate import check_labels, check_movie
 from .errors import ConfigError, InputError
 from .measure import measure_objects
 from .movie import Movie
-from .track import (
-    assign_tracklets,
-    auto_max_distance,
-    ctc_table_from_graph,
-    prune_short_branches,
+from .track import auto_max_distance, track_objects
+from .track.graph import (
+    ctc_table,
+    graph_arrays,
+    prune_short_branch_edges,
     relabel_by_tracklet,
-    track_objects,
+    tracklet_ids,
 )
 
 __all__ = ["FrameCache", "RunConfig", "RunResult", "fingerprint", "run", "write_run", "SEGMENTERS"]
@@ -150,34 +151,42 @@ class RunResult:
         Tracked label movie: an object's id is its track id (CTC convention).
     objects : DataFrame
         One row per (t, label); ``label`` is the id in `labels` at frame ``t``.
-    graph : networkx.DiGraph
-        Tracks graph (see :mod:`celldyn.track.graph`).
+    edges : (E, 2) int64 array
+        The tracks graph's edges as row indices of `objects` (parent row, child row),
+        sorted; divisions, merges and gaps are read from it. Kept as columns: a long
+        movie costs a few dozen bytes per object, not the kilobyte of a networkx node.
     tracks : DataFrame
-        CTC track table (label, begin, end, parent), derived from `graph`.
+        CTC track table (label, begin, end, parent), derived from the graph.
     timings : dict
         Seconds per stage.
+    graph : networkx.DiGraph
+        The tracks graph (see :mod:`celldyn.track.graph`), built from `objects` and
+        `edges` on first use: node ``i`` is row ``i`` of `objects`.
     """
 
     movie: Movie
     labels: np.ndarray
     objects: pd.DataFrame
-    graph: nx.DiGraph
+    edges: np.ndarray
     tracks: pd.DataFrame
     config: RunConfig
     timings: dict[str, float] = field(default_factory=dict)
     max_distance: float = 0.0
+
+    @functools.cached_property
+    def graph(self) -> nx.DiGraph:
+        return _graph_of(self.objects, self.edges)
 
     def summary(self) -> dict[str, Any]:
         """Frames, objects per frame, tracks, divisions and time per stage."""
         per_frame = self.objects.groupby("t").size().reindex(
             range(self.movie.n_frames), fill_value=0
         )
-        divisions = sum(1 for n in self.graph if self.graph.out_degree(n) == 2)
-        merges = sum(1 for n in self.graph if self.graph.in_degree(n) == 2)
-        gaps = sum(
-            1 for u, v in self.graph.edges
-            if self.graph.nodes[v]["t"] - self.graph.nodes[u]["t"] > 1
-        )
+        n = len(self.objects)
+        divisions = np.count_nonzero(np.bincount(self.edges[:, 0], minlength=n) == 2)
+        merges = np.count_nonzero(np.bincount(self.edges[:, 1], minlength=n) == 2)
+        t = self.objects["t"].to_numpy()
+        gaps = np.count_nonzero(t[self.edges[:, 1]] - t[self.edges[:, 0]] > 1)
         return {
             "frames": self.movie.n_frames,
             "objects": int(len(self.objects)),
@@ -453,44 +462,71 @@ def run(
             max_gap=config.max_gap, divisions=config.divisions, merges=config.merges,
             spacing=movie.spacing, progress=bool(progress),
         )
+    n_objects = len(objects)
+    if set(graph.nodes) != set(range(n_objects)):  # pragma: no cover - tracker contract
+        raise RuntimeError("tracker returned nodes that are not the rows of the objects table")
+    edges = graph_arrays(graph)[2]
+    edges = np.asarray(graph.nodes)[edges] if edges.size else edges  # rows, not positions
+    del graph  # from here on the graph is columns: ~50 bytes per object, not ~1 kB
+    t_obj = objects["t"].to_numpy(np.int64)
+    seg_obj = objects["label"].to_numpy(np.int64)
     if config.divisions:
-        prune_short_branches(graph, min_length=config.min_daughter_frames)
-    assign_tracklets(graph)
-    tracks = ctc_table_from_graph(graph)
+        edges, _ = prune_short_branch_edges(t_obj, edges, min_length=config.min_daughter_frames)
+    tracklet = tracklet_ids(t_obj, seg_obj, edges)
+    tracks = ctc_table(t_obj, tracklet, edges)
+    nodes = (t_obj, seg_obj, tracklet)
     if cache is not None and labels is None:  # long movies: tracked labels on disk
         import dask.array as da
 
         store = cache.tracked_store(tuple(movie.data.shape))
-        tracked = da.from_zarr(relabel_by_tracklet(seg, graph, out=store))
+        tracked = da.from_zarr(relabel_by_tracklet(seg, nodes=nodes, out=store))
     else:
-        tracked = relabel_by_tracklet(seg, graph)
-    node_order = sorted(graph.nodes)  # node id = row of `objects`
-    objects = objects.copy()
-    objects["label"] = [int(graph.nodes[n]["tracklet"]) for n in node_order]
-    for n in node_order:
-        graph.nodes[n]["seg_id"] = graph.nodes[n]["tracklet"]
-    objects = objects.sort_values(["t", "label"], kind="stable")
-    graph = nx.relabel_nodes(graph, {old: new for new, old in enumerate(objects.index)})
-    objects = objects.reset_index(drop=True)  # node id == row of `objects` again
+        tracked = relabel_by_tracklet(seg, nodes=nodes)
+    # rows sorted by (t, track id); edges follow their rows
+    objects = objects.assign(label=tracklet)
+    order = np.lexsort((tracklet, t_obj))
+    objects = objects.iloc[order].reset_index(drop=True)
+    row_of = np.empty(n_objects, dtype=np.int64)
+    row_of[order] = np.arange(n_objects)
+    edges = row_of[edges].reshape(-1, 2)
+    edges = edges[np.lexsort((edges[:, 1], edges[:, 0]))]
     timings["track"] = time.perf_counter() - t0
     if classifier is not None:
         from .classify import classify_objects
 
         t0 = time.perf_counter()
         objects = classify_objects(
-            objects, tracked, movie, graph, model=classifier, spacing=movie.spacing
+            objects, tracked, movie, _graph_of(objects, edges), model=classifier,
+            spacing=movie.spacing,
         )
         timings["classify"] = time.perf_counter() - t0
     return RunResult(
         movie=movie,
         labels=tracked,
         objects=objects,
-        graph=graph,
+        edges=edges,
         tracks=tracks,
         config=config,
         timings=timings,
         max_distance=float(max_distance),
     )
+
+
+def _node_table(objects: pd.DataFrame) -> pd.DataFrame:
+    """The graph's node properties (geff names) as columns of `objects`' rows."""
+    axes = [a for a in ("z", "y", "x") if a in objects.columns]
+    table = objects[["t", "label", *axes]].rename(columns={"label": "seg_id"})
+    table = table.astype({"t": np.int64, "seg_id": np.int64})
+    return table.assign(tracklet=table["seg_id"]).reset_index(drop=True)
+
+
+def _graph_of(objects: pd.DataFrame, edges: np.ndarray) -> nx.DiGraph:
+    """The tracks graph of a run: node ``i`` is row ``i`` of `objects`."""
+    nodes = _node_table(objects)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(enumerate(nodes.to_dict("records")))
+    graph.add_edges_from(map(tuple, np.asarray(edges).tolist()))
+    return graph
 
 
 def run_record(result: RunResult, *, source: str = "") -> dict[str, Any]:
@@ -539,7 +575,7 @@ def write_run(
     (mask*.tif + res_track.txt), ``run.json``, ``dynamics.csv`` (one row per track),
     ``population.csv`` (one row per frame) and ``report.html``.
     """
-    from .io import write_ctc_result, write_geff, write_labels_ome_zarr, write_parquet
+    from .io import write_ctc_result, write_geff_table, write_labels_ome_zarr, write_parquet
     from .io._atomic import atomic_path
 
     path = Path(path)
@@ -565,9 +601,9 @@ def write_run(
         bar and bar.update()
         write_parquet(tmp / "objects.parquet", result.objects)
         bar and bar.update()
-        write_geff(
-            tmp / "tracks.geff", result.graph, axis_names=axis_names, spacing=m.spacing,
-            frame_interval=m.frame_interval,
+        write_geff_table(
+            tmp / "tracks.geff", _node_table(result.objects), result.edges,
+            axis_names=axis_names, spacing=m.spacing, frame_interval=m.frame_interval,
         )
         bar and bar.update()
         write_ctc_result(tmp / "ctc", result.labels, result.tracks)

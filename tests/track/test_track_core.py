@@ -183,3 +183,61 @@ def test_bad_inputs():
         track_lap(obj, max_distance=-1)
     with pytest.raises(InputError, match="columns"):
         track_global(pd.DataFrame({"t": [0]}), max_distance=3)
+
+
+def test_columnar_rules_equal_the_graph_rules_on_a_tracked_movie():
+    """tracklet_ids / ctc_table / prune_short_branch_edges (arrays) agree with the
+    networkx functions, including a division whose daughter vanishes after 1 frame."""
+    import copy
+
+    import networkx as nx
+    import numpy as np
+
+    from celldyn.track.graph import (
+        assign_tracklets, ctc_table, ctc_table_from_graph, graph_arrays,
+        prune_short_branch_edges, prune_short_branches, tracklet_ids,
+    )
+
+    g = nx.DiGraph()
+    # 0-1-2-3-4 long track; 1 divides into 2 and 5 (5 vanishes at t=2); 6 appears
+    for n, (t, seg) in enumerate([(0, 1), (1, 1), (2, 1), (3, 1), (4, 1), (2, 2), (3, 2), (4, 2)]):
+        g.add_node(n, t=t, seg_id=seg)
+    g.add_edges_from([(0, 1), (1, 2), (2, 3), (3, 4), (1, 5), (6, 7)])
+    nodes, attrs, edges = graph_arrays(g)
+    kept, undone = prune_short_branch_edges(attrs["t"], edges, min_length=3)
+    g2 = copy.deepcopy(g)
+    assert undone == prune_short_branches(g2, min_length=3) == 1
+    assert sorted(map(tuple, kept.tolist())) == sorted(g2.edges)
+    ids = tracklet_ids(attrs["t"], attrs["seg_id"], kept)
+    assert ids.tolist() == [assign_tracklets(g2)[n] for n in nodes]
+    table = ctc_table(attrs["t"], ids, kept)
+    assert table.equals(ctc_table_from_graph(g2))
+    assert table.values.tolist() == [[1, 0, 4, 0], [2, 2, 2, 0], [3, 3, 4, 0]]
+    # without pruning the mother's track ends at t=1 and both daughters name it
+    ids = tracklet_ids(attrs["t"], attrs["seg_id"], edges)
+    assert ctc_table(attrs["t"], ids, edges)["parent"].tolist() == [0, 1, 1, 0]
+
+
+def _split_movie(area1: float, area2: float) -> pd.DataFrame:
+    """A cell (area 100) for two frames, then two daughters for two frames."""
+    rows = [(0, 1, 0.0, 100.0), (1, 1, 0.0, 100.0)]
+    for t in (2, 3):
+        rows += [(t, 1, -2.0, area1), (t, 2, 2.0, area2)]
+    return pd.DataFrame(
+        [(t, lab, y, 0.0, a) for t, lab, y, a in rows], columns=["t", "label", "y", "x", "area"]
+    )
+
+
+@pytest.mark.parametrize("tracker", [track_lap, track_global])
+def test_division_judged_on_daughters(tracker):
+    kw = dict(max_distance=8.0, max_gap=0)
+    # two equal halves: a division, even when a division costs as much as appearing
+    for division in (0.25, 1.0):
+        g = tracker(_split_movie(50, 50), costs=LinkCosts(division=division), **kw)
+        assert sorted(g.successors(1)) == [2, 3]
+    # a small fragment beside a large piece (over-segmentation): no division
+    g = tracker(_split_movie(85, 15), **kw)
+    assert g.out_degree(1) == 1
+    # without evidence, a division at the appear cost is never worth it
+    plain = LinkCosts(division=1.0, division_size=0.0, area=0.0)
+    assert tracker(_split_movie(50, 50), costs=plain, **kw).out_degree(1) == 1

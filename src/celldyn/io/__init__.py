@@ -18,7 +18,7 @@ from .ctc import (
     write_ctc_result,
     write_track_table,
 )
-from .geff import read_geff, write_geff
+from .geff import read_geff, write_geff, write_geff_table
 from .omezarr import read_labels_ome_zarr, read_ome_zarr, write_labels_ome_zarr
 from .read import read_labels, read_movie, read_run_movie, validate_movie
 from .tables import read_csv, read_parquet, read_run_record, write_parquet
@@ -45,6 +45,7 @@ __all__ = [
     "write_ctc_gt",
     "write_ctc_result",
     "write_geff",
+    "write_geff_table",
     "write_labels_ome_zarr",
     "write_parquet",
     "write_tiff",

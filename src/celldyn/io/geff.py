@@ -16,13 +16,14 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import zarr
 
 from ..errors import FileFormatError, InputError
 from ._atomic import atomic_path
 from ._util import PathLike, check_exists
 
-__all__ = ["read_geff", "write_geff"]
+__all__ = ["read_geff", "write_geff", "write_geff_table"]
 
 _SPACE = ("z", "y", "x")
 _EXTRA_KEY = "celldyn"
@@ -74,27 +75,103 @@ def write_geff(
     InputError
         If a node lacks an axis attribute or `spacing` has the wrong length.
     """
-    import geff
-    from geff.validate.tracks import validate_tracklets
-    from geff_spec import GeffMetadata
+    names = _axis_names(axis_names, _default_axes(graph), spacing)
+    missing = [
+        (n, a) for n, d in graph.nodes(data=True) for a in names if d.get(a) is None
+    ][:5]
+    if missing:
+        raise InputError(f"nodes lack axis attributes (node, attribute): {missing}")
+    nodes = list(graph.nodes)
+    tracklets = None
+    if nodes and all("tracklet" in graph.nodes[n] for n in nodes):
+        index = {n: i for i, n in enumerate(nodes)}
+        edges = np.asarray([(index[u], index[v]) for u, v in graph.edges], dtype=np.int64)
+        tracklets = (edges.reshape(-1, 2), [graph.nodes[n]["tracklet"] for n in nodes])
 
-    names = list(axis_names) if axis_names is not None else _default_axes(graph)
+    def write(tmp: Any, axes: dict[str, Any]) -> None:
+        import geff
+
+        geff.write(graph, str(tmp), axis_names=names, **axes)
+
+    _write(path, write, names, spacing, frame_interval, tracklets, overwrite)
+
+
+def write_geff_table(
+    path: PathLike,
+    nodes: pd.DataFrame,
+    edges: np.ndarray,
+    *,
+    axis_names: Sequence[str],
+    spacing: Sequence[float] | None = None,
+    frame_interval: float | None = None,
+    overwrite: bool = True,
+) -> None:
+    """Write a tracks graph held as columns, without building a networkx graph.
+
+    The store is the one :func:`write_geff` writes for the same graph (read it back
+    with :func:`read_geff`). Node ids are the rows of `nodes` (0, 1, ...); each column
+    is a node property (``t``, the axes in `axis_names`, ``seg_id``, ``tracklet``...);
+    `edges` is an ``(E, 2)`` array of row indices. Long movies stay a few dozen bytes
+    per object this way (a networkx node costs about a kilobyte).
+    """
+    from geff.core_io import write_arrays
+    from geff_spec.utils import create_or_update_metadata, update_metadata_axes
+
+    names = _axis_names(axis_names, ["t", *axis_names], spacing)
+    absent = [a for a in names if a not in nodes.columns]
+    if absent or any(nodes[a].isna().any() for a in names if a in nodes.columns):
+        raise InputError(f"nodes lack axis values for {absent or names}")
+    edges = np.asarray(edges, dtype=np.uint64).reshape(-1, 2)
+    tracklets = None
+    if "tracklet" in nodes.columns and len(nodes):
+        tracklets = (edges.astype(np.int64), nodes["tracklet"].to_numpy())
+
+    def write(tmp: Any, axes: dict[str, Any]) -> None:
+        meta = create_or_update_metadata(metadata=None, is_directed=True)
+        meta = update_metadata_axes(meta, names, **axes)
+        props = {
+            str(c): {"values": nodes[c].to_numpy(), "missing": None} for c in nodes.columns
+        }
+        write_arrays(
+            str(tmp), np.arange(len(nodes), dtype=np.uint64), props, edges, {}, meta,
+        )
+
+    _write(path, write, names, spacing, frame_interval, tracklets, overwrite)
+
+
+def _axis_names(
+    given: Sequence[str] | None, default: list[str], spacing: Sequence[float] | None
+) -> list[str]:
+    names = list(given) if given is not None else default
     if names and names[0] != "t":
         names = ["t", *names]
     if not names or names[0] != "t" or not set(names[1:]) <= set(_SPACE):
         raise InputError(
-            f"axis_names must be spatial axes among 'z', 'y', 'x'; got {list(axis_names or [])}"
+            f"axis_names must be spatial axes among 'z', 'y', 'x'; got {list(given or [])}"
         )
     n_space = len(names) - 1
     if spacing is not None and len(spacing) != n_space:
         raise InputError(
             f"spacing must have {n_space} values ({', '.join(names[1:])}); got {spacing!r}"
         )
-    missing = [
-        (n, a) for n, d in graph.nodes(data=True) for a in names if d.get(a) is None
-    ][:5]
-    if missing:
-        raise InputError(f"nodes lack axis attributes (node, attribute): {missing}")
+    return names
+
+
+def _write(
+    path: PathLike,
+    write: Any,
+    names: list[str],
+    spacing: Sequence[float] | None,
+    frame_interval: float | None,
+    tracklets: tuple[np.ndarray, Any] | None,
+    overwrite: bool,
+) -> None:
+    """Axes metadata, atomic write, tracklet declaration, sorted metadata, validation."""
+    import geff
+    from geff.validate.tracks import validate_tracklets
+    from geff_spec import GeffMetadata
+
+    n_space = len(names) - 1
     units: list[str | None] = ["frame"] + ["pixel"] * n_space
     types: list[Any] = ["time"] + ["space"] * n_space
     scales: list[float | None] = [float(frame_interval) if frame_interval else None]
@@ -103,17 +180,9 @@ def write_geff(
     scaled += ["micrometer" if spacing is not None else None] * n_space
 
     track_props: dict[str, str] = {}
-    nodes = list(graph.nodes)
-    if nodes and all("tracklet" in graph.nodes[n] for n in nodes):
-        index = {n: i for i, n in enumerate(nodes)}
-        edges = np.asarray(
-            [(index[u], index[v]) for u, v in graph.edges], dtype=np.int64
-        )
-        ok, _ = validate_tracklets(
-            np.arange(len(nodes)),
-            edges.reshape(-1, 2),
-            np.asarray([graph.nodes[n]["tracklet"] for n in nodes]),
-        )
+    if tracklets is not None:
+        edges, ids = tracklets
+        ok, _ = validate_tracklets(np.arange(len(ids)), edges, np.asarray(ids))
         if ok:
             track_props["tracklet"] = "tracklet"
 
@@ -123,15 +192,8 @@ def write_geff(
         atomic_path(path, overwrite=overwrite) as tmp,
         zarr.config.set({"array.write_empty_chunks": True}),
     ):
-        geff.write(
-            graph,
-            str(tmp),
-            axis_names=names,
-            axis_units=units,
-            axis_types=types,
-            axis_scales=scales,
-            scaled_units=scaled,
-        )
+        write(tmp, {"axis_units": units, "axis_types": types, "axis_scales": scales,
+                    "scaled_units": scaled})
         # geff collects property names in a set, whose order changes from one process
         # to the next; sort them so that the same graph always gives the same bytes.
         meta = GeffMetadata.read(str(tmp))

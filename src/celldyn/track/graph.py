@@ -22,7 +22,12 @@ child's tracklet gets parent 0 there (the merge stays in the graph and in GEFF);
 (an edge over k > 1 frames) starts a new tracklet whose parent is the one before it,
 as the CTC ground truth itself encodes re-appearing objects.
 
-This module is ours: the conversions are a few dozen lines over networkx.
+Each rule is written once over plain arrays (node ``t``, ``seg_id``, ``tracklet`` and
+an ``(E, 2)`` array of edges between node rows): the pipeline keeps long movies in that
+columnar form, a few dozen bytes per object instead of the kilobyte a networkx node
+costs. The networkx functions convert and call them.
+
+This module is ours: the conversions are a few dozen lines over numpy and networkx.
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ from ..errors import InputError
 __all__ = [
     "CTC_COLUMNS",
     "assign_tracklets",
+    "tracklet_ids",
+    "ctc_table",
+    "prune_short_branch_edges",
+    "graph_arrays",
     "ctc_table_from_graph",
     "graph_from_ctc",
     "relabel_by_tracklet",
@@ -48,75 +57,139 @@ __all__ = [
 CTC_COLUMNS = ["label", "begin", "end", "parent"]
 
 
-def _sorted_nodes(graph: nx.DiGraph) -> list[Any]:
-    return sorted(graph.nodes, key=lambda n: (graph.nodes[n]["t"], graph.nodes[n]["seg_id"]))
+def graph_arrays(graph: nx.DiGraph) -> tuple[list[Any], dict[str, np.ndarray], np.ndarray]:
+    """The columnar form of a tracks graph.
+
+    Returns the node ids (in graph order), a dict of node attribute arrays (``t``,
+    ``seg_id`` and ``tracklet`` where every node has them) and the ``(E, 2)`` int64
+    array of edges as row indices into the node list.
+    """
+    nodes = list(graph.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    attrs: dict[str, np.ndarray] = {}
+    for name in ("t", "seg_id", "tracklet"):
+        values = [graph.nodes[n].get(name) for n in nodes]
+        if all(v is not None for v in values):
+            attrs[name] = np.asarray(values, dtype=np.int64).reshape(-1)
+    edges = np.asarray([(index[u], index[v]) for u, v in graph.edges], dtype=np.int64)
+    return nodes, attrs, edges.reshape(-1, 2)
+
+
+def _degrees(n: int, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """In-degree, out-degree and the predecessor of each node (-1 unless in-degree 1)."""
+    in_deg = np.bincount(edges[:, 1], minlength=n)
+    out_deg = np.bincount(edges[:, 0], minlength=n)
+    pred = np.full(n, -1, dtype=np.int64)
+    single = in_deg[edges[:, 1]] == 1
+    pred[edges[single, 1]] = edges[single, 0]
+    return in_deg, out_deg, pred
+
+
+def tracklet_ids(t: np.ndarray, seg_id: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Track id of every node (1, 2, ...), deterministically.
+
+    A node continues its predecessor's tracklet when it has exactly one predecessor,
+    that predecessor has exactly one successor, and they are one frame apart. New ids
+    follow the order of each tracklet's first node by (t, seg_id).
+
+    Examples
+    --------
+    >>> t = np.array([0, 1, 1, 2]); seg = np.array([1, 1, 2, 1])
+    >>> tracklet_ids(t, seg, np.array([[0, 1], [0, 2], [1, 3]])).tolist()
+    [1, 2, 3, 2]
+    """
+    t = np.asarray(t, dtype=np.int64)
+    n = t.size
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    _, out_deg, pred = _degrees(n, edges)
+    has = pred >= 0
+    cont = np.zeros(n, dtype=bool)
+    cont[has] = (out_deg[pred[has]] == 1) & (t[has] - t[pred[has]] == 1)
+    order = np.lexsort((np.asarray(seg_id, dtype=np.int64), t))
+    ids = np.zeros(n, dtype=np.int64)
+    starts = order[~cont[order]]
+    ids[starts] = np.arange(1, starts.size + 1)
+    ids_l, pred_l = ids.tolist(), pred.tolist()
+    for v in order[cont[order]].tolist():  # in time order: the predecessor is done
+        ids_l[v] = ids_l[pred_l[v]]
+    return np.asarray(ids_l, dtype=np.int64)
+
+
+def ctc_table(t: np.ndarray, tracklet: np.ndarray, edges: np.ndarray) -> pd.DataFrame:
+    """CTC track table (label, begin, end, parent) from node arrays and edges."""
+    t = np.asarray(t, dtype=np.int64)
+    tracklet = np.asarray(tracklet, dtype=np.int64)
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    if t.size == 0:
+        return pd.DataFrame({c: np.zeros(0, np.int64) for c in CTC_COLUMNS})
+    labels, inv = np.unique(tracklet, return_inverse=True)
+    begin = np.full(labels.size, np.iinfo(np.int64).max)
+    end = np.full(labels.size, np.iinfo(np.int64).min)
+    np.minimum.at(begin, inv, t)
+    np.maximum.at(end, inv, t)
+    parent = np.zeros(labels.size, dtype=np.int64)
+    _, _, pred = _degrees(t.size, edges)
+    has = np.flatnonzero(pred >= 0)
+    other = has[tracklet[pred[has]] != tracklet[has]]
+    parent[inv[other]] = tracklet[pred[other]]
+    return pd.DataFrame(
+        {"label": labels, "begin": begin, "end": end, "parent": parent}, dtype=np.int64
+    )
 
 
 def assign_tracklets(graph: nx.DiGraph) -> dict[Any, int]:
     """Give each node a track id (``tracklet`` attribute), deterministically.
 
     Track ids start at 1 and follow the order of each tracklet's first node by
-    (t, seg_id). The graph is modified in place and the mapping node -> id returned.
+    (t, seg_id) (:func:`tracklet_ids`). The graph is modified in place and the mapping
+    node -> id returned.
     """
-    mapping: dict[Any, int] = {}
-    next_id = 1
-    for node in _sorted_nodes(graph):
-        preds = list(graph.predecessors(node))
-        if len(preds) == 1:
-            p = preds[0]
-            if (
-                graph.out_degree(p) == 1
-                and graph.nodes[node]["t"] - graph.nodes[p]["t"] == 1
-                and p in mapping
-            ):
-                mapping[node] = mapping[p]
-                continue
-        mapping[node] = next_id
-        next_id += 1
+    nodes, attrs, edges = graph_arrays(graph)
+    if not nodes:
+        return {}
+    ids = tracklet_ids(attrs["t"], attrs["seg_id"], edges)
+    mapping = dict(zip(nodes, ids.tolist()))
     nx.set_node_attributes(graph, mapping, "tracklet")
     return mapping
 
 
 def ctc_table_from_graph(graph: nx.DiGraph) -> pd.DataFrame:
     """CTC track table (label, begin, end, parent) of a graph with ``tracklet`` set."""
-    rows: dict[int, list[int]] = {}
-    for node, data in graph.nodes(data=True):
-        tid = int(data["tracklet"])
-        t = int(data["t"])
-        if tid not in rows:
-            rows[tid] = [tid, t, t, 0]
-        else:
-            rows[tid][1] = min(rows[tid][1], t)
-            rows[tid][2] = max(rows[tid][2], t)
-    for node, data in graph.nodes(data=True):
-        preds = list(graph.predecessors(node))
-        tid = int(data["tracklet"])
-        if len(preds) == 1 and int(graph.nodes[preds[0]]["tracklet"]) != tid:
-            rows[tid][3] = int(graph.nodes[preds[0]]["tracklet"])
-    table = pd.DataFrame(sorted(rows.values()), columns=CTC_COLUMNS, dtype=np.int64)
-    return table
+    _, attrs, edges = graph_arrays(graph)
+    if graph.number_of_nodes() and "tracklet" not in attrs:
+        raise InputError("every node needs a 'tracklet' (call assign_tracklets first)")
+    return ctc_table(attrs.get("t", np.zeros(0)), attrs.get("tracklet", np.zeros(0)), edges)
 
 
-def relabel_by_tracklet(labels: Any, graph: nx.DiGraph, *, out: Any = None) -> Any:
+def relabel_by_tracklet(
+    labels: Any, graph: nx.DiGraph | None = None, *, out: Any = None,
+    nodes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> Any:
     """Return a copy of `labels` where each object carries its ``tracklet`` id.
 
     Objects that are not nodes of the graph become background. `labels` may be any
     array-like indexable by frame (numpy, zarr, dask); frames are read one at a time.
     `out`, if given (e.g. a zarr array on disk, for movies larger than memory), must
-    start all zero; it is filled frame by frame and returned.
+    start all zero; it is filled frame by frame and returned. Instead of a graph,
+    `nodes` may give the arrays ``(t, seg_id, tracklet)``.
     """
+    if nodes is None:
+        if graph is None:
+            raise TypeError("relabel_by_tracklet needs a graph or nodes=(t, seg_id, tracklet)")
+        _, attrs, _ = graph_arrays(graph)
+        n = graph.number_of_nodes()
+        nodes = tuple(attrs.get(k, np.zeros(n, np.int64)) for k in ("t", "seg_id", "tracklet"))
+    t, seg, tid = (np.asarray(a, dtype=np.int64) for a in nodes)
     if out is None:
         out = np.zeros(labels.shape, dtype=np.int32)
-    by_t: dict[int, list[tuple[int, int]]] = {}
-    for _, d in graph.nodes(data=True):
-        by_t.setdefault(int(d["t"]), []).append((int(d["seg_id"]), int(d["tracklet"])))
-    for t, pairs in by_t.items():
-        frame = np.asarray(labels[t])
+    order = np.argsort(t, kind="stable")
+    frames, first = np.unique(t[order], return_index=True)
+    for frame_t, group in zip(frames.tolist(), np.split(order, first[1:])):
+        frame = np.asarray(labels[frame_t])
         lut = np.zeros(int(frame.max()) + 1, dtype=np.int32)
-        for seg, tid in pairs:
-            if seg < lut.size:
-                lut[seg] = tid
-        out[t] = lut[frame]
+        keep = seg[group] < lut.size
+        lut[seg[group][keep]] = tid[group][keep]
+        out[frame_t] = lut[frame]
     return out
 
 
@@ -218,24 +291,56 @@ def prune_short_branches(graph: nx.DiGraph, *, min_length: int = 3) -> int:
     >>> prune_short_branches(g, min_length=2), sorted(g.edges)
     (1, [(0, 1), (1, 3), (3, 4)])
     """
-    if min_length <= 1 or graph.number_of_nodes() == 0:
+    nodes, attrs, edges = graph_arrays(graph)
+    if not nodes:
         return 0
-    last = max(int(d["t"]) for _, d in graph.nodes(data=True))
-    undone = 0
-    for mother in [n for n in graph if graph.out_degree(n) == 2]:
+    kept, undone = prune_short_branch_edges(attrs["t"], edges, min_length=min_length)
+    if undone:
+        drop = set(map(tuple, edges.tolist())) - set(map(tuple, kept.tolist()))
+        graph.remove_edges_from((nodes[u], nodes[v]) for u, v in sorted(drop))
+    return undone
+
+
+def prune_short_branch_edges(
+    t: np.ndarray, edges: np.ndarray, *, min_length: int = 3
+) -> tuple[np.ndarray, int]:
+    """:func:`prune_short_branches` on arrays: the edges kept and the number undone.
+
+    Mothers are visited in node order; `edges` holds row indices of `t`.
+    """
+    t = np.asarray(t, dtype=np.int64)
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    if min_length <= 1 or t.size == 0 or edges.size == 0:
+        return edges, 0
+    last = int(t.max())
+    order = np.lexsort((edges[:, 1], edges[:, 0]))
+    starts = np.searchsorted(edges[order, 0], np.arange(t.size + 1))
+    targets = edges[order, 1].tolist()
+    starts_l = starts.tolist()
+    removed: set[tuple[int, int]] = set()
+
+    def successors(node: int) -> list[int]:
+        kids = targets[starts_l[node]:starts_l[node + 1]]
+        return [c for c in kids if (node, c) not in removed] if removed else kids
+
+    t_l = t.tolist()
+    out_deg = np.diff(starts)
+    for mother in np.flatnonzero(out_deg == 2).tolist():
         branches = []
-        for child in sorted(graph.successors(mother)):
+        for child in successors(mother):
             length, node, ends_early = 1, child, True
             while True:
-                succ = list(graph.successors(node))
+                succ = successors(node)
                 if len(succ) != 1 or length >= min_length:
-                    ends_early = not succ and int(graph.nodes[node]["t"]) < last
+                    ends_early = not succ and t_l[node] < last
                     break
                 node = succ[0]
                 length += 1
             branches.append((length, child, ends_early and length < min_length))
         short = [b for b in branches if b[2]]
         if len(short) == 1:  # exactly one spurious daughter: keep the other
-            graph.remove_edge(mother, short[0][1])
-            undone += 1
-    return undone
+            removed.add((mother, short[0][1]))
+    if not removed:
+        return edges, 0
+    keep = np.array([(int(u), int(v)) not in removed for u, v in edges.tolist()], dtype=bool)
+    return edges[keep], len(removed)
