@@ -191,7 +191,6 @@ def test_columnar_rules_equal_the_graph_rules_on_a_tracked_movie():
     import copy
 
     import networkx as nx
-    import numpy as np
 
     from celldyn.track.graph import (
         assign_tracklets, ctc_table, ctc_table_from_graph, graph_arrays,
