@@ -18,7 +18,7 @@ from .candidates import (
     check_objects,
     physical_positions,
 )
-from .costs import LinkCosts, position_costs, static_costs
+from .costs import LinkCosts, division_evidence, position_costs, static_costs
 from .motion import MotionState
 
 
@@ -37,6 +37,7 @@ class Problem:
     cost: NDArray[np.float64] | None  # fixed costs; None when motion makes them dynamic
     divisions: bool
     merges: bool
+    external: bool = False  # link costs came from outside (edge_costs)
 
     @property
     def n(self) -> int:
@@ -69,6 +70,46 @@ class Problem:
             self.objects, sub, config=self.config, max_distance=self.max_distance,
             spacing=self.candidates.attrs.get("spacing"), predicted=predicted,
         )
+
+
+    def division_evidence(
+        self, mother: NDArray[np.int64], d1: NDArray[np.int64], d2: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        """Division cost beyond the two links (event cost + daughters' evidence)."""
+        return self.config.division + division_evidence(
+            self.objects, mother, d1, d2, config=self.config, link_terms=not self.external
+        )
+
+    def division_pairs(
+        self, cost: NDArray[np.float64], rows: NDArray[np.int64] | None = None
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """Candidate divisions: pairs of one-frame links out of one mother.
+
+        Returns the two candidate rows of each pair and its cost (both links, the
+        division and the evidence). A pair that costs at least ``min(link) + appear``
+        is left out: one link plus an appearing daughter explains the same nodes no
+        dearer.
+        """
+        if rows is None:
+            rows = np.arange(len(self.src))
+        rows = rows[(self.dt[rows] == 1) & np.isfinite(cost[rows])]
+        rows = rows[np.argsort(self.src[rows], kind="stable")]
+        s = self.src[rows]
+        r1, r2 = [], []
+        for off in range(1, len(rows)):
+            same = np.flatnonzero(s[off:] == s[:-off])
+            if same.size == 0:
+                break
+            r1.append(rows[same])
+            r2.append(rows[same + off])
+        if not r1:
+            z = np.zeros(0, np.int64)
+            return z, z, np.zeros(0)
+        a, b = np.concatenate(r1), np.concatenate(r2)
+        c1, c2 = cost[a], cost[b]
+        zc = c1 + c2 + self.division_evidence(self.src[a], self.tgt[a], self.tgt[b])
+        keep = zc < np.minimum(c1, c2) + self.config.appear
+        return a[keep], b[keep], zc[keep]
 
 
 def prepare(
@@ -139,5 +180,5 @@ def prepare(
     return Problem(
         objects=objects, candidates=candidates, src=src, tgt=tgt, dt=dt, t=t, pos=pos,
         config=config, max_distance=max_distance, static=static, cost=cost,
-        divisions=bool(divisions), merges=bool(merges),
+        divisions=bool(divisions), merges=bool(merges), external=edge_costs is not None,
     )

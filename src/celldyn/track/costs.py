@@ -38,8 +38,24 @@ no ``area`` column for the area term) is skipped:
     ``dt - 1``: a price per missing frame, so a gap is chosen only when it pays.
 
 With the defaults (appear = disappear = 1) any candidate whose link cost is below 2
-is worth linking rather than ending one track and starting another; a division is
-chosen when ``cost(mother -> daughter) + division < appear``.
+is worth linking rather than ending one track and starting another.
+
+**Divisions** are judged on the daughters' evidence. A division of ``m`` into ``d1,
+d2`` (both one frame after ``m``) costs::
+
+    cost(m -> d1) + cost(m -> d2) + division + evidence(m, d1, d2)
+
+(:func:`division_evidence`): ``division_size x (|log((a1 + a2) / a_m)| + |log(a1 /
+a2)|)`` (the two daughters share the mother's size, equally) ``+ division_intensity x
+|log(I1 / I2)|`` (sisters look alike), minus the ``area`` terms of the two links, which
+price a continuation (a daughter of half her mother's size is no evidence against a
+division). The alternative is the mother continuing into one daughter while the other
+appears, so a division is chosen when ``cost(m -> d2) + division + evidence < appear``.
+The evidence is negative for a clean split (two equal halves, alike: ``-2 x area x log
+2``) and positive for an uneven one (an over-segmented nucleus: a small fragment beside
+a large piece), so a division cost at or above the appear cost still admits divisions
+with good evidence, by a margin of at most ``2 x area x log 2 - cost(m -> d2)``. The
+sweep on the training sets: benchmarks/RESULTS.md.
 
 Outside costs (for instance ``-log p`` from a learned model, see
 :func:`costs_from_probabilities`) replace the link costs entirely: pass them to the
@@ -67,6 +83,7 @@ __all__ = [
     "LinkCosts",
     "MOTION_MODELS",
     "costs_from_probabilities",
+    "division_evidence",
     "iou_of_candidates",
     "link_costs",
     "position_costs",
@@ -102,7 +119,15 @@ class LinkCosts:
     disappear: float = 1.0
     """Cost of a node without a successor (a track ends)."""
     division: float = 0.25
-    """Extra cost of a node with two successors (on top of both links)."""
+    """Cost of a division event, on top of both daughter links and the daughters'
+    evidence (``division_size``, ``division_intensity``); see the module docstring."""
+    division_size: float = 0.5
+    """Weight of the daughters' size evidence ``|log((a1 + a2) / a_mother)| +
+    |log(a1 / a2)|`` (objects need ``area``): 0 when the mother splits into two equal
+    halves. It replaces the ``area`` term of the two division links."""
+    division_intensity: float = 1.0
+    """Weight of ``|log(I1 / I2)|``, the daughters' mean intensities (objects need
+    ``intensity_mean``): sisters look alike."""
     merge: float = 0.0
     """Extra cost of a node with two predecessors (only when merges are allowed).
 
@@ -114,7 +139,10 @@ class LinkCosts:
     """Kalman filter: centroid noise variance, in units of ``max_distance**2``."""
 
     def __post_init__(self) -> None:
-        for name in ("position", "iou", "area", "intensity", "shape", "gap"):
+        for name in (
+            "position", "iou", "area", "intensity", "shape", "gap", "division_size",
+            "division_intensity",
+        ):
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
                 raise ConfigError(f"cost weight {name} must be >= 0; got {v!r}")
@@ -324,6 +352,49 @@ def link_costs(
         predicted=predicted,
     )
     return cost
+
+
+def division_evidence(
+    objects: pd.DataFrame,
+    mother: NDArray[np.int64],
+    d1: NDArray[np.int64],
+    d2: NDArray[np.int64],
+    *,
+    config: LinkCosts | None = None,
+    link_terms: bool = True,
+) -> NDArray[np.float64]:
+    """What a division ``mother -> (d1, d2)`` costs beyond its two links and ``division``.
+
+    ``division_size * (|log((a1 + a2) / a_m)| + |log(a1 / a2)|)`` (the daughters share
+    the mother's size equally) ``+ division_intensity * |log(I1 / I2)|`` (sisters look
+    alike). With ``link_terms`` (link costs from :func:`link_costs`), the ``area`` terms
+    the two links paid (``|log(a_i / a_m)|``, which penalise a daughter for being half
+    her mother) are taken back, so they only price a continuation. The result may be
+    negative: good evidence makes a division cheaper than its links.
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1, 1], "label": [1, 1, 2], "y": [0.0, 0, 0],
+    ...                         "x": [0.0, -2, 2], "area": [100.0, 50.0, 50.0]})
+    >>> float(division_evidence(objects, [0], [1], [2]).round(3)[0])
+    -0.347
+    """
+    cfg = config or LinkCosts()
+    m, a, b = (np.asarray(v, np.int64) for v in (mother, d1, d2))
+    out = np.zeros(len(m))
+    if len(m) == 0:
+        return out
+    if "area" in objects:
+        v = np.maximum(objects["area"].to_numpy(float), 1e-12)
+        with np.errstate(invalid="ignore"):
+            size = np.abs(np.log((v[a] + v[b]) / v[m])) + np.abs(np.log(v[a] / v[b]))
+            out += cfg.division_size * np.nan_to_num(size)
+            if link_terms and cfg.area > 0:
+                paid = np.abs(np.log(v[a] / v[m])) + np.abs(np.log(v[b] / v[m]))
+                out -= cfg.area * np.nan_to_num(paid)
+    if cfg.division_intensity > 0 and "intensity_mean" in objects:
+        out += cfg.division_intensity * _ratio_term(objects, "intensity_mean", a, b)
+    return out
 
 
 def costs_from_probabilities(

@@ -4,7 +4,9 @@ The two-step scheme of Jaqaman et al. (Nat. Methods 2008), over the candidates a
 costs of :mod:`celldyn.track.candidates` and :mod:`celldyn.track.costs`:
 
 1. **Frame to frame.** For each pair of consecutive frames an augmented assignment
-   problem links detections one to one or lets them end/start::
+   problem links detections one to one or lets them end/start (with fixed costs, no
+   motion model, the frame pairs share no row or column, so all of them are solved
+   as one block-diagonal sparse problem)::
 
        [ link costs (n x m)        | disappear (n x n, diagonal) ]
        [ appear (m x m, diagonal)  | 0 on the transposed links   ]
@@ -16,8 +18,11 @@ costs of :mod:`celldyn.track.candidates` and :mod:`celldyn.track.costs`:
    columns the segment starts and (with ``merges``) nodes inside segments:
 
    - end -> start over 1..max_gap+1 frames closes a gap (cost of the link);
-   - middle -> start is a division (link cost + ``division``); the alternative for a
-     middle node is not to divide (cost 0);
+   - middle -> start one frame on is a division: the second daughter's link cost,
+     ``division`` and the daughters' evidence
+     (:func:`~celldyn.track.costs.division_evidence`, the first daughter being the
+     middle node's successor); the alternative for a middle node is not to divide
+     (cost 0);
    - end -> middle is a merge (link cost + ``merge``), alternative 0;
    - an end left alone disappears, a start left alone appears.
 
@@ -158,8 +163,12 @@ def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
     is_start = pred < 0
     is_end = succ < 0
     gap = np.flatnonzero(is_end[src] & is_start[tgt])
+    # a division: a mother's second daughter, in the frame after it (the first one is
+    # the mother's successor from the frame pass, also one frame on)
     split = (
-        np.flatnonzero(~is_end[src] & is_start[tgt]) if prob.divisions else np.zeros(0, int)
+        np.flatnonzero(~is_end[src] & is_start[tgt] & (prob.dt == 1))
+        if prob.divisions
+        else np.zeros(0, int)
     )
     merge = (
         np.flatnonzero(is_end[src] & ~is_start[tgt]) if prob.merges else np.zeros(0, int)
@@ -167,9 +176,14 @@ def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
     rows_all = np.concatenate([gap, split, merge]).astype(np.int64)
     if rows_all.size == 0:
         return np.zeros((0, 2), np.int64)
-    extra = np.concatenate(
-        [np.zeros(gap.size), np.full(split.size, cfg.division), np.full(merge.size, cfg.merge)]
-    )
+    # a division costs both links, the division and the daughters' evidence; the link
+    # to the first daughter is paid already
+    first = succ[src[split]]
+    extra = np.concatenate([
+        np.zeros(gap.size),
+        prob.division_evidence(src[split], first, tgt[split]),
+        np.full(merge.size, cfg.merge),
+    ])
     c = prob.costs_of(rows_all, state) + extra
     ok = np.isfinite(c)
     rows_all, c = rows_all[ok], c[ok]

@@ -5,19 +5,27 @@ costs of :mod:`celldyn.track.costs`, each window of frames is one integer linear
 program, solved by HiGHS through :func:`scipy.optimize.milp`:
 
 variables (all binary)
-    ``x_e`` per candidate link, and per node ``a_i`` (appears), ``d_i`` (disappears),
-    ``s_i`` (divides; only with ``divisions``) and ``m_i`` (merge child; only with
+    ``x_e`` per candidate link; ``z_k`` per candidate division (with ``divisions``: a
+    pair of one-frame links out of one mother, :meth:`Problem.division_pairs`); per
+    node ``a_i`` (appears), ``d_i`` (disappears) and ``m_i`` (merge child; only with
     ``merges``).
 constraints (flow conservation)
-    in-flow: ``sum(x_e into i) + a_i - m_i = 1`` (one predecessor, or none and it
-    appears, or two when it is a merge), out-flow: ``sum(x_e out of i) + d_i - s_i =
-    1`` (one successor, none and it disappears, or two when it divides), and
-    ``a_i + m_i <= 1``, ``d_i + s_i <= 1``.
+    in-flow: ``sum(x_e into i) + sum(z_k with daughter i) + a_i - m_i = 1`` (one
+    predecessor, or none and it appears, or two when it is a merge), out-flow:
+    ``sum(x_e out of i) + sum(z_k with mother i) + d_i = 1`` (one successor, or one
+    division, or none and it disappears), and ``a_i + m_i <= 1``.
 objective
-    ``sum(cost_e x_e) + appear sum(a) + disappear sum(d) + division sum(s) + merge
-    sum(m)``: the objective :func:`~celldyn.track.lap.track_lap` also minimises, so
-    :func:`total_cost` compares the two, and with one window covering the movie the
-    global solution is never worse.
+    ``sum(cost_e x_e) + sum(cost_k z_k) + appear sum(a) + disappear sum(d) + merge
+    sum(m)``, a division costing both its links, ``division`` and the daughters'
+    evidence (:func:`~celldyn.track.costs.division_evidence`): the objective
+    :func:`~celldyn.track.lap.track_lap` also minimises, so :func:`total_cost`
+    compares the two, and with one window covering the movie the global solution is
+    never worse.
+
+Each window separates over the connected components of its candidate graph. The
+components without a candidate division (and all of them without merges) are pure
+assignment problems, solved together as one sparse augmented LAP (exact); each other
+component is an integer program of its own.
 
 Windows of ``window`` frames overlap by ``overlap`` frames (at least ``max_gap + 1``,
 the longest link). The links a window decides out of its first ``window - overlap``
@@ -26,8 +34,8 @@ into it as given in-flow. With a motion model the program is solved twice: once 
 plain distances, then with velocities estimated from that solution
 (:func:`~celldyn.track.motion.track_velocities`).
 
-Ours: the formulation and the windowing; HiGHS solves each program exactly
-(``mip_rel_gap = 0``).
+Ours: the formulation, the windowing and the split into components; HiGHS solves each
+program exactly (``mip_rel_gap = 0``).
 """
 
 from __future__ import annotations
@@ -42,11 +50,13 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ..errors import InputError
 from ._problem import Problem, prepare
 from .candidates import graph_from_links
-from .costs import LinkCosts, position_costs
+from .lap import solve_augmented_lap
+from .costs import LinkCosts, division_evidence, position_costs
 from .motion import track_velocities
 
 __all__ = ["track_global", "total_cost"]
@@ -57,27 +67,105 @@ def _solve_window(
     cost: NDArray[np.float64],
     nodes: NDArray[np.int64],
     rows: NDArray[np.int64],
+    pairs: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]],
     fixed_in: NDArray[np.int64],
     time_limit: float | None,
 ) -> NDArray[np.int64]:
-    """Exact solution of one window; returns the chosen candidate rows."""
+    """Exact solution of one window; returns the chosen candidate rows.
+
+    The program separates over the connected components of the candidate graph (every
+    constraint is one node's, every variable touches one component). Components
+    without a candidate division (and without merges) are assignment problems: all of
+    them together are one sparse augmented LAP, solved exactly. The others are integer
+    programs of their own.
+    """
+    if len(rows) == 0:
+        return np.zeros(0, np.int64)
+    r1, r2, zc = pairs
+    loc = np.full(prob.n, -1, np.int64)
+    loc[nodes] = np.arange(len(nodes))
+    ei, ej = loc[prob.src[rows]], loc[prob.tgt[rows]]
+    graph = coo_matrix((np.ones(len(rows)), (ei, ej)), shape=(len(nodes),) * 2)
+    n_comp, comp = connected_components(graph, directed=False)
+    needs_ip = np.zeros(n_comp, bool)
+    if prob.merges:
+        needs_ip[:] = True
+    else:
+        needs_ip[comp[loc[prob.src[r1]]]] = True
+    chosen = []
+    flat = ~needs_ip[comp[ei]]
+    if flat.any():
+        # one-to-one links only: an augmented assignment; a node whose in-flow is fixed
+        # by the previous window takes no link in
+        lr = rows[flat]
+        lr = lr[fixed_in[prob.tgt[lr]] == 0]
+        a_nodes, a_loc = np.unique(prob.src[lr], return_inverse=True)
+        b_nodes, b_loc = np.unique(prob.tgt[lr], return_inverse=True)
+        cfg = prob.config
+        pick = solve_augmented_lap(
+            len(a_nodes), len(b_nodes), a_loc, b_loc, cost[lr], cfg.disappear, cfg.appear
+        )
+        chosen.append(lr[pick])
+    ip = np.flatnonzero(needs_ip)
+    if ip.size:
+        node_comp = comp
+        e_comp = comp[ei]
+        p_comp = comp[loc[prob.src[r1]]]
+        by_node = _group(node_comp, ip)
+        by_edge = _group(e_comp, ip)
+        by_pair = _group(p_comp, ip)
+        empty = np.zeros(0, np.int64)
+        for k in ip.tolist():
+            er = by_edge.get(k)
+            if er is None:
+                continue
+            pr = by_pair.get(k, empty)
+            chosen.append(_solve_program(
+                prob, cost, nodes[by_node[k]], rows[er], (r1[pr], r2[pr], zc[pr]),
+                fixed_in, time_limit,
+            ))
+    return np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+
+
+def _group(labels: NDArray[np.int64], wanted: NDArray[np.int64]) -> dict[int, NDArray]:
+    """Label -> positions with that label, for the labels in `wanted`."""
+    keep = np.flatnonzero(np.isin(labels, wanted))
+    keep = keep[np.argsort(labels[keep], kind="stable")]
+    if keep.size == 0:
+        return {}
+    uniq, starts = np.unique(labels[keep], return_index=True)
+    return dict(zip(uniq.tolist(), np.split(keep, starts[1:])))
+
+
+def _solve_program(
+    prob: Problem,
+    cost: NDArray[np.float64],
+    nodes: NDArray[np.int64],
+    rows: NDArray[np.int64],
+    pairs: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]],
+    fixed_in: NDArray[np.int64],
+    time_limit: float | None,
+) -> NDArray[np.int64]:
+    """The integer program of one component (or window)."""
     cfg = prob.config
-    n, e = len(nodes), len(rows)
+    r1, r2, zc = pairs
+    n, e, p = len(nodes), len(rows), len(r1)
     if e == 0:
         return np.zeros(0, np.int64)
     loc = np.full(prob.n, -1, np.int64)
     loc[nodes] = np.arange(n)
     ei, ej = loc[prob.src[rows]], loc[prob.tgt[rows]]
-    blocks = ["a", "d"] + (["s"] if prob.divisions else []) + (["m"] if prob.merges else [])
-    off = {b: e + k * n for k, b in enumerate(blocks)}
-    nvar = e + len(blocks) * n
-    ar = np.arange(n)
-    # equality rows: in-flow (0..n-1), out-flow (n..2n-1)
-    r = [ej, n + ei, ar, n + ar]
-    c = [np.arange(e), np.arange(e), off["a"] + ar, off["d"] + ar]
-    v = [np.ones(e), np.ones(e), np.ones(n), np.ones(n)]
-    if prob.divisions:
-        r.append(n + ar), c.append(off["s"] + ar), v.append(-np.ones(n))
+    blocks = ["a", "d"] + (["m"] if prob.merges else [])
+    # variables: links (e), divisions (p: one per pair of daughter links), node blocks
+    off = {b: e + p + k * n for k, b in enumerate(blocks)}
+    nvar = e + p + len(blocks) * n
+    ar, ap = np.arange(n), e + np.arange(p)
+    zm, z1, z2 = loc[prob.src[r1]], loc[prob.tgt[r1]], loc[prob.tgt[r2]]
+    # equality rows: in-flow (0..n-1), out-flow (n..2n-1); a division is one unit of
+    # its mother's out-flow and of each daughter's in-flow
+    r = [ej, n + ei, ar, n + ar, z1, z2, n + zm]
+    c = [np.arange(e), np.arange(e), off["a"] + ar, off["d"] + ar, ap, ap, ap]
+    v = [np.ones(e), np.ones(e), np.ones(n), np.ones(n), np.ones(p), np.ones(p), np.ones(p)]
     if prob.merges:
         r.append(ar), c.append(off["m"] + ar), v.append(-np.ones(n))
     a_eq = coo_matrix(
@@ -85,17 +173,15 @@ def _solve_window(
     ).tocsr()
     b_eq = np.concatenate([1.0 - fixed_in[nodes], np.ones(n)])
     constraints = [LinearConstraint(a_eq, b_eq, b_eq)]
-    # a_i + m_i <= 1 and d_i + s_i <= 1 (a node cannot both appear and be merged into)
-    pairs = ([("a", "m")] if prob.merges else []) + ([("d", "s")] if prob.divisions else [])
-    if pairs:
-        ub_r = np.concatenate([k * n + ar for k in range(len(pairs)) for _ in (0, 1)])
-        ub_c = np.concatenate([off[b] + ar for pair in pairs for b in pair])
+    if prob.merges:  # a_i + m_i <= 1 (a node cannot both appear and be merged into)
         a_ub = coo_matrix(
-            (np.ones(len(ub_r)), (ub_r, ub_c)), shape=(len(pairs) * n, nvar)
+            (np.ones(2 * n), (np.concatenate([ar, ar]),
+                              np.concatenate([off["a"] + ar, off["m"] + ar]))),
+            shape=(n, nvar),
         ).tocsr()
         constraints.append(LinearConstraint(a_ub, -np.inf, 1.0))
-    event = {"a": cfg.appear, "d": cfg.disappear, "s": cfg.division, "m": cfg.merge}
-    obj = np.concatenate([cost[rows]] + [np.full(n, event[b]) for b in blocks])
+    event = {"a": cfg.appear, "d": cfg.disappear, "m": cfg.merge}
+    obj = np.concatenate([cost[rows], zc] + [np.full(n, event[b]) for b in blocks])
     options: dict[str, Any] = {"disp": False, "mip_rel_gap": 0.0}
     if time_limit is not None:
         options["time_limit"] = float(time_limit)
@@ -110,7 +196,8 @@ def _solve_window(
             f"global tracking stopped before proving optimality: {res.message}",
             stacklevel=3,
         )
-    return rows[res.x[:e] > 0.5]
+    div = res.x[e : e + p] > 0.5
+    return np.concatenate([rows[res.x[:e] > 0.5], r1[div], r2[div]])
 
 
 def _solve(
@@ -125,6 +212,11 @@ def _solve(
     t = prob.t
     if prob.n == 0:
         return np.zeros(0, np.int64)
+    if prob.divisions:
+        r1_all, r2_all, zc_all = prob.division_pairs(cost)
+    else:
+        r1_all = r2_all = np.zeros(0, np.int64)
+        zc_all = np.zeros(0)
     f0, f1 = int(t.min()), int(t.max())
     fixed_in = np.zeros(prob.n, np.int64)
     chosen_all: list[NDArray[np.int64]] = []
@@ -147,7 +239,9 @@ def _solve(
         commit_before = np.inf if last else s + window - overlap
         nodes = np.flatnonzero((t >= s) & (t <= e))
         rows = np.flatnonzero(finite & (ts >= s) & (tt <= e))
-        chosen = _solve_window(prob, cost, nodes, rows, fixed_in, time_limit)
+        inside = (ts[r1_all] >= s) & (tt[r1_all] <= e) & (tt[r2_all] <= e)
+        pairs = (r1_all[inside], r2_all[inside], zc_all[inside])
+        chosen = _solve_window(prob, cost, nodes, rows, pairs, fixed_in, time_limit)
         keep = chosen[ts[chosen] < commit_before]
         np.add.at(fixed_in, prob.tgt[keep], 1)
         chosen_all.append(keep)
@@ -181,8 +275,9 @@ def track_global(
         Frames shared by consecutive windows; default ``max(max_gap + 1, window //
         5)``, at least ``max_gap + 1`` and less than `window`.
     time_limit : float, optional
-        Seconds HiGHS may spend per window (then the best solution found is used,
-        with a warning).
+        Seconds HiGHS may spend per integer program (one per component of a window
+        that has a candidate division; then the best solution found is used, with a
+        warning).
 
     Returns
     -------
@@ -252,6 +347,8 @@ def total_cost(
     candidates: pd.DataFrame,
     costs: NDArray[np.float64],
     config: LinkCosts | None = None,
+    *,
+    link_terms: bool = True,
 ) -> float:
     """The objective both solvers minimise, evaluated on a graph.
 
@@ -266,13 +363,19 @@ def total_cost(
     costs : (len(candidates),) float array
         Link cost per candidate row (e.g. :func:`~celldyn.track.costs.link_costs`).
     config : LinkCosts, optional
-        Event costs (appear, disappear, division, merge).
+        Event costs (appear, disappear, division, merge) and the division evidence
+        weights.
+    link_terms : bool
+        `costs` are :func:`~celldyn.track.costs.link_costs` (so divisions take back the
+        area terms of their links, see :func:`~celldyn.track.costs.division_evidence`);
+        False for outside costs (``edge_costs``).
 
     Returns
     -------
     float
         ``sum(link costs) + appear * #(in-degree 0) + disappear * #(out-degree 0) +
-        division * #(out-degree 2) + merge * #(in-degree 2)``.
+        division * #(out-degree 2) + merge * #(in-degree 2)`` plus the daughters'
+        evidence of each division (:func:`~celldyn.track.costs.division_evidence`).
 
     Raises
     ------
@@ -296,4 +399,11 @@ def total_cost(
     outdeg = np.array([graph.out_degree(i) for i in range(len(objects))])
     total += cfg.appear * int((indeg == 0).sum()) + cfg.disappear * int((outdeg == 0).sum())
     total += cfg.division * int((outdeg == 2).sum()) + cfg.merge * int((indeg == 2).sum())
+    mothers = np.flatnonzero(outdeg == 2)
+    if mothers.size:
+        kids = np.array([sorted(graph.successors(int(i))) for i in mothers], np.int64)
+        total += float(division_evidence(
+            objects.reset_index(drop=True), mothers, kids[:, 0], kids[:, 1], config=cfg,
+            link_terms=link_terms,
+        ).sum())
     return float(total)
