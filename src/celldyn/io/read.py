@@ -237,18 +237,9 @@ def validate_movie(movie: Movie) -> list[str]:
             "the axes (--axes) or the export"
         )
     T = movie.n_frames
-    flat = (
-        data.reshape(T, -1)
-        if "C" not in movie.axes
-        else data.reshape(T, data.shape[1], -1)
-    )
+    lo, hi, n_finite = _frame_stats(data, channels="C" in movie.axes, kind=dtype.kind)
     warnings: list[str] = []
     if dtype.kind == "f":
-        finite = np.isfinite(flat)
-        lo = np.where(finite, flat, np.inf).min(axis=-1)
-        hi = np.where(finite, flat, -np.inf).max(axis=-1)
-        n_finite = finite.sum(axis=-1)
-        lo, hi, n_finite = _compute(lo, hi, n_finite)
         empty = np.argwhere(n_finite == 0)
         if empty.size:
             t = int(empty[0][0])
@@ -259,14 +250,12 @@ def validate_movie(movie: Movie) -> list[str]:
                 f"movie{name} has no finite value in {where} (all NaN/Inf); remove the "
                 "frame or fix the export"
             )
-        n_px = flat.shape[-1]
+        n_px = int(np.prod(data.shape[2:] if "C" in movie.axes else data.shape[1:]))
         partial = sorted({int(i[0]) for i in np.argwhere(n_finite < n_px)})
         if partial:
             warnings.append(
                 f"frames {partial[:10]} contain NaN/Inf values; they are treated as missing"
             )
-    else:
-        lo, hi = _compute(flat.min(axis=-1), flat.max(axis=-1))
     const = lo == hi
     if const.ndim > 1:
         const = const.all(axis=-1)
@@ -278,16 +267,37 @@ def validate_movie(movie: Movie) -> list[str]:
     return warnings
 
 
-def _compute(*arrays: Any, batch: int = 256) -> tuple[np.ndarray, ...]:
-    """Compute per-frame reductions; lazy ones a batch of frames at a time, so the task
-    graph (and memory) stays small however long the movie is."""
-    if not any(hasattr(a, "dask") for a in arrays):
-        return tuple(np.asarray(a) for a in arrays)
-    import dask
-
-    n = int(arrays[0].shape[0])
-    parts = [dask.compute(*(a[i : i + batch] for a in arrays)) for i in range(0, n, batch)]
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(len(arrays)))
+def _frame_stats(
+    data: Any, *, channels: bool, kind: str, batch_bytes: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame (and per-channel) min, max and count of finite values (NaN/Inf
+    ignored), read a batch of frames at a time: memory stays bounded, and a lazy movie
+    never builds a task graph as long as the movie. Lazy movies are read in small
+    batches (1 MiB): larger dask slices left tens of MB behind on a 2,500-frame movie."""
+    T = int(data.shape[0])
+    if batch_bytes is None:
+        batch_bytes = 2**20 if hasattr(data, "dask") else 32 * 2**20
+    frame_bytes = max(1, int(np.prod(data.shape[1:])) * np.dtype(data.dtype).itemsize)
+    step = max(1, batch_bytes // frame_bytes)
+    los, his, counts = [], [], []
+    for i in range(0, T, step):
+        block = data[i : i + step]
+        # one thread: the threaded scheduler's per-thread malloc arenas keep memory
+        block = np.asarray(
+            block.compute(scheduler="synchronous") if hasattr(block, "dask") else block
+        )
+        flat = block.reshape(block.shape[0], block.shape[1], -1) if channels else (
+            block.reshape(block.shape[0], -1))
+        if kind == "f":
+            finite = np.isfinite(flat)
+            los.append(np.where(finite, flat, np.inf).min(axis=-1))
+            his.append(np.where(finite, flat, -np.inf).max(axis=-1))
+            counts.append(finite.sum(axis=-1))
+        else:
+            los.append(flat.min(axis=-1))
+            his.append(flat.max(axis=-1))
+            counts.append(np.full(flat.shape[:-1], flat.shape[-1]))
+    return np.concatenate(los), np.concatenate(his), np.concatenate(counts)
 
 
 def read_run_movie(record: dict[str, Any], path: PathLike | None = None) -> Movie:
