@@ -456,18 +456,20 @@ def run(
             objects, labels=seg, movie=movie.data, max_distance=2 * max_distance,
             max_gap=config.max_gap, divisions=config.divisions, spacing=movie.spacing,
         )
+        if set(graph.nodes) != set(range(len(objects))):  # pragma: no cover - contract
+            raise RuntimeError("tracker returned nodes that are not rows of the objects")
+        edges = graph_arrays(graph)[2]
+        edges = np.asarray(list(graph.nodes), dtype=np.int64)[edges].reshape(-1, 2)
+        del graph
     else:
-        graph = track_objects(
+        # the links alone: from here on the graph is columns, ~50 bytes per object
+        # instead of the ~1 kB of a networkx node
+        edges = track_objects(
             objects, labels=seg, tracker=config.tracker, max_distance=max_distance,
             max_gap=config.max_gap, divisions=config.divisions, merges=config.merges,
-            spacing=movie.spacing, progress=bool(progress),
+            spacing=movie.spacing, progress=bool(progress), as_edges=True,
         )
     n_objects = len(objects)
-    if set(graph.nodes) != set(range(n_objects)):  # pragma: no cover - tracker contract
-        raise RuntimeError("tracker returned nodes that are not the rows of the objects table")
-    edges = graph_arrays(graph)[2]
-    edges = np.asarray(graph.nodes)[edges] if edges.size else edges  # rows, not positions
-    del graph  # from here on the graph is columns: ~50 bytes per object, not ~1 kB
     t_obj = objects["t"].to_numpy(np.int64)
     seg_obj = objects["label"].to_numpy(np.int64)
     if config.divisions:

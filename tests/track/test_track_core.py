@@ -240,3 +240,18 @@ def test_division_judged_on_daughters(tracker):
     # without evidence, a division at the appear cost is never worth it
     plain = LinkCosts(division=1.0, division_size=0.0, area=0.0)
     assert tracker(_split_movie(50, 50), costs=plain, **kw).out_degree(1) == 1
+
+
+@pytest.mark.parametrize("tracker", ["lap", "global"])
+def test_as_edges_gives_the_graph_edges(tracker):
+    from celldyn.measure import measure_objects
+    from celldyn.simulate import simulate_movie
+    from celldyn.track import track_objects
+
+    sim = simulate_movie(n_frames=12, n_objects=6, division_rate=0.1, rng=4)
+    objects = measure_objects(sim.labels)
+    kw = dict(labels=sim.labels, tracker=tracker, max_distance=20)
+    graph = track_objects(objects, **kw)
+    edges = track_objects(objects, as_edges=True, **kw)
+    assert edges.dtype == np.int64 and edges.shape[1] == 2 and len(edges) > 0
+    assert sorted(map(tuple, edges.tolist())) == sorted(graph.edges)

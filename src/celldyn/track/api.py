@@ -41,7 +41,8 @@ def track_objects(
     window: int = 50,
     overlap: int | None = None,
     progress: bool = False,
-) -> nx.DiGraph:
+    as_edges: bool = False,
+) -> nx.DiGraph | NDArray[np.int64]:
     """Link detections into a tracks graph with divisions, gaps and (optionally) merges.
 
     Parameters
@@ -73,12 +74,14 @@ def track_objects(
         Global solver only (see :func:`~celldyn.track.solve_global.track_global`).
     progress : bool
         Show a progress bar.
+    as_edges : bool
+        Return the ``(E, 2)`` array of linked row indices instead of a graph.
 
     Returns
     -------
     graph : networkx.DiGraph
         Nodes = rows of `objects` with ``t``, ``seg_id`` and centroid; edges forward
-        in time.
+        in time. With `as_edges`, the edges alone.
 
     Raises
     ------
@@ -101,7 +104,7 @@ def track_objects(
     common: dict[str, Any] = dict(
         labels=labels, max_distance=max_distance, max_gap=max_gap, divisions=divisions,
         merges=merges, costs=costs, spacing=spacing, edge_costs=edge_costs,
-        candidates=candidates, progress=progress,
+        candidates=candidates, progress=progress, as_edges=as_edges,
     )
     if tracker == "lap":
         return track_lap(objects, **common)

@@ -208,7 +208,8 @@ def track_lap(
     edge_costs: NDArray[np.float64] | None = None,
     candidates: pd.DataFrame | None = None,
     progress: bool = False,
-) -> nx.DiGraph:
+    as_edges: bool = False,
+) -> nx.DiGraph | NDArray[np.int64]:
     """Track detections with frame-by-frame LAP plus a gap/division/merge pass.
 
     Parameters
@@ -240,13 +241,16 @@ def track_lap(
         A precomputed candidate table (that `edge_costs` is aligned with).
     progress : bool
         Show a progress bar over frames.
+    as_edges : bool
+        Return the links as an ``(E, 2)`` array of row indices of `objects` instead
+        of a graph (long movies: a networkx node costs about a kilobyte).
 
     Returns
     -------
     graph : networkx.DiGraph
         One node per row of `objects` (``t``, ``seg_id``, centroid), edges forward in
         time over at most ``max_gap + 1`` frames; out-degree 2 = division, in-degree
-        2 = merge.
+        2 = merge. With `as_edges`, the edges alone.
 
     Raises
     ------
@@ -270,6 +274,8 @@ def track_lap(
     edges = np.concatenate(
         [np.stack([linked, succ[linked]], axis=1), _segment_pass(prob, succ, pred, state)]
     )
+    if as_edges:
+        return np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     graph = graph_from_links(prob.objects, edges)
     graph.graph["tracker"] = "lap"
     return graph

@@ -264,7 +264,8 @@ def track_global(
     overlap: int | None = None,
     time_limit: float | None = None,
     progress: bool = False,
-) -> nx.DiGraph:
+    as_edges: bool = False,
+) -> nx.DiGraph | NDArray[np.int64]:
     """Track detections by integer programming over overlapping time windows.
 
     Parameters are those of :func:`~celldyn.track.lap.track_lap`, plus:
@@ -282,7 +283,7 @@ def track_global(
     Returns
     -------
     graph : networkx.DiGraph
-        As :func:`~celldyn.track.lap.track_lap`.
+        As :func:`~celldyn.track.lap.track_lap` (the edge array with `as_edges`).
 
     Raises
     ------
@@ -336,6 +337,8 @@ def track_global(
         )
     chosen = _solve(prob, cost, window, overlap, time_limit, progress)
     edges = np.stack([prob.src[chosen], prob.tgt[chosen]], axis=1)
+    if as_edges:
+        return np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     graph = graph_from_links(prob.objects, edges)
     graph.graph["tracker"] = "global"
     return graph
@@ -348,7 +351,7 @@ def total_cost(
     costs: NDArray[np.float64],
     config: LinkCosts | None = None,
     *,
-    link_terms: bool = True,
+    outside_costs: bool = False,
 ) -> float:
     """The objective both solvers minimise, evaluated on a graph.
 
@@ -365,17 +368,17 @@ def total_cost(
     config : LinkCosts, optional
         Event costs (appear, disappear, division, merge) and the division evidence
         weights.
-    link_terms : bool
-        `costs` are :func:`~celldyn.track.costs.link_costs` (so divisions take back the
-        area terms of their links, see :func:`~celldyn.track.costs.division_evidence`);
-        False for outside costs (``edge_costs``).
+    outside_costs : bool
+        `costs` came from elsewhere (the solvers' ``edge_costs``): divisions then cost
+        ``division`` only, without the daughters' evidence, as in the solvers.
 
     Returns
     -------
     float
         ``sum(link costs) + appear * #(in-degree 0) + disappear * #(out-degree 0) +
         division * #(out-degree 2) + merge * #(in-degree 2)`` plus the daughters'
-        evidence of each division (:func:`~celldyn.track.costs.division_evidence`).
+        evidence of each division (:func:`~celldyn.track.costs.division_evidence`;
+        not with `outside_costs`).
 
     Raises
     ------
@@ -400,10 +403,9 @@ def total_cost(
     total += cfg.appear * int((indeg == 0).sum()) + cfg.disappear * int((outdeg == 0).sum())
     total += cfg.division * int((outdeg == 2).sum()) + cfg.merge * int((indeg == 2).sum())
     mothers = np.flatnonzero(outdeg == 2)
-    if mothers.size:
+    if mothers.size and not outside_costs:
         kids = np.array([sorted(graph.successors(int(i))) for i in mothers], np.int64)
         total += float(division_evidence(
-            objects.reset_index(drop=True), mothers, kids[:, 0], kids[:, 1], config=cfg,
-            link_terms=link_terms,
+            objects.reset_index(drop=True), mothers, kids[:, 0], kids[:, 1], config=cfg
         ).sum())
     return float(total)
