@@ -75,9 +75,13 @@ class Problem:
     def division_evidence(
         self, mother: NDArray[np.int64], d1: NDArray[np.int64], d2: NDArray[np.int64]
     ) -> NDArray[np.float64]:
-        """Division cost beyond the two links (event cost + daughters' evidence)."""
+        """Division cost beyond the two links: the event cost, plus the daughters'
+        evidence unless the link costs come from outside (a learned model scores
+        divisions through its own link probabilities)."""
+        if self.external:
+            return np.full(len(mother), self.config.division)
         return self.config.division + division_evidence(
-            self.objects, mother, d1, d2, config=self.config, link_terms=not self.external
+            self.objects, mother, d1, d2, config=self.config
         )
 
     def division_pairs(

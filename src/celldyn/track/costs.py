@@ -60,7 +60,8 @@ sweep on the training sets: benchmarks/RESULTS.md.
 Outside costs (for instance ``-log p`` from a learned model, see
 :func:`costs_from_probabilities`) replace the link costs entirely: pass them to the
 solvers as ``edge_costs``, one per candidate row; the event costs still come from
-:class:`LinkCosts`.
+:class:`LinkCosts`, and a division then costs its two links plus ``division`` (no
+daughters' evidence: the model judges the daughters through its links).
 
 What is ours: the terms and their scaling. IoU comes from per-frame-pair contingency
 tables (``numpy.unique`` over the overlapping pixels).
