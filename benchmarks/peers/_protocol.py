@@ -2,7 +2,8 @@
 
 Input (``.npz``): ``t`` (int64), ``y``, ``x`` (float64, pixels), one entry per detection;
 row ``i`` is detection ``i``. Output (``.npz``): ``src``, ``tgt`` (int64 row indices of the
-chosen links, forward in time), ``seconds`` (the linking call only), ``rss_before_mib`` and
+chosen links, forward in time), ``seconds`` (the linking call only; the fastest of
+``--repeat`` calls), ``rss_before_mib`` and
 ``rss_peak_mib`` (max RSS of this process before the call and at the end, MiB).
 
 This file has no dependency beyond numpy, so every peer environment can import it.
@@ -42,6 +43,8 @@ def parse(argv=None, trackers=()):
     ap.add_argument("--max-distance", type=float, required=True)
     ap.add_argument("--max-gap", type=int, default=2)
     ap.add_argument("--divisions", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="link this many times; seconds = the fastest call")
     return ap.parse_args(argv)
 
 

@@ -55,8 +55,8 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import InputError
 from ._problem import Problem, prepare
 from .candidates import graph_from_links
-from .lap import solve_augmented_lap
 from .costs import LinkCosts, division_evidence, position_costs
+from .lap import solve_augmented_lap
 from .motion import track_velocities
 
 __all__ = ["track_global", "total_cost"]
