@@ -46,8 +46,9 @@ d2`` (both one frame after ``m``) costs::
     cost(m -> d1) + cost(m -> d2) + division + evidence(m, d1, d2)
 
 (:func:`division_evidence`): ``division_size x (|log((a1 + a2) / a_m)| + |log(a1 /
-a2)|)`` (the two daughters share the mother's size, equally) ``+ division_intensity x
-|log(I1 / I2)|`` (sisters look alike), minus the ``area`` terms of the two links, which
+a2)|)`` (the two daughters share the mother's size, equally; plus ``log(median area /
+(4 a_m))`` for a mother under a quarter of the median object: debris does not divide)
+``+ division_intensity x |log(I1 / I2)|`` (sisters look alike), minus the ``area`` terms of the two links, which
 price a continuation (a daughter of half her mother's size is no evidence against a
 division). The alternative is the mother continuing into one daughter while the other
 appears, so a division is chosen when ``cost(m -> d2) + division + evidence < appear``.
@@ -124,8 +125,9 @@ class LinkCosts:
     evidence (``division_size``, ``division_intensity``); see the module docstring."""
     division_size: float = 0.5
     """Weight of the daughters' size evidence ``|log((a1 + a2) / a_mother)| +
-    |log(a1 / a2)|`` (objects need ``area``): 0 when the mother splits into two equal
-    halves. It replaces the ``area`` term of the two division links."""
+    |log(a1 / a2)|`` (objects need ``area``; plus ``log(median area / (4 a_mother))``
+    for a mother under a quarter of the median object): 0 when a grown mother splits
+    into two equal halves. It replaces the ``area`` term of the two division links."""
     division_intensity: float = 1.0
     """Weight of ``|log(I1 / I2)|``, the daughters' mean intensities (objects need
     ``intensity_mean``): sisters look alike."""
@@ -366,9 +368,10 @@ def division_evidence(
 ) -> NDArray[np.float64]:
     """What a division ``mother -> (d1, d2)`` costs beyond its two links and ``division``.
 
-    ``division_size * (|log((a1 + a2) / a_m)| + |log(a1 / a2)|)`` (the daughters share
-    the mother's size equally) ``+ division_intensity * |log(I1 / I2)|`` (sisters look
-    alike). With ``link_terms`` (link costs from :func:`link_costs`), the ``area`` terms
+    ``division_size * (|log((a1 + a2) / a_m)| + |log(a1 / a2)| + max(0, log(median
+    area / (4 a_m))))`` (the daughters share the mother's size equally; the mother is a
+    grown cell, not a speck of less than a quarter of the median object of the table)
+    ``+ division_intensity * |log(I1 / I2)|`` (sisters look alike). With ``link_terms`` (link costs from :func:`link_costs`), the ``area`` terms
     the two links paid (``|log(a_i / a_m)|``, which penalise a daughter for being half
     her mother) are taken back, so they only price a continuation. The result may be
     negative: good evidence makes a division cheaper than its links.
@@ -389,6 +392,9 @@ def division_evidence(
         v = np.maximum(objects["area"].to_numpy(float), 1e-12)
         with np.errstate(invalid="ignore"):
             size = np.abs(np.log((v[a] + v[b]) / v[m])) + np.abs(np.log(v[a] / v[b]))
+            # a dividing mother is a grown cell, not a speck: one below a quarter of the
+            # median object size pays for it
+            size += np.maximum(0.0, np.log(0.25 * np.median(v) / v[m]))
             out += cfg.division_size * np.nan_to_num(size)
             if link_terms and cfg.area > 0:
                 paid = np.abs(np.log(v[a] / v[m])) + np.abs(np.log(v[b] / v[m]))
