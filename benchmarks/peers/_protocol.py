@@ -3,7 +3,8 @@
 Input (``.npz``): ``t`` (int64), ``y``, ``x`` (float64, pixels), one entry per detection;
 row ``i`` is detection ``i``. Output (``.npz``): ``src``, ``tgt`` (int64 row indices of the
 chosen links, forward in time), ``seconds`` (the linking call only; the fastest of
-``--repeat`` calls), ``rss_before_mib`` and
+up to ``--repeat`` calls, a call over ``REPEAT_BELOW_S`` not being repeated),
+``rss_before_mib`` and
 ``rss_peak_mib`` (max RSS of this process before the call and at the end, MiB).
 
 This file has no dependency beyond numpy, so every peer environment can import it.
@@ -16,6 +17,14 @@ import resource
 import sys
 
 import numpy as np
+
+
+REPEAT_BELOW_S = 5.0  # --repeat: a call slower than this is not repeated
+
+
+def repeats(args, seconds: float, done: int) -> bool:
+    """Whether to link once more after `done` calls, the last taking `seconds`."""
+    return done < max(1, args.repeat) and seconds < REPEAT_BELOW_S
 
 
 def max_rss_mib() -> float:
@@ -44,7 +53,8 @@ def parse(argv=None, trackers=()):
     ap.add_argument("--max-gap", type=int, default=2)
     ap.add_argument("--divisions", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=1,
-                    help="link this many times; seconds = the fastest call")
+                    help="link up to this many times; seconds = the fastest call (a call "
+                    f"over {REPEAT_BELOW_S:.0f} s is not repeated)")
     return ap.parse_args(argv)
 
 

@@ -16,7 +16,7 @@ import logging
 import time
 
 import numpy as np
-from _protocol import load, max_rss_mib, parse, save
+from _protocol import load, max_rss_mib, parse, repeats, save
 
 
 def make_config(max_distance, max_gap, divisions, volume):
@@ -69,7 +69,7 @@ def main(argv=None):
     })
     before = max_rss_mib()
     times = []
-    for _ in range(max(1, args.repeat)):
+    while not times or repeats(args, times[-1], len(times)):
         with btrack.BayesianTracker(verbose=False) as tracker:
             tracker.configure(cfg)
             tracker.append(objects)

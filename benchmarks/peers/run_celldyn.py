@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 import pandas as pd
-from _protocol import load, max_rss_mib, parse, save
+from _protocol import load, max_rss_mib, parse, repeats, save
 
 
 def main(argv=None):
@@ -27,7 +27,7 @@ def main(argv=None):
     fn = track_lap if args.tracker == "lap" else track_global
     before = max_rss_mib()
     times = []
-    for _ in range(max(1, args.repeat)):
+    while not times or repeats(args, times[-1], len(times)):
         start = time.perf_counter()
         graph = fn(objects, max_distance=args.max_distance, max_gap=args.max_gap,
                    divisions=bool(args.divisions))

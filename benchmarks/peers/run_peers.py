@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from _protocol import load, max_rss_mib, parse, save
+from _protocol import load, max_rss_mib, parse, repeats, save
 
 
 def run_laptrack(t, y, x, max_distance, max_gap, divisions):
@@ -76,10 +76,11 @@ def main(argv=None):
         import trackpy  # noqa: F401
     before = max_rss_mib()
     fn = run_laptrack if args.tracker == "laptrack" else run_trackpy
-    runs = [fn(t, y, x, args.max_distance, args.max_gap, bool(args.divisions))
-            for _ in range(max(1, args.repeat))]
-    src, tgt, _ = runs[0]
-    seconds = min(r[2] for r in runs)
+    src, tgt, seconds = fn(t, y, x, args.max_distance, args.max_gap, bool(args.divisions))
+    done, last = 1, seconds
+    while repeats(args, last, done):
+        last = fn(t, y, x, args.max_distance, args.max_gap, bool(args.divisions))[2]
+        seconds, done = min(seconds, last), done + 1
     save(args.output, src, tgt, seconds, before)
 
 
