@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from ._memory import release_memory
 from ._validate import check_labels, check_movie
 from .errors import ConfigError, InputError
 from .measure import measure_objects
@@ -445,6 +446,7 @@ def run(
     t0 = time.perf_counter()
     objects = measure_objects(seg, movie.data, spacing=movie.spacing, progress=bool(progress))
     timings["measure"] = time.perf_counter() - t0
+    release_memory()  # long movies: per-frame scratch of the stages above
 
     t0 = time.perf_counter()
     max_distance = config.max_distance or auto_max_distance(objects, spacing=movie.spacing)
@@ -469,6 +471,7 @@ def run(
             max_gap=config.max_gap, divisions=config.divisions, merges=config.merges,
             spacing=movie.spacing, progress=bool(progress), as_edges=True,
         )
+    release_memory()  # the tracker's candidates and cost arrays
     n_objects = len(objects)
     t_obj = objects["t"].to_numpy(np.int64)
     seg_obj = objects["label"].to_numpy(np.int64)
@@ -592,6 +595,11 @@ def write_run(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(steps), desc="write", unit="file")
+    def done() -> None:
+        if bar is not None:
+            bar.update()
+        release_memory()  # each step frees its scratch before the next one's peak
+
     m = result.movie
     axis_names = ["z", "y", "x"][-m.n_spatial :]
     with atomic_path(path, overwrite=overwrite) as tmp:
@@ -600,25 +608,25 @@ def write_run(
             tmp / "labels.ome.zarr", result.labels, spacing=m.spacing,
             frame_interval=m.frame_interval,
         )
-        bar and bar.update()
+        done()
         write_parquet(tmp / "objects.parquet", result.objects)
-        bar and bar.update()
+        done()
         write_geff_table(
             tmp / "tracks.geff", _node_table(result.objects), result.edges,
             axis_names=axis_names, spacing=m.spacing, frame_interval=m.frame_interval,
         )
-        bar and bar.update()
+        done()
         write_ctc_result(tmp / "ctc", result.labels, result.tracks)
-        bar and bar.update()
+        done()
         record = run_record(result, source=source)
         if inputs is not None:
             record["inputs"] = inputs
         (tmp / "run.json").write_text(json.dumps(record, indent=2, default=str))
-        bar and bar.update()
+        done()
         from .analyze.write import write_analysis
 
         write_analysis(result, tmp, record=record)
-        bar and bar.update()
+        done()
     if bar is not None:
         bar.close()
     return path

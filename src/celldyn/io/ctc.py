@@ -345,23 +345,46 @@ def _label_dtype(labels: np.ndarray) -> type:
 
 
 def _write_frames(
-    folder: Path, prefix: str, frames: Mapping[int, np.ndarray], n: int
+    folder: Path, prefix: str, frames: Mapping[int, Any], n: int, *, max_label: int | None = None
 ) -> None:
-    width = _digits(n)
-    items = list(frames.items())
-    dtype = _label_dtype(np.asarray([a.max() if a.size else 0 for _, a in items]))
+    """Write ``{prefix}TTT.tif`` for each frame of `frames`, a frame at a time.
 
-    def write(item: tuple[int, np.ndarray]) -> None:
-        t, a = item
+    `frames` may be lazy (:class:`_Frames`): a frame is read when it is written, so a
+    long movie on disk never has all its frames (or a dask task per frame) in memory.
+    The dtype (uint16, or uint32 past 65535) follows `max_label`, or a first pass.
+    """
+    width = _digits(n)
+    times = list(frames)
+    if max_label is None:
+        max_label = max((int(np.asarray(frames[t]).max(initial=0)) for t in times), default=0)
+    dtype = _label_dtype(np.asarray([max_label]))
+
+    def write(t: int) -> None:
         tifffile.imwrite(
             folder / f"{prefix}{t:0{width}d}.tif",
-            np.asarray(a).astype(dtype),
+            np.asarray(frames[t]).astype(dtype),
             compression="zlib",
             photometric="minisblack",
         )
 
     with ThreadPoolExecutor(_N_THREADS) as pool:
-        list(pool.map(write, items))
+        list(pool.map(write, times))
+
+
+class _Frames(Mapping):
+    """Frames `times` of a label movie, read on access (numpy, zarr or dask)."""
+
+    def __init__(self, labels: Any, times: Any) -> None:
+        self.labels, self.times = labels, list(times)
+
+    def __getitem__(self, t: int) -> Any:
+        return self.labels[t]
+
+    def __iter__(self) -> Any:
+        return iter(self.times)
+
+    def __len__(self) -> int:
+        return len(self.times)
 
 
 def _check_labels_table(
@@ -431,7 +454,8 @@ def write_ctc_result(
     with atomic_path(folder, overwrite=overwrite) as tmp:
         tmp.mkdir()
         n = labels.shape[0]
-        _write_frames(tmp, "mask", {t: labels[t] for t in range(n)}, n)
+        top = int(table["label"].max()) if len(table) else 0  # labels match the table
+        _write_frames(tmp, "mask", _Frames(labels, range(n)), n, max_label=top)
         _write_table(tmp / "res_track.txt", table)
 
 
@@ -540,16 +564,17 @@ def write_ctc_gt(
     """
     labels, table = _check_labels_table(labels, table)
     n = labels.shape[0]
+    seg: Mapping[int, Any]
     if seg_frames is None:
-        seg: dict[int, np.ndarray] = {t: labels[t] for t in range(n)}
+        seg = _Frames(labels, range(n))
     elif isinstance(seg_frames, Mapping):
         seg = {
             int(t): as_int32_labels(a, name=f"SEG frame {t}")
             for t, a in seg_frames.items()
         }
     else:
-        seg = {int(t): labels[int(t)] for t in seg_frames if 0 <= int(t) < n}
-    for t, a in seg.items():
+        seg = _Frames(labels, sorted({int(t) for t in seg_frames if 0 <= int(t) < n}))
+    for t, a in ([] if isinstance(seg, _Frames) else seg.items()):
         if not 0 <= t < n or a.shape != labels.shape[1:]:
             raise InputError(
                 f"SEG frame {t} must be in 0..{n - 1} with shape {labels.shape[1:]}; "
@@ -558,10 +583,13 @@ def write_ctc_gt(
     with atomic_path(folder, overwrite=overwrite) as tmp:
         (tmp / "TRA").mkdir(parents=True)
         (tmp / "SEG").mkdir()
-        _write_frames(tmp / "TRA", "man_track", {t: labels[t] for t in range(n)}, n)
+        top = int(table["label"].max()) if len(table) else 0  # labels match the table
+        _write_frames(tmp / "TRA", "man_track", _Frames(labels, range(n)), n, max_label=top)
         _write_table(tmp / "TRA" / "man_track.txt", table)
         if seg:
-            _write_frames(tmp / "SEG", "man_seg", dict(sorted(seg.items())), n)
+            if not isinstance(seg, _Frames):
+                seg = dict(sorted(seg.items()))
+            _write_frames(tmp / "SEG", "man_seg", seg, n)
 
 
 def read_ctc_gt(
