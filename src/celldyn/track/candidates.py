@@ -169,8 +169,20 @@ def candidate_links(
             trees[frame] = cKDTree(pos[groups[frame]])
         return trees[frame]
 
-    parts: list[tuple[NDArray, NDArray, NDArray, NDArray]] = []
+    # Long movies: trees are dropped once their frame can no longer be a target, and
+    # the per-frame pieces are merged every few hundred frames (a numpy array costs
+    # ~100 bytes of overhead: 4 per frame pair add up on 10,000 frames).
+    merged: list[tuple[NDArray, ...]] = []
+    parts: list[tuple[NDArray, ...]] = []
+
+    def merge() -> None:
+        if parts:
+            merged.append(tuple(np.concatenate(col) for col in zip(*parts)))
+            parts.clear()
+
     for t0, ia in groups.items():
+        for old in [f for f in trees if f < t0]:
+            del trees[old]
         for dt in range(1, max_gap + 2):
             ib = groups.get(t0 + dt)
             if ib is None:
@@ -184,18 +196,25 @@ def candidate_links(
             if len(rec) == 0:
                 continue
             parts.append((ia[rec["i"]], ib[rec["j"]], np.full(len(rec), dt), rec["v"]))
-    if parts:
-        src = np.concatenate([p[0] for p in parts]).astype(np.int64)
-        tgt = np.concatenate([p[1] for p in parts]).astype(np.int64)
-        dts = np.concatenate([p[2] for p in parts]).astype(np.int64)
-        dist = np.concatenate([p[3] for p in parts]).astype(np.float64)
+        if len(parts) >= 512:
+            merge()
+    merge()
+    # sort by (source, target) one column at a time; DataFrame(copy=False) keeps the
+    # arrays (no consolidated copy): the table's peak is about twice its size
+    cols: dict[str, NDArray] = {}
+    if merged:
+        src = np.concatenate([p[0] for p in merged]).astype(np.int64, copy=False)
+        tgt = np.concatenate([p[1] for p in merged]).astype(np.int64, copy=False)
+        order = np.lexsort((tgt, src))
+        cols["source"], cols["target"] = src[order], tgt[order]
+        del src, tgt
+        for name, k, dtype in (("dt", 2, np.int64), ("distance", 3, np.float64)):
+            cols[name] = np.concatenate([p[k] for p in merged]).astype(dtype, copy=False)[order]
+        merged.clear()
     else:
-        src = tgt = dts = np.zeros(0, np.int64)
-        dist = np.zeros(0, np.float64)
-    order = np.lexsort((tgt, src))
-    table = pd.DataFrame(
-        {"source": src[order], "target": tgt[order], "dt": dts[order], "distance": dist[order]}
-    )
+        cols = {"source": np.zeros(0, np.int64), "target": np.zeros(0, np.int64),
+                "dt": np.zeros(0, np.int64), "distance": np.zeros(0, np.float64)}
+    table = pd.DataFrame(cols, copy=False)
     table.attrs.update(
         max_distance=max_distance,
         max_gap=max_gap,
