@@ -105,6 +105,10 @@ def solve_augmented_lap(
     return np.sort(chosen)
 
 
+FRAMES_PER_SOLVE = 256
+"""Frame pairs solved together in the fixed-cost frame pass (independent blocks)."""
+
+
 def _local(nodes: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     uniq, inv = np.unique(nodes, return_inverse=True)
     return uniq, inv
@@ -120,17 +124,24 @@ def _frame_pass(prob: Problem, progress: bool):
         # Fixed costs: the frame-pair problems share no row (a source lies in one frame)
         # and no column, so together they are one block-diagonal assignment with the
         # same optimum; one sparse solve replaces a loop over frames.
-        c = prob.cost[one]
-        ok = np.isfinite(c)
-        rows, c = one[ok], c[ok]
-        a_nodes, a_loc = _local(prob.src[rows])
-        b_nodes, b_loc = _local(prob.tgt[rows])
-        chosen = solve_augmented_lap(
-            len(a_nodes), len(b_nodes), a_loc, b_loc, c, cfg.disappear, cfg.appear
-        )
-        s, g = prob.src[rows[chosen]], prob.tgt[rows[chosen]]
-        succ[s] = g
-        pred[g] = s
+        # Long movies: a few hundred frames per solve bound the augmented matrix's
+        # memory (it is several times the candidates'); blocks stay independent.
+        c_all = prob.cost[one]
+        frame_of = prob.t[prob.src[one]]
+        for lo in range(int(frame_of.min(initial=0)), int(frame_of.max(initial=-1)) + 1,
+                        FRAMES_PER_SOLVE):
+            part = (frame_of >= lo) & (frame_of < lo + FRAMES_PER_SOLVE)
+            rows, c = one[part], c_all[part]
+            ok = np.isfinite(c)
+            rows, c = rows[ok], c[ok]
+            a_nodes, a_loc = _local(prob.src[rows])
+            b_nodes, b_loc = _local(prob.tgt[rows])
+            chosen = solve_augmented_lap(
+                len(a_nodes), len(b_nodes), a_loc, b_loc, c, cfg.disappear, cfg.appear
+            )
+            s, g = prob.src[rows[chosen]], prob.tgt[rows[chosen]]
+            succ[s] = g
+            pred[g] = s
         return succ, pred, None
     state = prob.motion_state()
     by_frame = frame_groups(prob.t[prob.src[one]]) if one.size else {}
