@@ -38,9 +38,9 @@ from tracking import (
 )
 
 TRAINING = [name for name, (_, split, _) in SETS.items() if split != "held out"]
-# (label, LinkCosts keywords); the first is the old model (no daughter evidence)
+# (label, LinkCosts keywords)
 CONFIGS = [
-    ("no evidence (division_size 0, division_intensity 0)",
+    ("division_size 0, division_intensity 0 (links' area terms still taken back)",
      {"division_size": 0.0, "division_intensity": 0.0}),
     ("division_size 0.25, division_intensity 1", {"division_size": 0.25}),
     ("division_size 0.5, division_intensity 0", {"division_intensity": 0.0}),

@@ -18,7 +18,6 @@ import sys
 
 import numpy as np
 
-
 REPEAT_BELOW_S = 5.0  # --repeat: a call slower than this is not repeated
 
 
