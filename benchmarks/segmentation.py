@@ -104,12 +104,15 @@ def training_split() -> dict[str, dict[str, list[Frame]]]:
 def held_out() -> dict[str, dict[str, list[Frame]]]:
     g = _gowt1("02")
     return {
-        "Fluo-N2DH-GOWT1-02 (new movie)": {"tune": g[:5], "test": g[5:], "train_set": "GOWT1"},
+        "Fluo-N2DH-GOWT1-02 (new movie)": {"tune": g[:5], "test": g[5:], "train_set": "GOWT1",
+                                           "real": True},
         "Fluo-N2DH-SIM+-01 frames 45-64 (same movie, later)": {
-            "tune": _sim(range(40, 45)), "test": _sim(range(45, 65)), "train_set": "SIM+"},
+            "tune": _sim(range(40, 45)), "test": _sim(range(45, 65)), "train_set": "SIM+",
+            "real": False},
         "DSB2018 right half (rows 128-511)": {
             "tune": _dsb(slice(0, 128), slice(256, 512)),
-            "test": _dsb(slice(128, 512), slice(256, 512)), "train_set": "DSB2018"},
+            "test": _dsb(slice(128, 512), slice(256, 512)), "train_set": "DSB2018",
+            "real": True},
     }
 
 
@@ -130,9 +133,12 @@ def samples(frames: list[Frame], zoom: float, weight: float, name: str):
                    ignore_unannotated=f.partial) for f in frames]
 
 
-SHIPPED_CONFIG = {"base": 12, "depth": 3, "crop": 80, "batch": 6, "iters_per_epoch": 50,
-                  "epochs": 8, "lr": 2e-3, "seed": SEED}
+SHIPPED_CONFIG = {"base": 16, "depth": 3, "crop": 96, "batch": 8, "iters_per_epoch": 200,
+                  "epochs": 12, "lr": 2e-3, "seed": SEED, "val_every": 1, "keep_best": True}
 SHIPPED_AUGMENT: dict = {}    # AugmentConfig defaults
+# share of training crops per source (split evenly over its frames); DSB2018 is one
+# small image of small, crowded nuclei and the hardest real set, so it gets the most
+SET_WEIGHTS = {"GOWT1": 0.35, "SIM+": 0.25, "DSB2018": 0.40}
 
 
 def train_shipped(folder: Path) -> None:
@@ -149,7 +155,7 @@ def train_shipped(folder: Path) -> None:
         d = median_diameter(part["train"])
         diam[name] = round(d, 1)
         zoom = TARGET_DIAMETER / d
-        train += samples(part["train"], zoom, 1.0 / len(part["train"]), name)
+        train += samples(part["train"], zoom, SET_WEIGHTS[name] / len(part["train"]), name)
         val += samples(part["val"], zoom, 1.0, name)
     config = TrainConfig(**SHIPPED_CONFIG, augment=AugmentConfig(**SHIPPED_AUGMENT))
 
@@ -163,13 +169,15 @@ def train_shipped(folder: Path) -> None:
         "normalization": {"method": "percentile", "low": 1.0, "high": 99.8},
         "target_diameter": TARGET_DIAMETER,
         "training": {"command": "nice -n 5 python benchmarks/segmentation.py "
-                                f"--train-shipped {folder}",
-                     "config": config.to_dict(), "seed": SEED,
+                                "--train-shipped src/celldyn/models/nuclei2d",
+                     "config": config.to_dict(), "seed": SEED, "set_weights": SET_WEIGHTS,
+                     "best_epoch": result.best_epoch,
                      "train_diameters_px": diam, "seconds": round(result.seconds, 1),
                      "history": result.history},
     }
     digest = save_segmenter(folder, result.net, meta, result.thresholds)
-    print("thresholds", result.thresholds, "sha256", digest, "seconds", round(result.seconds))
+    print("thresholds", result.thresholds, "best epoch", result.best_epoch, "sha256", digest,
+          "seconds", round(result.seconds))
 
 
 def write_card(folder: Path, rows: list[dict], notes: list[str]) -> None:
@@ -185,6 +193,13 @@ def write_card(folder: Path, rows: list[dict], notes: list[str]) -> None:
         int(np.prod(v.shape)) for k, v in __import__("torch").load(
             folder / "weights.pt", weights_only=True).items() if "running" not in k
         and "num_batches" not in k)
+    best_line = ""
+    if t.get("best_epoch") is not None:
+        best_line = (f"Shipped weights: epoch {t['best_epoch'] + 1} of {c['epochs']} (best mean of validation "
+                     "AP@0.5 and AP@0.75 at the default post-processing levels, "
+                     "`keep_best`).\n")
+    if t.get("set_weights"):
+        best_line += f"Share of training crops per source: {t['set_weights']}.\n"
     held = markdown_table([r for r in rows if r["method"].startswith("deep")],
                           ["set", "method", "AP@0.5", "AP@0.75", "SEG"])
     best_c = markdown_table([max((r for r in rows if r["set"] == s_ and
@@ -238,7 +253,8 @@ intensity scale/offset, gamma, blur, Poisson-Gaussian noise. Trained on CPU (2 s
 in `registry.py`, run `python benchmarks/segmentation.py` (writes this card's scores) and
 `python tests/segment/test_deep_shipped.py` (regenerates the stored test output).
 
-Validation AP@0.5 per epoch: {", ".join(f"{h['val_ap50']:.3f}" for h in hist)}.
+Validation AP@0.5 per epoch ({c["iters_per_epoch"]} iterations each): {", ".join(f"{h['val_ap50']:.3f}" for h in hist if "val_ap50" in h)}.
+{best_line}
 
 ## Held-out scores (benchmarks/RESULTS.md, section Segmentation)
 AP@τ = TP / (TP + FP + FN) at IoU ≥ τ, counts summed over frames; on GOWT1 (partial SEG)
@@ -262,10 +278,10 @@ Best classical method per set, for comparison:
 - Object size matters, and the automatic estimate is not reliable: on SIM+ it gives
   16-38 px (depending on the frame) for nuclei of about 50 px (the model fragments them). Pass `diameter=` (pixels) when
   you know it; the headline scores above use the training split's median diameter.
-- Small CPU budget ({t["seconds"] / 60:.0f} min of training, {c["epochs"] * c["iters_per_epoch"]}
-  iterations): it beats the best classical method only where the target lines above say
-  "met" (the real GOWT1 movie); on DSB2018's small, crowded nuclei and on SIM+ the
-  classical watershed is better. Check it on your data against `--segmenter classical`.
+- CPU budget ({t["seconds"] / 60:.0f} min of training, {c["epochs"] * c["iters_per_epoch"]}
+  iterations): it beats the best classical method by the target margin only where the
+  target lines above say "met"; check it on your data against `--segmenter classical`.
+  The validation and held-out sets are small (DSB2018: one 512x512 image, 125 nuclei).
 - GOWT1 scores use partial annotation (ignored unannotated predictions): a model that
   invents objects far from annotated nuclei is not penalised there.
 - 2D only; the 3D architecture exists (`UNet(ndim=3)`), no 3D weights are shipped.
@@ -279,14 +295,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-shipped", type=Path, default=None)
     ap.add_argument("--quick", action="store_true", help="2 test frames, no files written")
     ap.add_argument("--model", default="nuclei2d", help="shipped name or model folder")
+    ap.add_argument("--check-fine-tune", action="store_true",
+                    help="fine-tuning length check on validation frames only")
     ap.add_argument("--card-only", action="store_true",
-                    help="rewrite the shipped CARD.md from segmentation.json")
+                    help="rewrite the shipped CARD.md and the RESULTS.md section from "
+                         "segmentation.json (no re-scoring)")
     args = ap.parse_args(argv)
     if args.card_only:
+        from _results import write_section
+
         from celldyn.segment.deep.registry import model_folder
 
         res = json.loads(Path(__file__).with_name("segmentation.json").read_text())
+        write_section("Segmentation (benchmarks/segmentation.py)",
+                      section_body(res["rows"], res["notes"]),
+                      packages=("torch", "scikit-image", "numpy"))
         write_card(model_folder("nuclei2d"), res["rows"], res["notes"])
+        return 0
+    if args.check_fine_tune:
+        res = check_fine_tune(args.model)
+        Path(__file__).with_name("segmentation_finetune_check.json").write_text(
+            json.dumps(res, indent=1))
         return 0
     if args.train_shipped is not None:
         train_shipped(args.train_shipped)
@@ -295,6 +324,71 @@ def main(argv: list[str] | None = None) -> int:
 
 
 FINE_TUNE = {"epochs": 2, "iters_per_epoch": 30, "lr": 5e-4}
+
+
+FINE_TUNE_CHECK = (
+    "Fine-tuning recipe (60 iterations, lr 5e-4, batch-norm statistics frozen) checked on "
+    "validation frames only (`--check-fine-tune`, segmentation_finetune_check.json): the "
+    "shipped model fine-tuned on part of a training source's validation frames and scored "
+    "on the rest, after 40/80/120/160 iterations. SIM+ (fine-tune frames 30-32, score "
+    "33-34): AP@0.5 0.808 before, 0.816 / 0.808 / 0.808 / 0.835; DSB2018 (fine-tune "
+    "rows 384-511 x columns 0-127, score columns 128-255, 14 nuclei): 0.846 before, "
+    "0.733 / 0.688 / 0.786 / 0.786. Longer fine-tuning gains nothing on validation data "
+    "(the sources were already trained on), so the recipe was not lengthened; "
+    "the held-out fine-tuned rows above are its only test on new data: there it lowers "
+    "AP@0.5 on every set, so this recipe (AdamW from the first step at lr 5e-4) is not "
+    "yet a working fine-tuning method for this model.")
+
+
+def check_fine_tune(model: str = "nuclei2d", iters: int = 40, checks: int = 4,
+                    lr: float = 5e-4) -> list[dict]:
+    """Check the fine-tuning length on *validation* frames only (no held-out pixels).
+
+    Per training source, its validation frames are split into a fine-tuning part and a
+    scoring part (SIM+: frames 30-32 / 33-34; DSB2018: left-half rows 384-511, columns
+    0-127 / 128-255; GOWT1-01 is left out: its 5 validation frames annotate 2 nuclei
+    each, too few to score). The shipped model is fine-tuned for ``checks * iters``
+    iterations (cosine decay over the whole run) and scored on the scoring part after
+    every ``iters`` iterations (AP@0.5 / AP@0.75 at the shipped thresholds).
+    """
+    import torch
+
+    from celldyn.segment.deep import load_segmenter
+    from celldyn.segment.deep.train import TrainConfig, train_segmenter
+
+    torch.set_num_threads(2)
+    shipped = load_segmenter(model)
+    dsb = _dsb(slice(384, 512), slice(0, 256))[0]
+    parts = {
+        "SIM+": (_sim(range(30, 33)), _sim(range(33, 35))),
+        "DSB2018": ([Frame(dsb.image[:, :128].copy(), dsb.labels[:, :128].copy())],
+                    [Frame(dsb.image[:, 128:].copy(), dsb.labels[:, 128:].copy())]),
+    }
+    diam = shipped.config["training"]["train_diameters_px"]
+    out = []
+    for name, (ft, sc) in parts.items():
+        zoom = shipped.target_diameter / float(diam[name])
+        ft_s = samples(ft, zoom, 1.0, name)
+        sc_s = samples(sc, zoom, 1.0, name)
+        cfg = replace(TrainConfig.from_dict(shipped.config["training"]["config"]),
+                      epochs=checks, iters_per_epoch=iters, lr=lr, val_every=1,
+                      keep_best=False)
+        from celldyn.segment.deep.train import _predict_val, validation_ap
+
+        ap0 = validation_ap(sc_s, _predict_val(shipped.net, sc_s), shipped.thresholds)
+        rec = {"set": name, "iters": 0, "AP@0.5": ap0[0.5], "AP@0.75": ap0[0.75]}
+        out.append(rec)
+        print(json.dumps(rec), flush=True)
+
+        def report(r, _n=name):
+            rec = {"set": _n, "iters": (r["epoch"] + 1) * iters, "AP@0.5": r["val_ap50"],
+                   "AP@0.75": r["val_ap75"]}
+            out.append(rec)
+            print(json.dumps(rec), flush=True)
+
+        train_segmenter(ft_s, sc_s, cfg, init=shipped.net.state_dict(),
+                        thresholds=shipped.thresholds, tune=False, on_epoch=report)
+    return out
 
 
 def _score(frames: list[Frame], pred: list[np.ndarray]) -> dict[str, float]:
@@ -373,9 +467,35 @@ print((status("VmHWM") - before) / 1024)
         return float("nan")
 
 
+def section_body(rows: list[dict], notes: list[str]) -> str:
+    """The RESULTS.md section text from the score rows and target notes."""
+    from _results import markdown_table
+
+    cols = ["set", "method", "AP@0.5", "AP@0.75", "SEG", "ms/MP", "peak MiB (1 MP frame)"]
+    body = (__doc__.split("\n\n", 1)[1].split("Scores:")[0]
+            + "Scores: AP@0.5 / AP@0.75 = TP / (TP + FP + FN), counts summed over frames; "
+            "on GOWT1 (partial SEG annotation) predictions that overlap no annotated nucleus "
+            "are ignored (CTC SEG convention). SEG: CTC SEG (celldyn.evaluate.seg_score). "
+            "ms/MP: wall milliseconds per megapixel of input on this machine (2 shared "
+            "CPU cores, torch 2 threads), including normalisation and post-processing. "
+            "peak MiB: growth of the peak RSS of a fresh process segmenting one 1024x1024 "
+            "GOWT1-02 frame (deep: at diameter 60 px, i.e. a 512x512 network input).\n\n"
+            + markdown_table(rows, cols)
+            + "\n\nTargets (AP@0.5). The issue-4 targets (deep beats the best classical "
+            "method by >= 0.10; fine-tuning on 5 annotated frames closes >= half "
+            "of the remaining gap to 1.0) apply to the held-out *real* sets, GOWT1-02 and the "
+            "DSB2018 right half. SIM+ is simulated; with a classical AP@0.5 above 0.9 a +0.10 "
+            "margin is impossible there, so it is listed for information only.\n"
+            + "\n".join(notes)
+            + "\n\n" + FINE_TUNE_CHECK
+            + "\n\nPeers: Cellpose 3 and StarDist trained from scratch on the same split "
+            "were not run (time budget on 2 shared CPU cores; see the model card).\n")
+    return body
+
+
 def run_benchmark(quick: bool = False, model: str = "nuclei2d") -> int:
     import torch
-    from _results import markdown_table, write_section
+    from _results import write_section
 
     from celldyn.segment.deep import load_segmenter
     from celldyn.segment.deep.train import TrainConfig, train_segmenter
@@ -445,24 +565,14 @@ def run_benchmark(quick: bool = False, model: str = "nuclei2d") -> int:
         gap = 1.0 - deep["AP@0.5"]
         closed = (ftr["AP@0.5"] - deep["AP@0.5"]) / gap if gap > 0 else 1.0
         ok1 = deep["AP@0.5"] - best_c["AP@0.5"] >= 0.10
+        real = sets[set_name]["real"]
         notes.append(
-            f"- {set_name}: best classical {best_c['method']} AP@0.5 {best_c['AP@0.5']:.3f}; "
+            f"- {set_name}{'' if real else ' (simulated: information only, not an issue-4 target)'}: best classical {best_c['method']} AP@0.5 {best_c['AP@0.5']:.3f}; "
             f"deep (diameter from training split) {deep['AP@0.5']:.3f} ({deep['AP@0.5'] - best_c['AP@0.5']:+.3f}: "
             f"target +0.10 {'met' if ok1 else 'NOT met'}); fine-tuned {ftr['AP@0.5']:.3f}, "
             f"closes {closed:.0%} of the gap to 1.0 (target 50%: "
             f"{'met' if closed >= 0.5 else 'NOT met'}).")
-    cols = ["set", "method", "AP@0.5", "AP@0.75", "SEG", "ms/MP", "peak MiB (1 MP frame)"]
-    body = (__doc__.split("\n\n", 1)[1].split("Scores:")[0]
-            + "Scores: AP@0.5 / AP@0.75 = TP / (TP + FP + FN), counts summed over frames; "
-            "on GOWT1 (partial SEG annotation) predictions that overlap no annotated nucleus "
-            "are ignored (CTC SEG convention). SEG: CTC SEG (celldyn.evaluate.seg_score). "
-            "ms/MP: wall milliseconds per megapixel of input on this machine (2 shared "
-            "CPU cores, torch 2 threads), including normalisation and post-processing. "
-            "peak MiB: growth of the peak RSS of a fresh process segmenting one 1024x1024 "
-            "GOWT1-02 frame (deep: at diameter 60 px, i.e. a 512x512 network input).\n\n"
-            + markdown_table(rows, cols) + "\n\nTargets (AP@0.5):\n" + "\n".join(notes)
-            + "\n\nPeers: Cellpose 3 and StarDist trained from scratch on the same split "
-            "were not run (time budget on 2 shared CPU cores; see the model card).\n")
+    body = section_body(rows, notes)
     if not quick:
         write_section("Segmentation (benchmarks/segmentation.py)", body,
                       packages=("torch", "scikit-image", "numpy"))

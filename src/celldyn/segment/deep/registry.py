@@ -32,7 +32,7 @@ __all__ = ["SHIPPED", "DeepSegmenter", "load_segmenter", "model_folder", "save_s
 SHIPPED: dict[str, dict[str, str]] = {
     # name: folder under celldyn/models, pinned sha256 of weights.pt
     "nuclei2d": {"folder": "nuclei2d",
-                 "sha256": "d97434317c893b9fd9da416883467aa41d10719525e0c35f1106d48958e82390"},
+                 "sha256": "afe60de2201a3f5d90f8a860b508c6b456510404b2f65e643634c145d4e2c268"},
 }
 
 
