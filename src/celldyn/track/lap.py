@@ -114,11 +114,25 @@ def _local(nodes: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int6
     return uniq, inv
 
 
+def _assign(
+    prob: Problem, rows: NDArray[np.int64], c: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """One-frame links among candidate `rows` (costs `c`, +inf forbidden): the
+    optimal (sources, targets), unlinked objects paying disappear / appear."""
+    ok = np.isfinite(c)
+    rows, c = rows[ok], c[ok]
+    a_nodes, a_loc = _local(prob.src[rows])
+    b_nodes, b_loc = _local(prob.tgt[rows])
+    chosen = solve_augmented_lap(
+        len(a_nodes), len(b_nodes), a_loc, b_loc, c, prob.config.disappear, prob.config.appear
+    )
+    return prob.src[rows[chosen]], prob.tgt[rows[chosen]]
+
+
 def _frame_pass(prob: Problem, progress: bool):
     n = prob.n
     succ = np.full(n, -1, np.int64)
     pred = np.full(n, -1, np.int64)
-    cfg = prob.config
     one = np.flatnonzero(prob.dt == 1)
     if not prob.motion:
         # Fixed costs: the frame-pair problems share no row (a source lies in one frame)
@@ -131,15 +145,7 @@ def _frame_pass(prob: Problem, progress: bool):
         for lo in range(int(frame_of.min(initial=0)), int(frame_of.max(initial=-1)) + 1,
                         FRAMES_PER_SOLVE):
             part = (frame_of >= lo) & (frame_of < lo + FRAMES_PER_SOLVE)
-            rows, c = one[part], c_all[part]
-            ok = np.isfinite(c)
-            rows, c = rows[ok], c[ok]
-            a_nodes, a_loc = _local(prob.src[rows])
-            b_nodes, b_loc = _local(prob.tgt[rows])
-            chosen = solve_augmented_lap(
-                len(a_nodes), len(b_nodes), a_loc, b_loc, c, cfg.disappear, cfg.appear
-            )
-            s, g = prob.src[rows[chosen]], prob.tgt[rows[chosen]]
+            s, g = _assign(prob, one[part], c_all[part])
             succ[s] = g
             pred[g] = s
         return succ, pred, None
@@ -153,15 +159,7 @@ def _frame_pass(prob: Problem, progress: bool):
         it = tqdm(frames, desc="link", unit="frame")
     for t0 in it:
         rows = one[by_frame[t0]]
-        c = prob.costs_of(rows, state)
-        ok = np.isfinite(c)
-        rows, c = rows[ok], c[ok]
-        a_nodes, a_loc = _local(prob.src[rows])
-        b_nodes, b_loc = _local(prob.tgt[rows])
-        chosen = solve_augmented_lap(
-            len(a_nodes), len(b_nodes), a_loc, b_loc, c, cfg.disappear, cfg.appear
-        )
-        s, g = prob.src[rows[chosen]], prob.tgt[rows[chosen]]
+        s, g = _assign(prob, rows, prob.costs_of(rows, state))
         succ[s] = g
         pred[g] = s
         state.update(s, g, 1)
