@@ -1,40 +1,43 @@
 """Link detections with our trackers in a fresh process (the scale benchmark).
 
-    python run_celldyn.py {lap,global} IN.npz OUT.npz --max-distance R --max-gap G --divisions 0
+    python run_celldyn.py {lap,global,lap-graph,global-graph} IN.npz OUT.npz --max-distance R --max-gap G --divisions 0
 
 Same protocol as the peer runners (``_protocol.py``), so that time and peak memory of
 every tracker are measured the same way: one process per tracker and movie. The timed
 call is ``track_lap`` / ``track_global`` on the point table (no label movie, so no IoU
-term), including building the networkx graph they return.
+term) returning the links as an edge array (``as_edges=True``, what ``celldyn run``
+uses); ``lap-graph`` / ``global-graph`` time the same call returning a networkx graph.
 """
 
 from __future__ import annotations
 
 import time
 
+import numpy as np
 import pandas as pd
 from _protocol import load, max_rss_mib, parse, repeats, save
 
 
 def main(argv=None):
-    args = parse(argv, trackers=("lap", "global"))
+    args = parse(argv, trackers=("lap", "global", "lap-graph", "global-graph"))
     t, y, x = load(args.input)
     from celldyn.track import track_lap
     from celldyn.track.solve_global import track_global
 
     objects = pd.DataFrame({"t": t, "label": 1, "y": y, "x": x})
     objects["label"] = objects.groupby("t").cumcount() + 1
-    fn = track_lap if args.tracker == "lap" else track_global
+    fn = track_lap if args.tracker.startswith("lap") else track_global
+    as_edges = not args.tracker.endswith("-graph")
     before = max_rss_mib()
     times = []
     while not times or repeats(args, times[-1], len(times)):
         start = time.perf_counter()
-        graph = fn(objects, max_distance=args.max_distance, max_gap=args.max_gap,
-                   divisions=bool(args.divisions))
+        out = fn(objects, max_distance=args.max_distance, max_gap=args.max_gap,
+                 divisions=bool(args.divisions), as_edges=as_edges)
         times.append(time.perf_counter() - start)
     seconds = min(times)
-    edges = list(graph.edges)
-    save(args.output, [a for a, _ in edges], [b for _, b in edges], seconds, before)
+    edges = out if as_edges else np.asarray(list(out.edges), np.int64).reshape(-1, 2)
+    save(args.output, edges[:, 0], edges[:, 1], seconds, before)
 
 
 if __name__ == "__main__":
