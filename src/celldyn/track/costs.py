@@ -45,12 +45,14 @@ d2`` (both one frame after ``m``) costs::
 
     cost(m -> d1) + cost(m -> d2) + division + evidence(m, d1, d2)
 
-(:func:`division_evidence`): ``division_size x (|log((a1 + a2) / a_m)| + |log(a1 /
-a2)|)`` (the two daughters share the mother's size, equally; plus ``log(median area /
-(4 a_m))`` for a mother under a quarter of the median object: debris does not divide)
-``+ division_intensity x |log(I1 / I2)|`` (sisters look alike), minus the ``area`` terms of the two links, which
-price a continuation (a daughter of half her mother's size is no evidence against a
-division). The alternative is the mother continuing into one daughter while the other
+(:func:`division_evidence`): ``division_size x |log(a1 / a2)|`` (sisters share the
+mother's size equally; plus ``log(median area / (4 a_m))`` for a mother under a quarter
+of the median object: debris does not divide) ``+ division_intensity x |log(I1 /
+I2)|`` (sisters look alike) ``+ division_conservation x |log((a1 + a2) / a_m)|`` (off
+by default: daughters outgrow their mother between sparse frames, and a condensed
+mitotic nucleus is smaller than its daughters), minus the ``area`` terms of the two
+links, which price a continuation (a daughter of half her mother's size is no evidence
+against a division). The alternative is the mother continuing into one daughter while the other
 appears, so a division is chosen when ``cost(m -> d2) + division + evidence < appear``.
 The evidence is negative for a clean split (two equal halves, alike: ``-2 x area x log
 2``) and positive for an uneven one (an over-segmented nucleus: a small fragment beside
@@ -124,10 +126,16 @@ class LinkCosts:
     """Cost of a division event, on top of both daughter links and the daughters'
     evidence (``division_size``, ``division_intensity``); see the module docstring."""
     division_size: float = 0.5
-    """Weight of the daughters' size evidence ``|log((a1 + a2) / a_mother)| +
-    |log(a1 / a2)|`` (objects need ``area``; plus ``log(median area / (4 a_mother))``
-    for a mother under a quarter of the median object): 0 when a grown mother splits
-    into two equal halves. It replaces the ``area`` term of the two division links."""
+    """Weight of the daughters' size evidence ``|log(a1 / a2)|`` (objects need
+    ``area``; plus ``log(median area / (4 a_mother))`` for a mother under a quarter of
+    the median object): 0 when a mother splits into two equal halves. With
+    ``division_conservation`` it replaces the ``area`` term of the two division links."""
+    division_conservation: float = 0.0
+    """Weight of ``|log((a1 + a2) / a_mother)|``: the daughters together are the size
+    of their mother. Off by default: it holds only at high frame rates (between
+    sparse frames daughters grow; a mitotic nucleus is condensed), and on the training
+    sets it cost more divisions than it saved (benchmarks/RESULTS.md, "Tracking:
+    division costs")."""
     division_intensity: float = 1.0
     """Weight of ``|log(I1 / I2)|``, the daughters' mean intensities (objects need
     ``intensity_mean``): sisters look alike."""
@@ -144,7 +152,7 @@ class LinkCosts:
     def __post_init__(self) -> None:
         for name in (
             "position", "iou", "area", "intensity", "shape", "gap", "division_size",
-            "division_intensity",
+            "division_intensity", "division_conservation",
         ):
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
@@ -368,10 +376,12 @@ def division_evidence(
 ) -> NDArray[np.float64]:
     """What a division ``mother -> (d1, d2)`` costs beyond its two links and ``division``.
 
-    ``division_size * (|log((a1 + a2) / a_m)| + |log(a1 / a2)| + max(0, log(median
-    area / (4 a_m))))`` (the daughters share the mother's size equally; the mother is a
-    grown cell, not a speck of less than a quarter of the median object of the table)
-    ``+ division_intensity * |log(I1 / I2)|`` (sisters look alike). With ``link_terms`` (link costs from :func:`link_costs`), the ``area`` terms
+    ``division_size * (|log(a1 / a2)| + max(0, log(median area / (4 a_m))))`` (the
+    daughters share the mother's size equally; the mother is a grown cell, not a speck
+    of less than a quarter of the median object of the table) ``+ division_intensity *
+    |log(I1 / I2)|`` (sisters look alike) ``+ division_conservation * |log((a1 + a2) /
+    a_m)|`` (the daughters make up the mother). With ``link_terms`` (link costs from
+    :func:`link_costs`), the ``area`` terms
     the two links paid (``|log(a_i / a_m)|``, which penalise a daughter for being half
     her mother) are taken back, so they only price a continuation. The result may be
     negative: good evidence makes a division cheaper than its links.
@@ -391,11 +401,14 @@ def division_evidence(
     if "area" in objects:
         v = np.maximum(objects["area"].to_numpy(float), 1e-12)
         with np.errstate(invalid="ignore"):
-            size = np.abs(np.log((v[a] + v[b]) / v[m])) + np.abs(np.log(v[a] / v[b]))
+            size = np.abs(np.log(v[a] / v[b]))
             # a dividing mother is a grown cell, not a speck: one below a quarter of the
             # median object size pays for it
             size += np.maximum(0.0, np.log(0.25 * np.median(v) / v[m]))
             out += cfg.division_size * np.nan_to_num(size)
+            if cfg.division_conservation > 0:
+                kept = np.abs(np.log((v[a] + v[b]) / v[m]))
+                out += cfg.division_conservation * np.nan_to_num(kept)
             if link_terms and cfg.area > 0:
                 paid = np.abs(np.log(v[a] / v[m])) + np.abs(np.log(v[b] / v[m]))
                 out -= cfg.area * np.nan_to_num(paid)
