@@ -256,13 +256,3 @@ def test_as_edges_gives_the_graph_edges(tracker):
     assert edges.dtype == np.int64 and edges.shape[1] == 2 and len(edges) > 0
     assert sorted(map(tuple, edges.tolist())) == sorted(graph.edges)
 
-
-@pytest.mark.parametrize("tracker", [track_lap, track_global])
-def test_a_daughter_is_not_handed_to_a_neighbouring_track(tracker):
-    # m (y=0) divides into d1 (y=-8) and d2 (y=8); its neighbour X (y=20) moves on to
-    # X' (y=40). d2 is nearer to X than X' is, so a frame pass that cannot divide
-    # links X -> d2 and leaves X' to appear (m is too far from X' to divide into it).
-    objects = _points([(0, 1, 0.0, 0.0), (0, 2, 20.0, 0.0),
-                       (1, 1, -8.0, 0.0), (1, 2, 8.0, 0.0), (1, 3, 40.0, 0.0)])
-    edges = tracker(objects, max_distance=25.0, max_gap=0, as_edges=True)
-    assert sorted(map(tuple, edges.tolist())) == [(0, 2), (0, 3), (1, 4)]

@@ -48,9 +48,9 @@ d2`` (both one frame after ``m``) costs::
 (:func:`division_evidence`): ``division_size x |log(a1 / a2)|`` (sisters share the
 mother's size equally; plus ``log(median area / (4 a_m))`` for a mother under a quarter
 of the median object: debris does not divide) ``+ division_intensity x |log(I1 /
-I2)|`` (sisters look alike) ``+ division_conservation x |log((a1 + a2) / a_m)|`` (off
-by default: daughters outgrow their mother between sparse frames, and a condensed
-mitotic nucleus is smaller than its daughters), minus the ``area`` terms of the two
+I2)|`` (sisters look alike) ``+ division_conservation x |log((a1 + a2) / a_m)|`` (the
+daughters make up their mother; set it to 0 for sparse frames, where daughters outgrow
+their mother, or a condensed mitotic nucleus is smaller than its daughters), minus the ``area`` terms of the two
 links, which price a continuation (a daughter of half her mother's size is no evidence
 against a division). The alternative is the mother continuing into one daughter while the other
 appears, so a division is chosen when ``cost(m -> d2) + division + evidence < appear``.
@@ -128,14 +128,14 @@ class LinkCosts:
     division_size: float = 0.5
     """Weight of the daughters' size evidence ``|log(a1 / a2)|`` (objects need
     ``area``; plus ``log(median area / (4 a_mother))`` for a mother under a quarter of
-    the median object): 0 when a mother splits into two equal halves. With
-    ``division_conservation`` it replaces the ``area`` term of the two division links."""
-    division_conservation: float = 0.0
+    the median object): 0 when a mother splits into two equal halves. The ``area``
+    terms of the two division links are taken back (they price continuations)."""
+    division_conservation: float = 0.5
     """Weight of ``|log((a1 + a2) / a_mother)|``: the daughters together are the size
-    of their mother. Off by default: it holds only at high frame rates (between
-    sparse frames daughters grow; a mitotic nucleus is condensed), and on the training
-    sets it cost more divisions than it saved (benchmarks/RESULTS.md, "Tracking:
-    division costs")."""
+    of their mother. It holds for bacteria and at high frame rates; between sparse
+    frames daughters outgrow their mother (and a condensed mitotic nucleus is smaller
+    than its daughters), where 0 keeps more divisions (benchmarks/RESULTS.md,
+    "Tracking: division costs": SIM+ x4 on the training sets)."""
     division_intensity: float = 1.0
     """Weight of ``|log(I1 / I2)|``, the daughters' mean intensities (objects need
     ``intensity_mean``): sisters look alike."""

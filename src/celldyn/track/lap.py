@@ -114,92 +114,26 @@ def _local(nodes: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int6
     return uniq, inv
 
 
-def _second_daughter_costs(prob: Problem, src: NDArray[np.int64],
-                           tgt: NDArray[np.int64]) -> NDArray[np.float64]:
-    """What a second daughter ``tgt`` of ``src`` adds beyond its link cost, judged on
-    that daughter alone (the sister is not known while the frame is being solved):
-    ``division``, plus with ``area`` the small-mother term of
-    :func:`~celldyn.track.costs.division_evidence` and ``division_conservation x
-    |log(2 a_d / a_m)|`` (half the mother), minus the link's own ``area`` term. The exact evidence of both daughters is checked afterwards
-    (:func:`_check_divisions`)."""
-    cfg = prob.config
-    extra = np.full(len(src), cfg.division, dtype=float)
-    if prob.external or "area" not in prob.objects:
-        return extra
-    v = np.maximum(prob.objects["area"].to_numpy(float), 1e-12)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = np.abs(np.log(2 * v[tgt] / v[src]))
-        speck = np.maximum(0.0, np.log(0.25 * np.median(v) / v[src]))
-        extra += np.nan_to_num(cfg.division_conservation * half + cfg.division_size * speck
-                               - cfg.area * np.abs(np.log(v[tgt] / v[src])))
-    return extra
-
-
 def _assign(
     prob: Problem, rows: NDArray[np.int64], c: NDArray[np.float64]
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """One-frame links among candidate `rows` (costs `c`, +inf forbidden).
-
-    Returns the optimal (sources, targets) and, with divisions, (mothers, second
-    daughters): each source has a second slot whose links cost the link plus
-    :func:`_second_daughter_costs` (alternative: no division, 0), so that a daughter
-    is not handed to a neighbouring track when a division explains it better (at low
-    frame rates the frame pass otherwise takes daughters from their mothers).
-    Unlinked objects pay disappear / appear."""
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """One-frame links among candidate `rows` (costs `c`, +inf forbidden): the
+    optimal (sources, targets), unlinked objects paying disappear / appear."""
     ok = np.isfinite(c)
     rows, c = rows[ok], c[ok]
     a_nodes, a_loc = _local(prob.src[rows])
     b_nodes, b_loc = _local(prob.tgt[rows])
-    n_a, cfg = len(a_nodes), prob.config
-    z = np.zeros(0, np.int64)
-    if not prob.divisions:
-        chosen = solve_augmented_lap(n_a, len(b_nodes), a_loc, b_loc, c, cfg.disappear,
-                                     cfg.appear)
-        return prob.src[rows[chosen]], prob.tgt[rows[chosen]], z, z
-    c2 = c + _second_daughter_costs(prob, prob.src[rows], prob.tgt[rows])
-    ok2 = np.isfinite(c2)
-    which = np.concatenate([np.arange(len(rows)), np.flatnonzero(ok2)])
-    r_loc = np.concatenate([a_loc, n_a + a_loc[ok2]])
-    row_alt = np.concatenate([np.full(n_a, cfg.disappear), np.zeros(n_a)])
-    chosen = solve_augmented_lap(2 * n_a, len(b_nodes), r_loc, b_loc[which],
-                                 np.concatenate([c, c2[ok2]]), row_alt, cfg.appear)
-    second = r_loc[chosen] >= n_a
-    src, tgt = prob.src[rows[which[chosen]]], prob.tgt[rows[which[chosen]]]
-    # a second slot used without the first is just a link
-    second &= np.isin(src, src[~second])
-    return src[~second], tgt[~second], src[second], tgt[second]
-
-
-def _check_divisions(prob: Problem, succ, pred, second, cost_of) -> None:
-    """Keep a frame-pass division only if its exact cost (the dearer link, ``division``
-    and the daughters' evidence) beats that daughter appearing; else the dearer
-    daughter is unlinked (a start again, open to the gap and division pass)."""
-    mothers = np.flatnonzero(second >= 0)
-    if mothers.size == 0:
-        return
-    d1, d2 = succ[mothers], second[mothers]
-    c1, c2 = cost_of(mothers, d1), cost_of(mothers, d2)
-    bad = np.maximum(c1, c2) + prob.division_evidence(mothers, d1, d2) >= prob.config.appear
-    for m, a, b, x, y in zip(mothers[bad], d1[bad], d2[bad], c1[bad], c2[bad]):
-        if x > y:  # keep the cheaper daughter as the successor
-            succ[m], b = b, a
-        pred[b] = -1
-        second[m] = -1
+    chosen = solve_augmented_lap(
+        len(a_nodes), len(b_nodes), a_loc, b_loc, c, prob.config.disappear, prob.config.appear
+    )
+    return prob.src[rows[chosen]], prob.tgt[rows[chosen]]
 
 
 def _frame_pass(prob: Problem, progress: bool):
     n = prob.n
     succ = np.full(n, -1, np.int64)
     pred = np.full(n, -1, np.int64)
-    second = np.full(n, -1, np.int64)  # a mother's second daughter (frame-pass division)
     one = np.flatnonzero(prob.dt == 1)
-
-    def record(s, g, m, d):
-        succ[s] = g
-        pred[g] = s
-        second[m] = d
-        pred[d] = m
-
     if not prob.motion:
         # Fixed costs: the frame-pair problems share no row (a source lies in one frame)
         # and no column, so together they are one block-diagonal assignment with the
@@ -211,10 +145,10 @@ def _frame_pass(prob: Problem, progress: bool):
         for lo in range(int(frame_of.min(initial=0)), int(frame_of.max(initial=-1)) + 1,
                         FRAMES_PER_SOLVE):
             part = (frame_of >= lo) & (frame_of < lo + FRAMES_PER_SOLVE)
-            record(*_assign(prob, one[part], c_all[part]))
-        if prob.divisions:
-            _check_divisions(prob, succ, pred, second, _cost_lookup(prob, one, c_all))
-        return succ, pred, second, None
+            s, g = _assign(prob, one[part], c_all[part])
+            succ[s] = g
+            pred[g] = s
+        return succ, pred, None
     state = prob.motion_state()
     by_frame = frame_groups(prob.t[prob.src[one]]) if one.size else {}
     frames = sorted(by_frame)
@@ -223,34 +157,16 @@ def _frame_pass(prob: Problem, progress: bool):
         from tqdm.auto import tqdm
 
         it = tqdm(frames, desc="link", unit="frame")
-    seen, costs = [], []
     for t0 in it:
         rows = one[by_frame[t0]]
-        c = prob.costs_of(rows, state)
-        seen.append(rows)
-        costs.append(c)
-        s, g, m, d = _assign(prob, rows, c)
-        record(s, g, m, d)
-        state.update(np.concatenate([s, m]), np.concatenate([g, d]), 1)
-    if prob.divisions and seen:
-        _check_divisions(prob, succ, pred, second,
-                         _cost_lookup(prob, np.concatenate(seen), np.concatenate(costs)))
-    return succ, pred, second, state
+        s, g = _assign(prob, rows, prob.costs_of(rows, state))
+        succ[s] = g
+        pred[g] = s
+        state.update(s, g, 1)
+    return succ, pred, state
 
 
-def _cost_lookup(prob: Problem, rows: NDArray[np.int64], c: NDArray[np.float64]):
-    """(sources, targets) -> the link costs `c` of candidate `rows`."""
-    key = prob.src[rows] * prob.n + prob.tgt[rows]
-    order = np.argsort(key, kind="stable")
-    key, c = key[order], c[order]
-
-    def cost_of(a, b):
-        return c[np.searchsorted(key, np.asarray(a) * prob.n + np.asarray(b))]
-
-    return cost_of
-
-
-def _segment_pass(prob: Problem, succ, pred, second, state) -> NDArray[np.int64]:
+def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
     cfg = prob.config
     src, tgt = prob.src, prob.tgt
     is_start = pred < 0
@@ -259,7 +175,7 @@ def _segment_pass(prob: Problem, succ, pred, second, state) -> NDArray[np.int64]
     # a division: a mother's second daughter, in the frame after it (the first one is
     # the mother's successor from the frame pass, also one frame on)
     split = (
-        np.flatnonzero(~is_end[src] & (second[src] < 0) & is_start[tgt] & (prob.dt == 1))
+        np.flatnonzero(~is_end[src] & is_start[tgt] & (prob.dt == 1))
         if prob.divisions
         else np.zeros(0, int)
     )
@@ -362,15 +278,11 @@ def track_lap(
         spacing=spacing, edge_costs=edge_costs, candidates=candidates,
         divisions=divisions, merges=merges,
     )
-    succ, pred, second, state = _frame_pass(prob, progress)
+    succ, pred, state = _frame_pass(prob, progress)
     linked = np.flatnonzero(succ >= 0)
-    split = np.flatnonzero(second >= 0)
-    edges = np.concatenate([
-        np.stack([linked, succ[linked]], axis=1),
-        np.stack([split, second[split]], axis=1),
-        _segment_pass(prob, succ, pred, second, state),
-    ])
-    edges = edges[np.lexsort((edges[:, 1], edges[:, 0]))]
+    edges = np.concatenate(
+        [np.stack([linked, succ[linked]], axis=1), _segment_pass(prob, succ, pred, state)]
+    )
     if as_edges:
         return np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     graph = graph_from_links(prob.objects, edges)
