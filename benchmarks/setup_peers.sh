@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Create the peer tracker environments for benchmarks/tracking.py (benchmark-only; the
-# peers are never celldyn dependencies). See ../shared/PEERS.md for why two venvs:
+# peers are never celldyn dependencies). See ../shared/PEERS.md for why separate venvs:
 #   benchmarks/.envs/peers   laptrack 0.17.1 + trackpy 0.7
 #   benchmarks/.envs/btrack  btrack 0.6.5 (pins pydantic<2; its config is built in code)
+#   benchmarks/.envs/cellpose  cellpose 3.1.1.3 (trains from scratch on CPU; for
+#                              benchmarks/segmentation.py, peers/run_cellpose.py)
 # Usage: bash benchmarks/setup_peers.sh [PYTHON]   (default: python3.11 or python3)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,5 +26,10 @@ make_env() {  # name, packages...
 
 make_env peers "laptrack==0.17.1" "trackpy==0.7" numpy pandas
 make_env btrack "btrack==0.6.5" numpy
+# torch first (pinned CPU build), then cellpose 3 with the versions it was run with
+make_env cellpose "torch==2.13.0"
+make_env cellpose "cellpose==3.1.1.3" "numpy==2.0.2" "opencv-python-headless==5.0.0.93" \
+    "fastremap==1.21.0" "tifffile==2026.3.3" "scipy==1.17.1"
 "$envs/peers/bin/python" -c "import laptrack, trackpy; print('peers ok: laptrack', laptrack.__version__, 'trackpy', trackpy.__version__)"
 "$envs/btrack/bin/python" -c "import btrack; print('btrack ok:', btrack.__version__)"
+"$envs/cellpose/bin/python" -c "import importlib.metadata as m, cellpose.models; print('cellpose ok:', m.version('cellpose'))"

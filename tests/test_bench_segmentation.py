@@ -1,0 +1,50 @@
+"""Smoke tests of benchmarks/segmentation.py's peer helpers (no cellpose env, no data)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location("bench_segmentation", BENCH / "segmentation.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod          # its dataclasses look the module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _row(s, m, ap):
+    return {"set": s, "method": m, "AP@0.5": ap, "AP@0.75": ap / 2, "SEG": ap}
+
+
+def test_peer_rows_merge_and_text(bench):
+    rows = [_row("A", "watershed (otsu)", 0.7), _row("A", "deep nuclei2d (diameter 30 px from "
+            "training split)", 0.8), _row("B", "threshold", 0.5),
+            _row("A", bench.CELLPOSE_METHOD + ", diameter 30 px", 0.1)]   # stale peer row
+    peer = [_row("A", bench.CELLPOSE_METHOD + ", diameter 30 px", 0.6)]
+    merged = bench._merge_peer_rows(rows, peer)
+    assert [r["method"] for r in merged][:3] == [rows[0]["method"], rows[1]["method"],
+                                                 peer[0]["method"]]
+    assert len(merged) == 4 and merged[2]["AP@0.5"] == 0.6
+    line = bench.peer_lines(merged)
+    assert "Cellpose 3 (from scratch) 0.600" in line and "watershed (otsu)" in line
+    # a Cellpose row is never taken for the best classical method
+    assert bench.CELLPOSE_METHOD not in bench.CLASSICAL
+
+
+def test_missing_cellpose_env_is_skipped(bench, monkeypatch, tmp_path):
+    monkeypatch.setattr(bench, "CELLPOSE_PY", tmp_path / "none" / "bin" / "python")
+    why = bench.cellpose_available()
+    assert why and "skipped" in why
+    rows, meta, why2 = bench.cellpose_rows({}, quick=True)
+    assert rows == [] and meta is None and why2 == why
+    text = bench.peers_text(None, why)
+    assert "skipped" in text and "StarDist" in text
