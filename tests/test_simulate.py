@@ -127,3 +127,40 @@ def test_invalid_parameters():
         simulate_movie(n_objects=200, rng=0)
     with pytest.raises(InputError, match="division_rate"):
         simulate_movie(division_rate=2)
+
+
+def test_colony_grows_divides_and_is_deterministic():
+    from celldyn.simulate import simulate_colony
+
+    sim = simulate_colony(n_frames=14, shape=(160, 160), rng=5)
+    table = _check_truth(sim)
+    again = simulate_colony(n_frames=14, shape=(160, 160), rng=5)
+    assert np.array_equal(sim.labels, again.labels)
+    assert np.array_equal(np.asarray(sim.movie.data), np.asarray(again.movie.data))
+    counts = [len(np.unique(f)) - 1 for f in sim.labels]
+    assert counts[0] == 2 and counts[-1] >= 4 * counts[0]  # ~2 doublings in 12 frames
+    children = table[table.parent > 0]
+    end = dict(zip(table.label, table.end))
+    for parent, kids in children.groupby("parent"):
+        assert len(kids) == 2 and (kids.begin == end[parent] + 1).all()
+        # rods split across their middle: the sisters' midpoint is near the mother
+        t = end[parent]
+        ym, xm = np.argwhere(sim.labels[t] == parent).mean(axis=0)
+        mids = [np.argwhere(sim.labels[t + 1] == k).mean(axis=0) for k in kids.label]
+        assert np.hypot(*(np.mean(mids, axis=0) - (ym, xm))) < 8.0
+    # rods are elongated: a cell's length exceeds its width
+    lab = sim.labels[-1]
+    from skimage.measure import regionprops
+
+    ratios = [p.axis_major_length / max(p.axis_minor_length, 1) for p in regionprops(lab)
+              if p.area > 100]
+    assert np.median(ratios) > 1.8
+
+
+def test_colony_invalid_parameters():
+    from celldyn.simulate import simulate_colony
+
+    with pytest.raises(InputError):
+        simulate_colony(shape=(8, 8))
+    with pytest.raises(InputError):
+        simulate_colony(doubling=1)

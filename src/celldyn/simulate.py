@@ -6,6 +6,11 @@ borders. The movie is rendered with blur, a background level and Poisson-Gaussia
 the truth is the label movie (object id = track id, CTC convention), the CTC track
 table and the tracks graph.
 
+:func:`simulate_colony` makes the other kind of movie a tracker meets: a dense,
+growing micro-colony of rod-shaped bacteria that divide across their middle and push
+each other outwards (training data for tracking bacteria; the real E. coli movie in
+``../shared/data`` is kept for testing).
+
 This module is ours; numpy draws, ``scipy.ndimage`` blurs and the graph comes from
 :func:`celldyn.track.graph.graph_from_ctc`. It is pure: nothing is read or written.
 
@@ -39,7 +44,7 @@ from .errors import InputError
 from .movie import Movie
 from .track.graph import CTC_COLUMNS, graph_from_ctc
 
-__all__ = ["SimulatedMovie", "simulate_movie"]
+__all__ = ["SimulatedMovie", "simulate_colony", "simulate_movie"]
 
 _MIN_VISIBLE = 0.2  # fraction of an object's full size below which it vanishes
 _MIN_CYCLE = 3  # frames after birth before a daughter may divide
@@ -534,3 +539,195 @@ class _Simulator:
 
     def _mask_size(self, o: _Obj, lo, hi) -> int:
         return int((self._rho2(o, lo, hi) <= 1.0).sum())
+
+
+def simulate_colony(
+    *,
+    n_frames: int = 30,
+    shape: Sequence[int] = (256, 256),
+    n_cells: int = 2,
+    width: float = 8.0,
+    birth_length: float = 20.0,
+    doubling: float = 6.0,
+    length_noise: float = 0.1,
+    substeps: int = 4,
+    photons: float = 200.0,
+    background: float = 100.0,
+    read_noise: float = 2.0,
+    noise: bool = True,
+    rng: int | np.random.Generator | None = None,
+) -> SimulatedMovie:
+    """Simulate a growing colony of rod-shaped bacteria (2D) with its ground truth.
+
+    Cells are capsules (a spine and round caps, `width` wide) that grow exponentially
+    (their length doubles every `doubling` frames), divide in the middle when they
+    reach about twice their `birth_length` (the threshold of each cell varies by
+    `length_noise`), and push each other apart: after every growth step, overlaps
+    between the discs that make up the cells are relaxed by moving and turning the
+    cells, so the colony spreads outwards as it grows, as an *E. coli* micro-colony
+    does. A cell that leaves the frame ends its track.
+
+    Parameters
+    ----------
+    n_frames : int
+        Number of frames T.
+    shape : (int, int)
+        Frame shape (Y, X); the colony starts at its centre.
+    n_cells : int
+        Cells at frame 0.
+    width, birth_length : float
+        Cell width and length at birth (including the caps), pixels.
+    doubling : float
+        Frames per doubling of a cell's length (>= 2); at the default 6 the
+        colony doubles every 6 frames, and a movie sampled every 4th frame holds
+        cells that divided between two kept frames.
+    length_noise : float
+        Relative spread of the length at which each cell divides.
+    substeps : int
+        Growth and relaxation steps per frame.
+    photons, background, read_noise, noise : see :func:`simulate_movie`
+    rng : int or Generator, optional
+
+    Returns
+    -------
+    SimulatedMovie
+        Labels (id = track id), CTC table with parents, tracks graph; the movie shows
+        the cells bright on a dark background.
+    """
+    shape = tuple(int(s) for s in shape)
+    _check("shape", len(shape) == 2 and min(shape) >= 16, "two sizes >= 16", shape)
+    _check("n_frames", int(n_frames) >= 1, "an integer >= 1", n_frames)
+    _check("n_cells", int(n_cells) >= 1, "an integer >= 1", n_cells)
+    _check("doubling", doubling >= 2, "a number >= 2 (frames)", doubling)
+    _check("width", width > 0 and birth_length > width, "0 < width < birth_length",
+           (width, birth_length))
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    r = width / 2
+    centre = np.asarray(shape, float) / 2
+    # state per cell: id, centre (y, x), angle, length, division length, parent
+    cells: list[dict[str, Any]] = []
+    next_id = 1
+
+    def division_length() -> float:
+        return 2 * birth_length * max(0.5, 1 + length_noise * gen.normal())
+
+    for _ in range(int(n_cells)):
+        cells.append({"id": next_id, "c": centre + gen.normal(0, birth_length / 2, 2),
+                      "a": gen.uniform(0, np.pi), "len": birth_length * gen.uniform(1, 1.6),
+                      "div": division_length(), "parent": 0})
+        next_id += 1
+    growth = 2.0 ** (1.0 / (doubling * int(substeps)))
+    labels = np.zeros((int(n_frames), *shape), dtype=np.int32)
+    parent_of: dict[int, int] = {}
+    seen: dict[int, list[int]] = {}
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    for t in range(int(n_frames)):
+        if t > 0:
+            for _ in range(int(substeps)):
+                born = []
+                for cell in cells:
+                    cell["len"] *= growth
+                    if cell["len"] >= cell["div"]:
+                        u = np.array([np.sin(cell["a"]), np.cos(cell["a"])])
+                        for sign in (-1.0, 1.0):
+                            born.append({"id": next_id, "c": cell["c"] + sign * cell["len"] / 4 * u,
+                                         "a": cell["a"] + gen.normal(0, 0.05),
+                                         "len": cell["len"] / 2, "div": division_length(),
+                                         "parent": cell["id"]})
+                            next_id += 1
+                        cell["dead"] = True
+                cells = [c for c in cells if not c.get("dead")] + born
+                _relax_rods(cells, r, gen)
+        for cell in cells:
+            u = np.array([np.sin(cell["a"]), np.cos(cell["a"])])
+            half = max(cell["len"] / 2 - r, 0.0)
+            p, q = cell["c"] - half * u, cell["c"] + half * u
+            lo = np.floor(np.minimum(p, q) - r - 1).astype(int).clip(0, None)
+            hi = np.ceil(np.maximum(p, q) + r + 2).astype(int)
+            hi = np.minimum(hi, shape)
+            if (hi <= lo).any():
+                continue
+            py, px = yy[lo[0]:hi[0], lo[1]:hi[1]], xx[lo[0]:hi[0], lo[1]:hi[1]]
+            d = np.stack([py - p[0], px - p[1]], -1).astype(float)
+            s = np.clip((d @ (q - p)) / max(float((q - p) @ (q - p)), 1e-9), 0, 1)
+            dist = np.linalg.norm(d - s[..., None] * (q - p), axis=-1)
+            view = labels[t, lo[0]:hi[0], lo[1]:hi[1]]
+            inside = (dist <= r) & (view == 0)
+            if inside.sum() >= 0.2 * np.pi * r * r:
+                view[inside] = cell["id"]
+        for cell in cells:
+            parent_of.setdefault(cell["id"], cell["parent"])
+        present = np.unique(labels[t])
+        for lab in present[present > 0].tolist():
+            seen.setdefault(lab, []).append(t)
+        # a cell that left the frame is gone for good
+        gone = {c["id"] for c in cells
+                if (c["c"] < -birth_length).any() or (c["c"] > np.asarray(shape) + birth_length).any()}
+        cells = [c for c in cells if c["id"] not in gone]
+    rows = []
+    for lab, frames in sorted(seen.items()):
+        p = parent_of.get(lab, 0)
+        while p and p not in seen:  # an ancestor that was never in a frame
+            p = parent_of.get(p, 0)
+        # a track must be contiguous: keep its first run of frames
+        run = [frames[0]]
+        for f in frames[1:]:
+            if f != run[-1] + 1:
+                break
+            run.append(f)
+        for f in frames[len(run):]:
+            labels[f][labels[f] == lab] = 0
+        rows.append((lab, run[0], run[-1], p))
+    table = pd.DataFrame(rows, columns=CTC_COLUMNS, dtype=np.int64)
+    clean = (labels > 0).astype(np.float32)
+    data = _add_noise(clean, gen, photons, background, read_noise, noise, np.array([1.0, 1.0]))
+    movie = Movie(data=data, axes="TYX", spacing=None, frame_interval=1.0,
+                  name="simulated colony", metadata={"simulated": True})
+    return SimulatedMovie(movie=movie, labels=labels, table=table,
+                          graph=graph_from_ctc(labels, table))
+
+
+def _relax_rods(cells: list[dict[str, Any]], r: float, gen: np.random.Generator,
+                iterations: int = 12) -> None:
+    """Push overlapping rods apart: each rod is a chain of discs of radius `r`; every
+    overlapping pair of discs of two rods moves and turns both rods by half the overlap."""
+    from scipy.spatial import cKDTree
+
+    if len(cells) < 2:
+        return
+    for _ in range(iterations):
+        pts, owner, offset = [], [], []
+        for i, cell in enumerate(cells):
+            u = np.array([np.sin(cell["a"]), np.cos(cell["a"])])
+            half = max(cell["len"] / 2 - r, 0.0)
+            k = max(2, int(np.ceil(2 * half / r)) + 1)
+            s = np.linspace(-half, half, k)
+            pts.append(cell["c"] + s[:, None] * u)
+            owner.append(np.full(k, i))
+            offset.append(s)
+        p = np.concatenate(pts)
+        o = np.concatenate(owner)
+        s = np.concatenate(offset)
+        pairs = cKDTree(p).query_pairs(2 * r, output_type="ndarray")
+        pairs = pairs[o[pairs[:, 0]] != o[pairs[:, 1]]]
+        if len(pairs) == 0:
+            return
+        a, b = pairs[:, 0], pairs[:, 1]
+        d = p[a] - p[b]
+        dist = np.maximum(np.linalg.norm(d, axis=1), 1e-6)
+        push = ((2 * r - dist) / 2 / dist)[:, None] * d
+        move = np.zeros((len(cells), 2))
+        turn = np.zeros(len(cells))
+        count = np.bincount(o, minlength=len(cells)).astype(float)
+        for idx, sign in ((a, 1.0), (b, -1.0)):
+            np.add.at(move, o[idx], sign * push)
+            # torque about the rod's centre: offset along the rod x push
+            u = np.stack([np.sin([cells[i]["a"] for i in o[idx]]),
+                          np.cos([cells[i]["a"] for i in o[idx]])], 1)
+            lever = s[idx][:, None] * u
+            torque = lever[:, 0] * (sign * push[:, 1]) - lever[:, 1] * (sign * push[:, 0])
+            np.add.at(turn, o[idx], torque)
+        for i, cell in enumerate(cells):
+            cell["c"] = cell["c"] + move[i] / np.sqrt(count[i]) + gen.normal(0, 0.02, 2)
+            inertia = max(cell["len"], 1.0) ** 2 / 12 * count[i] / 2
+            cell["a"] = cell["a"] - turn[i] / inertia
