@@ -727,6 +727,8 @@ def main(argv: list[str] | None = None) -> int:
         print(n)
 
     if not args.quick:
+        if args.skip_scale and args.json.exists():  # keep the scale rows of the last run
+            scale = json.loads(args.json.read_text()).get("scale", [])
         payload = {
             "rows": rows, "scale": scale, "notes": notes + check, "seed": SEED,
             "settings": {"distance_factor": DISTANCE_FACTOR, "max_gap": MAX_GAP,

@@ -256,3 +256,31 @@ def test_as_edges_gives_the_graph_edges(tracker):
     assert edges.dtype == np.int64 and edges.shape[1] == 2 and len(edges) > 0
     assert sorted(map(tuple, edges.tolist())) == sorted(graph.edges)
 
+
+
+def _sisters(second: tuple[float, float]) -> pd.DataFrame:
+    """A mother at the origin, one daughter 3 px above her and one at `second`."""
+    rows = [(0, 1, 0.0, 0.0), (1, 1, 3.0, 0.0), (1, 2, *second)]
+    return pd.DataFrame([(t, lab, y, x, a) for (t, lab, y, x), a in
+                         zip(rows, (100.0, 50.0, 50.0))],
+                        columns=["t", "label", "y", "x", "area"])
+
+
+@pytest.mark.parametrize("tracker", [track_lap, track_global])
+def test_division_midpoint_term(tracker):
+    from celldyn.track.costs import division_evidence
+
+    kw = dict(max_distance=8.0, max_gap=0)
+    across = _sisters((-3.0, 0.0))  # sisters either side of the mother: midpoint 0
+    aside = _sisters((0.0, 3.0))  # as far from her, but both on one side
+    with_mid = LinkCosts(division=0.95, division_midpoint=2.0)
+    without = LinkCosts(division=0.95, division_midpoint=0.0)
+    # the term is division_midpoint * (|midpoint - mother| / R)**2
+    e = [division_evidence(o, [0], [1], [2], config=with_mid, max_distance=8.0)[0]
+         - division_evidence(o, [0], [1], [2], config=without, max_distance=8.0)[0]
+         for o in (across, aside)]
+    assert e[0] == pytest.approx(0.0)
+    assert e[1] == pytest.approx(2.0 * (np.hypot(1.5, 1.5) / 8.0) ** 2)
+    assert tracker(across, costs=with_mid, **kw).out_degree(0) == 2
+    assert tracker(aside, costs=with_mid, **kw).out_degree(0) == 1
+    assert tracker(aside, costs=without, **kw).out_degree(0) == 2

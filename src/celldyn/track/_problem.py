@@ -81,7 +81,8 @@ class Problem:
         if self.external:
             return np.full(len(mother), self.config.division)
         return self.config.division + division_evidence(
-            self.objects, mother, d1, d2, config=self.config
+            self.objects, mother, d1, d2, config=self.config,
+            max_distance=self.max_distance, spacing=self.candidates.attrs.get("spacing"),
         )
 
     def division_pairs(

@@ -47,8 +47,10 @@ d2`` (both one frame after ``m``) costs::
 
 (:func:`division_evidence`): ``division_size x |log(a1 / a2)|`` (sisters share the
 mother's size equally; plus ``log(median area / (4 a_m))`` for a mother under a quarter
-of the median object: debris does not divide) ``+ division_intensity x |log(I1 /
-I2)|`` (sisters look alike) ``+ division_conservation x |log((a1 + a2) / a_m)|`` (the
+of the median object: debris does not divide) ``+ division_midpoint x (|(x1 + x2) / 2 -
+x_m| / R)**2`` (sisters are born on either side of their mother) ``+
+division_intensity x |log(I1 / I2)|`` (sisters look alike; off by default) ``+
+division_conservation x |log((a1 + a2) / a_m)|`` (the
 daughters make up their mother; set it to 0 for sparse frames, where daughters outgrow
 their mother, or a condensed mitotic nucleus is smaller than its daughters), minus the ``area`` terms of the two
 links, which price a continuation (a daughter of half her mother's size is no evidence
@@ -136,9 +138,17 @@ class LinkCosts:
     frames daughters outgrow their mother (and a condensed mitotic nucleus is smaller
     than its daughters), where 0 keeps more divisions (benchmarks/RESULTS.md,
     "Tracking: division costs": SIM+ x4 on the training sets)."""
-    division_intensity: float = 1.0
+    division_intensity: float = 0.0
     """Weight of ``|log(I1 / I2)|``, the daughters' mean intensities (objects need
-    ``intensity_mean``): sisters look alike."""
+    ``intensity_mean``): sisters look alike. Off by default: it changed nothing on the
+    fluorescent training sets, and where objects are dark (phase contrast: mean
+    intensities near 0) the ratio of two cells' means is noise that forbade most true
+    divisions (benchmarks/RESULTS.md, "Tracking: division costs")."""
+    division_midpoint: float = 1.0
+    """Weight of ``(|(x1 + x2) / 2 - x_mother| / R)**2``: sisters are born on either
+    side of their mother, so their midpoint is where she was (``R`` the one-frame
+    search radius). A mother continuing into one cell beside a neighbour that
+    appears has a midpoint half a cell away."""
     merge: float = 0.0
     """Extra cost of a node with two predecessors (only when merges are allowed).
 
@@ -152,7 +162,7 @@ class LinkCosts:
     def __post_init__(self) -> None:
         for name in (
             "position", "iou", "area", "intensity", "shape", "gap", "division_size",
-            "division_intensity", "division_conservation",
+            "division_intensity", "division_conservation", "division_midpoint",
         ):
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
@@ -373,6 +383,8 @@ def division_evidence(
     *,
     config: LinkCosts | None = None,
     link_terms: bool = True,
+    max_distance: float | None = None,
+    spacing: Sequence[float] | None = None,
 ) -> NDArray[np.float64]:
     """What a division ``mother -> (d1, d2)`` costs beyond its two links and ``division``.
 
@@ -383,8 +395,10 @@ def division_evidence(
     a_m)|`` (the daughters make up the mother). With ``link_terms`` (link costs from
     :func:`link_costs`), the ``area`` terms
     the two links paid (``|log(a_i / a_m)|``, which penalise a daughter for being half
-    her mother) are taken back, so they only price a continuation. The result may be
-    negative: good evidence makes a division cheaper than its links.
+    her mother) are taken back, so they only price a continuation. With `max_distance`
+    (the one-frame search radius ``R``, in units of `spacing`), ``division_midpoint *
+    (|(x1 + x2) / 2 - x_m| / R)**2``: the sisters' midpoint is where their mother was.
+    The result may be negative: good evidence makes a division cheaper than its links.
 
     Examples
     --------
@@ -414,6 +428,10 @@ def division_evidence(
                 out -= cfg.area * np.nan_to_num(paid)
     if cfg.division_intensity > 0 and "intensity_mean" in objects:
         out += cfg.division_intensity * _ratio_term(objects, "intensity_mean", a, b)
+    if cfg.division_midpoint > 0 and max_distance:
+        pos = physical_positions(objects, spacing)
+        off = np.linalg.norm(0.5 * (pos[a] + pos[b]) - pos[m], axis=1)
+        out += cfg.division_midpoint * (off / float(max_distance)) ** 2
     return out
 
 

@@ -406,6 +406,8 @@ def total_cost(
     if mothers.size and not outside_costs:
         kids = np.array([sorted(graph.successors(int(i))) for i in mothers], np.int64)
         total += float(division_evidence(
-            objects.reset_index(drop=True), mothers, kids[:, 0], kids[:, 1], config=cfg
+            objects.reset_index(drop=True), mothers, kids[:, 0], kids[:, 1], config=cfg,
+            max_distance=candidates.attrs.get("max_distance"),
+            spacing=candidates.attrs.get("spacing"),
         ).sum())
     return float(total)
