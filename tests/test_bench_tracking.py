@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_benchmark
+from bench_loader import load_benchmark
 
 
 @pytest.fixture(scope="module")
