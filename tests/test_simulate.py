@@ -164,3 +164,5 @@ def test_colony_invalid_parameters():
         simulate_colony(shape=(8, 8))
     with pytest.raises(InputError):
         simulate_colony(doubling=1)
+    with pytest.raises(InputError):
+        simulate_colony(substeps=0)

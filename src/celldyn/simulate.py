@@ -599,6 +599,8 @@ def simulate_colony(
     _check("n_frames", int(n_frames) >= 1, "an integer >= 1", n_frames)
     _check("n_cells", int(n_cells) >= 1, "an integer >= 1", n_cells)
     _check("doubling", doubling >= 2, "a number >= 2 (frames)", doubling)
+    _check("substeps", int(substeps) >= 1, "an integer >= 1", substeps)
+    _check("length_noise", length_noise >= 0, "a number >= 0", length_noise)
     _check("width", width > 0 and birth_length > width, "0 < width < birth_length",
            (width, birth_length))
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -620,7 +622,6 @@ def simulate_colony(
     labels = np.zeros((int(n_frames), *shape), dtype=np.int32)
     parent_of: dict[int, int] = {}
     seen: dict[int, list[int]] = {}
-    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
     for t in range(int(n_frames)):
         if t > 0:
             for _ in range(int(substeps)):
@@ -628,7 +629,7 @@ def simulate_colony(
                 for cell in cells:
                     cell["len"] *= growth
                     if cell["len"] >= cell["div"]:
-                        u = np.array([np.sin(cell["a"]), np.cos(cell["a"])])
+                        u = _axis(cell["a"])
                         for sign in (-1.0, 1.0):
                             born.append({"id": next_id, "c": cell["c"] + sign * cell["len"] / 4 * u,
                                          "a": cell["a"] + gen.normal(0, 0.05),
@@ -639,7 +640,7 @@ def simulate_colony(
                 cells = [c for c in cells if not c.get("dead")] + born
                 _relax_rods(cells, r, gen)
         for cell in cells:
-            u = np.array([np.sin(cell["a"]), np.cos(cell["a"])])
+            u = _axis(cell["a"])
             half = max(cell["len"] / 2 - r, 0.0)
             p, q = cell["c"] - half * u, cell["c"] + half * u
             lo = np.floor(np.minimum(p, q) - r - 1).astype(int).clip(0, None)
@@ -647,7 +648,7 @@ def simulate_colony(
             hi = np.minimum(hi, shape)
             if (hi <= lo).any():
                 continue
-            py, px = yy[lo[0]:hi[0], lo[1]:hi[1]], xx[lo[0]:hi[0], lo[1]:hi[1]]
+            py, px = np.mgrid[lo[0]:hi[0], lo[1]:hi[1]]
             d = np.stack([py - p[0], px - p[1]], -1).astype(float)
             s = np.clip((d @ (q - p)) / max(float((q - p) @ (q - p)), 1e-9), 0, 1)
             dist = np.linalg.norm(d - s[..., None] * (q - p), axis=-1)
@@ -687,6 +688,12 @@ def simulate_colony(
                           graph=graph_from_ctc(labels, table))
 
 
+def _axis(angle) -> np.ndarray:
+    """Unit vector(s) (y, x) along rods at `angle` (radians)."""
+    angle = np.asarray(angle, float)
+    return np.stack([np.sin(angle), np.cos(angle)], axis=-1)
+
+
 def _relax_rods(cells: list[dict[str, Any]], r: float, gen: np.random.Generator,
                 iterations: int = 12) -> None:
     """Push overlapping rods apart: each rod is a chain of discs of radius `r`; every
@@ -696,9 +703,9 @@ def _relax_rods(cells: list[dict[str, Any]], r: float, gen: np.random.Generator,
     if len(cells) < 2:
         return
     for _ in range(iterations):
+        units = _axis([cell["a"] for cell in cells])
         pts, owner, offset = [], [], []
-        for i, cell in enumerate(cells):
-            u = np.array([np.sin(cell["a"]), np.cos(cell["a"])])
+        for i, (cell, u) in enumerate(zip(cells, units)):
             half = max(cell["len"] / 2 - r, 0.0)
             k = max(2, int(np.ceil(2 * half / r)) + 1)
             s = np.linspace(-half, half, k)
@@ -722,9 +729,7 @@ def _relax_rods(cells: list[dict[str, Any]], r: float, gen: np.random.Generator,
         for idx, sign in ((a, 1.0), (b, -1.0)):
             np.add.at(move, o[idx], sign * push)
             # torque about the rod's centre: offset along the rod x push
-            u = np.stack([np.sin([cells[i]["a"] for i in o[idx]]),
-                          np.cos([cells[i]["a"] for i in o[idx]])], 1)
-            lever = s[idx][:, None] * u
+            lever = s[idx][:, None] * units[o[idx]]
             torque = lever[:, 0] * (sign * push[:, 1]) - lever[:, 1] * (sign * push[:, 0])
             np.add.at(turn, o[idx], torque)
         for i, cell in enumerate(cells):
