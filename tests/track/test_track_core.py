@@ -257,7 +257,6 @@ def test_as_edges_gives_the_graph_edges(tracker):
     assert sorted(map(tuple, edges.tolist())) == sorted(graph.edges)
 
 
-
 def _sisters(second: tuple[float, float]) -> pd.DataFrame:
     """A mother at the origin, one daughter 3 px above her and one at `second`."""
     rows = [(0, 1, 0.0, 0.0), (1, 1, 3.0, 0.0), (1, 2, *second)]
