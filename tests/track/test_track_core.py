@@ -283,3 +283,78 @@ def test_division_midpoint_term(tracker):
     assert tracker(across, costs=with_mid, **kw).out_degree(0) == 2
     assert tracker(aside, costs=with_mid, **kw).out_degree(0) == 1
     assert tracker(aside, costs=without, **kw).out_degree(0) == 2
+
+
+def _condensing_division() -> pd.DataFrame:
+    """A nucleus of 1,600 px condenses to 80 px for mitosis (t = 5) and divides into
+    two 300 px daughters either side of her (t = 6); three 1,600 px nuclei far away
+    set the median size."""
+    rows = [(t, 1, 50.0, 50.0, 1600.0 if t < 5 else 80.0) for t in range(6)]
+    rows += [(6, 1, 50.0, 44.0, 300.0), (6, 2, 50.0, 56.0, 300.0)]
+    for t in range(7):
+        rows += [(t, 10 + k, 200.0 + 60 * k, 200.0, 1600.0) for k in range(3)]
+    return pd.DataFrame(rows, columns=["t", "label", "y", "x", "area"])
+
+
+def test_grown_area_follows_mutual_best_links_only():
+    from celldyn.track.costs import grown_area
+
+    obj = _condensing_division()
+    cands = candidate_links(obj, max_distance=10.0, max_gap=0)
+    cost = link_costs(obj, cands)
+    src, tgt = cands["source"].to_numpy(), cands["target"].to_numpy()
+    g = grown_area(obj, src, tgt, cands["dt"].to_numpy(), cost, window=10)
+    row = {(int(t), int(lab)): i for i, (t, lab) in enumerate(zip(obj["t"], obj["label"]))}
+    assert g[row[(5, 1)]] == 1600.0  # the condensed mother remembers her size
+    # one daughter continues her mother's likely track (the mother's best target), the
+    # other does not: her grown area is her own
+    assert sorted([g[row[(6, 1)]], g[row[(6, 2)]]]) == [300.0, 1600.0]
+    assert g[row[(0, 10)]] == 1600.0 and (g >= obj["area"].to_numpy()).all()
+    # a short window does not reach back to the grown nucleus
+    g1 = grown_area(obj, src, tgt, cands["dt"].to_numpy(), cost, window=1)
+    assert g1[row[(5, 1)]] == 1600.0  # t = 4 is one frame back
+    obj2 = obj.copy()
+    obj2.loc[(obj2["label"] == 1) & (obj2["t"] == 4), "area"] = 80.0
+    g2 = grown_area(obj2, src, tgt, cands["dt"].to_numpy(), cost, window=1)
+    assert g2[row[(5, 1)]] == 80.0
+
+
+def test_grown_area_ignores_a_fragment_beside_a_nucleus():
+    from celldyn.track.costs import grown_area
+
+    # a 1,600 px nucleus continues; a 80 px fragment appears 4 px beside her
+    obj = pd.DataFrame({"t": [0, 1, 1], "label": [1, 1, 2], "y": [0.0, 0.0, 4.0],
+                        "x": [0.0, 0.0, 0.0], "area": [1600.0, 1600.0, 80.0]})
+    cands = candidate_links(obj, max_distance=10.0)
+    g = grown_area(obj, cands["source"].to_numpy(), cands["target"].to_numpy(),
+                   cands["dt"].to_numpy(), link_costs(obj, cands))
+    assert g.tolist() == [1600.0, 1600.0, 80.0]
+
+
+@pytest.mark.parametrize("tracker", [track_lap, track_global])
+def test_a_condensed_mitotic_nucleus_may_divide(tracker):
+    from celldyn.track.costs import division_evidence
+
+    obj = _condensing_division()
+    kw = dict(max_distance=10.0, max_gap=0)
+    mother = int(np.flatnonzero((obj["t"] == 5) & (obj["label"] == 1))[0])
+    on, off = LinkCosts(), LinkCosts(condensation=0.0)
+    assert tracker(obj, costs=on, **kw).out_degree(mother) == 2
+    # judged on her current size she is debris (under a quarter of the median) whose
+    # daughters are 7.5 times her size: no division
+    assert tracker(obj, costs=off, **kw).out_degree(mother) == 1
+    d = np.flatnonzero(obj["t"] == 6)
+    grown = np.maximum(obj["area"].to_numpy(), 1600.0 * (obj.index == mother))
+    e_on = division_evidence(obj, [mother], [d[0]], [d[1]], config=on, grown=grown)[0]
+    e_off = division_evidence(obj, [mother], [d[0]], [d[1]], config=off, grown=grown)[0]
+    # debris 0.5 x log(0.25 x 1600 / 80) and conservation 0.5 x log(600 / 80) are gone
+    assert e_off - e_on == pytest.approx(0.5 * np.log(5.0) + 0.5 * np.log(7.5))
+
+
+def test_condensation_settings_are_checked():
+    from celldyn.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="condensation"):
+        LinkCosts(condensation=-1.0)
+    with pytest.raises(ConfigError, match="condensation_window"):
+        LinkCosts(condensation_window=0)
