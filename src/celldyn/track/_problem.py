@@ -18,7 +18,7 @@ from .candidates import (
     check_objects,
     physical_positions,
 )
-from .costs import LinkCosts, division_evidence, grown_area, position_costs, static_costs
+from .costs import LinkCosts, division_evidence, position_costs, static_costs
 from .motion import MotionState
 
 
@@ -38,7 +38,6 @@ class Problem:
     divisions: bool
     merges: bool
     external: bool = False  # link costs came from outside (edge_costs)
-    grown: NDArray[np.float64] | None = None  # costs.grown_area, for division evidence
 
     @property
     def n(self) -> int:
@@ -84,7 +83,6 @@ class Problem:
         return self.config.division + division_evidence(
             self.objects, mother, d1, d2, config=self.config,
             max_distance=self.max_distance, spacing=self.candidates.attrs.get("spacing"),
-            grown=self.grown,
         )
 
     def division_pairs(
@@ -183,16 +181,9 @@ def prepare(
             )
         else:
             cost = None
-    grown = None
-    if edge_costs is None and divisions and config.condensation > 0 and "area" in objects:
-        plain = cost if cost is not None else static + position_costs(
-            objects, candidates, config=config, max_distance=max_distance
-        )
-        grown = grown_area(objects, src, tgt, dt, plain, window=config.condensation_window)
     # +inf forbids a link: drop those rows (keeping positions into the full table)
     return Problem(
         objects=objects, candidates=candidates, src=src, tgt=tgt, dt=dt, t=t, pos=pos,
         config=config, max_distance=max_distance, static=static, cost=cost,
         divisions=bool(divisions), merges=bool(merges), external=edge_costs is not None,
-        grown=grown,
     )

@@ -52,14 +52,9 @@ x_m| / R)**2`` (sisters are born on either side of their mother) ``+
 division_intensity x |log(I1 / I2)|`` (sisters look alike; off by default) ``+
 division_conservation x |log((a1 + a2) / a_m)|`` (the
 daughters make up their mother; set it to 0 for sparse frames, where daughters outgrow
-their mother), minus the ``area`` terms of the two
+their mother, or a condensed mitotic nucleus is smaller than its daughters), minus the ``area`` terms of the two
 links, which price a continuation (a daughter of half her mother's size is no evidence
-against a division). A mother that shrank to at most a quarter (``condensation``) of
-the largest area of her likely track over the last ``condensation_window`` frames
-(:func:`grown_area`: mutual best one-frame links, the same for both solvers) is a
-nucleus condensed for mitosis: the debris term judges her grown area and the
-conservation term is left out for her (a condensed mitotic nucleus is smaller than its
-daughters). The alternative is the mother continuing into one daughter while the other
+against a division). The alternative is the mother continuing into one daughter while the other
 appears, so a division is chosen when ``cost(m -> d2) + division + evidence < appear``.
 The evidence is negative for a clean split (two equal halves, alike: ``-2 x area x log
 2``) and positive for an uneven one (an over-segmented nucleus: a small fragment beside
@@ -95,7 +90,6 @@ __all__ = [
     "MOTION_MODELS",
     "costs_from_probabilities",
     "division_evidence",
-    "grown_area",
     "iou_of_candidates",
     "link_costs",
     "position_costs",
@@ -155,16 +149,6 @@ class LinkCosts:
     side of their mother, so their midpoint is where she was (``R`` the one-frame
     search radius). A mother continuing into one cell beside a neighbour that
     appears has a midpoint half a cell away."""
-    condensation: float = 4.0
-    """A mother whose area is at most ``1 / condensation`` of her largest area over the
-    last ``condensation_window`` frames of her track (:func:`grown_area`) is a nucleus
-    that condensed for mitosis, not a speck: her size is no evidence, so the debris
-    and conservation terms are judged on her grown area instead of her current one
-    (conservation is left out for her). A division halves a cell, so a newborn
-    daughter (half her mother) is never taken for a condensed one at 4. 0 switches
-    this off (every mother judged on her current size)."""
-    condensation_window: int = 10
-    """Frames of a mother's track searched for her grown area (:func:`grown_area`)."""
     merge: float = 0.0
     """Extra cost of a node with two predecessors (only when merges are allowed).
 
@@ -188,15 +172,6 @@ class LinkCosts:
                 raise ConfigError(f"{name} cost must be finite; got {getattr(self, name)!r}")
         if self.motion not in MOTION_MODELS:
             raise ConfigError(f"motion must be one of {MOTION_MODELS} (got {self.motion!r})")
-        if not (np.isfinite(self.condensation) and self.condensation >= 0):
-            raise ConfigError(f"condensation must be >= 0; got {self.condensation!r}")
-        if int(self.condensation_window) != self.condensation_window or (
-            self.condensation_window < 1
-        ):
-            raise ConfigError(
-                f"condensation_window must be a whole number of frames >= 1; got "
-                f"{self.condensation_window!r}"
-            )
         for name in ("kalman_process_noise", "kalman_measurement_noise"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be positive; got {getattr(self, name)!r}")
@@ -410,7 +385,6 @@ def division_evidence(
     link_terms: bool = True,
     max_distance: float | None = None,
     spacing: Sequence[float] | None = None,
-    grown: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """What a division ``mother -> (d1, d2)`` costs beyond its two links and ``division``.
 
@@ -424,9 +398,6 @@ def division_evidence(
     her mother) are taken back, so they only price a continuation. With `max_distance`
     (the one-frame search radius ``R``, in units of `spacing`), ``division_midpoint *
     (|(x1 + x2) / 2 - x_m| / R)**2``: the sisters' midpoint is where their mother was.
-    With `grown` (one value per row of `objects`, from :func:`grown_area`), a mother at
-    most ``1 / condensation`` of her grown area is a condensed mitotic nucleus: the
-    debris term uses her grown area and the conservation term is left out for her.
     The result may be negative: good evidence makes a division cheaper than its links.
 
     Examples
@@ -443,22 +414,15 @@ def division_evidence(
         return out
     if "area" in objects:
         v = np.maximum(objects["area"].to_numpy(float), 1e-12)
-        am = v[m]
-        condensed = np.zeros(len(m), bool)
-        if grown is not None and cfg.condensation > 0:
-            g = np.maximum(np.asarray(grown, float)[m], am)
-            condensed = g >= cfg.condensation * am
-            am = np.where(condensed, g, am)
         with np.errstate(invalid="ignore"):
             size = np.abs(np.log(v[a] / v[b]))
             # a dividing mother is a grown cell, not a speck: one below a quarter of the
-            # median object size pays for it (a condensed nucleus is judged on the size
-            # she had grown to)
-            size += np.maximum(0.0, np.log(0.25 * np.median(v) / am))
+            # median object size pays for it
+            size += np.maximum(0.0, np.log(0.25 * np.median(v) / v[m]))
             out += cfg.division_size * np.nan_to_num(size)
             if cfg.division_conservation > 0:
                 kept = np.abs(np.log((v[a] + v[b]) / v[m]))
-                out += cfg.division_conservation * np.nan_to_num(np.where(condensed, 0.0, kept))
+                out += cfg.division_conservation * np.nan_to_num(kept)
             if link_terms and cfg.area > 0:
                 paid = np.abs(np.log(v[a] / v[m])) + np.abs(np.log(v[b] / v[m]))
                 out -= cfg.area * np.nan_to_num(paid)
@@ -469,65 +433,6 @@ def division_evidence(
         off = np.linalg.norm(0.5 * (pos[a] + pos[b]) - pos[m], axis=1)
         out += cfg.division_midpoint * (off / float(max_distance)) ** 2
     return out
-
-
-def grown_area(
-    objects: pd.DataFrame,
-    source: NDArray[np.int64],
-    target: NDArray[np.int64],
-    dt: NDArray[np.int64],
-    cost: NDArray[np.float64],
-    *,
-    window: int = 10,
-) -> NDArray[np.float64]:
-    """Each object's largest area over the last `window` frames of its likely track.
-
-    The likely track follows *mutual best* one-frame links back in time: ``i -> j``
-    where ``i`` is the cheapest source of ``j`` and ``j`` the cheapest target of ``i``.
-    It depends on the candidates and their costs only, not on a solver's choices, so
-    the LAP and global solvers (and :func:`~celldyn.track.solve_global.total_cost`)
-    price a division alike. A fragment beside a large nucleus is not her mutual best
-    (the nucleus's best target is its own continuation), so it gets no grown area.
-
-    Returns
-    -------
-    (len(objects),) float array, at least each object's own ``area``
-
-    Examples
-    --------
-    >>> objects = pd.DataFrame({"t": [0, 1, 2], "label": [1, 1, 1],
-    ...                         "area": [400.0, 200.0, 90.0]})
-    >>> grown_area(objects, np.array([0, 1]), np.array([1, 2]), np.array([1, 1]),
-    ...            np.array([0.1, 0.1])).tolist()
-    [400.0, 400.0, 400.0]
-    """
-    area = objects["area"].to_numpy(float)
-    n = len(area)
-    src, tgt, dt = (np.asarray(x, np.int64) for x in (source, target, dt))
-    cost = np.asarray(cost, float)
-    one = np.flatnonzero((dt == 1) & np.isfinite(cost))
-    grown = area.copy()
-    if one.size == 0:
-        return grown
-    # cheapest row per target and per source (ties: the first row, a stable order)
-    best_in = np.full(n, -1, np.int64)
-    order = one[np.lexsort((one, cost[one], tgt[one]))]
-    first = np.r_[True, tgt[order][1:] != tgt[order][:-1]]
-    best_in[tgt[order[first]]] = order[first]
-    best_out = np.full(n, -1, np.int64)
-    order = one[np.lexsort((one, cost[one], src[one]))]
-    first = np.r_[True, src[order][1:] != src[order][:-1]]
-    best_out[src[order[first]]] = order[first]
-    pred = np.full(n, -1, np.int64)
-    has = best_in >= 0
-    rows = best_in[has]
-    mutual = best_out[src[rows]] == rows
-    pred[np.flatnonzero(has)[mutual]] = src[rows[mutual]]
-    # after k steps, grown = the largest area over the chain back k frames
-    has = np.flatnonzero(pred >= 0)
-    for _ in range(int(window)):
-        grown[has] = np.maximum(area[has], grown[pred[has]])
-    return grown
 
 
 def costs_from_probabilities(

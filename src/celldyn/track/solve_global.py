@@ -55,7 +55,7 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import InputError
 from ._problem import Problem, prepare
 from .candidates import graph_from_links
-from .costs import LinkCosts, division_evidence, grown_area, position_costs
+from .costs import LinkCosts, division_evidence, position_costs
 from .lap import solve_augmented_lap
 from .motion import track_velocities
 
@@ -352,7 +352,6 @@ def total_cost(
     config: LinkCosts | None = None,
     *,
     outside_costs: bool = False,
-    grown: NDArray[np.float64] | None = None,
 ) -> float:
     """The objective both solvers minimise, evaluated on a graph.
 
@@ -380,10 +379,6 @@ def total_cost(
         division * #(out-degree 2) + merge * #(in-degree 2)`` plus the daughters'
         evidence of each division (:func:`~celldyn.track.costs.division_evidence`;
         not with `outside_costs`).
-    grown : (len(objects),) float array, optional
-        Each object's grown area for the division evidence (``Problem.grown`` of the
-        solvers); by default :func:`~celldyn.track.costs.grown_area` over `costs`, as
-        the solvers compute it without a motion model.
 
     Raises
     ------
@@ -410,15 +405,9 @@ def total_cost(
     mothers = np.flatnonzero(outdeg == 2)
     if mothers.size and not outside_costs:
         kids = np.array([sorted(graph.successors(int(i))) for i in mothers], np.int64)
-        objs = objects.reset_index(drop=True)
-        if grown is None and cfg.condensation > 0 and "area" in objs:
-            t = objs["t"].to_numpy(np.int64)
-            grown = grown_area(
-                objs, src, tgt, t[tgt] - t[src], costs, window=cfg.condensation_window
-            )
         total += float(division_evidence(
-            objs, mothers, kids[:, 0], kids[:, 1], config=cfg,
+            objects.reset_index(drop=True), mothers, kids[:, 0], kids[:, 1], config=cfg,
             max_distance=candidates.attrs.get("max_distance"),
-            spacing=candidates.attrs.get("spacing"), grown=grown,
+            spacing=candidates.attrs.get("spacing"),
         ).sum())
     return float(total)
