@@ -44,6 +44,10 @@ def model_folder(name: str) -> Path:
     return Path(str(resources.files("celldyn") / "models" / SHIPPED[name]["folder"]))
 
 
+# zooms of the diameter probe: 1/4 to sqrt(2), in quarter octaves
+PROBE_ZOOMS = tuple(float(2.0 ** (k / 4)) for k in range(-8, 3))
+
+
 class DeepSegmenter:
     """A loaded model: the network, its config and its post-processing thresholds."""
 
@@ -83,16 +87,21 @@ class DeepSegmenter:
         return segment_image(self.net, arr, th, zoom=self.zoom_for(diameter), tile=tile)
 
     def estimate_diameter(self, frame: ArrayLike, *, tile: int = 512,
-                          zooms: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0),
-                          crop: int = 384) -> float | None:
+                          zooms: tuple[float, ...] = PROBE_ZOOMS,
+                          crop: int = 512, tolerance: float = 1.2) -> float | None:
         """Typical object diameter (pixels) as the model sees it, by a scale probe.
 
-        The model segments a central crop (at most `crop` pixels square) of `frame`
-        at each zoom of `zooms`; at each, the median equivalent diameter of what it
-        finds is converted to the network's scale, and the zoom whose objects come
-        closest (in log ratio) to the working diameter wins. Returns the diameter in
-        the frame's pixels implied by that zoom's objects, or None when nothing is
-        found at any zoom.
+        The model segments a central crop (at most `crop` pixels square) of `frame` at
+        each zoom of `zooms` (ascending) and measures the median equivalent diameter of
+        what it finds, in the frame's pixels. Where the zoom suits the objects the
+        answer does not depend on the zoom (the network is trained over a range of
+        scales); zoomed in too far it cuts objects into pieces of its working size,
+        and zoomed out too far it merges them. So the estimate is the median diameter
+        over the longest run of consecutive zooms whose diameters agree within a
+        factor `tolerance` (ties: the run at the larger zooms). The previous rule (the
+        zoom whose objects come closest to the working size) was fooled by the pieces
+        of an over-segmentation, which have the working size by construction
+        (benchmarks/RESULTS.md, Segmentation). Returns None when nothing is found.
         """
         arr = np.asarray(frame)
         if arr.ndim != 2:
@@ -100,18 +109,37 @@ class DeepSegmenter:
         ny, nx = arr.shape
         cy, cx = max(0, (ny - crop) // 2), max(0, (nx - crop) // 2)
         sub = arr[cy:cy + crop, cx:cx + crop]
-        best: tuple[float, float] | None = None
-        for z in zooms:
+        found: list[float] = []
+        for z in sorted(zooms):
             labels = self.segment(sub, diameter=self.target_diameter / z, tile=tile)
             areas = np.bincount(labels.ravel())[1:]
             areas = areas[areas > 0]
-            if areas.size == 0:
-                continue
-            d = float(np.sqrt(4 * np.median(areas) / np.pi))
-            err = abs(float(np.log(d * z / self.target_diameter)))
-            if best is None or err < best[0] - 1e-9:
-                best = (err, d)
-        return None if best is None else best[1]
+            found.append(float(np.sqrt(4 * np.median(areas) / np.pi)) if areas.size
+                         else float("nan"))
+        return _plateau(np.asarray(found), tolerance)
+
+
+def _plateau(values: np.ndarray, tolerance: float) -> float | None:
+    """Median of the longest run of consecutive finite `values` within a factor
+    `tolerance` of each other (ties: the last such run); None if none is finite.
+
+    >>> _plateau(np.array([70.0, 52, 50, 53, 51, 30, 20]), 1.2)
+    51.5
+    """
+    best: tuple[int, int] | None = None
+    n = len(values)
+    for a in range(n):
+        if not np.isfinite(values[a]):
+            continue
+        b = a
+        while (b + 1 < n and np.isfinite(values[b + 1])
+               and values[a:b + 2].max() <= tolerance * values[a:b + 2].min()):
+            b += 1
+        if best is None or b - a >= best[1] - best[0]:
+            best = (a, b)
+    if best is None:
+        return None
+    return float(np.median(values[best[0]:best[1] + 1]))
 
 
 def load_segmenter(name: str | Path = "nuclei2d") -> DeepSegmenter:

@@ -1,0 +1,72 @@
+"""The deep segmenter's scale probe (``DeepSegmenter.estimate_diameter``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from celldyn.segment.deep import load_segmenter
+from celldyn.segment.deep.registry import PROBE_ZOOMS, _plateau
+from celldyn.simulate import simulate_movie
+
+
+def test_plateau_takes_the_longest_agreeing_run():
+    # zoomed out: merged objects (70); a plateau near 51; zoomed in: pieces (30, 20)
+    assert _plateau(np.array([70.0, 52, 50, 53, 51, 30, 20]), 1.2) == pytest.approx(51.5)
+    # ties go to the run at the larger zooms (the later one)
+    assert _plateau(np.array([100.0, 100, 10, 10]), 1.2) == pytest.approx(10.0)
+    # a zoom that found nothing breaks a run
+    assert _plateau(np.array([40.0, np.nan, 20, 21, 22]), 1.2) == pytest.approx(21.0)
+    assert _plateau(np.array([np.nan, np.nan]), 1.2) is None
+
+
+class _Fragmenting:
+    """Stands in for a network that sees objects of `true` px correctly while they are
+    at most 1.3x its working size (30 px), and cuts them into pieces of the working
+    size when zoomed in further: the over-segmentation that fooled the old probe."""
+
+    def __init__(self, true: float):
+        self.true = true
+        self.calls: list[float] = []
+
+    def __call__(self, sub, diameter, tile):
+        zoom = 30.0 / diameter
+        self.calls.append(zoom)
+        seen = self.true * zoom
+        d = self.true if seen <= 1.3 * 30.0 else 30.0 / zoom  # pieces of 30 px
+        r = max(1, int(round(d / 2)))
+        out = np.zeros((256, 256), np.int32)
+        yy, xx = np.mgrid[:256, :256]
+        lab = 1
+        for cy in range(r + 1, 256 - r, 2 * r + 2):
+            for cx in range(r + 1, 256 - r, 2 * r + 2):
+                out[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = lab
+                lab += 1
+        return out
+
+
+@pytest.mark.parametrize("true", [24.0, 50.0])
+def test_probe_is_not_fooled_by_fragments(monkeypatch, true):
+    seg = load_segmenter("nuclei2d")
+    fake = _Fragmenting(true)
+    monkeypatch.setattr(seg, "segment", lambda sub, diameter, tile=512: fake(sub, diameter, tile))
+    d = seg.estimate_diameter(np.zeros((256, 256), np.float32))
+    assert sorted(fake.calls) == pytest.approx(sorted(PROBE_ZOOMS))
+    # the fragments at large zooms measure exactly the working size (30 px at zoom 1),
+    # the old rule's fixed point; the plateau is the true size (within the pixel
+    # rounding of the drawn discs)
+    assert abs(np.log(d / true)) < np.log(1.1)
+
+
+@pytest.mark.parametrize("radius", [8.0, 16.0])
+def test_probe_finds_the_size_of_simulated_nuclei(radius):
+    torch.set_num_threads(2)
+    sim = simulate_movie(ndim=2, n_frames=1, n_objects=12, shape=(256, 256),
+                         radius=(radius, 1.2 * radius), rng=0)
+    lab = np.asarray(sim.labels[0])
+    areas = np.bincount(lab.ravel())[1:]
+    truth = np.sqrt(4 * np.median(areas[areas > 0]) / np.pi)
+    d = load_segmenter("nuclei2d").estimate_diameter(np.asarray(sim.movie.data[0]))
+    assert d is not None and abs(np.log(d / truth)) < np.log(1.25)
