@@ -51,12 +51,32 @@ HELD_OUT = ["Fluo-N2DH-GOWT1-02", "PhC-C2DL-EcoliColony-vanVliet-01"]
 STEPS = (1, 2, 4)
 
 
-def evaluate(model: LearnedAssociation, data: Path, movies=HELD_OUT, steps=STEPS):
-    rows = []
+# validation colonies: simulate_colony seeds never used in training (training uses
+# seeds 0.. of `celldyn train tracker --colonies`, the division sweep seeds 0 and 1)
+VALIDATION_COLONIES = (1000, 1001)
+
+
+def ctc_sources(data: Path, movies=HELD_OUT):
+    """(name, labels, table, movie) of CTC movies in `data`."""
     for name in movies:
         seq = name[-2:]
         labels, table, _ = read_ctc_gt(data / name / f"{seq}_GT")
-        movie = read_ctc_movie(data / name / seq).data
+        yield name, labels, table, read_ctc_movie(data / name / seq).data
+
+
+def colony_sources(seeds=VALIDATION_COLONIES):
+    from celldyn.simulate import simulate_colony
+
+    for seed in seeds:
+        sim = simulate_colony(n_frames=40, shape=(400, 400), rng=seed)
+        yield f"colony-{seed} (validation)", sim.labels, sim.table, sim.movie.data
+
+
+def evaluate(model: LearnedAssociation, data: Path, movies=HELD_OUT, steps=STEPS,
+             sources=None):
+    rows = []
+    for name, labels, table, movie in (sources if sources is not None
+                                       else ctc_sources(data, movies)):
         for step in steps:
             sub, tab = subsample_ctc(labels, table, step)
             mov = movie[::step]
@@ -106,9 +126,21 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--json", type=Path, default=Path("benchmarks/tracker_learned.json"))
     ap.add_argument("--card", action="store_true")
+    ap.add_argument("--validate", action="store_true",
+                    help="score on validation colonies (simulated, never trained on) "
+                         "instead of the held-out movies; writes --json only")
     args = ap.parse_args()
     torch.set_num_threads(1)
     model = LearnedAssociation.load(args.model)
+    if args.validate:
+        rows = evaluate(model, args.data, sources=list(colony_sources()))
+        for tracker in ("lap", "learned"):
+            f1 = [r["division_f1"] for r in rows if r["tracker"] == tracker]
+            tra = [r["TRA"] for r in rows if r["tracker"] == tracker]
+            print(f"{tracker}: mean division F1 {sum(f1) / len(f1):.3f}, "
+                  f"mean TRA {sum(tra) / len(tra):.4f}", flush=True)
+        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+        return
     rows = evaluate(model, args.data)
     args.json.write_text(json.dumps(rows, indent=1) + "\n")
     if args.card:

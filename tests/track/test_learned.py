@@ -137,3 +137,37 @@ def test_cli_train_tracker_writes_model(tmp_path, sim):
     again = CliRunner().invoke(main, ["train", "tracker", "--gt", str(tmp_path / "01_GT"),
                                       "--out", str(out)])
     assert again.exit_code == 2 and "--overwrite" in again.output
+
+
+def test_colony_examples_are_dividing_rods_with_all_gt_links():
+    from celldyn.track.learned import colony_examples
+
+    ex = colony_examples(2, seed=3, n_frames=12, shape=(160, 160), steps=(1, 2))
+    # per colony and step: with and without the label movie (IoU feature)
+    assert [e.name for e in ex] == [
+        f"colony-{k}{at}{m}" for k in (3, 4) for at in ("", "@x2") for m in ("", " (no masks)")
+    ]
+    for e in ex:
+        assert e.features.shape == (len(e.y), len(e.features[0])) and e.y.sum() > 0
+        assert e.recall == pytest.approx(1.0)  # the radius reaches every GT link
+    again = colony_examples(2, seed=3, n_frames=12, shape=(160, 160), steps=(1, 2))
+    assert all(np.array_equal(a.features, b.features) and np.array_equal(a.y, b.y)
+               for a, b in zip(ex, again))
+
+
+def test_cli_train_tracker_on_colonies(tmp_path, sim):
+    from celldyn.cli.main import main
+    from celldyn.io import write_ctc_gt
+
+    write_ctc_gt(tmp_path / "01_GT", sim.labels, sim.table)
+    out = tmp_path / "model"
+    result = CliRunner().invoke(main, [
+        "train", "tracker", "--gt", str(tmp_path / "01_GT"), "--epochs", "1",
+        "--subsample", "1", "--colonies", "1", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    card = (out / "CARD.md").read_text()
+    assert "--colonies 1" in card and "colony-0" in card
+    bad = CliRunner().invoke(main, ["train", "tracker", "--gt", str(tmp_path / "01_GT"),
+                                    "--colonies", "-1", "--out", str(tmp_path / "m2")])
+    assert bad.exit_code == 2 and "--colonies" in bad.output

@@ -81,6 +81,9 @@ def _card(command: str, rows: list[dict], model, history: list[float]) -> str:
               show_default=True, help="Output folder for weights.pt, config.json, CARD.md.")
 @click.option("--simulated", type=int, default=0, show_default=True,
               help="Also train on this many simulated movies (with divisions).")
+@click.option("--colonies", type=int, default=0, show_default=True,
+              help="Also train on this many simulated bacterial colonies (dense, dividing "
+                   "rods; every step of --subsample).")
 @click.option("--subsample", default="1,2,4", show_default=True,
               help="Frame steps to train on (every k-th frame), comma-separated.")
 @click.option("--epochs", type=int, default=15, show_default=True)
@@ -88,17 +91,25 @@ def _card(command: str, rows: list[dict], model, history: list[float]) -> str:
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @_user_errors
 def train_tracker_command(gt_folders: tuple[Path, ...], out: Path, simulated: int,
-                          subsample: str, epochs: int, seed: int, overwrite: bool) -> None:
+                          colonies: int, subsample: str, epochs: int, seed: int,
+                          overwrite: bool) -> None:
     """Train the learned association model on your tracked ground truth (CTC)."""
     from ..errors import ConfigError
     from ..io import read_ctc_gt, read_ctc_movie
-    from ..track.learned import examples_from_gt, simulated_examples, train_association
+    from ..track.learned import (
+        colony_examples,
+        examples_from_gt,
+        simulated_examples,
+        train_association,
+    )
 
     steps = _steps(subsample)
     if out.exists() and not overwrite:
         raise ConfigError(f"{out} already exists; use --overwrite to replace it")
     if epochs < 1:
         raise click.BadParameter("must be at least 1", param_hint="--epochs")
+    if colonies < 0 or simulated < 0:
+        raise click.BadParameter("must be at least 0", param_hint="--colonies/--simulated")
     start = time.perf_counter()
     examples = []
     for folder in gt_folders:
@@ -115,6 +126,8 @@ def train_tracker_command(gt_folders: tuple[Path, ...], out: Path, simulated: in
     if simulated:
         examples += simulated_examples(simulated, seed=seed,
                                        steps=[s for s in steps if s <= 2] or [1])
+    if colonies:
+        examples += colony_examples(colonies, seed=seed, steps=steps)
     click.echo(f"{len(examples)} examples, {sum(len(e.y) for e in examples)} candidate "
                f"links ({time.perf_counter() - start:.0f} s)")
     model, history = train_association(examples, epochs=epochs, seed=seed,
@@ -124,7 +137,9 @@ def train_tracker_command(gt_folders: tuple[Path, ...], out: Path, simulated: in
     model.config["trained_on"] = rows
     command = (
         "celldyn train tracker " + " ".join(f"--gt {g}" for g in gt_folders)
-        + f" --simulated {simulated} --subsample {','.join(map(str, steps))}"
+        + f" --simulated {simulated}"
+        + (f" --colonies {colonies}" if colonies else "")
+        + f" --subsample {','.join(map(str, steps))}"
         + f" --epochs {epochs} --seed {seed} --out {out}"
     )
     model.config["command"] = command
