@@ -862,11 +862,31 @@ def target_notes(rows: list[dict], sets: dict) -> list[str]:
     return notes
 
 
+def _rewrite_with(res: dict, rows: list[dict], sets: dict, out: Path, quick: bool) -> int:
+    """Re-derive the target notes from `rows` (some re-scored), print the section and,
+    unless `quick`, write segmentation.json, the RESULTS.md section and the card."""
+    from _results import write_section
+
+    from celldyn.segment.deep.registry import model_folder
+
+    notes = target_notes(rows, sets)
+    body = section_body(rows, notes, peers_text(res.get("cellpose"), res.get("peers_note", ""),
+                                                rows))
+    print(body)
+    if quick:
+        return 0
+    res.update(rows=rows, notes=notes)
+    out.write_text(json.dumps(res, indent=1))
+    write_section("Segmentation (benchmarks/segmentation.py)", body,
+                  packages=("torch", "scikit-image", "numpy"))
+    write_card(model_folder("nuclei2d"), rows, notes)
+    return 0
+
+
 def run_fine_tune_only(quick: bool = False, model: str = "nuclei2d") -> int:
     """Re-run the fine-tuned rows only; merge them into segmentation.json, rewrite the
     section and the targets (the other rows are kept as they were measured)."""
     import torch
-    from _results import write_section
 
     from celldyn.segment.deep import load_segmenter
 
@@ -884,20 +904,7 @@ def run_fine_tune_only(quick: bool = False, model: str = "nuclei2d") -> int:
         rec["peak MiB (1 MP frame)"] = old.get("peak MiB (1 MP frame)")
         rows[rows.index(old)] = rec
         print(json.dumps(rec), flush=True)
-    notes = target_notes(rows, sets)
-    body = section_body(rows, notes, peers_text(res.get("cellpose"), res.get("peers_note", ""),
-                                                rows))
-    print(body)
-    if quick:
-        return 0
-    res.update(rows=rows, notes=notes)
-    out.write_text(json.dumps(res, indent=1))
-    write_section("Segmentation (benchmarks/segmentation.py)", body,
-                  packages=("torch", "scikit-image", "numpy"))
-    from celldyn.segment.deep.registry import model_folder
-
-    write_card(model_folder("nuclei2d"), rows, notes)
-    return 0
+    return _rewrite_with(res, rows, sets, out, quick)
 
 
 def _closest_probe(seg, frame, zooms=(0.25, 0.5, 1.0, 2.0), crop=384) -> float | None:
@@ -973,7 +980,6 @@ def run_auto_only(quick: bool = False, model: str = "nuclei2d") -> int:
     """Re-run the 'diameter auto' rows only; merge them into segmentation.json, rewrite
     the RESULTS.md section and the model card (the other rows are kept)."""
     import torch
-    from _results import write_section
 
     from celldyn.segment.deep import load_segmenter
 
@@ -994,20 +1000,7 @@ def run_auto_only(quick: bool = False, model: str = "nuclei2d") -> int:
                "measured": time.strftime("%Y-%m-%d")}
         rows[rows.index(old)] = rec
         print(json.dumps(rec), flush=True)
-    notes = target_notes(rows, sets)
-    body = section_body(rows, notes, peers_text(res.get("cellpose"), res.get("peers_note", ""),
-                                                rows))
-    print(body)
-    if quick:
-        return 0
-    res.update(rows=rows, notes=notes)
-    out.write_text(json.dumps(res, indent=1))
-    write_section("Segmentation (benchmarks/segmentation.py)", body,
-                  packages=("torch", "scikit-image", "numpy"))
-    from celldyn.segment.deep.registry import model_folder
-
-    write_card(model_folder("nuclei2d"), rows, notes)
-    return 0
+    return _rewrite_with(res, rows, sets, out, quick)
 
 
 def run_benchmark(quick: bool = False, model: str = "nuclei2d") -> int:
