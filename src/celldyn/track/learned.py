@@ -500,6 +500,20 @@ def examples_from_gt(
     return out
 
 
+def simulated_movie(k: int, *, seed: int = 0, n_frames: int = 30):
+    """Movie ``k`` of :func:`simulated_examples` (a SimulatedMovie)."""
+    from ..simulate import simulate_movie
+
+    rng = np.random.default_rng(seed + k)
+    return simulate_movie(
+        n_frames=n_frames, shape=(160, 160), n_objects=int(rng.integers(12, 22)),
+        radius=(5.0, 9.0), speed=(1.0, 3.0, 6.0)[k % 3],
+        persistence=float(rng.uniform(0.3, 0.8)),
+        division_rate=float(rng.uniform(0.03, 0.06)), appear_rate=0.3,
+        boundary="leave" if k % 2 else "reflect", rng=rng,
+    )
+
+
 def simulated_examples(
     n_movies: int = 6,
     *,
@@ -515,18 +529,9 @@ def simulated_examples(
     5-9 px), divisions (rate 0.03-0.06 per object and frame), objects entering and
     leaving at the borders, and seed ``seed + k``.
     """
-    from ..simulate import simulate_movie
-
     out: list[LinkExample] = []
     for k in range(int(n_movies)):
-        rng = np.random.default_rng(seed + k)
-        sim = simulate_movie(
-            n_frames=n_frames, shape=(160, 160), n_objects=int(rng.integers(12, 22)),
-            radius=(5.0, 9.0), speed=(1.0, 3.0, 6.0)[k % 3],
-            persistence=float(rng.uniform(0.3, 0.8)),
-            division_rate=float(rng.uniform(0.03, 0.06)), appear_rate=0.3,
-            boundary="leave" if k % 2 else "reflect", rng=rng,
-        )
+        sim = simulated_movie(k, seed=seed, n_frames=n_frames)
         for step in steps:
             out += examples_from_gt(
                 sim.labels, sim.table, movie=sim.movie.data, name=f"simulated-{k}",
