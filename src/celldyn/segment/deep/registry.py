@@ -228,7 +228,7 @@ def segment_movie_deep(
     diameter : float, "auto" or None
         Typical object diameter in pixels (Y/X). ``"auto"`` (default) estimates it once
         per movie on its middle frame (:meth:`DeepSegmenter.estimate_diameter`, a
-        probe at zooms 1/4 to 2); None runs at the native scale.
+        probe at zooms 1/4 to 1.4); None runs at the native scale.
     tile : int
         Tile side for inference; memory is bounded by one tile.
     thresholds : dict, optional
