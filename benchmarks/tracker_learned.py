@@ -79,7 +79,7 @@ def validation_sources(seeds=VALIDATION_COLONIES):
 
 
 def evaluate(model: LearnedAssociation, data: Path, movies=HELD_OUT, steps=STEPS,
-             sources=None):
+             sources=None, solver: str = "lap"):
     rows = []
     for name, labels, table, movie in (sources if sources is not None
                                        else ctc_sources(data, movies)):
@@ -97,7 +97,7 @@ def evaluate(model: LearnedAssociation, data: Path, movies=HELD_OUT, steps=STEPS
                     g = track_lap(objects, labels=sub, max_distance=md, max_gap=2)
                 else:
                     g = track_learned(objects, labels=sub, movie=mov, max_distance=md,
-                                      max_gap=2, model=model)
+                                      max_gap=2, model=model, solver=solver)
                 sec = time.perf_counter() - t0
                 assign_tracklets(g)
                 sc = evaluate_ctc(sub, tab, relabel_by_tracklet(sub, g),
@@ -151,6 +151,8 @@ def main() -> None:
                     help="default benchmarks/tracker_learned.json (held out) or "
                          "benchmarks/tracker_learned_validation.json (--validate)")
     ap.add_argument("--card", action="store_true")
+    ap.add_argument("--solver", choices=("lap", "global"), default="lap",
+                    help="solver for the learned costs (the hand-made rows use track_lap)")
     ap.add_argument("--validate", action="store_true",
                     help="score on validation colonies (simulated, never trained on) "
                          "instead of the held-out movies; writes --json only")
@@ -160,7 +162,8 @@ def main() -> None:
     if args.json is None:
         args.json = VALIDATION_JSON if args.validate else Path("benchmarks/tracker_learned.json")
     if args.validate:
-        rows = evaluate(model, args.data, sources=list(validation_sources()))
+        rows = evaluate(model, args.data, sources=list(validation_sources()),
+                        solver=args.solver)
         for kind in ("colony", "nuclei"):
             for tracker in ("lap", "learned"):
                 sub = [r for r in rows if r["tracker"] == tracker
@@ -172,7 +175,7 @@ def main() -> None:
         args.json.write_text(json.dumps({"model_sha256": model.config.get("sha256"),
                                          "rows": rows}, indent=1) + "\n")
         return
-    rows = evaluate(model, args.data)
+    rows = evaluate(model, args.data, solver=args.solver)
     args.json.write_text(json.dumps(rows, indent=1) + "\n")
     if args.card:
         card = args.model / "CARD.md"
