@@ -731,8 +731,8 @@ def peers_text(meta: dict | None, why: str = "", rows: list[dict] | None = None)
 
 def _dates_line(rows: list[dict]) -> str:
     """Which rows were re-scored after the full run (their ``measured`` date)."""
-    later = sorted({(r["measured"], r["method"].split(" (")[0] + " (" +
-                     r["method"].split(" (")[1].split(":")[0] + ")")
+    # "deep nuclei2d (diameter auto: 62 px)" -> "deep nuclei2d (diameter auto)"
+    later = sorted({(r["measured"], r["method"].split(":")[0] + ")")
                     for r in rows if r.get("measured")})
     if not later:
         return ""

@@ -79,9 +79,9 @@ def _card(command: str, rows: list[dict], model, history: list[float]) -> str:
               help="CTC ground-truth folder (NN_GT with TRA/); repeat for several.")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=Path("tracker_model"),
               show_default=True, help="Output folder for weights.pt, config.json, CARD.md.")
-@click.option("--simulated", type=int, default=0, show_default=True,
+@click.option("--simulated", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also train on this many simulated movies (with divisions).")
-@click.option("--colonies", type=int, default=0, show_default=True,
+@click.option("--colonies", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also train on this many simulated bacterial colonies (dense, dividing "
                    "rods; every step of --subsample).")
 @click.option("--subsample", default="1,2,4", show_default=True,
@@ -108,8 +108,6 @@ def train_tracker_command(gt_folders: tuple[Path, ...], out: Path, simulated: in
         raise ConfigError(f"{out} already exists; use --overwrite to replace it")
     if epochs < 1:
         raise click.BadParameter("must be at least 1", param_hint="--epochs")
-    if colonies < 0 or simulated < 0:
-        raise click.BadParameter("must be at least 0", param_hint="--colonies/--simulated")
     start = time.perf_counter()
     examples = []
     for folder in gt_folders:
