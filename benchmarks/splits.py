@@ -40,7 +40,29 @@ class Split:
 SEGMENTATION: dict[str, Split] = {}
 
 # Tracking sets (lineage ground truth): filled in by the tracking work (issue 16).
-TRACKING: dict[str, Split] = {}
+# Unit: the movie (a sequence folder). The hand-made tracker's data-driven defaults (the
+# search-radius factors and the division size rule, celldyn.track.scale) were chosen on
+# simulated movies only (benchmarks/tracking_scale.py), so every real movie below is a
+# test movie for them. The older cost weights (division, division_size,
+# division_midpoint, area) were chosen on SIM+-01 and GOWT1-01 (plus simulated
+# colonies; benchmarks/tracking_divisions.py), and the shipped learned tracker was
+# trained on those two: they are its training movies and are scored as such.
+_HELD_OUT = "test: no default or model was chosen or trained on it"
+_TRAINED = ("train: the cost-weight sweep (benchmarks/tracking_divisions.py) and the "
+            "learned tracker used it; scored, marked training")
+TRACKING: dict[str, Split] = {
+    "Fluo-N2DL-HeLa-01": Split("Fluo-N2DL-HeLa-01", "movie", test=("01",), note=_HELD_OUT),
+    "PhC-C2DL-PSC-01": Split("PhC-C2DL-PSC-01", "movie", test=("01",), note=_HELD_OUT),
+    "PhC-C2DL-EcoliColony-vanVliet-01": Split(
+        "PhC-C2DL-EcoliColony-vanVliet-01", "movie", test=("01",),
+        note=_HELD_OUT + " (seen in the 2026-12 division-cost diagnosis, see RESULTS.md)"),
+    "DIC-C2DH-HeLa-01": Split("DIC-C2DH-HeLa-01", "movie", test=("01",), note=_HELD_OUT),
+    "Fluo-N2DH-GOWT1-02": Split("Fluo-N2DH-GOWT1-02", "movie", test=("02",),
+                                note=_HELD_OUT),
+    "Fluo-N2DH-SIM+-01": Split("Fluo-N2DH-SIM+-01", "movie", train=("01",), note=_TRAINED),
+    "Fluo-N2DH-GOWT1-01": Split("Fluo-N2DH-GOWT1-01", "movie", train=("01",),
+                                note=_TRAINED),
+}
 
 
 def split(name: str) -> Split:

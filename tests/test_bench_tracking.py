@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
@@ -55,32 +54,30 @@ def test_subsample_reattaches_to_grandparent(bench):
     assert out.set_index("label")["parent"].to_dict() == {1: 0, 3: 1}
 
 
-def test_division_scores(bench):
-    gt = [(1, frozenset({2, 3}), 4), (10, frozenset({11, 12}), 9)]
-    pred = [
-        (1, 2, 3, 4),     # exact
-        (11, 11, 12, 10),  # one frame late: parent node already daughter 11
-        (20, 21, 22, 5),  # false division
-    ]
-    s = bench.division_scores(pred, gt)
-    assert (s["div_TP"], s["div_FP"], s["div_FN"]) == (2, 1, 0)
-    assert s["div_F1"] == pytest.approx(0.8)
-    late = bench.division_scores([(1, 2, 3, 6)], gt)  # two frames late: no match
-    assert late["div_TP"] == 0 and late["div_FN"] == 2
-    wrong = bench.division_scores([(1, 2, 2, 4)], gt)  # both daughters one GT track
-    assert wrong["div_TP"] == 0
-    assert math.isnan(bench.division_scores([], [])["div_F1"])
+def test_pick_laptrack_prefers_bc1_then_tra(bench):
+    base = {"gt_divisions": 3, "TRA": 0.99}
+    sweep = [{**base, "max_distance": 10.0, "BC(1)": 0.5},
+             {**base, "max_distance": 20.0, "BC(1)": 0.8, "TRA": 0.98},
+             {**base, "max_distance": 30.0, "BC(1)": 0.8, "TRA": 0.995},
+             {**base, "max_distance": 40.0, "error": "timeout"}]
+    assert bench._pick_laptrack(sweep)["max_distance"] == 30.0
+    none = [{"gt_divisions": 0, "BC(1)": math.nan, "TRA": t, "max_distance": d}
+            for t, d in ((0.9, 5.0), (0.95, 10.0))]
+    assert bench._pick_laptrack(none)["max_distance"] == 10.0
 
 
-def test_predicted_divisions_and_matching(bench):
-    g = nx.DiGraph()
-    for n, (t, s) in enumerate([(0, 5), (1, 6), (1, 7)]):
-        g.add_node(n, t=t, seg_id=s)
-    g.add_edges_from([(0, 1), (0, 2)])
-    assert bench.predicted_divisions(g, lambda t, s: s * 10) == [(50, 60, 70, 1)]
-    gt = np.array([[[1, 1, 0, 2]]], np.int32)
-    res = np.array([[[3, 0, 0, 4]]], np.int32)  # 3 covers half of GT 1 (not more)
-    assert bench.match_to_gt(res, gt) == {(0, 4): 2}
+def test_targets_compare_with_laptrack_best(bench):
+    def row(tracker, tra, bc, f1=0.9, **kw):
+        return {"set": "PhC-C2DL-PSC-01", "detections": "GT masks", "step": 1,
+                "objects": 100, "tracker": tracker, "TRA": tra, "BC(1)": bc,
+                "div_F1": f1, "gt_divisions": 5, "seconds": 1.0, "max_distance": 10.0,
+                **kw}
+
+    rows = [row("celldyn LAP", 0.999, 0.90, seconds=0.2),
+            row("laptrack", 0.998, 0.85, best_TRA=0.999, **{"best_BC(1)": 0.95})]
+    notes = bench.targets(rows)
+    assert "NOT met in 1 case" in notes[0] and "BC(1)" in notes[1]
+    assert any("5.0x, met" in n for n in notes)
 
 
 def test_random_walk_is_seeded(bench):

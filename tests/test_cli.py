@@ -92,6 +92,10 @@ def test_run_with_user_labels_skips_segmentation(sim_tiff, tmp_path):
     scores = json.loads((out / "evaluation.json").read_text())
     # ground-truth masks in, so segmentation and detection are perfect
     assert scores["SEG"] == pytest.approx(1.0) and scores["DET"] == pytest.approx(1.0)
+    # lineage scores beside them (issue 16): printed and written
+    for key in ("LNK", "BC(1)", "CT", "CCA", "div_precision", "div_recall", "div_F1"):
+        assert key in scores
+    assert "divisions  precision" in r.stdout and "CT" in r.stdout
 
 
 def test_refuses_to_overwrite(sim_tiff, tmp_path):

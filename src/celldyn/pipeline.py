@@ -173,6 +173,7 @@ class RunResult:
     config: RunConfig
     timings: dict[str, float] = field(default_factory=dict)
     max_distance: float = 0.0
+    tracking: str = ""  # the motion scale and division settings the tracker used
 
     @functools.cached_property
     def graph(self) -> nx.DiGraph:
@@ -198,6 +199,7 @@ class RunResult:
             "divisions": int(divisions),
             "merges": int(merges),
             "gaps_closed": int(gaps),
+            "tracking": self.tracking,
             "seconds": dict(self.timings),
         }
 
@@ -449,8 +451,14 @@ def run(
     release_memory()  # long movies: per-frame scratch of the stages above
 
     t0 = time.perf_counter()
-    max_distance = config.max_distance or auto_max_distance(objects, spacing=movie.spacing)
+    from .track.scale import default_radius  # issue 16: radius from the movie's motion
+
+    max_distance, tracking_note = default_radius(
+        objects, spacing=movie.spacing, max_distance=config.max_distance,
+        divisions=config.divisions)
     if config.tracker == "learned":
+        max_distance = config.max_distance or auto_max_distance(objects, spacing=movie.spacing)
+        tracking_note = f"learned tracker, candidates within {2 * max_distance:.3g}"
         from .track.learned import track_learned
 
         # the shipped model was trained with candidates within 2 median diameters
@@ -514,6 +522,7 @@ def run(
         config=config,
         timings=timings,
         max_distance=float(max_distance),
+        tracking=tracking_note,
     )
 
 

@@ -75,6 +75,7 @@ def _print_summary(result, path: Path | None, seconds: float) -> None:
         ("tracks", f"{s['tracks']}"),
         ("divisions", f"{s['divisions']}"),
         ("merges / gaps closed", f"{s['merges']} / {s['gaps_closed']}"),
+        ("tracking", s.get("tracking", "")),
     ]
     rows += [(f"time: {k}", f"{v:.2f} s") for k, v in s["seconds"].items()]
     rows.append(("time: total", f"{seconds:.2f} s"))
@@ -311,14 +312,20 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
             "same movie (same frames and size)"
         )
     scores = evaluate_ctc(gt_labels, gt_table, res_labels, res_table, gt_seg=gt_seg)
+    from ..evaluate import lineage_scores  # divisions, BC(i), CT, CCA (issue 16)
     from ..io._atomic import atomic_path
 
+    scores.update(lineage_scores(gt_labels, gt_table, res_labels, res_table))
     with atomic_path(results / "evaluation.json") as tmp:
         tmp.write_text(json.dumps({"gt": str(gt), **scores}, indent=2, default=float))
     click.echo("")
-    for key in ("SEG", "DET", "TRA"):
-        if scores.get(key) is not None:
-            click.echo(f"  {key}  {scores[key]:.4f}")
+    for key in ("SEG", "DET", "TRA", "LNK", "BC(1)", "CT", "CCA"):
+        if scores.get(key) is not None and scores[key] == scores[key]:  # not NaN
+            click.echo(f"  {key:<6} {scores[key]:.4f}")
+    f = lambda v: "n/a" if v != v else f"{v:.3f}"  # noqa: E731
+    click.echo(f"  divisions  precision {f(scores['div_precision'])}, recall "
+               f"{f(scores['div_recall'])}, F1 {f(scores['div_F1'])} (TP {scores['div_TP']}, "
+               f"FP {scores['div_FP']}, FN {scores['div_FN']}; +-1 frame)")
     click.echo(f"  written to {results / 'evaluation.json'}")
     return scores
 
@@ -329,7 +336,8 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
               help="CTC ground-truth folder (with TRA/ and SEG/).")
 @_user_errors
 def evaluate_command(results: Path, gt: Path) -> None:
-    """Score RESULTS (a celldyn run folder or CTC result folder) with SEG, DET and TRA."""
+    """Score RESULTS (a celldyn run folder or CTC result folder): SEG, DET, TRA, LNK,
+    BC(i), CT, CCA and division precision / recall / F1."""
     _evaluate(results, gt)
 
 

@@ -1,4 +1,6 @@
-"""Evaluate: Cell Tracking Challenge metrics (SEG, DET, TRA, LNK) vs ground truth."""
+"""Evaluate: Cell Tracking Challenge metrics vs ground truth: SEG, DET, TRA, LNK
+(:mod:`~celldyn.evaluate.ctc`) and the lineage metrics BC(i), CT, CCA and division
+precision / recall / F1 (:mod:`~celldyn.evaluate.divisions`)."""
 
 from .ctc import (
     AOGMCounts,
@@ -9,9 +11,23 @@ from .ctc import (
     seg_score,
     tra_score,
 )
+from .divisions import (
+    DIVISION_TOLERANCE,
+    cell_cycle_accuracy,
+    complete_tracks,
+    division_scores,
+    lineage_scores,
+    match_divisions,
+)
 
 __all__ = [
     "AOGMCounts",
+    "DIVISION_TOLERANCE",
+    "cell_cycle_accuracy",
+    "complete_tracks",
+    "division_scores",
+    "lineage_scores",
+    "match_divisions",
     "aogm_counts",
     "det_score",
     "evaluate_ctc",

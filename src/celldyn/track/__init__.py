@@ -21,12 +21,14 @@ from .graph import (
 from .lap import track_lap
 from .link import auto_max_distance, link_labels, link_objects
 from .motion import MotionState, track_velocities
+from .scale import MotionScale, estimate_motion_scale
 from .solve_global import total_cost, track_global
 
 __all__ = [
     "CANDIDATE_COLUMNS",
     "CTC_COLUMNS",
     "LinkCosts",
+    "MotionScale",
     "MotionState",
     "assign_tracklets",
     "auto_max_distance",
@@ -34,6 +36,7 @@ __all__ = [
     "check_ctc_table",
     "costs_from_probabilities",
     "ctc_table_from_graph",
+    "estimate_motion_scale",
     "graph_from_ctc",
     "iou_of_candidates",
     "link_costs",

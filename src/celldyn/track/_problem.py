@@ -18,7 +18,13 @@ from .candidates import (
     check_objects,
     physical_positions,
 )
-from .costs import LinkCosts, division_evidence, position_costs, static_costs
+from .costs import (
+    LinkCosts,
+    conservation_reference,
+    division_evidence,
+    position_costs,
+    static_costs,
+)
 from .motion import MotionState
 
 
@@ -38,6 +44,7 @@ class Problem:
     divisions: bool
     merges: bool
     external: bool = False  # link costs came from outside (edge_costs)
+    conservation: tuple[float, float] | None = None  # the movie's size reference
 
     @property
     def n(self) -> int:
@@ -83,6 +90,7 @@ class Problem:
         return self.config.division + division_evidence(
             self.objects, mother, d1, d2, config=self.config,
             max_distance=self.max_distance, spacing=self.candidates.attrs.get("spacing"),
+            conservation=self.conservation,
         )
 
     def division_pairs(
@@ -181,9 +189,14 @@ def prepare(
             )
         else:
             cost = None
+    conservation = None
+    if (divisions and edge_costs is None and config.division_conservation > 0
+            and config.division_conservation_from == "movie"):
+        conservation = conservation_reference(objects, spacing=spacing)
     # +inf forbids a link: drop those rows (keeping positions into the full table)
     return Problem(
         objects=objects, candidates=candidates, src=src, tgt=tgt, dt=dt, t=t, pos=pos,
         config=config, max_distance=max_distance, static=static, cost=cost,
         divisions=bool(divisions), merges=bool(merges), external=edge_costs is not None,
+        conservation=conservation,
     )

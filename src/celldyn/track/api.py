@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from ..errors import InputError
 from .costs import LinkCosts
 from .lap import track_lap
-from .link import auto_max_distance
+from .scale import estimate_motion_scale
 from .solve_global import track_global
 
 __all__ = ["TRACKERS", "track_objects"]
@@ -57,8 +57,9 @@ def track_objects(
         ``"global"``: integer program over windows of `window` frames (exact per
         window, slower).
     max_distance : float, optional
-        Largest displacement between frames in units of `spacing`; default the median
-        object diameter (:func:`~celldyn.track.link.auto_max_distance`).
+        Largest displacement between frames in units of `spacing`; default measured
+        on the objects' own motion and divisions
+        (:func:`~celldyn.track.scale.estimate_motion_scale`).
     max_gap : int
         Largest number of missing frames bridged.
     divisions, merges : bool
@@ -100,7 +101,7 @@ def track_objects(
     if tracker not in TRACKERS:
         raise InputError(f"tracker must be one of {TRACKERS} (got {tracker!r})")
     if max_distance is None:
-        max_distance = auto_max_distance(objects, spacing=spacing)
+        max_distance = estimate_motion_scale(objects, spacing=spacing).max_distance
     common: dict[str, Any] = dict(
         labels=labels, max_distance=max_distance, max_gap=max_gap, divisions=divisions,
         merges=merges, costs=costs, spacing=spacing, edge_costs=edge_costs,

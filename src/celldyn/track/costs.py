@@ -88,6 +88,7 @@ from .candidates import physical_positions, search_radius
 __all__ = [
     "LinkCosts",
     "MOTION_MODELS",
+    "conservation_reference",
     "costs_from_probabilities",
     "division_evidence",
     "iou_of_candidates",
@@ -144,6 +145,16 @@ class LinkCosts:
     fluorescent training sets, and where objects are dark (phase contrast: mean
     intensities near 0) the ratio of two cells' means is noise that forbade most true
     divisions (benchmarks/RESULTS.md, "Tracking: division costs")."""
+    division_conservation_from: Literal["movie", "mother"] = "movie"
+    """What the daughters' summed size is compared with. ``"movie"``: the movie's own
+    likely divisions (:func:`conservation_reference`): the term is
+    ``max(0, |log((a1 + a2) / a_m) - c| - s)`` with ``c`` and ``s`` the median and the
+    median absolute deviation of that log ratio over them, so tracking markers (whose
+    daughters' markers add up to about twice their mother's) and full masks (about
+    once) are judged alike, and an input where the ratio varies widely pays little;
+    off when the movie shows fewer than ``MIN_DIVISION_EVENTS`` likely divisions.
+    ``"mother"``: ``|log((a1 + a2) / a_m)|``, the daughters make up their mother (full
+    masks only; it priced every marker division as a misfit)."""
     division_midpoint: float = 1.0
     """Weight of ``(|(x1 + x2) / 2 - x_mother| / R)**2``: sisters are born on either
     side of their mother, so their midpoint is where she was (``R`` the one-frame
@@ -170,6 +181,11 @@ class LinkCosts:
         for name in ("appear", "disappear", "division", "merge"):
             if not np.isfinite(getattr(self, name)):
                 raise ConfigError(f"{name} cost must be finite; got {getattr(self, name)!r}")
+        if self.division_conservation_from not in ("movie", "mother"):
+            raise ConfigError(
+                "division_conservation_from must be 'movie' or 'mother' (got "
+                f"{self.division_conservation_from!r})"
+            )
         if self.motion not in MOTION_MODELS:
             raise ConfigError(f"motion must be one of {MOTION_MODELS} (got {self.motion!r})")
         for name in ("kalman_process_noise", "kalman_measurement_noise"):
@@ -385,6 +401,7 @@ def division_evidence(
     link_terms: bool = True,
     max_distance: float | None = None,
     spacing: Sequence[float] | None = None,
+    conservation: tuple[float, float] | None = None,
 ) -> NDArray[np.float64]:
     """What a division ``mother -> (d1, d2)`` costs beyond its two links and ``division``.
 
@@ -392,7 +409,9 @@ def division_evidence(
     daughters share the mother's size equally; the mother is a grown cell, not a speck
     of less than a quarter of the median object of the table) ``+ division_intensity *
     |log(I1 / I2)|`` (sisters look alike) ``+ division_conservation * |log((a1 + a2) /
-    a_m)|`` (the daughters make up the mother). With ``link_terms`` (link costs from
+    a_m)|`` (the daughters make up the mother; with ``division_conservation_from =
+    "movie"`` measured from `conservation`, the ``(centre, tolerance)`` of
+    :func:`conservation_reference`, and off when it is None). With ``link_terms`` (link costs from
     :func:`link_costs`), the ``area`` terms
     the two links paid (``|log(a_i / a_m)|``, which penalise a daughter for being half
     her mother) are taken back, so they only price a continuation. With `max_distance`
@@ -420,9 +439,13 @@ def division_evidence(
             # median object size pays for it
             size += np.maximum(0.0, np.log(0.25 * np.median(v) / v[m]))
             out += cfg.division_size * np.nan_to_num(size)
-            if cfg.division_conservation > 0:
+            if cfg.division_conservation > 0 and cfg.division_conservation_from == "mother":
                 kept = np.abs(np.log((v[a] + v[b]) / v[m]))
                 out += cfg.division_conservation * np.nan_to_num(kept)
+            elif cfg.division_conservation > 0 and conservation is not None:
+                centre, tolerance = conservation
+                off = np.abs(np.log((v[a] + v[b]) / v[m]) - centre) - tolerance
+                out += cfg.division_conservation * np.nan_to_num(np.maximum(off, 0.0))
             if link_terms and cfg.area > 0:
                 paid = np.abs(np.log(v[a] / v[m])) + np.abs(np.log(v[b] / v[m]))
                 out -= cfg.area * np.nan_to_num(paid)
@@ -433,6 +456,39 @@ def division_evidence(
         off = np.linalg.norm(0.5 * (pos[a] + pos[b]) - pos[m], axis=1)
         out += cfg.division_midpoint * (off / float(max_distance)) ** 2
     return out
+
+
+def conservation_reference(
+    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None
+) -> tuple[float, float] | None:
+    """How the daughters' summed size compares with their mother's in this movie.
+
+    Over the likely divisions of :func:`celldyn.track.scale.likely_divisions`
+    (centroids only), the median ``c`` of ``log((a1 + a2) / a_m)`` and its median
+    absolute deviation ``s``; None without an ``area`` column or with fewer than
+    ``MIN_DIVISION_EVENTS`` likely divisions. About ``(0, small)`` for full masks,
+    ``(log 2, small)`` for tracking markers of one size.
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1, 1] * 3, "label": [1, 2, 3] * 3,
+    ...                         "y": [0.0, -6, 6] * 3, "x": [0.0, 1, -1] * 3,
+    ...                         "area": [9.0, 9, 9] * 3})
+    >>> objects["t"] += np.repeat([0, 2, 4], 3)
+    >>> [round(v, 3) for v in conservation_reference(objects)]
+    [0.693, 0.0]
+    """
+    from .scale import MIN_DIVISION_EVENTS, likely_divisions
+
+    if "area" not in objects:
+        return None
+    ev = likely_divisions(objects, spacing=spacing)
+    if len(ev) < MIN_DIVISION_EVENTS:
+        return None
+    v = np.maximum(objects["area"].to_numpy(float), 1e-12)
+    r = np.log((v[ev[:, 1]] + v[ev[:, 2]]) / v[ev[:, 0]])
+    centre = float(np.median(r))
+    return centre, float(np.median(np.abs(r - centre)))
 
 
 def costs_from_probabilities(

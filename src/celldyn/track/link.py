@@ -3,8 +3,10 @@
 :func:`link_objects` links consecutive frames only (no gaps, divisions or merges) with
 :func:`celldyn.track.lap.track_lap`: the Jaqaman et al. (Nat. Methods 2008) augmented
 assignment, solved by ``scipy.optimize.linear_sum_assignment``; pairs farther apart than
-``max_distance`` are forbidden. :func:`auto_max_distance` is the pipeline's default
-search radius. Ours: the defaults.
+``max_distance`` are forbidden. :func:`auto_max_distance` (the median object diameter)
+was the pipeline's default search radius; the default is now measured on the objects'
+motion (:func:`celldyn.track.scale.estimate_motion_scale`), and it remains for the
+learned tracker, whose candidates were trained at twice it. Ours: the defaults.
 """
 
 from __future__ import annotations
@@ -66,10 +68,12 @@ def link_objects(
 
 
 def auto_max_distance(objects: pd.DataFrame, *, spacing: Sequence[float] | None = None) -> float:
-    """A default search radius: the median object diameter (in units of `spacing`).
+    """The median object diameter (in units of `spacing`).
 
-    Nuclei and bacteria imaged for tracking rarely move more than their own size
-    between frames; larger motion needs an explicit ``max_distance``.
+    Deprecated as a search radius: a tracking marker is far smaller than its cell and
+    cells may move farther than their size, so the trackers' default is measured on
+    the movie's motion instead (:func:`celldyn.track.scale.estimate_motion_scale`).
+    Kept for the learned tracker, whose candidates were trained within twice it.
     """
     if "area" not in objects or len(objects) == 0:
         return 10.0

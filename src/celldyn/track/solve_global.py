@@ -55,7 +55,7 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import InputError
 from ._problem import Problem, prepare
 from .candidates import graph_from_links
-from .costs import LinkCosts, division_evidence, position_costs
+from .costs import LinkCosts, conservation_reference, division_evidence, position_costs
 from .lap import solve_augmented_lap
 from .motion import track_velocities
 
@@ -405,9 +405,14 @@ def total_cost(
     mothers = np.flatnonzero(outdeg == 2)
     if mothers.size and not outside_costs:
         kids = np.array([sorted(graph.successors(int(i))) for i in mothers], np.int64)
+        objects = objects.reset_index(drop=True)
+        spacing = candidates.attrs.get("spacing")
+        reference = (conservation_reference(objects, spacing=spacing)
+                     if cfg.division_conservation > 0
+                     and cfg.division_conservation_from == "movie" else None)
         total += float(division_evidence(
-            objects.reset_index(drop=True), mothers, kids[:, 0], kids[:, 1], config=cfg,
-            max_distance=candidates.attrs.get("max_distance"),
-            spacing=candidates.attrs.get("spacing"),
+            objects, mothers, kids[:, 0], kids[:, 1], config=cfg,
+            max_distance=candidates.attrs.get("max_distance"), spacing=spacing,
+            conservation=reference,
         ).sum())
     return float(total)

@@ -1,0 +1,358 @@
+"""The motion scale of a movie, from its own objects: the default search radius.
+
+A tracker needs to know how far an object may move between two frames. The size of the
+objects is a poor guide (a CTC tracking marker is a fraction of its nucleus, a rod is
+longer than it is wide, a fast cell crosses several diameters), so the default radius
+is measured on the movie itself, from the centroids alone:
+
+**Displacements.** Between consecutive frames ``t`` and ``t + 1``, an object and the
+object nearest to it in the other frame that has it as its own nearest neighbour
+(*mutual nearest neighbours*) are almost always one cell seen twice: where cells are
+crowded, the pairs that are not mutual are left out, so the statistic does not grow
+with density; a few fast cells move the high quantile little. ``displacement`` is the
+``MOTION_QUANTILE`` (95th) percentile of these distances.
+
+**Division offsets.** A daughter is born beside her mother, often farther than a cell
+moves in one frame (half a cell length for a rod, a nucleus radius for a nucleus). An
+object of frame ``t`` that is the nearest neighbour of exactly two objects of frame
+``t + 1``, lying on either side of it (their midpoint within a quarter of their
+distance from it, neither more than twice as far from it as the other), is a likely
+division (:func:`likely_divisions`); ``division_offset`` is the
+``DIVISION_QUANTILE`` (90th) percentile of the two distances over these events, when
+there are at least ``MIN_DIVISION_EVENTS`` of them (else NaN: no divisions seen).
+
+**Search radius.** ``max_distance = max(MOTION_FACTOR x displacement,
+DIVISION_FACTOR x division_offset)``: one radius, so that the frame-to-frame
+assignment can link a mother to her first daughter and the division pass find the
+second. A link over ``dt`` frames may reach ``max_distance * sqrt(dt)``
+(:func:`~celldyn.track.candidates.search_radius`), and the position cost is measured
+in units of it (:mod:`celldyn.track.costs`).
+
+Masks and markers of the same cells have the same centroids, so they get the same
+radius. The factors were chosen on simulated movies only (benchmarks/tracking_scale.py,
+benchmarks/RESULTS.md "Tracking: motion scale"), never on the real sets scored.
+
+Ours: the estimator (k-d trees of scipy, one frame pair at a time).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from .candidates import frame_groups, physical_positions
+
+__all__ = [
+    "DIVISION_FACTOR",
+    "DIVISION_QUANTILE",
+    "MOTION_FACTOR",
+    "MOTION_QUANTILE",
+    "MotionScale",
+    "default_radius",
+    "division_offsets",
+    "estimate_motion_scale",
+    "likely_divisions",
+    "mutual_displacements",
+]
+
+MOTION_QUANTILE = 95.0
+"""Percentile of the mutual-nearest-neighbour displacements taken as the displacement."""
+MOTION_FACTOR = 3.0
+"""Search radius in units of that displacement (chosen on simulated movies)."""
+DIVISION_QUANTILE = 90.0
+"""Percentile of the likely daughters' offsets taken as the division offset."""
+DIVISION_FACTOR = 2.0
+"""Search radius in units of that offset (chosen on simulated movies)."""
+MAX_OFFSET_RATIO = 2.0
+"""A likely division's farther daughter is at most this many times as far from the
+mother as the nearer one (a mother continuing into one cell beside a neighbour is not
+a division)."""
+MIN_PAIRS = 10
+"""Fewer mutual pairs than this: the displacement falls back to the spacing."""
+MIN_DIVISION_EVENTS = 3
+"""Fewer likely divisions than this: no division offset."""
+MAX_FRAME_PAIRS = 200
+"""Long movies: the statistics use this many frame pairs, evenly spread."""
+FALLBACK = 10.0
+"""Radius (pixels or spacing units) when the movie has no two objects to measure."""
+
+
+@dataclass(frozen=True)
+class MotionScale:
+    """The motion scale of a movie (units of `spacing`, pixels when None).
+
+    Attributes
+    ----------
+    max_distance : float
+        The search radius per frame the trackers use by default.
+    displacement : float
+        The ``MOTION_QUANTILE`` percentile of mutual-nearest-neighbour displacements.
+    median_displacement : float
+        Their median.
+    division_offset : float
+        The ``DIVISION_QUANTILE`` percentile of likely daughters' offsets from their
+        mother (NaN: too few likely divisions).
+    spacing : float
+        Median distance between an object and its nearest neighbour in its frame.
+    pairs, division_events : int
+        How many mutual pairs and likely divisions were measured.
+    source : str
+        ``"data"``, or why a fallback was used.
+    """
+
+    max_distance: float
+    displacement: float
+    median_displacement: float
+    division_offset: float
+    spacing: float
+    pairs: int
+    division_events: int
+    source: str = "data"
+    motion_factor: float = MOTION_FACTOR
+    division_factor: float = DIVISION_FACTOR
+
+    def describe(self, unit: str = "px") -> str:
+        """One line for a run summary."""
+        div = ("no divisions seen" if math.isnan(self.division_offset)
+               else f"division offset {self.division_offset:.3g} {unit} "
+                    f"({self.division_events} likely divisions)")
+        text = (f"max distance {self.max_distance:.3g} {unit} = max({self.motion_factor:g} x "
+                f"displacement {self.displacement:.3g}, {self.division_factor:g} x {div})")
+        if self.source != "data":
+            text += f"; {self.source}"
+        return text
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        return asdict(self)
+
+
+def _frames(objects: pd.DataFrame, max_frame_pairs: int):
+    """(rows of frame t, rows of frame t + 1) for consecutive frames with objects,
+    at most `max_frame_pairs` of them, evenly spread."""
+    groups = frame_groups(objects["t"].to_numpy(np.int64))
+    frames = [f for f in groups if f + 1 in groups]
+    if len(frames) > max_frame_pairs:
+        pick = np.linspace(0, len(frames) - 1, max_frame_pairs).round().astype(int)
+        frames = [frames[i] for i in np.unique(pick)]
+    for f in frames:
+        yield groups[f], groups[f + 1]
+
+
+def mutual_displacements(
+    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
+    max_frame_pairs: int = MAX_FRAME_PAIRS,
+) -> NDArray[np.float64]:
+    """Distances between mutual nearest neighbours of consecutive frames.
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 0, 1, 1], "label": [1, 2, 1, 2],
+    ...                         "y": [0.0, 50.0, 3.0, 50.0], "x": [0.0, 0.0, 4.0, 1.0]})
+    >>> mutual_displacements(objects).tolist()
+    [5.0, 1.0]
+    """
+    pos = physical_positions(objects, spacing)
+    out = []
+    for ia, ib in _frames(objects, max_frame_pairs):
+        a, b = pos[ia], pos[ib]
+        dab, iab = cKDTree(b).query(a)
+        _, iba = cKDTree(a).query(b)
+        mutual = iba[iab] == np.arange(len(a))
+        out.append(dab[mutual])
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def likely_divisions(
+    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
+    max_frame_pairs: int = MAX_FRAME_PAIRS,
+) -> NDArray[np.int64]:
+    """Likely divisions, as rows ``(mother, daughter 1, daughter 2)`` of `objects`.
+
+    A likely division: an object of frame ``t`` that is the nearest neighbour (in
+    frame ``t``) of exactly two objects of frame ``t + 1`` whose midpoint lies within a
+    quarter of their distance from it (they are on either side of it), the farther
+    at most ``MAX_OFFSET_RATIO`` times as far from it as the nearer. Centroids only.
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1, 1], "label": [1, 2, 3],
+    ...                         "y": [0.0, -6.0, 6.0], "x": [0.0, 1.0, -1.0]})
+    >>> likely_divisions(objects).tolist()
+    [[0, 1, 2]]
+    """
+    pos = physical_positions(objects, spacing)
+    out = []
+    for ia, ib in _frames(objects, max_frame_pairs):
+        if len(ib) < 2:
+            continue
+        a, b = pos[ia], pos[ib]
+        _, i = cKDTree(a).query(b)
+        count = np.bincount(i, minlength=len(a))
+        twice = np.flatnonzero(count == 2)
+        if twice.size == 0:
+            continue
+        order = np.argsort(i, kind="stable")
+        first = np.searchsorted(i[order], twice)
+        j1, j2 = order[first], order[first + 1]
+        mid = 0.5 * (b[j1] + b[j2])
+        apart = np.linalg.norm(b[j1] - b[j2], axis=1)
+        r1 = np.linalg.norm(b[j1] - a[twice], axis=1)
+        r2 = np.linalg.norm(b[j2] - a[twice], axis=1)
+        ok = ((np.linalg.norm(mid - a[twice], axis=1) <= 0.25 * apart)
+              & (np.maximum(r1, r2) <= MAX_OFFSET_RATIO * np.minimum(r1, r2)))
+        out.append(np.stack([ia[twice[ok]], ib[j1[ok]], ib[j2[ok]]], axis=1))
+    return np.concatenate(out).astype(np.int64) if out else np.zeros((0, 3), np.int64)
+
+
+def division_offsets(
+    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
+    max_frame_pairs: int = MAX_FRAME_PAIRS,
+) -> NDArray[np.float64]:
+    """Offsets of the likely daughters from their mother (two per likely division,
+    :func:`likely_divisions`).
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1, 1], "label": [1, 2, 3],
+    ...                         "y": [0.0, -6.0, 6.0], "x": [0.0, 1.0, -1.0]})
+    >>> division_offsets(objects).round(2).tolist()
+    [6.08, 6.08]
+    """
+    ev = likely_divisions(objects, spacing=spacing, max_frame_pairs=max_frame_pairs)
+    pos = physical_positions(objects, spacing)
+    return np.concatenate([np.linalg.norm(pos[ev[:, k]] - pos[ev[:, 0]], axis=1)
+                           for k in (1, 2)])
+
+
+def _spacing(objects: pd.DataFrame, spacing, max_frame_pairs: int) -> float:
+    pos = physical_positions(objects, spacing)
+    groups = frame_groups(objects["t"].to_numpy(np.int64))
+    frames = list(groups)
+    if len(frames) > max_frame_pairs:
+        frames = [frames[i] for i in np.unique(
+            np.linspace(0, len(frames) - 1, max_frame_pairs).round().astype(int))]
+    near = []
+    for f in frames:
+        p = pos[groups[f]]
+        if len(p) > 1:
+            near.append(cKDTree(p).query(p, 2)[0][:, 1])
+    return float(np.median(np.concatenate(near))) if near else math.nan
+
+
+def estimate_motion_scale(
+    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
+    max_frame_pairs: int = MAX_FRAME_PAIRS, motion_factor: float = MOTION_FACTOR,
+    division_factor: float = DIVISION_FACTOR,
+) -> MotionScale:
+    """Measure the motion scale and the default search radius of a movie.
+
+    Parameters
+    ----------
+    objects : DataFrame
+        Detections with columns ``t`` and centroid ``[z,] y, x`` in pixels (as from
+        :func:`celldyn.measure.measure_objects`); no other column is used.
+    spacing : sequence of float, optional
+        Physical pixel size per spatial axis; distances are in its units.
+    max_frame_pairs : int
+        At most this many frame pairs are measured (evenly spread over the movie).
+    motion_factor, division_factor : float
+        The radius in units of the displacement and of the division offset.
+
+    Returns
+    -------
+    MotionScale
+        ``max_distance`` is the radius (see the module docstring). Without
+        ``MIN_PAIRS`` mutual pairs the displacement is the median nearest-neighbour
+        spacing (one object per frame: ``FALLBACK``), and ``source`` says so.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> start = rng.uniform(0, 1000, (50, 2))
+    >>> steps = [start + rng.normal(0, 2.0, start.shape) for _ in range(5)]
+    >>> objects = pd.DataFrame({"t": np.repeat(np.arange(5), 50),
+    ...                         "label": np.tile(np.arange(1, 51), 5),
+    ...                         "y": np.concatenate(steps)[:, 0],
+    ...                         "x": np.concatenate(steps)[:, 1]})
+    >>> scale = estimate_motion_scale(objects)
+    >>> 3 < scale.displacement < 8, scale.max_distance == 3 * scale.displacement
+    (True, True)
+    """
+    moves = mutual_displacements(objects, spacing=spacing, max_frame_pairs=max_frame_pairs)
+    offsets = division_offsets(objects, spacing=spacing, max_frame_pairs=max_frame_pairs)
+    near = _spacing(objects, spacing, max_frame_pairs)
+    source = "data"
+    if moves.size >= MIN_PAIRS:
+        disp = float(np.percentile(moves, MOTION_QUANTILE))
+        median = float(np.median(moves))
+    elif np.isfinite(near):
+        disp = median = near / motion_factor
+        source = (f"only {moves.size} mutual pairs: displacement = spacing / "
+                  f"{motion_factor:g}")
+    else:
+        disp = median = FALLBACK / motion_factor
+        source = f"no objects to measure: radius {FALLBACK:g}"
+    events = offsets.size // 2
+    div = (float(np.percentile(offsets, DIVISION_QUANTILE))
+           if events >= MIN_DIVISION_EVENTS else math.nan)
+    radius = motion_factor * disp
+    if np.isfinite(div):
+        radius = max(radius, division_factor * div)
+    if not radius > 0:  # objects that never move (or all coincide)
+        radius = near if np.isfinite(near) and near > 0 else FALLBACK
+        source = "no motion measured: radius = spacing"
+    return MotionScale(
+        max_distance=float(radius), displacement=disp, median_displacement=median,
+        division_offset=div, spacing=near, pairs=int(moves.size),
+        division_events=int(events), source=source, motion_factor=float(motion_factor),
+        division_factor=float(division_factor),
+    )
+
+
+def default_radius(
+    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
+    max_distance: float | None = None, divisions: bool = True,
+    costs: object | None = None,
+) -> tuple[float, str]:
+    """The search radius a run uses and one line saying where it and the division
+    evidence came from (for the run summary).
+
+    `max_distance`, when given, overrides the estimate. `costs` is the run's
+    :class:`~celldyn.track.costs.LinkCosts` (default ``LinkCosts()``).
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1], "label": [1, 1], "y": [0.0, 1.0],
+    ...                         "x": [0.0, 0.0]})
+    >>> default_radius(objects, max_distance=5.0)[0]
+    5.0
+    """
+    from .costs import LinkCosts, conservation_reference
+
+    unit = "px" if spacing is None else "units of spacing"
+    scale = estimate_motion_scale(objects, spacing=spacing)
+    if max_distance is not None:
+        radius = float(max_distance)
+        text = f"max distance {radius:.3g} {unit} (given; estimate {scale.describe(unit)})"
+    else:
+        radius = scale.max_distance
+        text = scale.describe(unit)
+    cfg = costs if isinstance(costs, LinkCosts) else LinkCosts()
+    if not divisions:
+        return radius, text + "; divisions off"
+    if cfg.division_conservation > 0 and cfg.division_conservation_from == "movie":
+        ref = conservation_reference(objects, spacing=spacing)
+        size = ("daughters' size term off (too few likely divisions)" if ref is None
+                else f"daughters' summed size vs mother: log ratio {ref[0]:.2f} +- "
+                     f"{ref[1]:.2f} (from the likely divisions)")
+    elif cfg.division_conservation > 0:
+        size = "daughters make up their mother"
+    else:
+        size = "daughters' size term off"
+    return radius, text + "; divisions on, " + size
