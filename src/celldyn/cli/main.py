@@ -121,7 +121,7 @@ def _run_options(f):
                      help="Channel to segment."),
         click.option("--max-distance", type=float,
                      help="Largest displacement between frames (µm, or px without pixel "
-                     "size). Default: median object diameter."),
+                     "size). Default: measured on the movie's own motion and divisions."),
         click.option("--tracker", type=click.Choice(["lap", "global", "learned"]),
                      default="lap", show_default=True,
                      help="lap: fast frame-by-frame assignment with a gap/division pass; "

@@ -18,6 +18,7 @@ from .divisions import (
     division_scores,
     lineage_scores,
     match_divisions,
+    tracking_scores,
 )
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "division_scores",
     "lineage_scores",
     "match_divisions",
+    "tracking_scores",
     "aogm_counts",
     "det_score",
     "evaluate_ctc",

@@ -47,6 +47,7 @@ from .ctc import (
     _check_labels,
     _check_same_shape,
     _check_table_matches,
+    _count,
     _FrameMatch,
     _match_movie,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "division_scores",
     "lineage_scores",
     "match_divisions",
+    "tracking_scores",
 ]
 
 DIVISION_TOLERANCE = 1
@@ -256,6 +258,35 @@ def lineage_scores(
         ``res_divisions``.
     """
     gt_t, res_t, matches = _prepare(gt_labels, gt_table, res_labels, res_table)
+    return _lineage(gt_t, res_t, matches, tolerance=tolerance, max_i=max_i)
+
+
+def tracking_scores(
+    gt_labels: Any, gt_table: Any, res_labels: Any, res_table: Any, *,
+    tolerance: int = DIVISION_TOLERANCE, max_i: int = 3,
+) -> dict[str, float]:
+    """DET, TRA, LNK and the AOGM counts (as :func:`celldyn.evaluate.evaluate_ctc`,
+    without SEG) and every key of :func:`lineage_scores`, from one object matching.
+
+    Examples
+    --------
+    >>> gt = np.zeros((2, 4, 4), dtype=np.uint16)
+    >>> gt[:, :2, :2] = 1
+    >>> s = tracking_scores(gt, [[1, 0, 1, 0]], gt, [[1, 0, 1, 0]])
+    >>> (s["TRA"], s["CT"], s["div_TP"])
+    (1.0, 1.0, 0)
+    """
+    gt_t, res_t, matches = _prepare(gt_labels, gt_table, res_labels, res_table)
+    counts = _count(matches, gt_t, res_t)
+    out: dict[str, float] = {"DET": counts.det, "TRA": counts.tra, "LNK": counts.lnk,
+                             "AOGM": counts.aogm, "AOGM_0": counts.aogm_0}
+    out.update(counts.as_dict())
+    out.update(_lineage(gt_t, res_t, matches, tolerance=tolerance, max_i=max_i))
+    return out
+
+
+def _lineage(gt_t: pd.DataFrame, res_t: pd.DataFrame, matches: list[_FrameMatch], *,
+             tolerance: int, max_i: int) -> dict[str, float]:
     out: dict[str, float] = {}
     n_ref = n_comp = 0
     for i in sorted({*range(max_i + 1), tolerance}):
