@@ -140,7 +140,7 @@ def test_cli_train_tracker_writes_model(tmp_path, sim):
 
 
 def test_colony_examples_are_dividing_rods_with_all_gt_links():
-    from celldyn.track.learned import colony_examples
+    from celldyn.training_data import colony_examples
 
     ex = colony_examples(2, seed=3, n_frames=12, shape=(160, 160), steps=(1, 2))
     # per colony and step: with and without the label movie (IoU feature)
