@@ -8,30 +8,16 @@ from typing import Any
 
 import click
 
-from .main import _user_errors, main
-from .train import train
+from ._common import _user_errors
 
 __all__ = ["train_classifier_command", "explain_command"]
 
 
 def _load_run(results: Path, movie_path: Path | None) -> dict[str, Any]:
     """Labels, graph, movie and objects of a celldyn run folder."""
-    import numpy as np
+    from ..io.run_folder import read_run_arrays
 
-    from ..errors import FileFormatError
-    from ..io import read_geff, read_labels, read_parquet, read_run_movie, read_run_record
-
-    if not (results / "labels.ome.zarr").exists():
-        raise FileFormatError(
-            f"{results} has no labels.ome.zarr; pass --objects from a celldyn run folder"
-        )
-    record = read_run_record(results)
-    movie = read_run_movie(record, movie_path)
-    labels = read_labels(results / "labels.ome.zarr")
-    graph = read_geff(results / "tracks.geff") if (results / "tracks.geff").exists() else None
-    objects = read_parquet(results / "objects.parquet")
-    return {"labels": labels, "movie": np.asarray(movie.data), "spacing": movie.spacing,
-            "graph": graph, "objects": objects}
+    return read_run_arrays(results, movie_path)
 
 
 def _read_label_source(path: Path, labels) -> Any:
@@ -46,7 +32,7 @@ def _read_label_source(path: Path, labels) -> Any:
     return labels_from_painted(read_labels(path), labels)
 
 
-@train.command("classifier")
+@click.command("classifier")
 @click.option("--objects", "objects_path", type=click.Path(path_type=Path), required=True,
               help="objects.parquet of a celldyn run folder (its labels, tracks and movie "
               "are used too).")
@@ -116,7 +102,7 @@ def _parse_object(text: str) -> tuple[int, int]:
     return t, lab
 
 
-@main.command("explain")
+@click.command("explain")
 @click.argument("results", type=click.Path(path_type=Path))
 @click.option("--object", "obj", required=True, help="The object as T,LABEL (frame, track id).")
 @click.option("--classifier", default="mitosis", show_default=True,
@@ -168,4 +154,3 @@ def explain_command(results: Path, obj: str, classifier: str, cnn: str, movie_pa
     click.echo(f"CNN: {net.classes[int(pred[0])]}; saliency (gradient x input) written to {out}")
 
 
-main.add_command(train)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import click
 
-from .main import _user_errors
-from .train import train
+from ._common import _user_errors
 
 __all__ = ["train_tracker_command"]
 
@@ -73,7 +72,7 @@ def _card(command: str, rows: list[dict], model, history: list[float]) -> str:
     return "\n".join(lines)
 
 
-@train.command("tracker")
+@click.command("tracker")
 @click.option("--gt", "gt_folders", multiple=True, required=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="CTC ground-truth folder (NN_GT with TRA/); repeat for several.")

@@ -37,6 +37,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from .._tables import CTC_COLUMNS, check_ctc_table
 from ..errors import InputError
