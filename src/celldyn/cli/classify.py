@@ -36,9 +36,13 @@ def _read_label_source(path: Path, labels) -> Any:
 @click.option("--objects", "objects_path", type=click.Path(path_type=Path), required=True,
               help="objects.parquet of a celldyn run folder (its labels, tracks and movie "
               "are used too).")
-@click.option("--labels", "labels_path", type=click.Path(path_type=Path), required=True,
-              help="Your labels: CSV with t,label,class; a napari points CSV (axis-0.. + "
-              "class); or a painted class label movie (TIFF/OME-Zarr).")
+@click.option("--annotations", "labels_path", type=click.Path(path_type=Path),
+              help="Your class annotations: CSV with t,label,class; a napari points CSV "
+              "(axis-0.. + class); or a painted class label movie (TIFF/OME-Zarr). "
+              "[required]")
+@click.option("--labels", "old_labels_path", type=click.Path(path_type=Path), hidden=True,
+              help="Deprecated spelling of --annotations (--labels is a segmentation "
+              "elsewhere).")
 @click.option("--model", type=click.Choice(["rf", "gb", "svm", "cnn"]), default="rf",
               show_default=True, help="Random forest, gradient boosting, SVM, or crop CNN.")
 @click.option("--movie", "movie_path", type=click.Path(path_type=Path),
@@ -52,11 +56,22 @@ def _read_label_source(path: Path, labels) -> Any:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 @_user_errors
-def train_classifier_command(objects_path: Path, labels_path: Path, model: str,
+def train_classifier_command(objects_path: Path, labels_path: Path | None, model: str,
                              movie_path: Path | None, output: Path, transition: Path | None,
-                             epochs: int, seed: int, overwrite: bool) -> None:
+                             epochs: int, seed: int, overwrite: bool,
+                             old_labels_path: Path | None = None) -> None:
     """Train a classifier on your labelled objects of a run."""
+    import warnings
+
     import numpy as np
+
+    if old_labels_path is not None:
+        if labels_path is not None:
+            raise click.UsageError("give --annotations once (--labels is its old spelling)")
+        warnings.warn("--labels is deprecated here; use --annotations", stacklevel=2)
+        labels_path = old_labels_path
+    if labels_path is None:
+        raise click.UsageError("Missing option '--annotations'.")
 
     from ..classify import feature_columns, match_labels, object_features
     from ..classify.temporal import check_transition
@@ -84,7 +99,7 @@ def train_classifier_command(objects_path: Path, labels_path: Path, model: str,
     if transition is not None:
         A = np.loadtxt(transition, delimiter=",", ndmin=2)
         clf.meta["transition"] = check_transition(A, len(clf.classes)).tolist()
-    clf.meta["command"] = (f"celldyn train classifier --objects {objects_path} --labels "
+    clf.meta["command"] = (f"celldyn train classifier --objects {objects_path} --annotations "
                            f"{labels_path} --model {model} --seed {seed}")
     with atomic_path(output, overwrite=overwrite) as tmp:
         clf.save(tmp)

@@ -118,8 +118,8 @@ def check_params(segmenter: str, method: str, params: dict[str, Any]) -> None:
     method or parameter."""
     if segmenter not in SEGMENTERS:
         raise ConfigError(f"segmenter must be one of {SEGMENTERS} (got {segmenter!r})")
-    if segmenter == "classical":
-        _method(str(method), dict(params))  # unknown method; variant given twice
+    if segmenter == "classical" and str(method).partition(":")[0] not in METHODS:
+        _method(str(method), {})  # the message names the methods and their variants
     known = segmenter_parameters(segmenter, method)
     unknown = sorted(set(params) - {p.name for p in known})
     if unknown:
@@ -130,6 +130,8 @@ def check_params(segmenter: str, method: str, params: dict[str, Any]) -> None:
             f"unknown parameters {unknown} for {what}; it takes {takes} "
             "(see `celldyn methods`)"
         )
+    if segmenter == "classical":
+        _method(str(method), dict(params))  # a variant given twice
 
 
 def frame_function(
