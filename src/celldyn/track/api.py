@@ -153,11 +153,14 @@ def _links(objects: pd.DataFrame, tracker: str, *, window: int, overlap: int | N
 
         if common["merges"]:
             raise InputError("the learned tracker does not model merges; use tracker='lap'")
+        if common["edge_costs"] is not None or common["candidates"] is not None:
+            raise InputError("the learned tracker makes its own candidates and edge costs; "
+                             "pass edge_costs with tracker='lap' or 'global'")
         graph = track_learned(
             objects, labels=common["labels"], movie=movie,
             max_distance=LEARNED_RADIUS_FACTOR * common["max_distance"],
             max_gap=common["max_gap"], divisions=common["divisions"],
-            spacing=common["spacing"], model=model,
+            spacing=common["spacing"], model=model, costs=common["costs"],
         )
         if not as_edges:
             return graph
