@@ -164,7 +164,7 @@ def run(
         seg = segment_movie(
             movie, segmenter=config.segmenter, method=config.method, model=config.model,
             dark_objects=config.dark_objects, progress=bool(progress), cache=cache,
-            **config.method_params,
+            params=config.method_params,
         )
     else:
         seg = check_labels(labels, shape=movie.data.shape)

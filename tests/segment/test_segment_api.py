@@ -73,3 +73,17 @@ def test_methods_command_lists_parameters():
     r = CliRunner().invoke(main, ["methods", "magic"])
     assert r.exit_code == 2 and r.output.count("Error") == 1
     assert "--param" in CliRunner().invoke(main, ["run", "--help"]).output
+
+
+def test_the_variant_as_a_parameter_still_works(sim2d):
+    """--param method=li with --method threshold is threshold:li (as before the entry)."""
+    from celldyn.pipeline import run
+
+    a = run(sim2d.movie, method="threshold", method_params={"method": "li"})
+    b = run(sim2d.movie, method="threshold:li")
+    np.testing.assert_array_equal(a.labels, b.labels)
+    np.testing.assert_array_equal(
+        segment_movie(sim2d.movie, method="threshold", params={"method": "li"}),
+        segment_movie(sim2d.movie, method="threshold:li"))
+    with pytest.raises(ConfigError, match="variant once"):
+        segment_movie(sim2d.movie, method="threshold:li", params={"method": "otsu"})

@@ -136,12 +136,13 @@ def check_params(segmenter: str, method: str, params: dict[str, Any]) -> None:
 
 def frame_function(
     movie: Movie, *, segmenter: str = "classical", method: str = "watershed",
-    model: Any = "nuclei2d", dark_objects: bool = False, **params: Any,
+    model: Any = "nuclei2d", dark_objects: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> Callable[[np.ndarray], np.ndarray]:
     """The segmentation of one frame of `movie`, with every per-movie setting resolved
     (see :func:`segment_movie`)."""
+    params = dict(params or {})
     check_params(segmenter, method, params)
-    params = dict(params)
     invert = float(np.max(movie.data)) if dark_objects else None
     if segmenter == "deep":
         func = _deep_frame(movie, model, params, invert)
@@ -198,7 +199,8 @@ def segment_movie(
     dark_objects: bool = False,
     progress: bool | type = False,
     cache: Any = None,
-    **params: Any,
+    params: dict[str, Any] | None = None,
+    **kwargs: Any,
 ) -> Any:
     """Segment every frame of a movie with a classical method or a deep model.
 
@@ -224,9 +226,11 @@ def segment_movie(
     cache : FrameCache, optional
         Finished frames are kept there (and frames already there are skipped); the
         result is then the cache's on-disk view, one frame in memory at a time.
-    **params
+    params, **kwargs
         The method's parameters (see :func:`segmenter_parameters` or
-        ``celldyn methods``). Classical ``spacing`` defaults to the movie's.
+        ``celldyn methods``), as a dict and/or keywords; a classical function's own
+        ``method`` (the variant) can only be given in the dict. Classical ``spacing``
+        defaults to the movie's.
 
     Returns
     -------
@@ -262,7 +266,7 @@ def segment_movie(
             )
         movie = Movie(data, "TYX" if data.ndim == 3 else "TZYX")
     func = frame_function(movie, segmenter=segmenter, method=method, model=model,
-                          dark_objects=dark_objects, **params)
+                          dark_objects=dark_objects, params={**(params or {}), **kwargs})
     shape = tuple(movie.data.shape)
     out: Any = np.zeros(shape, dtype=np.int32) if cache is None else None
     frames: Any = range(movie.n_frames)
