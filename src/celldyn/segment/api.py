@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, MissingDependencyError
 from ..movie import Movie
 from .classical import METHODS, _method
 
@@ -81,8 +81,13 @@ def segmenter_parameters(segmenter: str = "classical", method: str = "watershed"
     True
     """
     if segmenter == "deep":
-        from .deep.registry import segment_movie_deep
-
+        try:
+            from .deep.registry import segment_movie_deep
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise MissingDependencyError(
+                "the deep segmenter needs PyTorch; install the extra: "
+                "pip install 'celldyn[deep]'"
+            ) from None
         func, names = segment_movie_deep, _DEEP_PARAMS
     elif segmenter == "classical":
         name = str(method).partition(":")[0]
@@ -107,9 +112,12 @@ def segmenter_parameters(segmenter: str = "classical", method: str = "watershed"
 
 def methods() -> dict[str, list[Parameter]]:
     """Every segmentation method and its parameters: the classical methods by name,
-    and ``deep``."""
+    and ``deep`` (when PyTorch is installed)."""
     out = {name: segmenter_parameters("classical", name) for name in METHODS}
-    out["deep"] = segmenter_parameters("deep")
+    try:
+        out["deep"] = segmenter_parameters("deep")
+    except MissingDependencyError:  # pragma: no cover - without torch: not offered
+        pass
     return out
 
 
