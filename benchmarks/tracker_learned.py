@@ -68,7 +68,7 @@ def validation_sources(seeds=VALIDATION_COLONIES):
     """Simulated movies never trained on: bacterial colonies, and nuclei movies made as
     `celldyn train tracker --simulated` makes them (its seeds are 0..N-1; these 1000+)."""
     from celldyn.simulate import simulate_colony
-    from celldyn.track.learned import simulated_movie
+    from celldyn.training_data import simulated_movie
 
     for seed in seeds:
         sim = simulate_colony(n_frames=40, shape=(400, 400), rng=seed)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from celldyn.analyze.write import load_run, write_analysis, write_plot, write_report
+from celldyn.outputs import load_run, write_analysis, write_plot, write_report
 from celldyn.cli.main import main
 
 

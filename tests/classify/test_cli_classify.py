@@ -25,7 +25,7 @@ def run_folder(tmp_path_factory, divsim):
 def test_train_and_explain(run_folder):
     d = run_folder
     r = CliRunner().invoke(main, ["train", "classifier", "--objects",
-                                  str(d / "results" / "objects.parquet"), "--labels",
+                                  str(d / "results" / "objects.parquet"), "--annotations",
                                   str(d / "labels.csv"), "--model", "rf", "-o", str(d / "m")])
     assert r.exit_code == 0, r.output
     assert "trained rf" in r.output and (d / "m" / "trees.npz").is_file()
@@ -51,7 +51,7 @@ def test_bad_labels_one_line_error(run_folder):
     pd.DataFrame({"t": [0, 0, 1], "label": [1, 999, 2], "class": ["a", "b", "a"]}).to_csv(
         d / "bad.csv", index=False)
     r = CliRunner().invoke(main, ["train", "classifier", "--objects",
-                                  str(d / "results" / "objects.parquet"), "--labels",
+                                  str(d / "results" / "objects.parquet"), "--annotations",
                                   str(d / "bad.csv"), "-o", str(d / "m2")])
     assert r.exit_code == 2
     err = r.output.strip().splitlines()
@@ -59,3 +59,16 @@ def test_bad_labels_one_line_error(run_folder):
     r = CliRunner().invoke(main, ["explain", str(d / "results"), "--object", "0,999",
                                   "--cnn", "none"])
     assert r.exit_code == 2 and "no object with t=0, label=999" in r.output
+
+
+def test_old_labels_spelling_still_works_with_a_note(run_folder):
+    """`train classifier --labels` (class annotations; a segmentation everywhere else)
+    is now --annotations; the old spelling works and says so."""
+    d = run_folder
+    args = ["train", "classifier", "--objects", str(d / "results" / "objects.parquet")]
+    r = CliRunner().invoke(main, [*args, "--labels", str(d / "labels.csv"), "-o",
+                                  str(d / "m3")])
+    assert r.exit_code == 0, r.output
+    assert "--labels is deprecated" in r.output and (d / "m3" / "trees.npz").is_file()
+    r = CliRunner().invoke(main, [*args, "-o", str(d / "m4")])
+    assert r.exit_code == 2 and "--annotations" in r.output and not (d / "m4").exists()

@@ -9,7 +9,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from celldyn.errors import ModelError
+from celldyn.errors import InputError, ModelError
 from celldyn.evaluate import evaluate_ctc
 from celldyn.measure import measure_objects
 from celldyn.simulate import simulate_movie
@@ -140,7 +140,7 @@ def test_cli_train_tracker_writes_model(tmp_path, sim):
 
 
 def test_colony_examples_are_dividing_rods_with_all_gt_links():
-    from celldyn.track.learned import colony_examples
+    from celldyn.training_data import colony_examples
 
     ex = colony_examples(2, seed=3, n_frames=12, shape=(160, 160), steps=(1, 2))
     # per colony and step: with and without the label movie (IoU feature)
@@ -171,3 +171,22 @@ def test_cli_train_tracker_on_colonies(tmp_path, sim):
     bad = CliRunner().invoke(main, ["train", "tracker", "--gt", str(tmp_path / "01_GT"),
                                     "--colonies", "-1", "--out", str(tmp_path / "m2")])
     assert bad.exit_code == 2 and "--colonies" in bad.output
+
+
+def test_track_objects_learned_gives_tracks_of_the_learned_links(sim):
+    """tracker="learned" through the one entry: the same links as track_learned with
+    candidates within 2 x max_distance, returned as Tracks; outside costs refused."""
+    from celldyn.track import Tracks, track_objects
+
+    objects = measure_objects(sim.labels, sim.movie.data)
+    md = object_scale(objects)
+    tracks = track_objects(objects, labels=sim.labels, movie=sim.movie.data,
+                           tracker="learned", max_distance=md)
+    assert isinstance(tracks, Tracks) and tracks.max_distance == md
+    graph = track_learned(objects, labels=sim.labels, movie=sim.movie.data,
+                          max_distance=2 * md)
+    mapped = {(int(tracks.rows[u]), int(tracks.rows[v])) for u, v in tracks.edges}
+    assert mapped == set(graph.edges) and len(mapped) > 0
+    with pytest.raises(InputError, match="own candidates"):
+        track_objects(objects, tracker="learned", max_distance=md,
+                      edge_costs=np.zeros(3))

@@ -87,11 +87,11 @@ def test_simulated_divisions_are_recovered(tracker):
             rng=seed,
         )
         obj = measure_objects(sim.labels, sim.movie.data)
-        g = track_objects(obj, labels=sim.labels, tracker=tracker, max_distance=10)
-        assign_tracklets(g)
-        s = evaluate_ctc(
-            sim.labels, sim.table, relabel_by_tracklet(sim.labels, g), ctc_table_from_graph(g)
-        )
+        tracks = track_objects(obj, labels=sim.labels, tracker=tracker, max_distance=10)
+        s = evaluate_ctc(sim.labels, sim.table, tracks.relabel(sim.labels), tracks.to_ctc())
+        # the graph over the rows of `obj` (Tracks sorts its rows by time and track id)
+        g = tracks.to_networkx()
+        g = type(g)((int(tracks.rows[u]), int(tracks.rows[v])) for u, v in g.edges)
         assert s["TRA"] >= 0.995, s
         gt_div = {
             (sim.graph.nodes[n]["t"], sim.graph.nodes[n]["seg_id"])
@@ -156,9 +156,9 @@ def test_edge_costs_from_outside_drive_both_solvers(tracker):
     is_true = np.array([(s, t) in truth for s, t in zip(cands.source, cands.target)])
     assert is_true.sum() == len(truth)
     edge_costs = np.where(is_true, 0.0, 3.0)
-    g = track_objects(obj, tracker=tracker, max_distance=12, max_gap=1,
-                      edge_costs=edge_costs, candidates=cands)
-    assert set(g.edges) == truth
+    tracks = track_objects(obj, tracker=tracker, max_distance=12, max_gap=1,
+                           edge_costs=edge_costs, candidates=cands)
+    assert {(int(tracks.rows[u]), int(tracks.rows[v])) for u, v in tracks.edges} == truth
     with pytest.raises(InputError, match="one value per candidate"):
         track_objects(obj, tracker=tracker, max_distance=12, edge_costs=edge_costs[:-1],
                       candidates=cands)
@@ -243,18 +243,38 @@ def test_division_judged_on_daughters(tracker):
 
 
 @pytest.mark.parametrize("tracker", ["lap", "global"])
-def test_as_edges_gives_the_graph_edges(tracker):
+def test_tracks_match_the_solver_and_are_one_type(tracker):
+    """track_objects returns Tracks for every tracker: its links are the solver's
+    (mapped to its sorted rows), its track table and relabelled movie agree, and the
+    deprecated as_edges still gives the raw links."""
     from celldyn.measure import measure_objects
     from celldyn.simulate import simulate_movie
-    from celldyn.track import track_objects
+    from celldyn.track import Tracks, track_objects
 
     sim = simulate_movie(n_frames=12, n_objects=6, division_rate=0.1, rng=4)
     objects = measure_objects(sim.labels)
     kw = dict(labels=sim.labels, tracker=tracker, max_distance=20)
-    graph = track_objects(objects, **kw)
-    edges = track_objects(objects, as_edges=True, **kw)
-    assert edges.dtype == np.int64 and edges.shape[1] == 2 and len(edges) > 0
-    assert sorted(map(tuple, edges.tolist())) == sorted(graph.edges)
+    tracks = track_objects(objects, **kw)
+    assert isinstance(tracks, Tracks)
+    solver = track_lap if tracker == "lap" else track_global
+    graph = solver(objects, labels=sim.labels, max_distance=20)
+    mapped = {(int(tracks.rows[u]), int(tracks.rows[v])) for u, v in tracks.edges}
+    assert mapped == set(graph.edges) and len(mapped) > 0
+    with pytest.warns(DeprecationWarning):
+        edges = track_objects(objects, as_edges=True, **kw)
+    assert set(map(tuple, edges.tolist())) == mapped
+    # rows sorted by (t, track id); each row's label is its track id in the table
+    t = tracks.objects["t"].to_numpy()
+    assert (np.diff(t) >= 0).all()
+    table = tracks.to_ctc().set_index("label")
+    assert set(tracks.track_ids) == set(table.index)
+    for tid, frames in tracks.objects.groupby("label")["t"]:
+        assert (frames.min(), frames.max()) == (table.at[tid, "begin"], table.at[tid, "end"])
+    relabelled = tracks.relabel(sim.labels)
+    assert set(np.unique(relabelled)) - {0} == set(tracks.track_ids)
+    nxg = tracks.to_networkx()
+    assert nxg.number_of_nodes() == len(tracks.objects)
+    assert sorted(nxg.edges) == sorted(map(tuple, tracks.edges.tolist()))
 
 
 def _sisters(second: tuple[float, float]) -> pd.DataFrame:

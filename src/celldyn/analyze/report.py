@@ -16,15 +16,19 @@ import base64
 import html
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from .dynamics import Analysis, column_units
-from .plots import figure_bytes
+from .plots import PLOTS, figure_bytes
 
-__all__ = ["FIGURE_CAPTIONS", "build_report"]
+__all__ = ["FIGURE_CAPTIONS", "REPORT_FIGURES", "build_report", "make_figures",
+           "missing_units_message"]
+
+REPORT_FIGURES = ("counts", "lineage", "tracks", "durations", "msd", "classes")
 
 FIGURE_CAPTIONS = {
     "counts": "Objects per frame and divisions per frame (bars) with their cumulative "
@@ -213,3 +217,34 @@ def build_report(
         parts += ["<h2>Timings</h2>", _kv_table([(k, f"{v:.2f} s") for k, v in secs.items()])]
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def missing_units_message(spacing: Any, frame_interval: Any) -> str | None:
+    """The one warning for missing physical units, or None when both are known."""
+    missing = [n for n, v in (("pixel size", spacing), ("frame interval", frame_interval))
+               if not v]
+    if not missing:
+        return None
+    return (
+        f"the movie does not state its {' and '.join(missing)}; results are in px and "
+        "frames (set --pixel-size and --frame-interval)"
+    )
+
+
+def make_figures(
+    a: Analysis,
+    labels: Any = None,
+    movie: Any = None,
+    *,
+    names: Sequence[str] = REPORT_FIGURES,
+) -> dict[str, Figure]:
+    """The report's figures by name (``classes`` only when objects have classes)."""
+    figs: dict[str, Figure] = {}
+    for name in names:
+        if name == "classes" and "class" not in a.objects.columns:
+            continue
+        if name == "tracks":
+            figs[name] = PLOTS[name](a, labels, movie)
+        else:
+            figs[name] = PLOTS[name](a)
+    return figs

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .main import _user_errors, main
+from ._common import _user_errors
 
 __all__ = ["plot_command", "report_command"]
 
@@ -15,7 +15,7 @@ PLOT_KINDS = ["lineage", "tracks", "durations", "msd", "classes", "counts"]
 
 
 def _warn_units(data) -> None:
-    from ..analyze.write import missing_units_message
+    from ..analyze.report import missing_units_message
 
     a = data.analysis
     message = missing_units_message(a.spacing, a.frame_interval)
@@ -23,21 +23,21 @@ def _warn_units(data) -> None:
         warnings.warn(message, stacklevel=2)
 
 
-@main.command("report")
+@click.command("report")
 @click.argument("results", type=click.Path(path_type=Path))
 @_user_errors
 def report_command(results: Path) -> None:
     """Rebuild dynamics.csv, population.csv and report.html in RESULTS (a run folder)."""
-    from ..analyze.write import _write_all, load_run
+    from ..outputs import load_run, write_outputs
 
     data = load_run(results)
     _warn_units(data)
-    written = _write_all(results, data.analysis, data.labels, data.movie, data.record)
+    written = write_outputs(results, data.analysis, data.labels, data.movie, data.record)
     for path in written.values():
         click.echo(f"  wrote {path}")
 
 
-@main.command("plot")
+@click.command("plot")
 @click.argument("results", type=click.Path(path_type=Path))
 @click.argument("kind", type=click.Choice(PLOT_KINDS))
 @click.option("-o", "--output", type=click.Path(path_type=Path),
@@ -46,7 +46,7 @@ def report_command(results: Path) -> None:
 @_user_errors
 def plot_command(results: Path, kind: str, output: Path | None) -> None:
     """Write one figure of RESULTS as PNG and SVG: lineage, tracks, durations, msd, classes."""
-    from ..analyze.write import load_run, write_plot
+    from ..outputs import load_run, write_plot
 
     data = load_run(results, with_movie=(kind == "tracks"))
     _warn_units(data)

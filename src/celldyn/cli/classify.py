@@ -8,30 +8,16 @@ from typing import Any
 
 import click
 
-from .main import _user_errors, main
-from .train import train
+from ._common import _user_errors
 
 __all__ = ["train_classifier_command", "explain_command"]
 
 
 def _load_run(results: Path, movie_path: Path | None) -> dict[str, Any]:
     """Labels, graph, movie and objects of a celldyn run folder."""
-    import numpy as np
+    from ..io.run_folder import read_run_arrays
 
-    from ..errors import FileFormatError
-    from ..io import read_geff, read_labels, read_parquet, read_run_movie, read_run_record
-
-    if not (results / "labels.ome.zarr").exists():
-        raise FileFormatError(
-            f"{results} has no labels.ome.zarr; pass --objects from a celldyn run folder"
-        )
-    record = read_run_record(results)
-    movie = read_run_movie(record, movie_path)
-    labels = read_labels(results / "labels.ome.zarr")
-    graph = read_geff(results / "tracks.geff") if (results / "tracks.geff").exists() else None
-    objects = read_parquet(results / "objects.parquet")
-    return {"labels": labels, "movie": np.asarray(movie.data), "spacing": movie.spacing,
-            "graph": graph, "objects": objects}
+    return read_run_arrays(results, movie_path)
 
 
 def _read_label_source(path: Path, labels) -> Any:
@@ -46,13 +32,17 @@ def _read_label_source(path: Path, labels) -> Any:
     return labels_from_painted(read_labels(path), labels)
 
 
-@train.command("classifier")
+@click.command("classifier")
 @click.option("--objects", "objects_path", type=click.Path(path_type=Path), required=True,
               help="objects.parquet of a celldyn run folder (its labels, tracks and movie "
               "are used too).")
-@click.option("--labels", "labels_path", type=click.Path(path_type=Path), required=True,
-              help="Your labels: CSV with t,label,class; a napari points CSV (axis-0.. + "
-              "class); or a painted class label movie (TIFF/OME-Zarr).")
+@click.option("--annotations", "labels_path", type=click.Path(path_type=Path),
+              help="Your class annotations: CSV with t,label,class; a napari points CSV "
+              "(axis-0.. + class); or a painted class label movie (TIFF/OME-Zarr). "
+              "[required]")
+@click.option("--labels", "old_labels_path", type=click.Path(path_type=Path), hidden=True,
+              help="Deprecated spelling of --annotations (--labels is a segmentation "
+              "elsewhere).")
 @click.option("--model", type=click.Choice(["rf", "gb", "svm", "cnn"]), default="rf",
               show_default=True, help="Random forest, gradient boosting, SVM, or crop CNN.")
 @click.option("--movie", "movie_path", type=click.Path(path_type=Path),
@@ -66,11 +56,22 @@ def _read_label_source(path: Path, labels) -> Any:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 @_user_errors
-def train_classifier_command(objects_path: Path, labels_path: Path, model: str,
+def train_classifier_command(objects_path: Path, labels_path: Path | None, model: str,
                              movie_path: Path | None, output: Path, transition: Path | None,
-                             epochs: int, seed: int, overwrite: bool) -> None:
+                             epochs: int, seed: int, overwrite: bool,
+                             old_labels_path: Path | None = None) -> None:
     """Train a classifier on your labelled objects of a run."""
+    import warnings
+
     import numpy as np
+
+    if old_labels_path is not None:
+        if labels_path is not None:
+            raise click.UsageError("give --annotations once (--labels is its old spelling)")
+        warnings.warn("--labels is deprecated here; use --annotations", stacklevel=2)
+        labels_path = old_labels_path
+    if labels_path is None:
+        raise click.UsageError("Missing option '--annotations'.")
 
     from ..classify import feature_columns, match_labels, object_features
     from ..classify.temporal import check_transition
@@ -98,7 +99,7 @@ def train_classifier_command(objects_path: Path, labels_path: Path, model: str,
     if transition is not None:
         A = np.loadtxt(transition, delimiter=",", ndmin=2)
         clf.meta["transition"] = check_transition(A, len(clf.classes)).tolist()
-    clf.meta["command"] = (f"celldyn train classifier --objects {objects_path} --labels "
+    clf.meta["command"] = (f"celldyn train classifier --objects {objects_path} --annotations "
                            f"{labels_path} --model {model} --seed {seed}")
     with atomic_path(output, overwrite=overwrite) as tmp:
         clf.save(tmp)
@@ -116,7 +117,7 @@ def _parse_object(text: str) -> tuple[int, int]:
     return t, lab
 
 
-@main.command("explain")
+@click.command("explain")
 @click.argument("results", type=click.Path(path_type=Path))
 @click.option("--object", "obj", required=True, help="The object as T,LABEL (frame, track id).")
 @click.option("--classifier", default="mitosis", show_default=True,
@@ -168,4 +169,3 @@ def explain_command(results: Path, obj: str, classifier: str, cnn: str, movie_pa
     click.echo(f"CNN: {net.classes[int(pred[0])]}; saliency (gradient x input) written to {out}")
 
 
-main.add_command(train)

@@ -7,59 +7,17 @@ keeps its traceback.
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 import time
 import warnings
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import CelldynError
+from ._common import _floats, _show_warning, _user_errors, demo_path  # noqa: F401
 
 __all__ = ["main"]
-
-
-def _user_errors(command):
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = kwargs.pop("debug", False)
-        with warnings.catch_warnings():
-            warnings.showwarning = _show_warning
-            try:
-                return command(*args, **kwargs)
-            except CelldynError as err:
-                if debug:
-                    raise
-                click.echo(f"Error: {err}", err=True)
-                sys.exit(2)
-
-    return click.option("--debug", is_flag=True, help="Show tracebacks.")(wrapper)
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
-    click.echo(f"Warning: {message}", err=True)
-
-
-def _floats(text: str | None, name: str) -> tuple[float, ...] | None:
-    if text is None:
-        return None
-    try:
-        values = tuple(float(v) for v in text.replace("x", ",").split(","))
-    except ValueError:
-        raise click.BadParameter(f"expected numbers separated by commas, got {text!r}",
-                                 param_hint=name) from None
-    if not values or not all(v > 0 for v in values):
-        raise click.BadParameter(f"expected positive numbers, got {text!r}", param_hint=name)
-    return values
-
-
-def demo_path() -> Path:
-    """Folder of the embedded demo movie (a crop of a real E. coli colony movie)."""
-    return Path(str(resources.files("celldyn") / "data" / "ecoli_demo"))
 
 
 def _print_summary(result, path: Path | None, seconds: float) -> None:
@@ -108,10 +66,11 @@ def _run_options(f):
                      help="Deep model: a shipped name or a folder from `celldyn train "
                      "segment`."),
         click.option("--method", default="watershed", show_default=True,
-                     help="Classical method: watershed, threshold, edges, spots."),
+                     help="Classical method: watershed, threshold, edges, spots "
+                     "(their parameters: `celldyn methods`)."),
         click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
                      help="Extra parameter of the method, e.g. --param "
-                     "threshold_method=triangle (repeatable)."),
+                     "threshold_method=triangle (repeatable; list: `celldyn methods`)."),
         click.option("--dark-objects", is_flag=True,
                      help="Objects are darker than background (phase contrast)."),
         click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX, TZYX."),
@@ -341,10 +300,15 @@ def evaluate_command(results: Path, gt: Path) -> None:
     _evaluate(results, gt)
 
 
-from . import classify as _classify  # noqa: E402,F401  (train, explain commands)
+# Subcommands from the modules below main (they import only cli._common), registered
+# here explicitly: `celldyn --help` lists exactly these.
+from .analyze import plot_command, report_command  # noqa: E402
+from .classify import explain_command  # noqa: E402
+from .methods import methods_command  # noqa: E402
+from .train import train  # noqa: E402
 
-
-from . import analyze as _analyze_commands  # noqa: E402,F401  (report, plot)
+for _command in (train, explain_command, report_command, plot_command, methods_command):
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,20 +1,21 @@
-"""``celldyn train``: a command group that model families add their commands to.
-
-Add a command with ``from .train import train`` and ``@train.command("name")``; the
-group is registered on ``celldyn`` by whichever module first imports it.
-"""
+"""``celldyn train``: the command group of the model families (classifier, segment,
+tracker), each registered here explicitly."""
 
 from __future__ import annotations
 
 import click
+
+from .classify import train_classifier_command
+from .train_segment import train_segment
+from .train_tracker import train_tracker_command
 
 __all__ = ["train"]
 
 
 @click.group("train")
 def train() -> None:
-    """Train models on your data (classifier, ...)."""
+    """Train models on your data (classifier, segment, tracker)."""
 
 
-from . import train_segment as _train_segment  # noqa: F401  (celldyn train segment)
-from . import train_tracker as _train_tracker  # noqa: E402,F401  (celldyn train tracker)
+for _command in (train_classifier_command, train_segment, train_tracker_command):
+    train.add_command(_command)

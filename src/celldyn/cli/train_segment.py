@@ -15,8 +15,7 @@ from typing import Any
 
 import click
 
-from .main import _user_errors
-from .train import train
+from ._common import _user_errors
 
 __all__ = ["train_segment"]
 
@@ -116,7 +115,7 @@ need their own annotations (fine-tune with `--init`).
 """
 
 
-@train.command("segment")
+@click.command("segment")
 @click.option("--images", "images", type=click.Path(exists=True, file_okay=False,
               path_type=Path), required=True,
               help="Folder of TIFF images (a CTC NN folder with tNNN.tif works).")

@@ -2,7 +2,7 @@
 
 A thin shell: reads CTC ground truth (``NN_GT`` folders; the raw ``NN`` folder beside
 each is used for intensities when present), builds examples with
-:func:`celldyn.track.learned.examples_from_gt` (and simulated movies), trains with
+:func:`celldyn.track.learned.examples_from_gt` (and :mod:`celldyn.training_data`), trains with
 :func:`celldyn.track.learned.train_association` and writes ``weights.pt``,
 ``config.json`` and ``CARD.md`` into ``--out``.
 """
@@ -14,8 +14,7 @@ from pathlib import Path
 
 import click
 
-from .main import _user_errors
-from .train import train
+from ._common import _user_errors
 
 __all__ = ["train_tracker_command"]
 
@@ -73,7 +72,7 @@ def _card(command: str, rows: list[dict], model, history: list[float]) -> str:
     return "\n".join(lines)
 
 
-@train.command("tracker")
+@click.command("tracker")
 @click.option("--gt", "gt_folders", multiple=True, required=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="CTC ground-truth folder (NN_GT with TRA/); repeat for several.")
@@ -96,12 +95,8 @@ def train_tracker_command(gt_folders: tuple[Path, ...], out: Path, simulated: in
     """Train the learned association model on your tracked ground truth (CTC)."""
     from ..errors import ConfigError
     from ..io import read_ctc_gt, read_ctc_movie
-    from ..track.learned import (
-        colony_examples,
-        examples_from_gt,
-        simulated_examples,
-        train_association,
-    )
+    from ..track.learned import examples_from_gt, train_association
+    from ..training_data import colony_examples, simulated_examples
 
     steps = _steps(subsample)
     if out.exists() and not overwrite:

@@ -23,8 +23,13 @@ from .omezarr import read_labels_ome_zarr, read_ome_zarr, write_labels_ome_zarr
 from .read import read_labels, read_movie, read_run_movie, validate_movie
 from .tables import read_csv, read_parquet, read_run_record, write_parquet
 from .tiff import read_tiff, write_tiff
+from .run_folder import FrameCache, fingerprint, read_run_folder, write_run_folder
 
 __all__ = [
+    "FrameCache",
+    "fingerprint",
+    "read_run_folder",
+    "write_run_folder",
     "read_csv",
     "read_ctc_gt",
     "read_ctc_movie",

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import tifffile
 
+from .._tables import CTC_COLUMNS, check_ctc_table
 from ..errors import FileFormatError, InputError
 from ..movie import Movie
-from ..track.graph import CTC_COLUMNS, check_ctc_table
 from ._atomic import atomic_path
 from ._util import PathLike, as_int32_labels, check_exists
 from .tiff import read_tiff_array

@@ -1,7 +1,8 @@
 """Track: link objects through time into a tracks graph (see :mod:`celldyn.track.graph`).
 
 Entry point: :func:`track_objects`, which runs :func:`track_lap` (fast, frame by frame
-+ gap/division pass) or :func:`track_global` (integer program over windows). The
++ gap/division pass), :func:`track_global` (integer program over windows) or the
+learned tracker, and returns :class:`Tracks` for each. The
 building blocks every solver shares: :func:`candidate_links` (the candidate table that
 outside ``edge_costs`` align with) and :class:`LinkCosts` / :func:`link_costs`.
 """
@@ -23,6 +24,7 @@ from .link import auto_max_distance, link_labels, link_objects
 from .motion import MotionState, track_velocities
 from .scale import MotionScale, estimate_motion_scale
 from .solve_global import total_cost, track_global
+from .tracks import Tracks
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -46,6 +48,7 @@ __all__ = [
     "relabel_by_tracklet",
     "search_radius",
     "TRACKERS",
+    "Tracks",
     "total_cost",
     "track_global",
     "track_lap",

@@ -1,11 +1,15 @@
-"""One entry point for tracking: :func:`track_objects` picks the solver.
+"""One entry point for tracking: :func:`track_objects` picks the tracker and returns
+:class:`~celldyn.track.tracks.Tracks` for every one of them.
 
-Ours: argument checking and dispatch to :func:`~celldyn.track.lap.track_lap` or
-:func:`~celldyn.track.solve_global.track_global`.
+Ours: argument checking, dispatch to :func:`~celldyn.track.lap.track_lap`,
+:func:`~celldyn.track.solve_global.track_global` or
+:func:`~celldyn.track.learned.track_learned`, and the shared post-processing
+(:meth:`Tracks.from_links <celldyn.track.tracks.Tracks.from_links>`).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -16,97 +20,199 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from .costs import LinkCosts
+from .graph import graph_arrays
 from .lap import track_lap
-from .scale import estimate_motion_scale
+from .link import auto_max_distance
+from .scale import conservation_reference, estimate_motion_scale
 from .solve_global import track_global
+from .tracks import Tracks
 
-__all__ = ["TRACKERS", "track_objects"]
+__all__ = ["TRACKERS", "default_radius", "track_objects"]
 
-TRACKERS = ("lap", "global")
+TRACKERS = ("lap", "global", "learned")
+
+LEARNED_RADIUS_FACTOR = 2.0
+"""The learned tracker's candidates reach this many times `max_distance` (the shipped
+model was trained with candidates within 2 median object diameters)."""
 
 
 def track_objects(
     objects: pd.DataFrame,
     *,
     labels: Any = None,
-    tracker: Literal["lap", "global"] = "lap",
+    tracker: Literal["lap", "global", "learned"] = "lap",
     max_distance: float | None = None,
     max_gap: int = 2,
     divisions: bool = True,
     merges: bool = False,
+    min_daughter_frames: int = 0,
     spacing: Sequence[float] | None = None,
     costs: LinkCosts | None = None,
     edge_costs: NDArray[np.float64] | None = None,
     candidates: pd.DataFrame | None = None,
     window: int = 50,
     overlap: int | None = None,
+    movie: Any = None,
+    model: Any = None,
     progress: bool = False,
-    as_edges: bool = False,
-) -> nx.DiGraph | NDArray[np.int64]:
-    """Link detections into a tracks graph with divisions, gaps and (optionally) merges.
+    as_edges: bool | None = None,
+) -> Tracks:
+    """Link detections into tracks with divisions, gaps and (optionally) merges.
 
     Parameters
     ----------
     objects : DataFrame
-        Detections from :func:`celldyn.measure.measure_objects` (node ``i`` = row
-        ``i``).
+        Detections from :func:`celldyn.measure.measure_objects`.
     labels : (T, [Z,] Y, X) int array, optional
         The label movie of `objects`, for the IoU cost term.
-    tracker : {"lap", "global"}
+    tracker : {"lap", "global", "learned"}
         ``"lap"``: frame-by-frame assignment plus a gap/division/merge pass (fast).
         ``"global"``: integer program over windows of `window` frames (exact per
-        window, slower).
+        window, slower). ``"learned"``: link costs from the association network
+        (:mod:`celldyn.track.learned`, needs torch; candidates within
+        ``2 x max_distance``), solved by LAP; no merges.
     max_distance : float, optional
         Largest displacement between frames in units of `spacing`; default measured
         on the objects' own motion and divisions
-        (:func:`~celldyn.track.scale.estimate_motion_scale`).
+        (:func:`~celldyn.track.scale.estimate_motion_scale`; the learned tracker: the
+        median object diameter, its training convention).
     max_gap : int
         Largest number of missing frames bridged.
     divisions, merges : bool
         Allow out-degree 2 / in-degree 2.
+    min_daughter_frames : int
+        Undo a division whose daughter vanishes within this many frames (before the
+        movie's last frame): over-segmentation, not a division. 0 keeps all.
     spacing : sequence of float, optional
         Physical pixel size per spatial axis.
     costs : LinkCosts, optional
         Cost weights, motion model and event costs.
     edge_costs, candidates : optional
         Outside link costs aligned with the candidate table (see
-        :func:`~celldyn.track.lap.track_lap`).
+        :func:`~celldyn.track.lap.track_lap`); lap and global only.
     window, overlap : int
-        Global solver only (see :func:`~celldyn.track.solve_global.track_global`).
+        Global tracker only (see :func:`~celldyn.track.solve_global.track_global`).
+    movie : (T, [Z,] Y, X) array, optional
+        Intensities, for the learned tracker's features.
+    model : LearnedAssociation, optional
+        Learned tracker only; default the shipped model.
     progress : bool
         Show a progress bar.
-    as_edges : bool
-        Return the ``(E, 2)`` array of linked row indices instead of a graph.
+    as_edges : bool, optional
+        Deprecated: returns the raw solver output (graph, or edges with True); use
+        ``track_objects(...).to_networkx()`` or ``.edges``.
 
     Returns
     -------
-    graph : networkx.DiGraph
-        Nodes = rows of `objects` with ``t``, ``seg_id`` and centroid; edges forward
-        in time. With `as_edges`, the edges alone.
+    Tracks
+        Objects sorted by ``(t, track id)``, links, track ids and the CTC table.
 
     Raises
     ------
     InputError
-        On an unknown `tracker` and as the solvers.
+        On an unknown `tracker` and as the trackers.
 
     Examples
     --------
     >>> objects = pd.DataFrame({"t": [0, 1, 1], "label": [1, 1, 2],
     ...                         "y": [0.0, -2.0, 2.0], "x": [0.0, 0.0, 0.0]})
-    >>> sorted(track_objects(objects, max_distance=4).edges)
-    [(0, 1), (0, 2)]
-    >>> sorted(track_objects(objects, max_distance=4, tracker="global").edges)
-    [(0, 1), (0, 2)]
+    >>> tracks = track_objects(objects, max_distance=4)
+    >>> tracks.edges.tolist()
+    [[0, 1], [0, 2]]
+    >>> tracks.to_ctc().values.tolist()
+    [[1, 0, 0, 0], [2, 1, 1, 1], [3, 1, 1, 1]]
+    >>> track_objects(objects, max_distance=4, tracker="global").edges.tolist()
+    [[0, 1], [0, 2]]
     """
     if tracker not in TRACKERS:
-        raise InputError(f"tracker must be one of {TRACKERS} (got {tracker!r})")
-    if max_distance is None:
-        max_distance = estimate_motion_scale(objects, spacing=spacing).max_distance
-    common: dict[str, Any] = dict(
-        labels=labels, max_distance=max_distance, max_gap=max_gap, divisions=divisions,
-        merges=merges, costs=costs, spacing=spacing, edge_costs=edge_costs,
-        candidates=candidates, progress=progress, as_edges=as_edges,
-    )
+        raise InputError(f"tracker must be one of {list(TRACKERS)} (got {tracker!r})")
+    if max_distance is None:  # the learned model keeps its training convention
+        max_distance = (auto_max_distance(objects, spacing=spacing) if tracker == "learned"
+                        else estimate_motion_scale(objects, spacing=spacing).max_distance)
+    if as_edges is not None:
+        warnings.warn(
+            "track_objects(as_edges=...) is deprecated; track_objects returns Tracks: use "
+            ".edges or .to_networkx()", DeprecationWarning, stacklevel=2,
+        )
+        return _links(objects, tracker, labels=labels, max_distance=max_distance,
+                      max_gap=max_gap, divisions=divisions, merges=merges, costs=costs,
+                      spacing=spacing, edge_costs=edge_costs, candidates=candidates,
+                      progress=progress, window=window, overlap=overlap, movie=movie,
+                      model=model, as_edges=as_edges)
+    edges = _links(objects, tracker, labels=labels, max_distance=max_distance,
+                   max_gap=max_gap, divisions=divisions, merges=merges, costs=costs,
+                   spacing=spacing, edge_costs=edge_costs, candidates=candidates,
+                   progress=progress, window=window, overlap=overlap, movie=movie,
+                   model=model, as_edges=True)
+    return Tracks.from_links(objects, edges, min_daughter_frames=min_daughter_frames,
+                             max_distance=max_distance)
+
+
+def _links(objects: pd.DataFrame, tracker: str, *, window: int, overlap: int | None,
+           movie: Any, model: Any, as_edges: bool, **common: Any
+           ) -> nx.DiGraph | NDArray[np.int64]:
+    """The chosen tracker's links (edges as row pairs, or its graph)."""
+    if tracker == "learned":
+        from .learned import track_learned
+
+        if common["merges"]:
+            raise InputError("the learned tracker does not model merges; use tracker='lap'")
+        if common["edge_costs"] is not None or common["candidates"] is not None:
+            raise InputError("the learned tracker makes its own candidates and edge costs; "
+                             "pass edge_costs with tracker='lap' or 'global'")
+        graph = track_learned(
+            objects, labels=common["labels"], movie=movie,
+            max_distance=LEARNED_RADIUS_FACTOR * common["max_distance"],
+            max_gap=common["max_gap"], divisions=common["divisions"],
+            spacing=common["spacing"], model=model, costs=common["costs"],
+        )
+        if not as_edges:
+            return graph
+        if set(graph.nodes) != set(range(len(objects))):  # pragma: no cover - contract
+            raise RuntimeError("tracker returned nodes that are not rows of the objects")
+        edges = graph_arrays(graph)[2]
+        return np.asarray(list(graph.nodes), dtype=np.int64)[edges].reshape(-1, 2)
     if tracker == "lap":
-        return track_lap(objects, **common)
-    return track_global(objects, window=window, overlap=overlap, **common)
+        return track_lap(objects, as_edges=as_edges, **common)
+    return track_global(objects, window=window, overlap=overlap, as_edges=as_edges, **common)
+
+
+def default_radius(
+    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
+    max_distance: float | None = None, divisions: bool = True,
+    costs: object | None = None,
+) -> tuple[float, str]:
+    """The search radius a run uses and one line saying where it and the division
+    evidence came from (for the run summary).
+
+    `max_distance`, when given, overrides the estimate. `costs` is the run's
+    :class:`~celldyn.track.costs.LinkCosts` (default ``LinkCosts()``).
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1], "label": [1, 1], "y": [0.0, 1.0],
+    ...                         "x": [0.0, 0.0]})
+    >>> default_radius(objects, max_distance=5.0)[0]
+    5.0
+    """
+    unit = "px" if spacing is None else "units of spacing"
+    scale = estimate_motion_scale(objects, spacing=spacing)
+    if max_distance is not None:
+        radius = float(max_distance)
+        text = f"max distance {radius:.3g} {unit} (given; estimate {scale.describe(unit)})"
+    else:
+        radius = scale.max_distance
+        text = scale.describe(unit)
+    cfg = costs if isinstance(costs, LinkCosts) else LinkCosts()
+    if not divisions:
+        return radius, text + "; divisions off"
+    if cfg.division_conservation > 0 and cfg.division_conservation_from == "movie":
+        ref = conservation_reference(objects, spacing=spacing)
+        size = ("daughters' size term off (too few likely divisions)" if ref is None
+                else f"daughters' summed size vs mother: log ratio {ref[0]:.2f} +- "
+                     f"{ref[1]:.2f} (from the likely divisions)")
+    elif cfg.division_conservation > 0:
+        size = "daughters make up their mother"
+    else:
+        size = "daughters' size term off"
+    return radius, text + "; divisions on, " + size

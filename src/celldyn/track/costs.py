@@ -84,6 +84,7 @@ from numpy.typing import NDArray
 
 from ..errors import ConfigError, InputError
 from .candidates import physical_positions, search_radius
+from .scale import conservation_reference  # re-exported: it moved to scale.py
 
 __all__ = [
     "LinkCosts",
@@ -456,39 +457,6 @@ def division_evidence(
         off = np.linalg.norm(0.5 * (pos[a] + pos[b]) - pos[m], axis=1)
         out += cfg.division_midpoint * (off / float(max_distance)) ** 2
     return out
-
-
-def conservation_reference(
-    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None
-) -> tuple[float, float] | None:
-    """How the daughters' summed size compares with their mother's in this movie.
-
-    Over the likely divisions of :func:`celldyn.track.scale.likely_divisions`
-    (centroids only), the median ``c`` of ``log((a1 + a2) / a_m)`` and its median
-    absolute deviation ``s``; None without an ``area`` column or with fewer than
-    ``MIN_DIVISION_EVENTS`` likely divisions. About ``(0, small)`` for full masks,
-    ``(log 2, small)`` for tracking markers of one size.
-
-    Examples
-    --------
-    >>> objects = pd.DataFrame({"t": [0, 1, 1] * 3, "label": [1, 2, 3] * 3,
-    ...                         "y": [0.0, -6, 6] * 3, "x": [0.0, 1, -1] * 3,
-    ...                         "area": [9.0, 9, 9] * 3})
-    >>> objects["t"] += np.repeat([0, 2, 4], 3)
-    >>> [round(v, 3) for v in conservation_reference(objects)]
-    [0.693, 0.0]
-    """
-    from .scale import MIN_DIVISION_EVENTS, likely_divisions
-
-    if "area" not in objects:
-        return None
-    ev = likely_divisions(objects, spacing=spacing)
-    if len(ev) < MIN_DIVISION_EVENTS:
-        return None
-    v = np.maximum(objects["area"].to_numpy(float), 1e-12)
-    r = np.log((v[ev[:, 1]] + v[ev[:, 2]]) / v[ev[:, 0]])
-    centre = float(np.median(r))
-    return centre, float(np.median(np.abs(r - centre)))
 
 
 def costs_from_probabilities(

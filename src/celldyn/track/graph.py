@@ -37,7 +37,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
+from .._tables import CTC_COLUMNS, check_ctc_table
 from ..errors import InputError
 
 __all__ = [
@@ -54,7 +56,6 @@ __all__ = [
     "prune_short_branches",
 ]
 
-CTC_COLUMNS = ["label", "begin", "end", "parent"]
 
 
 def graph_arrays(graph: nx.DiGraph) -> tuple[list[Any], dict[str, np.ndarray], np.ndarray]:
@@ -193,44 +194,6 @@ def relabel_by_tracklet(
     return out
 
 
-def check_ctc_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Validate a CTC track table; return it with int64 columns.
-
-    Raises
-    ------
-    InputError
-        On missing columns, duplicate labels, begin > end, unknown parents, a parent
-        that does not end before its child begins, or cycles.
-    """
-    missing = [c for c in CTC_COLUMNS if c not in table.columns]
-    if missing:
-        raise InputError(f"track table lacks columns {missing}; expected {CTC_COLUMNS}")
-    table = table[CTC_COLUMNS].astype(np.int64).reset_index(drop=True)
-    problems = []
-    if (table["label"] <= 0).any():
-        problems.append("labels must be positive")
-    if table["label"].duplicated().any():
-        dup = table.loc[table["label"].duplicated(), "label"].tolist()[:5]
-        problems.append(f"duplicate track labels {dup}")
-    if (table["begin"] > table["end"]).any() or (table["begin"] < 0).any():
-        problems.append("begin must be >= 0 and <= end")
-    known = set(table["label"]) | {0}
-    orphans = sorted(set(table["parent"]) - known)
-    if orphans:
-        problems.append(f"parents {orphans[:5]} are not tracks")
-    if (table["parent"] == table["label"]).any():
-        problems.append("a track is its own parent")
-    end = dict(zip(table["label"], table["end"]))
-    late = [
-        int(r.label) for r in table.itertuples() if r.parent and end.get(r.parent, -1) >= r.begin
-    ]
-    if late:
-        problems.append(f"tracks {late[:5]} begin before their parent ends")
-    if problems:
-        raise InputError("invalid track table: " + "; ".join(problems))
-    return table
-
-
 def graph_from_ctc(labels: np.ndarray, table: pd.DataFrame) -> nx.DiGraph:
     """Build the tracks graph from a CTC label movie and its track table.
 
@@ -344,3 +307,42 @@ def prune_short_branch_edges(
         return edges, 0
     keep = np.array([(int(u), int(v)) not in removed for u, v in edges.tolist()], dtype=bool)
     return edges[keep], len(removed)
+
+
+def subsample_ctc(
+    labels: NDArray, table: pd.DataFrame, step: int
+) -> tuple[NDArray, pd.DataFrame]:
+    """Keep every `step`-th frame of a CTC label movie and rebuild its track table.
+
+    A track keeps the kept frames of its ``begin..end``; a track with none left is
+    dropped and its daughters hang from its nearest kept ancestor.
+
+    Returns
+    -------
+    labels : (ceil(T / step), ...) array
+    table : DataFrame ``label, begin, end, parent`` in the new frame indices
+    """
+    step = int(step)
+    if step < 1:
+        raise InputError(f"step must be a positive integer; got {step!r}")
+    sub = np.asarray(labels)[::step]
+    rows = {}
+    parent_of = {}
+    for r in table.itertuples(index=False):
+        parent_of[int(r.label)] = int(r.parent)
+        b = -(-int(r.begin) // step)
+        e = int(r.end) // step
+        if b <= e:
+            rows[int(r.label)] = [int(r.label), b, e, 0]
+    for lab, row in rows.items():
+        p = parent_of.get(lab, 0)
+        while p and p not in rows:
+            p = parent_of.get(p, 0)
+        if p and rows[p][2] < row[1]:
+            row[3] = p
+    out = pd.DataFrame(sorted(rows.values()), columns=["label", "begin", "end", "parent"])
+    keep = np.isin(sub, out["label"].to_numpy())
+    sub = np.where(keep, sub, 0).astype(sub.dtype)
+    return sub, out.astype(np.int64)
+
+

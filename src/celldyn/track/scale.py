@@ -49,12 +49,12 @@ from scipy.spatial import cKDTree
 from .candidates import frame_groups, physical_positions
 
 __all__ = [
+    "conservation_reference",
     "DIVISION_FACTOR",
     "DIVISION_QUANTILE",
     "MOTION_FACTOR",
     "MOTION_QUANTILE",
     "MotionScale",
-    "default_radius",
     "division_offsets",
     "estimate_motion_scale",
     "likely_divisions",
@@ -315,44 +315,32 @@ def estimate_motion_scale(
     )
 
 
-def default_radius(
-    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
-    max_distance: float | None = None, divisions: bool = True,
-    costs: object | None = None,
-) -> tuple[float, str]:
-    """The search radius a run uses and one line saying where it and the division
-    evidence came from (for the run summary).
+def conservation_reference(
+    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None
+) -> tuple[float, float] | None:
+    """How the daughters' summed size compares with their mother's in this movie.
 
-    `max_distance`, when given, overrides the estimate. `costs` is the run's
-    :class:`~celldyn.track.costs.LinkCosts` (default ``LinkCosts()``).
+    Over the likely divisions of :func:`likely_divisions`
+    (centroids only), the median ``c`` of ``log((a1 + a2) / a_m)`` and its median
+    absolute deviation ``s``; None without an ``area`` column or with fewer than
+    ``MIN_DIVISION_EVENTS`` likely divisions. About ``(0, small)`` for full masks,
+    ``(log 2, small)`` for tracking markers of one size.
 
     Examples
     --------
-    >>> objects = pd.DataFrame({"t": [0, 1], "label": [1, 1], "y": [0.0, 1.0],
-    ...                         "x": [0.0, 0.0]})
-    >>> default_radius(objects, max_distance=5.0)[0]
-    5.0
+    >>> objects = pd.DataFrame({"t": [0, 1, 1] * 3, "label": [1, 2, 3] * 3,
+    ...                         "y": [0.0, -6, 6] * 3, "x": [0.0, 1, -1] * 3,
+    ...                         "area": [9.0, 9, 9] * 3})
+    >>> objects["t"] += np.repeat([0, 2, 4], 3)
+    >>> [round(v, 3) for v in conservation_reference(objects)]
+    [0.693, 0.0]
     """
-    from .costs import LinkCosts, conservation_reference
-
-    unit = "px" if spacing is None else "units of spacing"
-    scale = estimate_motion_scale(objects, spacing=spacing)
-    if max_distance is not None:
-        radius = float(max_distance)
-        text = f"max distance {radius:.3g} {unit} (given; estimate {scale.describe(unit)})"
-    else:
-        radius = scale.max_distance
-        text = scale.describe(unit)
-    cfg = costs if isinstance(costs, LinkCosts) else LinkCosts()
-    if not divisions:
-        return radius, text + "; divisions off"
-    if cfg.division_conservation > 0 and cfg.division_conservation_from == "movie":
-        ref = conservation_reference(objects, spacing=spacing)
-        size = ("daughters' size term off (too few likely divisions)" if ref is None
-                else f"daughters' summed size vs mother: log ratio {ref[0]:.2f} +- "
-                     f"{ref[1]:.2f} (from the likely divisions)")
-    elif cfg.division_conservation > 0:
-        size = "daughters make up their mother"
-    else:
-        size = "daughters' size term off"
-    return radius, text + "; divisions on, " + size
+    if "area" not in objects:
+        return None
+    ev = likely_divisions(objects, spacing=spacing)
+    if len(ev) < MIN_DIVISION_EVENTS:
+        return None
+    v = np.maximum(objects["area"].to_numpy(float), 1e-12)
+    r = np.log((v[ev[:, 1]] + v[ev[:, 2]]) / v[ev[:, 0]])
+    centre = float(np.median(r))
+    return centre, float(np.median(np.abs(r - centre)))

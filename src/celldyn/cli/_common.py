@@ -1,0 +1,57 @@
+"""What every ``celldyn`` command shares: one-line user errors, warnings on stderr,
+number lists, the embedded demo's folder. The bottom of the cli package: it imports
+no other cli module."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import CelldynError
+
+__all__ = ["_floats", "_show_warning", "_user_errors", "demo_path"]
+
+
+def _user_errors(command):
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = kwargs.pop("debug", False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return command(*args, **kwargs)
+            except CelldynError as err:
+                if debug:
+                    raise
+                click.echo(f"Error: {err}", err=True)
+                sys.exit(2)
+
+    return click.option("--debug", is_flag=True, help="Show tracebacks.")(wrapper)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
+    click.echo(f"Warning: {message}", err=True)
+
+
+def _floats(text: str | None, name: str) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected numbers separated by commas, got {text!r}",
+                                 param_hint=name) from None
+    if not values or not all(v > 0 for v in values):
+        raise click.BadParameter(f"expected positive numbers, got {text!r}", param_hint=name)
+    return values
+
+
+def demo_path() -> Path:
+    """Folder of the embedded demo movie (a crop of a real E. coli colony movie)."""
+    return Path(str(resources.files("celldyn") / "data" / "ecoli_demo"))

@@ -1,0 +1,298 @@
+"""One entry for segmentation: :func:`segment_movie` runs the classical methods
+(:mod:`celldyn.segment.classical`) or a deep model (:mod:`celldyn.segment.deep`) over
+a movie, and :func:`segmenter_parameters` lists what each one takes (name, default,
+meaning), for ``celldyn methods``, ``--help`` and the error messages.
+
+Ours: dispatch, the per-movie settings both share (inverting dark objects, the
+movie's pixel size, one object-size estimate per movie for deep models) and the
+frame loop with an optional resume cache.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, InputError, MissingDependencyError
+from ..movie import Movie
+from .classical import METHODS, _method
+
+__all__ = ["SEGMENTERS", "Parameter", "check_params", "frame_function", "methods",
+           "segment_movie", "segmenter_parameters"]
+
+SEGMENTERS = ("classical", "deep")
+_DEEP_PARAMS = ("diameter", "tile", "thresholds")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a segmentation method."""
+
+    name: str
+    default: Any
+    meaning: str
+
+    def describe(self) -> str:
+        return f"{self.name} (default {self.default!r}): {self.meaning}"
+
+
+def _doc_params(func: Callable[..., Any]) -> dict[str, str]:
+    """The numpydoc ``Parameters`` section of `func`: name -> first sentence."""
+    doc = inspect.getdoc(func) or ""
+    match = re.search(r"Parameters\n-+\n(.*?)(\n\n[A-Z][a-z]+\n-+\n|\Z)", doc, flags=re.S)
+    out: dict[str, str] = {}
+    if not match:
+        return out
+    names: list[str] = []
+    lines: list[str] = []
+
+    def flush() -> None:
+        text = " ".join(lines).strip()
+        text = text.split(". ")[0].rstrip(".") if text else ""
+        for n in names:
+            out[n] = text
+
+    for line in match.group(1).splitlines():
+        if line and not line.startswith(" "):
+            flush()
+            names = [n.strip() for n in line.split(" : ")[0].split(",") if n.strip()]
+            lines = []
+        else:
+            lines.append(line.strip())
+    flush()
+    return out
+
+
+def segmenter_parameters(segmenter: str = "classical", method: str = "watershed"
+                         ) -> list[Parameter]:
+    """The parameters of a classical `method` (name, without ``:variant``) or of the
+    deep segmenter (``segmenter="deep"``), with their defaults and meanings.
+
+    Examples
+    --------
+    >>> [p.name for p in segmenter_parameters("deep")]
+    ['diameter', 'tile', 'thresholds']
+    >>> "min_size" in [p.name for p in segmenter_parameters("classical", "threshold")]
+    True
+    """
+    if segmenter == "deep":
+        try:
+            from .deep.registry import segment_movie_deep
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise MissingDependencyError(
+                "the deep segmenter needs PyTorch; install the extra: "
+                "pip install 'celldyn[deep]'"
+            ) from None
+        func, names = segment_movie_deep, _DEEP_PARAMS
+    elif segmenter == "classical":
+        name = str(method).partition(":")[0]
+        if name not in METHODS:
+            raise ConfigError(
+                f"segmentation method must be one of {sorted(METHODS)}; got {method!r}"
+            )
+        func = METHODS[name]
+        names = tuple(p for p in inspect.signature(func).parameters if p != "image")
+    else:
+        raise ConfigError(f"segmenter must be one of {SEGMENTERS} (got {segmenter!r})")
+    sig = inspect.signature(func).parameters
+    meaning = _doc_params(func)
+    from . import classical
+
+    for ref in re.findall(r":func:`(\w+)`", inspect.getdoc(func) or ""):  # "see find_spots"
+        other = getattr(classical, ref, None)
+        if callable(other):
+            meaning = {**_doc_params(other), **{k: v for k, v in meaning.items() if v}}
+    return [Parameter(n, sig[n].default, meaning.get(n, "")) for n in names]
+
+
+def methods() -> dict[str, list[Parameter]]:
+    """Every segmentation method and its parameters: the classical methods by name,
+    and ``deep`` (when PyTorch is installed)."""
+    out = {name: segmenter_parameters("classical", name) for name in METHODS}
+    try:
+        out["deep"] = segmenter_parameters("deep")
+    except MissingDependencyError:  # pragma: no cover - without torch: not offered
+        pass
+    return out
+
+
+def check_params(segmenter: str, method: str, params: dict[str, Any]) -> None:
+    """Raise :class:`ConfigError` naming what a method takes, for an unknown segmenter,
+    method or parameter."""
+    if segmenter not in SEGMENTERS:
+        raise ConfigError(f"segmenter must be one of {SEGMENTERS} (got {segmenter!r})")
+    if segmenter == "classical" and str(method).partition(":")[0] not in METHODS:
+        _method(str(method), {})  # the message names the methods and their variants
+    known = segmenter_parameters(segmenter, method)
+    unknown = sorted(set(params) - {p.name for p in known})
+    if unknown:
+        what = "the deep segmenter" if segmenter == "deep" else \
+            f"method {str(method).partition(':')[0]!r}"
+        takes = "; ".join(f"{p.name} (default {p.default!r})" for p in known)
+        raise ConfigError(
+            f"unknown parameters {unknown} for {what}; it takes {takes} "
+            "(see `celldyn methods`)"
+        )
+    if segmenter == "classical":
+        _method(str(method), dict(params))  # a variant given twice
+
+
+def frame_function(
+    movie: Movie, *, segmenter: str = "classical", method: str = "watershed",
+    model: Any = "nuclei2d", dark_objects: bool = False,
+    params: dict[str, Any] | None = None,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The segmentation of one frame of `movie`, with every per-movie setting resolved
+    (see :func:`segment_movie`)."""
+    params = dict(params or {})
+    check_params(segmenter, method, params)
+    invert = float(np.max(movie.data)) if dark_objects else None
+    if segmenter == "deep":
+        func = _deep_frame(movie, model, params, invert)
+        params = {}
+    else:
+        func = _method(method, params)
+        accepts = inspect.signature(func).parameters
+        if invert is not None and "fill_holes" in accepts:
+            params.setdefault("fill_holes", False)
+        if movie.spacing is not None and "spacing" in accepts:
+            params.setdefault("spacing", movie.spacing)
+
+    def segment_frame(frame: np.ndarray) -> np.ndarray:
+        frame = np.asarray(frame)
+        if invert is not None:
+            frame = invert - frame.astype(np.float32)
+        return func(frame, **params)
+
+    return segment_frame
+
+
+def _deep_frame(movie: Movie, model: Any, params: dict[str, Any],
+                invert: float | None) -> Callable[..., np.ndarray]:
+    """The deep model as a per-frame function, with the object size estimated once."""
+    from .deep.registry import DeepSegmenter, load_segmenter
+
+    net = model if isinstance(model, DeepSegmenter) else load_segmenter(model)
+    if movie.n_spatial != net.ndim:
+        raise InputError(
+            f"deep model {model!r} is {net.ndim}D but the movie has axes "
+            f"{movie.axes}; use a {movie.n_spatial}D model or --segmenter classical"
+        )
+    tile = int(params.pop("tile", 512))
+    thresholds = params.pop("thresholds", None)
+    diameter = params.pop("diameter", "auto")
+    if diameter == "auto":
+        middle = np.asarray(movie.data[movie.n_frames // 2])
+        if invert is not None:
+            middle = invert - middle.astype(np.float32)
+        diameter = net.estimate_diameter(middle, tile=tile) if net.ndim == 2 else None
+
+    def segment_frame(frame: np.ndarray) -> np.ndarray:
+        return net.segment(frame, diameter=diameter, tile=tile, thresholds=thresholds)
+
+    return segment_frame
+
+
+def segment_movie(
+    movie: Movie | Any,
+    *,
+    segmenter: str = "classical",
+    method: str = "watershed",
+    model: Any = "nuclei2d",
+    dark_objects: bool = False,
+    progress: bool | type = False,
+    cache: Any = None,
+    params: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Segment every frame of a movie with a classical method or a deep model.
+
+    Parameters
+    ----------
+    movie : Movie or (T, [Z,] Y, X) array
+        Single-channel movie; an array is read as ``TYX`` when 3D and ``TZYX`` when 4D.
+        Frames are loaded one at a time.
+    segmenter : {"classical", "deep"}
+        Classical: scikit-image methods (`method`). Deep: a U-Net (`model`; needs
+        torch).
+    method : str
+        Classical method, a key of :data:`~celldyn.segment.classical.METHODS`,
+        optionally ``name:variant`` (``threshold:li``, ``edges:canny``, ``spots:dog``).
+    model : str, path or DeepSegmenter
+        Deep model: a shipped name (``nuclei2d``) or a folder from
+        ``celldyn train segment``.
+    dark_objects : bool
+        Objects are darker than the background: intensities are inverted first and
+        (classical) holes are not filled.
+    progress : bool or tqdm-like class
+        Show a progress bar over frames.
+    cache : FrameCache, optional
+        Finished frames are kept there (and frames already there are skipped); the
+        result is then the cache's on-disk view, one frame in memory at a time.
+    params, **kwargs
+        The method's parameters (see :func:`segmenter_parameters` or
+        ``celldyn methods``), as a dict and/or keywords; a classical function's own
+        ``method`` (the variant) can only be given in the dict. Classical ``spacing``
+        defaults to the movie's.
+
+    Returns
+    -------
+    labels : (T, [Z,] Y, X) int32 array
+        Ids are per frame (not tracked).
+
+    Raises
+    ------
+    InputError
+        For a multi-channel movie or an array that is not 3D or 4D.
+    ConfigError
+        For an unknown segmenter, method or parameter.
+
+    Examples
+    --------
+    >>> from celldyn.simulate import simulate_movie
+    >>> sim = simulate_movie(n_frames=2, rng=0)
+    >>> segment_movie(sim.movie, method="threshold").shape == sim.labels.shape
+    True
+    """
+    if isinstance(movie, Movie):
+        if "C" in movie.axes:
+            raise InputError(
+                f"segment_movie needs a single-channel movie; got axes {movie.axes!r} "
+                f"with {movie.n_channels} channels; pass movie.channel(i)"
+            )
+    else:
+        data = movie if hasattr(movie, "ndim") else np.asarray(movie)
+        if data.ndim not in (3, 4):
+            raise InputError(
+                "movie must have axes TYX or TZYX; got an array with shape "
+                f"{tuple(data.shape)}; wrap it in celldyn.Movie with its axes"
+            )
+        movie = Movie(data, "TYX" if data.ndim == 3 else "TZYX")
+    func = frame_function(movie, segmenter=segmenter, method=method, model=model,
+                          dark_objects=dark_objects, params={**(params or {}), **kwargs})
+    shape = tuple(movie.data.shape)
+    out: Any = np.zeros(shape, dtype=np.int32) if cache is None else None
+    frames: Any = range(movie.n_frames)
+    if progress:
+        if progress is True:
+            from tqdm.auto import tqdm as bar
+        else:
+            bar = progress
+        what = method if segmenter == "classical" else f"deep {model}"
+        frames = bar(frames, desc=f"segment ({what})", unit="frame")
+    for t in frames:
+        if cache is not None:
+            done = cache.get(t)
+            if done is not None and done.shape == shape[1:]:
+                continue
+        labels = func(movie.data[t])
+        if cache is None:
+            out[t] = labels
+        else:
+            cache.put(t, labels)
+    return out if cache is None else cache.frames(shape)
