@@ -14,7 +14,7 @@ from .train import train
 __all__ = ["train_classifier_command", "explain_command"]
 
 
-def _load_run(results: Path, movie_path: Path | None) -> dict[str, Any]:
+def _load_run(results: Path, movie_path: Path | None, hint: str = "RESULTS") -> dict[str, Any]:
     """Labels, graph, movie and objects of a celldyn run folder."""
     import numpy as np
 
@@ -23,7 +23,8 @@ def _load_run(results: Path, movie_path: Path | None) -> dict[str, Any]:
 
     if not (results / "labels.ome.zarr").exists():
         raise FileFormatError(
-            f"{results} has no labels.ome.zarr; pass --objects from a celldyn run folder"
+            f"{results} is not a celldyn results folder (it has no labels.ome.zarr); pass "
+            f"as {hint} what a `celldyn run -o FOLDER` wrote"
         )
     record = read_run_record(results)
     movie = read_run_movie(record, movie_path)
@@ -79,7 +80,7 @@ def train_classifier_command(objects_path: Path, labels_path: Path, model: str,
 
     if output.exists() and not overwrite:
         raise InputError(f"{output} already exists; choose another -o folder or pass --overwrite")
-    run = _load_run(objects_path.parent, movie_path)
+    run = _load_run(objects_path.parent, movie_path, hint="--objects FOLDER/objects.parquet")
     feats = object_features(run["labels"], run["movie"], graph=run["graph"],
                             spacing=run["spacing"])
     table = _read_label_source(labels_path, run["labels"])
