@@ -173,3 +173,41 @@ def test_python_run_takes_units_and_analyze_takes_its_result():
     assert len(lineage_table(result.tracks)) == len(result.tracks)
     with pytest.raises(InputError, match="unit"):
         run(sim.movie, frame_interval="5 fortnights")
+
+
+def test_notes_flag_count_jumps_divisions_fragments_and_flat_objects():
+    import pandas as pd
+
+    from celldyn.measure.checks import run_notes
+
+    counts = [10, 10, 40, 10, 10, 10]
+    obj = pd.DataFrame({"t": np.repeat(np.arange(6), counts), "label": 1, "solidity": 0.9})
+    notes = run_notes(obj, np.zeros((0, 2), int), 6, n_tracks=10)
+    assert len(notes) == 1 and "frame 2 (10 -> 40 -> 10)" in notes[0]
+    assert "--param threshold_method" in notes[0]
+    # a population that divides every other frame: flagged, with what to try
+    t = np.repeat(np.arange(4), 10)
+    obj = pd.DataFrame({"t": t, "label": 1, "solidity": [np.nan] + [0.9] * 39})
+    edges = np.array([[i, 10 + 2 * (i % 5)] for i in range(5)] +
+                     [[i, 11 + 2 * (i % 5)] for i in range(5)])
+    notes = run_notes(obj, edges, 4, n_tracks=100)
+    assert any("divisions" in n and "--no-divisions" in n for n in notes)
+    assert any("100 tracks for at most 10" in n and "--max-gap" in n for n in notes)
+    assert any("1 of 40 objects are flat" in n for n in notes)
+    # a steady, plausible run gets no notes
+    obj = pd.DataFrame({"t": np.repeat(np.arange(5), 8), "label": 1, "solidity": 0.9})
+    assert run_notes(obj, np.zeros((0, 2), int), 5, n_tracks=8) == []
+
+
+def test_flat_3d_objects_measure_without_warnings():
+    import warnings
+
+    from celldyn.measure import measure_objects
+
+    lab = np.zeros((1, 3, 12, 12), np.int32)
+    lab[0, 1, 2:6, 2:6] = 1          # one z-slice: no 3D convex hull
+    lab[0, :, 7:10, 7:10] = 2        # a real 3D object
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = measure_objects(lab).set_index("label")
+    assert np.isnan(table.loc[1, "solidity"]) and table.loc[2, "solidity"] == 1.0

@@ -98,6 +98,10 @@ def _print_summary(result, path: Path | None, seconds: float, source: Any = None
     click.echo("")
     for k, v in rows:
         click.echo(f"  {k:<{width}}  {v}")
+    from ..measure.checks import run_notes
+
+    for note in run_notes(result.objects, result.edges, s["frames"], s["tracks"]):
+        click.echo(f"  note: {note}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -371,6 +375,40 @@ def example_data_command(folder: Path, overwrite: bool) -> None:
     click.echo(f"wrote {folder}/movie.tif ({movie.n_frames} frames, "
                f"{'x'.join(map(str, movie.frame_shape))} px), {folder}/labels.tif and "
                f"{folder}/gt/")
+
+
+@main.command("export")
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--to", "fmt", type=click.Choice(["trackmate", "napari"]), required=True,
+              help="trackmate: TrackMate XML (Fiji: Plugins > Tracking > Load a "
+              "TrackMate file); napari: tracks CSV for a napari Tracks layer.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="File to write. Default: RESULTS/tracks.trackmate.xml or "
+              "RESULTS/tracks.napari.csv.")
+@_user_errors
+def export_command(results: Path, fmt: str, output: Path | None) -> None:
+    """Export the tracks of RESULTS (a celldyn run folder) to TrackMate or napari."""
+    from ..errors import FileFormatError
+    from ..io import read_parquet, read_track_table
+    from ..io.napari_tracks import write_napari_tracks
+    from ..io.trackmate import write_trackmate
+
+    needed = [results / "objects.parquet", results / "ctc" / "res_track.txt"]
+    if not all(p.exists() for p in needed):
+        raise FileFormatError(f"{results} is not a celldyn results folder (no "
+                              "objects.parquet and ctc/); pass what `celldyn run -o` wrote")
+    objects = read_parquet(results / "objects.parquet")
+    tracks = read_track_table(results / "ctc" / "res_track.txt")
+    if fmt == "napari":
+        path = write_napari_tracks(output or results / "tracks.napari.csv", objects, tracks)
+    else:
+        record = json.loads((results / "run.json").read_text())
+        movie = record.get("movie", {})
+        path = write_trackmate(output or results / "tracks.trackmate.xml", objects, tracks,
+                               spacing=movie.get("spacing"),
+                               frame_interval=movie.get("frame_interval"),
+                               image_shape=movie.get("shape"), source=record.get("source", ""))
+    click.echo(f"wrote {path}")
 
 
 def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
