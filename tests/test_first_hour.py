@@ -211,3 +211,17 @@ def test_flat_3d_objects_measure_without_warnings():
         warnings.simplefilter("error")
         table = measure_objects(lab).set_index("label")
     assert np.isnan(table.loc[1, "solidity"]) and table.loc[2, "solidity"] == 1.0
+
+
+def test_report_units_hint_is_a_command_that_works(movie_tif, tmp_path):
+    out = tmp_path / "nounits"
+    assert invoke("run", movie_tif, "--axes", "TYX", "-o", out, "--no-progress").exit_code == 0
+    r = invoke("report", out)
+    assert r.exit_code == 0
+    hint = r.stderr.split("re-run: ")[1].split(")")[0]
+    argv = hint.replace("SIZE", "0.24um").replace("TIME", "30s").replace(
+        "NEW_FOLDER", str(tmp_path / "withunits")).split()[1:]
+    r2 = invoke(*argv, "--no-progress")
+    assert r2.exit_code == 0, r2.stderr
+    movie = json.loads((tmp_path / "withunits" / "run.json").read_text())["movie"]
+    assert movie["spacing"] == [0.24, 0.24] and movie["frame_interval"] == 30.0

@@ -305,6 +305,9 @@ def fingerprint(movie: Movie, config: RunConfig) -> str:
 
 def _deep_frame_function(movie: Movie, config: RunConfig) -> tuple[Callable, dict]:
     """The deep model as a per-frame function, with the object size estimated once."""
+    from ._optional import require_torch
+
+    require_torch("the deep segmenter (--segmenter deep)")
     from .segment.deep.registry import load_segmenter
 
     model = load_segmenter(config.model)

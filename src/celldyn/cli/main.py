@@ -207,7 +207,7 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
             model="nuclei2d", method="watershed", dark_objects=False, axes=None, pixel_size=None,
             frame_interval=None, channel=0, max_distance=None, tracker="lap", max_gap=2,
             no_divisions=False, merges=False, classifier=None, seed=0, overwrite=False,
-            no_progress=False, params=(), resume=False):
+            no_progress=False, params=(), resume=False, units_note=None):
     import shutil
 
     from ..errors import InputError
@@ -225,10 +225,10 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
     if movie.spacing is None or movie.frame_interval is None:
         missing = [n for n, v in (("pixel size", movie.spacing),
                                   ("frame interval", movie.frame_interval)) if v is None]
-        warnings.warn(
+        warnings.warn(units_note or (
             f"the movie does not state its {' and '.join(missing)}; results are in px and "
             "frames (set --pixel-size and --frame-interval)"
-        )
+        ))
     labels = None if labels_path is None else read_labels(labels_path)
     param_dict = params if isinstance(params, dict) else _parse_params(params)
     config = RunConfig(segmenter=segmenter, model=model, method=method,
@@ -334,7 +334,7 @@ def demo_command(output: Path, overwrite: bool, no_progress: bool) -> None:
     params = json.loads((folder / "params.json").read_text())
     click.echo(f"celldyn demo: {params['source']}")
     _do_run(folder / "movie.ome.tif", output=output, dark_objects=params["dark_objects"],
-            overwrite=overwrite, no_progress=no_progress)
+            overwrite=overwrite, no_progress=no_progress, units_note=params.get("units"))
     _evaluate(output, folder / "gt")
 
 
