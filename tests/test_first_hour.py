@@ -171,6 +171,17 @@ def test_python_run_takes_units_and_analyze_takes_its_result():
     assert len(population_dynamics(result)) == sim.movie.n_frames
     assert plot_lineage(result) is not None
     assert len(lineage_table(result.tracks)) == len(result.tracks)
+    from celldyn.analyze import (cycle_durations, ensemble_msd, instantaneous_speed,
+                                 track_motion)
+
+    assert lineage_table(result).equals(lineage_table(result.tracks))
+    assert cycle_durations(result) == cycle_durations(result.tracks)
+    speed = instantaneous_speed(result)  # the run's pixel size and interval are used
+    assert speed.equals(instantaneous_speed(result.objects, spacing=(0.645, 0.645),
+                                            frame_interval=300.0))
+    assert len(track_motion(result)) == result.objects["label"].nunique()
+    assert ensemble_msd(result)[0].equals(ensemble_msd(result.objects, spacing=(0.645, 0.645),
+                                                       frame_interval=300.0)[0])
     with pytest.raises(InputError, match="unit"):
         run(sim.movie, frame_interval="5 fortnights")
 
