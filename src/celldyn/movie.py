@@ -18,6 +18,8 @@ __all__ = ["Movie", "CANONICAL_AXES", "normalize_axes"]
 
 CANONICAL_AXES = ("TYX", "TZYX", "TCYX", "TCZYX")
 _VALID = set("TCZYX")
+# --axes examples by number of dimensions (each is accepted by normalize_axes)
+_AXES_EXAMPLES = {2: "YX", 3: "TYX", 4: "TZYX (or TCYX)", 5: "TCZYX"}
 
 
 def normalize_axes(data: Any, axes: str) -> tuple[Any, str]:
@@ -45,10 +47,11 @@ def normalize_axes(data: Any, axes: str) -> tuple[Any, str]:
     """
     axes = axes.upper().replace("S", "C")
     if len(axes) != data.ndim:
+        example = _AXES_EXAMPLES.get(data.ndim, "TYX")
         raise InputError(
             f"axes {axes!r} has {len(axes)} letters but the data has {data.ndim} "
             f"dimensions (shape {tuple(data.shape)}); pass --axes with one letter per "
-            "dimension, e.g. --axes TYX"
+            f"dimension, e.g. --axes {example}"
         )
     bad = sorted(set(axes) - _VALID)
     if bad or len(set(axes)) != len(axes):
@@ -121,6 +124,26 @@ class Movie:
             raise InputError(
                 f"frame interval must be a positive number of seconds; got {self.frame_interval!r}"
             )
+
+    def __repr__(self) -> str:
+        """One line: axes, shape, dtype, pixel size, frame interval and name.
+
+        Examples
+        --------
+        >>> Movie(np.zeros((3, 8, 8), np.uint8), "TYX", spacing=(0.24, 0.24),
+        ...       frame_interval=300, name="a.tif")
+        Movie(TYX 3x8x8 uint8, 0.24x0.24 µm, 5 min, 'a.tif')
+        """
+        from .units import format_duration
+
+        shape = "x".join(str(n) for n in self.data.shape)
+        spacing = ("x".join(f"{v:g}" for v in self.spacing) + " µm" if self.spacing
+                   else "pixel size unknown")
+        interval = (format_duration(self.frame_interval) if self.frame_interval
+                    else "frame interval unknown")
+        name = f", {self.name!r}" if self.name else ""
+        return (f"Movie({self.axes} {shape} {self.data.dtype}, {spacing}, {interval}"
+                f"{name})")
 
     @property
     def spatial_axes(self) -> str:

@@ -107,6 +107,8 @@ def run(
     progress: bool | Callable[..., Any] = False,
     axes: str | None = None,
     cache: FrameCache | None = None,
+    pixel_size: Any = None,
+    frame_interval: Any = None,
     **overrides: Any,
 ) -> RunResult:
     """Segment, measure and track a movie, in memory.
@@ -121,6 +123,12 @@ def run(
         The user's own segmentation: segmentation is skipped.
     progress : bool
         Show a progress bar per stage.
+    pixel_size : float, str or sequence, optional
+        Pixel size, overriding the movie's: µm as a number (``0.24``), with a unit
+        (``"0.24um"``, ``"240nm"``), or one value per spatial axis.
+    frame_interval : float or str, optional
+        Time between frames, overriding the movie's: seconds or with a unit
+        (``"5min"``).
     cache : FrameCache, optional
         Where finished frames are kept, so that an interrupted run can resume. With a
         cache, label movies stay on disk and are read a frame at a time (memory does
@@ -150,6 +158,8 @@ def run(
 
         data, ax = normalize_axes(np.asarray(movie), axes)
         movie = Movie(data, ax)
+    if pixel_size is not None or frame_interval is not None:
+        movie = _with_units(movie, pixel_size, frame_interval)
     config = config or RunConfig()
     if overrides:
         config = dataclasses.replace(config, **overrides)
@@ -217,6 +227,25 @@ def run(
         config=config, timings=timings, max_distance=tracks.max_distance,
         tracking=tracking_note,
     )
+
+
+def _with_units(movie: Movie, pixel_size: Any, frame_interval: Any) -> Movie:
+    """`movie` with the pixel size and frame interval given to :func:`run`."""
+    from .units import parse_duration, parse_length, parse_lengths
+
+    try:
+        if pixel_size is None:
+            spacing = None
+        elif isinstance(pixel_size, (list, tuple, np.ndarray)):
+            spacing = tuple(parse_length(v) for v in pixel_size)
+        else:
+            spacing = parse_lengths(pixel_size)
+        if spacing is not None and len(spacing) == 1:
+            spacing = spacing * movie.n_spatial
+        interval = None if frame_interval is None else parse_duration(frame_interval)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    return movie.with_metadata(spacing=spacing, frame_interval=interval)
 
 
 def write_run(

@@ -46,11 +46,11 @@ def test_write_analysis_writes_tables_and_report(run_folder):
                 "path_length", "net_displacement", "straightness", "msd_D", "msd_alpha",
                 "area_mean", "eccentricity_mean", "class_sequence", "time_in_large"):
         assert col in dyn.columns, col
-    assert (dyn["length_unit"] == "µm").all() and (dyn["time_unit"] == "s").all()
+    assert (dyn["length_unit"] == "µm").all() and (dyn["time_unit"] == "min").all()  # 120 s frames
     pop = pd.read_csv(folder / "population.csv")
     assert len(pop) == 12 and {"n_objects", "fraction_large"} <= set(pop.columns)
     page = (folder / "report.html").read_text()
-    assert page.count("<img ") == 6 and "µm²/s" in page and "Versions" in page
+    assert page.count("<img ") == 6 and "µm²/min" in page and "Versions" in page
     assert "http://" not in page and "https://" not in page  # self-contained
 
 

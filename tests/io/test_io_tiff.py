@@ -113,7 +113,7 @@ def test_plain_2d_tiff_is_one_frame(tmp_path):
 def test_plain_3d_tiff_is_ambiguous(tmp_path):
     path = tmp_path / "p3.tif"
     tifffile.imwrite(path, _movie((5, 12, 10)), metadata=None)
-    with pytest.raises(InputError, match="pass --axes, e.g. --axes TYX"):
+    with pytest.raises(InputError, match="e.g. --axes TYX"):
         read_tiff(path)
     m = read_tiff(path, axes="ZYX")
     assert m.axes == "TZYX" and m.data.shape == (1, 5, 12, 10)

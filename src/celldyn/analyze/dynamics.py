@@ -80,7 +80,8 @@ class Analysis:
 
 
 def units_for(
-    spacing: Sequence[float] | None, frame_interval: float | None, ndim: int = 2
+    spacing: Sequence[float] | None, frame_interval: float | None, ndim: int = 2,
+    time_unit: str = "s",
 ) -> dict[str, str]:
     """Unit strings for lengths, times and derived quantities.
 
@@ -90,7 +91,7 @@ def units_for(
     ('px/frame', 'µm²/s')
     """
     length = "µm" if spacing is not None else "px"
-    time = "s" if frame_interval else "frame"
+    time = time_unit if frame_interval else "frame"
     power = "³" if ndim == 3 else "²"
     return {
         "length": length,
@@ -182,6 +183,20 @@ def _classes(objects: pd.DataFrame, frame_interval: float | None) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def _unpack_result(objects: Any, tracks: Any, spacing: Any, frame_interval: Any,
+                   n_frames: Any = None) -> tuple:
+    """Accept what :func:`celldyn.pipeline.run` returns where a table is expected."""
+    if hasattr(objects, "objects") and hasattr(objects, "movie"):
+        result = objects
+        m = result.movie
+        objects = result.objects
+        tracks = result.tracks if tracks is None else tracks
+        spacing = m.spacing if spacing is None else spacing
+        frame_interval = m.frame_interval if frame_interval is None else frame_interval
+        n_frames = m.n_frames if n_frames is None else n_frames
+    return objects, tracks, spacing, frame_interval, n_frames
+
+
 def track_dynamics(
     objects: pd.DataFrame,
     tracks: pd.DataFrame | None = None,
@@ -194,7 +209,7 @@ def track_dynamics(
 
     Parameters
     ----------
-    objects : DataFrame
+    objects : DataFrame or RunResult
         One row per (t, label); ``label`` is the track id; centroids ``[z,] y, x`` in
         pixels; optional ``area`` (already physical when the run had a pixel size),
         ``eccentricity``, ``solidity``, ``intensity_mean``, ``class``.
@@ -235,6 +250,8 @@ def track_dynamics(
     >>> d[["track_id", "cell_id", "ends_by_division", "speed_mean"]].values.tolist()
     [[1, 1, False, 0.016666666666666666], [2, 1, False, 0.016666666666666666], [3, 3, False, nan]]
     """
+    objects, tracks, spacing, frame_interval, _ = _unpack_result(
+        objects, tracks, spacing, frame_interval)
     _check_objects(objects)
     ndim = 3 if "z" in objects.columns else 2
     if tracks is None:
@@ -290,6 +307,8 @@ def population_dynamics(
     >>> population_dynamics(obj, trk)[["n_objects", "n_divisions"]].values.tolist()
     [[1, 0], [2, 1]]
     """
+    objects, tracks, spacing, frame_interval, n_frames = _unpack_result(
+        objects, tracks, spacing, frame_interval, n_frames)
     _check_objects(objects)
     if n_frames is None:
         n_frames = int(objects["t"].max()) + 1 if len(objects) else 0
@@ -377,14 +396,18 @@ def analyze(
 
     Parameters
     ----------
-    objects : DataFrame
-        One row per (t, label), ``label`` = track id (see :func:`track_dynamics`).
+    objects : DataFrame or RunResult
+        One row per (t, label), ``label`` = track id (see :func:`track_dynamics`); or
+        what :func:`celldyn.pipeline.run` returns (its tracks and metadata are used).
     tracks : DataFrame, optional
         CTC track table; default: tracks from `objects`, without parents.
     spacing : sequence of float, optional
         µm per pixel per spatial axis; None: lengths in pixels.
     frame_interval : float, optional
-        Seconds between frames; None: times in frames.
+        Seconds between frames; None: times in frames. Tables and summary give times
+        in the unit a person would read (:func:`celldyn.units.time_unit_for`: s, min or
+        h, e.g. cycle durations in min and rates per min for a 5-minute interval); the
+        ``time_unit`` column and ``units["time"]`` name it.
     n_frames : int, optional
         Frames in the movie (default: last frame with an object + 1).
     max_lag : int, optional
@@ -403,6 +426,8 @@ def analyze(
     >>> len(a.dynamics) == len(sim.table), a.units["length"]
     (True, 'px')
     """
+    objects, tracks, spacing, frame_interval, n_frames = _unpack_result(
+        objects, tracks, spacing, frame_interval, n_frames)
     _check_objects(objects)
     ndim = 3 if "z" in objects.columns else 2
     spacing = tuple(float(s) for s in spacing) if spacing is not None else None
@@ -411,17 +436,25 @@ def analyze(
         tracks = tracks_from_objects(objects)
     if n_frames is None:
         n_frames = int(objects["t"].max()) + 1 if len(objects) else 0
+    from ..units import time_unit_for
+
+    time_unit, unit_seconds = time_unit_for(frame_interval, int(n_frames))
+    # the tables' times in that unit: frame_interval expressed in it
+    interval = frame_interval / unit_seconds if frame_interval else None
     dyn = track_dynamics(
-        objects, tracks, spacing=spacing, frame_interval=frame_interval, max_lag=max_lag
+        objects, tracks, spacing=spacing, frame_interval=interval, max_lag=max_lag
     )
     pop = population_dynamics(
-        objects, tracks, n_frames=n_frames, frame_interval=frame_interval, spacing=spacing
+        objects, tracks, n_frames=n_frames, frame_interval=interval, spacing=spacing
     )
     curve, D, alpha = ensemble_msd(
-        objects, spacing=spacing, frame_interval=frame_interval, max_lag=max_lag
+        objects, spacing=spacing, frame_interval=interval, max_lag=max_lag
     )
-    units = units_for(spacing, frame_interval, ndim)
-    dt = float(frame_interval or 1.0)
+    units = units_for(spacing, frame_interval, ndim, time_unit=time_unit)
+    if frame_interval:
+        dyn["time_unit"] = time_unit
+        pop["time_unit"] = time_unit
+    dt = float(interval or 1.0)
     n_div = int(dyn["ends_by_division"].sum())
     at_risk = float(pop["n_objects"].to_numpy()[:-1].sum()) * dt if len(pop) > 1 else 0.0
     summary: dict[str, Any] = {

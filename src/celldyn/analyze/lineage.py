@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..track.graph import check_ctc_table
+from ._result import accepts_run_result
 
 __all__ = ["cycle_durations", "lineage_table"]
 
@@ -48,6 +49,7 @@ LINEAGE_COLUMNS = [
 ]
 
 
+@accepts_run_result("tracks")
 def lineage_table(tracks: pd.DataFrame) -> pd.DataFrame:
     """Lineage facts for every track of a CTC track table.
 
@@ -150,6 +152,7 @@ def lineage_table(tracks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@accepts_run_result("tracks")
 def cycle_durations(tracks: pd.DataFrame) -> dict[int, int]:
     """Complete cell-cycle lengths in frames, keyed by the track that ends the cycle.
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ._result import accepts_run_result
 
 __all__ = [
     "default_max_lag",
@@ -51,6 +52,7 @@ def _space_axes(objects: pd.DataFrame) -> list[str]:
     return axes
 
 
+@accepts_run_result()
 def positions(
     objects: pd.DataFrame, *, spacing: Sequence[float] | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -72,6 +74,7 @@ def positions(
     return pos, axes
 
 
+@accepts_run_result()
 def instantaneous_speed(
     objects: pd.DataFrame,
     *,
@@ -196,6 +199,7 @@ def fit_msd(
     return D, alpha
 
 
+@accepts_run_result()
 def track_motion(
     objects: pd.DataFrame,
     *,
@@ -293,6 +297,7 @@ def track_motion(
     return pd.DataFrame(rows, columns=columns)
 
 
+@accepts_run_result()
 def ensemble_msd(
     objects: pd.DataFrame,
     *,

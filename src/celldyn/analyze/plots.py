@@ -64,6 +64,11 @@ def _styled(func: Callable[..., Figure]) -> Callable[..., Figure]:
     def wrapper(*args: Any, **kwargs: Any) -> Figure:
         import matplotlib
 
+        if args and not isinstance(args[0], Analysis):  # a RunResult from pipeline.run
+            from .dynamics import analyze
+
+            args = (analyze(args[0]), *args[1:])
+
         with matplotlib.rc_context(STYLE):
             return func(*args, **kwargs)
 
@@ -355,7 +360,9 @@ def plot_msd(a: Analysis, *, max_tracks: int = 150) -> Figure:
     fig, axes = _figure(3.2, ncols=2, width_ratios=[1.5, 1])
     ax, ax2 = axes[0]
     L, T = a.units["length"], a.units["time"]
-    dt = float(a.frame_interval or 1.0)
+    from ..units import SECONDS
+
+    dt = float(a.frame_interval or 1.0) / SECONDS.get(T, 1.0)  # frames -> table time unit
     pos, axnames = positions(a.objects, spacing=a.spacing)
     groups = [g for _, g in pos.groupby("label") if len(g) >= 5]
     if len(groups) > max_tracks:
@@ -443,7 +450,7 @@ def plot_counts(a: Analysis) -> Figure:
     twin.tick_params(labelsize=8)
     twin.set_ylim(0, max(1, int(pop["n_divisions"].sum())) * 1.05)
     rate = a.summary.get("division_rate", float("nan"))
-    per = "frame" if a.units["time"] == "frame" else "s"
+    per = a.units["time"]
     ttl = f"Divisions ({int(pop['n_divisions'].sum())})"
     if np.isfinite(rate):
         ttl += f", {rate:.3g} per cell per {per}"

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..units import format_duration
 from .dynamics import Analysis, column_units
 from .plots import PLOTS, figure_bytes
 
@@ -100,8 +101,10 @@ def _summary_rows(a: Analysis, record: dict[str, Any]) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [
         ("source", record.get("source", "")),
         ("movie axes, shape", f"{movie.get('axes', '')} {movie.get('shape', '')}"),
-        ("pixel size", f"{movie.get('spacing')} µm" if a.spacing else "unknown (px)"),
-        ("frame interval", f"{a.frame_interval} s" if a.frame_interval else "unknown (frames)"),
+        ("pixel size", " x ".join(f"{v:g}" for v in a.spacing) + " µm" if a.spacing
+         else "unknown (px)"),
+        ("frame interval", format_duration(a.frame_interval) if a.frame_interval
+         else "unknown (frames)"),
         ("frames", s["frames"]),
         ("objects", s["objects"]),
         ("tracks", s["tracks"]),

@@ -14,12 +14,15 @@ __all__ = ["plot_command", "report_command"]
 PLOT_KINDS = ["lineage", "tracks", "durations", "msd", "classes", "counts"]
 
 
-def _warn_units(data) -> None:
+def _warn_units(data, results: Path) -> None:
     from ..analyze.report import missing_units_message
 
     a = data.analysis
     message = missing_units_message(a.spacing, a.frame_interval)
-    if message:
+    if message:  # report and plot have no unit options: say how to re-run with them
+        message = message.split(" (set ")[0] + (
+            f" (to set them, re-run: celldyn run --config {results / 'run.json'} "
+            "--pixel-size SIZE --frame-interval TIME -o NEW_FOLDER)")
         warnings.warn(message, stacklevel=2)
 
 
@@ -31,7 +34,7 @@ def report_command(results: Path) -> None:
     from ..outputs import load_run, write_outputs
 
     data = load_run(results)
-    _warn_units(data)
+    _warn_units(data, results)
     written = write_outputs(results, data.analysis, data.labels, data.movie, data.record)
     for path in written.values():
         click.echo(f"  wrote {path}")
@@ -49,6 +52,6 @@ def plot_command(results: Path, kind: str, output: Path | None) -> None:
     from ..outputs import load_run, write_plot
 
     data = load_run(results, with_movie=(kind == "tracks"))
-    _warn_units(data)
+    _warn_units(data, results)
     for path in write_plot(results, kind, output=output, data=data):
         click.echo(f"  wrote {path}")

@@ -13,11 +13,11 @@ from ._common import _user_errors
 __all__ = ["train_classifier_command", "explain_command"]
 
 
-def _load_run(results: Path, movie_path: Path | None) -> dict[str, Any]:
+def _load_run(results: Path, movie_path: Path | None, hint: str = "RESULTS") -> dict[str, Any]:
     """Labels, graph, movie and objects of a celldyn run folder."""
     from ..io.run_folder import read_run_arrays
 
-    return read_run_arrays(results, movie_path)
+    return read_run_arrays(results, movie_path, hint)
 
 
 def _read_label_source(path: Path, labels) -> Any:
@@ -80,7 +80,7 @@ def train_classifier_command(objects_path: Path, labels_path: Path | None, model
 
     if output.exists() and not overwrite:
         raise InputError(f"{output} already exists; choose another -o folder or pass --overwrite")
-    run = _load_run(objects_path.parent, movie_path)
+    run = _load_run(objects_path.parent, movie_path, hint="--objects FOLDER/objects.parquet")
     feats = object_features(run["labels"], run["movie"], graph=run["graph"],
                             spacing=run["spacing"])
     table = _read_label_source(labels_path, run["labels"])

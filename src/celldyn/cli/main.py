@@ -8,6 +8,7 @@ keeps its traceback.
 from __future__ import annotations
 
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -16,13 +17,40 @@ from typing import Any
 import click
 
 from ._common import _floats, _show_warning, _user_errors, demo_path  # noqa: F401
+from ..units import (DurationParam, LengthParam, format_duration, parse_duration,
+                     parse_length, parse_lengths)
 
 __all__ = ["main"]
 
 
-def _print_summary(result, path: Path | None, seconds: float) -> None:
+def _spacing_text(spacing: tuple[float, ...] | None) -> str:
+    if spacing is None:
+        return "unknown"
+    return " x ".join(f"{v:g}" for v in spacing) + " µm"
+
+
+def _pixel_size(value: Any) -> tuple[float, ...] | None:
+    """--pixel-size as given on the command line (a tuple) or saved in run.json."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return tuple(parse_length(v) for v in value)
+    try:
+        return parse_lengths(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--pixel-size") from None
+
+
+def _print_summary(result, path: Path | None, seconds: float, source: Any = None) -> None:
     s = result.summary()
-    rows = [
+    rows = []
+    if source is not None:
+        rows.append(("movie", str(source)))
+    m = result.movie
+    rows.append(("pixel size, frame interval",
+                 f"{_spacing_text(m.spacing)}, "
+                 f"{format_duration(m.frame_interval) if m.frame_interval else 'unknown'}"))
+    rows += [
         ("frames", f"{s['frames']}"),
         ("objects", f"{s['objects']}"),
         (
@@ -43,6 +71,10 @@ def _print_summary(result, path: Path | None, seconds: float) -> None:
     click.echo("")
     for k, v in rows:
         click.echo(f"  {k:<{width}}  {v}")
+    from ..measure.checks import run_notes
+
+    for note in run_notes(result.objects, result.edges, s["frames"], s["tracks"]):
+        click.echo(f"  note: {note}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,8 +106,12 @@ def _run_options(f):
         click.option("--dark-objects", is_flag=True,
                      help="Objects are darker than background (phase contrast)."),
         click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX, TZYX."),
-        click.option("--pixel-size", help="Pixel size in µm: one value, or Z,Y,X."),
-        click.option("--frame-interval", type=float, help="Time between frames in seconds."),
+        click.option("--pixel-size", type=LengthParam(),
+                     help="Pixel size: one value or Z,Y,X, with a unit (0.24um, 240nm; "
+                     "a plain number is µm)."),
+        click.option("--frame-interval", type=DurationParam(),
+                     help="Time between frames, with a unit (30s, 5min, 1h; a plain "
+                     "number is seconds)."),
         click.option("--channel", type=int, default=0, show_default=True,
                      help="Channel to segment."),
         click.option("--max-distance", type=float,
@@ -145,7 +181,7 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
             model="nuclei2d", method="watershed", dark_objects=False, axes=None, pixel_size=None,
             frame_interval=None, channel=0, max_distance=None, tracker="lap", max_gap=2,
             no_divisions=False, merges=False, classifier=None, seed=0, overwrite=False,
-            no_progress=False, params=(), resume=False):
+            no_progress=False, params=(), resume=False, units_note=None):
     import shutil
 
     from ..errors import InputError
@@ -155,17 +191,18 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
     started = time.perf_counter()
     if output.exists() and not overwrite:
         raise InputError(f"{output} already exists; choose another -o folder or pass --overwrite")
-    spacing = _floats(pixel_size, "--pixel-size")
+    spacing = _pixel_size(pixel_size)
+    frame_interval = None if frame_interval is None else parse_duration(frame_interval)
     movie = read_movie(movie_path, axes=axes, spacing=spacing, frame_interval=frame_interval)
     if spacing is not None and len(spacing) == 1:
         movie = movie.with_metadata(spacing=spacing * movie.n_spatial)
     if movie.spacing is None or movie.frame_interval is None:
         missing = [n for n, v in (("pixel size", movie.spacing),
                                   ("frame interval", movie.frame_interval)) if v is None]
-        warnings.warn(
+        warnings.warn(units_note or (
             f"the movie does not state its {' and '.join(missing)}; results are in px and "
             "frames (set --pixel-size and --frame-interval)"
-        )
+        ))
     labels = None if labels_path is None else read_labels(labels_path)
     param_dict = params if isinstance(params, dict) else _parse_params(params)
     config = RunConfig(segmenter=segmenter, model=model, method=method,
@@ -195,15 +232,16 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
         "no_divisions": no_divisions, "merges": merges, "classifier": classifier,
         "seed": seed,
     }
-    write_run(result, output, source=str(movie_path), overwrite=overwrite,
+    inputs["pixel_size"] = None if spacing is None else list(spacing)
+    write_run(result, output, source=str(Path(movie_path).resolve()), overwrite=overwrite,
               progress=not no_progress, inputs=inputs)
     shutil.rmtree(work, ignore_errors=True)
-    _print_summary(result, output, time.perf_counter() - started)
+    _print_summary(result, output, time.perf_counter() - started, source=movie_path)
     return result
 
 
 @main.command("run")
-@click.argument("movie", required=False, type=click.Path(path_type=Path))
+@click.argument("movie", required=False)
 @_run_options
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run into the same -o folder, reusing the "
@@ -212,13 +250,18 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
               help="Re-run with the inputs and parameters of a run.json; flags given "
               "here override it.")
 @_user_errors
-def run_command(movie: Path | None, config_path: Path | None, **kwargs: Any) -> None:
+def run_command(movie: str | None, config_path: Path | None, **kwargs: Any) -> None:
     """Segment, track and measure MOVIE; write the results folder.
 
     MOVIE is a TIFF / OME-TIFF / ImageJ hyperstack, an OME-Zarr, or a CTC folder of
-    t000.tif files. Without MOVIE (and without --config), runs on the embedded demo
-    movie.
+    t000.tif files (with --config, the movie of that run by default). `celldyn demo`
+    runs the embedded demo movie.
     """
+    from ..errors import InputError
+
+    if movie is not None and not movie.strip():
+        raise InputError("the MOVIE argument is empty; pass a movie file or folder "
+                         "(`celldyn demo` runs the embedded demo)")
     if config_path is not None:
         ctx = click.get_current_context()
         saved = _load_config(config_path)
@@ -227,11 +270,26 @@ def run_command(movie: Path | None, config_path: Path | None, **kwargs: Any) -> 
             if source is not click.core.ParameterSource.COMMANDLINE and key in saved:
                 kwargs[key] = saved[key]
         if movie is None:
-            movie = Path(saved["movie"])
+            movie = saved["movie"]
     if movie is None:
-        movie = demo_path() / "movie.ome.tif"
-        kwargs["dark_objects"] = True
-    _do_run(movie, **kwargs)
+        raise InputError("no MOVIE given; pass a movie file or folder, e.g. celldyn run "
+                         "movie.tif -o results (`celldyn demo` runs the embedded demo)")
+    try:
+        _do_run(Path(movie), **kwargs)
+    except KeyboardInterrupt:
+        _interrupted(kwargs.get("output"))
+
+
+def _interrupted(output: Path | None) -> None:
+    """Ctrl-C: say how to continue, exit 130 (the shell's code for SIGINT)."""
+    import shlex
+
+    prog = sys.argv[0] if Path(sys.argv[0]).name == "celldyn" else "celldyn"
+    args = shlex.join([a for a in sys.argv[1:] if a != "--resume"])
+    click.echo("", err=True)
+    click.echo(f"Interrupted. The frames segmented so far are kept; continue with: "
+               f"{prog} {args} --resume", err=True)
+    sys.exit(130)
 
 
 @main.command("demo")
@@ -250,8 +308,81 @@ def demo_command(output: Path, overwrite: bool, no_progress: bool) -> None:
     params = json.loads((folder / "params.json").read_text())
     click.echo(f"celldyn demo: {params['source']}")
     _do_run(folder / "movie.ome.tif", output=output, dark_objects=params["dark_objects"],
-            overwrite=overwrite, no_progress=no_progress)
+            overwrite=overwrite, no_progress=no_progress, units_note=params.get("units"))
     _evaluate(output, folder / "gt")
+
+
+@main.command("example-data")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace an existing folder.")
+@_user_errors
+def example_data_command(folder: Path, overwrite: bool) -> None:
+    """Write the embedded demo's files into FOLDER, to try the commands on.
+
+    FOLDER/movie.tif is the demo movie as a plain TIFF without metadata (so it needs
+    --axes TYX), FOLDER/labels.tif its ground-truth segmentation as a label movie, and
+    FOLDER/gt/ its Cell Tracking Challenge ground truth (TRA/ and SEG/) for
+    `celldyn evaluate`. The movie is a 40-frame crop of a phase-contrast E. coli colony
+    (van Vliet et al., Cell Systems 2018); its objects are dark (--dark-objects).
+    """
+    import shutil
+
+    import numpy as np
+    import tifffile
+
+    from ..errors import InputError
+    from ..io import read_ctc_gt, read_movie
+    from ..io._atomic import atomic_path
+
+    if folder.exists() and not overwrite:
+        raise InputError(f"{folder} already exists; choose another folder or pass --overwrite")
+    src = demo_path()
+    movie = read_movie(src / "movie.ome.tif")
+    labels = read_ctc_gt(src / "gt")[0]
+    with atomic_path(folder, overwrite=overwrite) as tmp:
+        tmp.mkdir(parents=True)
+        tifffile.imwrite(tmp / "movie.tif", np.asarray(movie.data), metadata=None,
+                         compression="zlib")
+        tifffile.imwrite(tmp / "labels.tif", labels.astype(np.uint16), metadata=None,
+                         compression="zlib")
+        shutil.copytree(src / "gt", tmp / "gt")
+    click.echo(f"wrote {folder}/movie.tif ({movie.n_frames} frames, "
+               f"{'x'.join(map(str, movie.frame_shape))} px), {folder}/labels.tif and "
+               f"{folder}/gt/")
+
+
+@main.command("export")
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--to", "fmt", type=click.Choice(["trackmate", "napari"]), required=True,
+              help="trackmate: TrackMate XML (Fiji: Plugins > Tracking > Load a "
+              "TrackMate file); napari: tracks CSV for a napari Tracks layer.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="File to write. Default: RESULTS/tracks.trackmate.xml or "
+              "RESULTS/tracks.napari.csv.")
+@_user_errors
+def export_command(results: Path, fmt: str, output: Path | None) -> None:
+    """Export the tracks of RESULTS (a celldyn run folder) to TrackMate or napari."""
+    from ..errors import FileFormatError
+    from ..io import read_parquet, read_track_table
+    from ..io.napari_tracks import write_napari_tracks
+    from ..io.trackmate import write_trackmate
+
+    needed = [results / "objects.parquet", results / "ctc" / "res_track.txt"]
+    if not all(p.exists() for p in needed):
+        raise FileFormatError(f"{results} is not a celldyn results folder (no "
+                              "objects.parquet and ctc/); pass what `celldyn run -o` wrote")
+    objects = read_parquet(results / "objects.parquet")
+    tracks = read_track_table(results / "ctc" / "res_track.txt")
+    if fmt == "napari":
+        path = write_napari_tracks(output or results / "tracks.napari.csv", objects, tracks)
+    else:
+        record = json.loads((results / "run.json").read_text())
+        movie = record.get("movie", {})
+        path = write_trackmate(output or results / "tracks.trackmate.xml", objects, tracks,
+                               spacing=movie.get("spacing"),
+                               frame_interval=movie.get("frame_interval"),
+                               image_shape=movie.get("shape"), source=record.get("source", ""))
+    click.echo(f"wrote {path}")
 
 
 def _evaluate(results: Path, gt: Path) -> dict[str, Any]:

@@ -156,6 +156,9 @@ def train_segment(images: Path, masks: Path, out: Path, init: str | None, epochs
 
     from ..errors import InputError
     from ..segment import normalize_frame
+    from .._optional import require_torch
+
+    require_torch("celldyn train segment")
     from ..segment.deep.registry import load_segmenter, save_segmenter
     from ..segment.deep.train import Sample, TrainConfig, train_segmenter
 

@@ -327,13 +327,15 @@ def read_overlay_movie(record: dict[str, Any], labels: Any) -> Any:
     return movie.data
 
 
-def read_run_arrays(results: str | Path, movie_path: str | Path | None = None) -> dict[str, Any]:
+def read_run_arrays(results: str | Path, movie_path: str | Path | None = None,
+                    hint: str = "RESULTS") -> dict[str, Any]:
     """Labels, graph, movie and objects of a run folder (what the classifier commands
-    train and explain on)."""
+    train and explain on); `hint` names the argument the folder came from."""
     results = Path(results)
     if not (results / "labels.ome.zarr").exists():
         raise FileFormatError(
-            f"{results} has no labels.ome.zarr; pass --objects from a celldyn run folder"
+            f"{results} is not a celldyn results folder (it has no labels.ome.zarr); pass "
+            f"as {hint} what a `celldyn run -o FOLDER` wrote"
         )
     record = read_run_record(results)
     movie = read_run_movie(record, movie_path)

@@ -18,7 +18,7 @@ import numpy as np
 import tifffile
 
 from ..errors import FileFormatError, InputError
-from ..movie import Movie, normalize_axes
+from ..movie import _AXES_EXAMPLES, Movie, normalize_axes
 from ._atomic import atomic_path
 from ._util import PathLike, check_exists, length_to_um, time_to_s
 
@@ -262,8 +262,9 @@ def read_tiff(path: PathLike, *, axes: str | None = None) -> Movie:
     if axes is None:
         if found is None:
             raise InputError(
-                f"{p.name} has no axes metadata and shape {shape} is ambiguous "
-                f"(TYX or ZYX?); pass --axes, e.g. --axes TYX"
+                f"{p.name} has no axes metadata and shape {shape} is ambiguous; pass "
+                f"--axes with one letter per dimension, e.g. --axes "
+                f"{_AXES_EXAMPLES.get(len(shape), 'TYX')}"
             )
         axes = found
     data, canon = normalize_axes(data, axes)

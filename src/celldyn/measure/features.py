@@ -7,6 +7,7 @@ converts to physical units where `spacing` is given.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -106,7 +107,15 @@ def measure_objects(
     for k, t in enumerate(frames):
         lab = np.asarray(labels[t])
         img = None if movie is None else np.asarray(movie[t])
-        props = regionprops_table(lab, intensity_image=img, properties=properties, spacing=spacing)
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            # a flat object (one z-slice, one pixel wide) has no convex hull: skimage
+            # warns with qhull's report and divides by zero; its solidity is NaN below
+            warnings.filterwarnings("ignore", message="Failed to get convex hull")
+            props = regionprops_table(lab, intensity_image=img, properties=properties,
+                                      spacing=spacing)
+        if "solidity" in props:
+            sol = np.asarray(props["solidity"], dtype=float)
+            props["solidity"] = np.where(np.isfinite(sol) & (sol <= 1.0 + 1e-9), sol, np.nan)
         n = 0
         for name, values in props.items():
             columns.setdefault(name, []).append(np.asarray(values))

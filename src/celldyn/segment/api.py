@@ -175,6 +175,9 @@ def frame_function(
 def _deep_frame(movie: Movie, model: Any, params: dict[str, Any],
                 invert: float | None) -> Callable[..., np.ndarray]:
     """The deep model as a per-frame function, with the object size estimated once."""
+    from .._optional import require_torch
+
+    require_torch("the deep segmenter (--segmenter deep)")
     from .deep.registry import DeepSegmenter, load_segmenter
 
     net = model if isinstance(model, DeepSegmenter) else load_segmenter(model)
