@@ -2,8 +2,9 @@
 
 Lengths are returned in µm and durations in seconds, the units the rest of celldyn
 uses; a plain number keeps meaning µm or s. A small parser rather than pint: the CLI
-needs two quantities (a length, a duration) and a dozen unit names, and pint would add
-four packages and build a unit registry at every command start.
+needs two quantities (a length, a duration) and a dozen unit names; pint would be a new
+dependency (with its own: flexcache, flexparser, platformdirs) and builds its unit
+registry at every command start, for nothing we use.
 
 :class:`LengthParam` and :class:`DurationParam` are click parameter types, so a bad
 value is a one-line usage error. :func:`time_unit_for` and :func:`format_duration`
