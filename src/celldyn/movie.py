@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["Movie", "CANONICAL_AXES", "normalize_axes"]
+__all__ = ["Movie", "CANONICAL_AXES", "as_movie", "normalize_axes"]
 
 CANONICAL_AXES = ("TYX", "TZYX", "TCYX", "TCZYX")
 _VALID = set("TCZYX")
@@ -195,3 +195,20 @@ class Movie:
             spacing=self.spacing if spacing is None else tuple(spacing),
             frame_interval=self.frame_interval if frame_interval is None else frame_interval,
         )
+
+
+def as_movie(movie: Any, axes: str | None = None, pixel_size: Any = None,
+             frame_interval: Any = None) -> Movie:
+    """`movie` as a :class:`Movie`: a bare array needs `axes`; `pixel_size` and
+    `frame_interval` (numbers in µm and s, or text with units, ``"0.24um"``,
+    ``"5min"``) override the movie's own."""
+    if not isinstance(movie, Movie):
+        if axes is None:
+            raise InputError("a bare array needs axes, e.g. run(array, axes='TYX')")
+        data, ax = normalize_axes(np.asarray(movie), axes)
+        movie = Movie(data, ax)
+    if pixel_size is not None or frame_interval is not None:
+        from .units import with_units
+
+        movie = with_units(movie, pixel_size, frame_interval)
+    return movie

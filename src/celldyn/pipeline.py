@@ -25,13 +25,12 @@ import pandas as pd
 from ._memory import release_memory
 from ._validate import check_labels, check_movie
 from .config import SEGMENTERS, RunConfig
-from .errors import InputError
 from .io.run_folder import FrameCache, fingerprint, run_record, write_run_folder
 from .measure import measure_objects
-from .movie import Movie
+from .movie import Movie, as_movie
 from .segment.api import segment_movie
 from .track import track_objects
-from .track.api import LEARNED_RADIUS_FACTOR, default_radius
+from .track.api import default_radius
 from .track.tracks import node_table, tracks_graph
 
 __all__ = ["FrameCache", "RunConfig", "RunResult", "fingerprint", "run", "write_run", "SEGMENTERS"]
@@ -151,15 +150,7 @@ def run(
     >>> result.labels.shape == sim.labels.shape
     True
     """
-    if not isinstance(movie, Movie):
-        if axes is None:
-            raise InputError("a bare array needs axes, e.g. run(array, axes='TYX')")
-        from .movie import normalize_axes
-
-        data, ax = normalize_axes(np.asarray(movie), axes)
-        movie = Movie(data, ax)
-    if pixel_size is not None or frame_interval is not None:
-        movie = _with_units(movie, pixel_size, frame_interval)
+    movie = as_movie(movie, axes, pixel_size, frame_interval)
     config = config or RunConfig()
     if overrides:
         config = dataclasses.replace(config, **overrides)
@@ -189,11 +180,9 @@ def run(
     release_memory()  # long movies: per-frame scratch of the stages above
 
     t0 = time.perf_counter()
-    max_distance, tracking_note = config.max_distance, ""
-    if config.tracker != "learned":  # issue 16: the radius from the movie's own motion
-        max_distance, tracking_note = default_radius(
-            objects, spacing=movie.spacing, max_distance=config.max_distance,
-            divisions=config.divisions)
+    max_distance, tracking_note = default_radius(  # issue 16: from the movie's motion
+        objects, spacing=movie.spacing, max_distance=config.max_distance,
+        divisions=config.divisions, tracker=config.tracker)
     tracks = track_objects(
         objects, labels=seg, tracker=config.tracker, max_distance=max_distance,
         max_gap=config.max_gap, divisions=config.divisions, merges=config.merges,
@@ -219,33 +208,11 @@ def run(
             spacing=movie.spacing,
         )
         timings["classify"] = time.perf_counter() - t0
-    if config.tracker == "learned":
-        tracking_note = (f"learned tracker, candidates within "
-                         f"{LEARNED_RADIUS_FACTOR * tracks.max_distance:.3g}")
     return RunResult(
         movie=movie, labels=tracked, objects=objects, edges=edges, tracks=tracks.table,
         config=config, timings=timings, max_distance=tracks.max_distance,
         tracking=tracking_note,
     )
-
-
-def _with_units(movie: Movie, pixel_size: Any, frame_interval: Any) -> Movie:
-    """`movie` with the pixel size and frame interval given to :func:`run`."""
-    from .units import parse_duration, parse_length, parse_lengths
-
-    try:
-        if pixel_size is None:
-            spacing = None
-        elif isinstance(pixel_size, (list, tuple, np.ndarray)):
-            spacing = tuple(parse_length(v) for v in pixel_size)
-        else:
-            spacing = parse_lengths(pixel_size)
-        if spacing is not None and len(spacing) == 1:
-            spacing = spacing * movie.n_spatial
-        interval = None if frame_interval is None else parse_duration(frame_interval)
-    except ValueError as err:
-        raise InputError(str(err)) from None
-    return movie.with_metadata(spacing=spacing, frame_interval=interval)
 
 
 def write_run(

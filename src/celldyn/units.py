@@ -18,6 +18,7 @@ import re
 import click
 
 __all__ = [
+    "with_units",
     "DurationParam",
     "LengthParam",
     "format_duration",
@@ -174,3 +175,24 @@ def format_duration(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / (86400.0 if unit == 'd' else size):.3g} {unit}"
     return f"{seconds:.3g} s"
+
+
+def with_units(movie, pixel_size=None, frame_interval=None):
+    """`movie` (a :class:`~celldyn.movie.Movie`) with the pixel size and frame interval
+    given as numbers (µm, s) or text with units (``"0.24um"``, ``"5min"``); one pixel
+    size applies to every spatial axis. A bad value is a one-line InputError."""
+    from .errors import InputError
+
+    try:
+        if pixel_size is None:
+            spacing = None
+        elif isinstance(pixel_size, (list, tuple)) or hasattr(pixel_size, "shape"):
+            spacing = tuple(parse_length(v) for v in pixel_size)
+        else:
+            spacing = parse_lengths(pixel_size)
+        if spacing is not None and len(spacing) == 1:
+            spacing = spacing * movie.n_spatial
+        interval = None if frame_interval is None else parse_duration(frame_interval)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    return movie.with_metadata(spacing=spacing, frame_interval=interval)

@@ -180,13 +180,14 @@ def _links(objects: pd.DataFrame, tracker: str, *, window: int, overlap: int | N
 def default_radius(
     objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
     max_distance: float | None = None, divisions: bool = True,
-    costs: object | None = None,
+    costs: object | None = None, tracker: str = "lap",
 ) -> tuple[float, str]:
     """The search radius a run uses and one line saying where it and the division
     evidence came from (for the run summary).
 
     `max_distance`, when given, overrides the estimate. `costs` is the run's
-    :class:`~celldyn.track.costs.LinkCosts` (default ``LinkCosts()``).
+    :class:`~celldyn.track.costs.LinkCosts` (default ``LinkCosts()``). The learned
+    `tracker` keeps its training convention (the median object diameter).
 
     Examples
     --------
@@ -195,6 +196,9 @@ def default_radius(
     >>> default_radius(objects, max_distance=5.0)[0]
     5.0
     """
+    if tracker == "learned":  # the shipped model's training convention
+        radius = max_distance or auto_max_distance(objects, spacing=spacing)
+        return radius, f"learned tracker, candidates within {LEARNED_RADIUS_FACTOR * radius:.3g}"
     unit = "px" if spacing is None else "units of spacing"
     scale = estimate_motion_scale(objects, spacing=spacing)
     if max_distance is not None:
