@@ -80,6 +80,10 @@ def test_run_writes_the_run_folder(sim_tiff, tmp_path):
     assert r.exit_code == 0, r.stderr
     scores = json.loads((out / "evaluation.json").read_text())
     assert 0.5 < scores["DET"] <= 1 and 0.5 < scores["TRA"] <= 1 and 0 < scores["SEG"] <= 1
+    # the run's report now shows the scores (issue 16, item 5)
+    page = (out / "report.html").read_text()
+    assert "Evaluation against ground truth" in page
+    assert f"{scores['TRA']:.4f}" in page and "divisions (±1 frame)" in page
 
 
 def test_run_with_user_labels_skips_segmentation(sim_tiff, tmp_path):

@@ -72,7 +72,10 @@ def write_outputs(folder: str | Path, a: Analysis, labels: Any, movie: Any,
     write_csv(out["population"], a.population)
     figs = make_figures(a, labels, movie)
     name = record.get("source") or "run"
-    page = build_report(a, figs, record, title=f"celldyn report: {Path(str(name)).name}")
+    scored = folder / "evaluation.json"  # written by `celldyn evaluate`
+    evaluation = json.loads(scored.read_text()) if scored.is_file() else None
+    page = build_report(a, figs, record, title=f"celldyn report: {Path(str(name)).name}",
+                        evaluation=evaluation)
     write_text(out["report"], page)
     return out
 

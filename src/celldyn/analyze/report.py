@@ -134,6 +134,22 @@ def _summary_rows(a: Analysis, record: dict[str, Any]) -> list[tuple[str, Any]]:
     return rows
 
 
+def _evaluation_rows(scores: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The scores of ``celldyn evaluate`` as report rows (CTC measures, divisions)."""
+    rows: list[tuple[str, Any]] = [("ground truth", scores.get("gt", ""))]
+    for key in ("SEG", "DET", "TRA", "LNK", "BC(1)", "CT", "CCA"):
+        v = scores.get(key)
+        if v is not None and v == v:  # not NaN
+            rows.append((key, f"{float(v):.4f}"))
+    if "div_F1" in scores:
+        rows.append(("divisions (±1 frame)",
+                     f"precision {_fmt(scores['div_precision'])}, recall "
+                     f"{_fmt(scores['div_recall'])}, F1 {_fmt(scores['div_F1'])} "
+                     f"(TP {scores.get('div_TP')}, FP {scores.get('div_FP')}, "
+                     f"FN {scores.get('div_FN')})"))
+    return rows
+
+
 def build_report(
     a: Analysis,
     figures: dict[str, Figure] | dict[str, bytes],
@@ -141,6 +157,7 @@ def build_report(
     *,
     title: str = "celldyn report",
     head_rows: int = 10,
+    evaluation: dict[str, Any] | None = None,
 ) -> str:
     """Assemble the self-contained HTML report.
 
@@ -156,6 +173,9 @@ def build_report(
         Page title.
     head_rows : int
         Rows of each table shown.
+    evaluation : dict, optional
+        Scores against ground truth (``evaluation.json`` of ``celldyn evaluate``),
+        shown in their own section.
 
     Returns
     -------
@@ -185,6 +205,9 @@ def build_report(
             "interval, so results are in pixels and/or frames. Set them with "
             "<code>celldyn run --pixel-size … --frame-interval …</code>.</p>"
         )
+    if evaluation:
+        parts += ["<h2>Evaluation against ground truth</h2>",
+                  _kv_table(_evaluation_rows(evaluation))]
     parts.append("<h2>Figures</h2>")
     for i, (name, fig) in enumerate(figures.items(), start=1):
         png = fig if isinstance(fig, bytes) else figure_bytes(fig, "png", dpi=150)

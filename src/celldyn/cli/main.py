@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from ..errors import CelldynError
 from ._common import _floats, _show_warning, _user_errors, demo_path  # noqa: F401
 from ..units import (DurationParam, LengthParam, format_duration, parse_duration,
                      parse_length, parse_lengths)
@@ -417,6 +418,14 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
                f"{f(scores['div_recall'])}, F1 {f(scores['div_F1'])} (TP {scores['div_TP']}, "
                f"FP {scores['div_FP']}, FN {scores['div_FN']}; +-1 frame)")
     click.echo(f"  written to {results / 'evaluation.json'}")
+    if (results / "run.json").is_file() and (results / "objects.parquet").is_file():
+        from ..outputs import write_report  # a celldyn run folder: its report shows them
+
+        try:
+            write_report(results)
+            click.echo(f"  report updated: {results / 'report.html'}")
+        except CelldynError as err:  # e.g. the movie moved: the scores are written
+            click.echo(f"  report not updated ({err}); run celldyn report {results}")
     return scores
 
 
