@@ -341,7 +341,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--card-only", action="store_true",
                     help="rewrite the shipped CARD.md and the RESULTS.md section from "
                          "segmentation.json (no re-scoring)")
+    ap.add_argument("--generalist", action="store_true",
+                    help="score every 2D set's validation and test parts of splits.py "
+                         "(classical variants, shipped models, the automatic choice) and "
+                         "write the section 'Segmentation: generalist and automatic choice'")
+    ap.add_argument("--methods", default=";".join([*GEN_CLASSICAL, *GEN_MODELS]),
+                    help="with --generalist: semicolon-separated methods to (re)run")
+    ap.add_argument("--parts", default="validation,test",
+                    help="with --generalist: parts to (re)run")
+    ap.add_argument("--sets", default=None,
+                    help="with --generalist: comma-separated sets to (re)run [default: all]")
     args = ap.parse_args(argv)
+    if args.generalist:
+        methods = [m for m in args.methods.split(";") if m]
+        return run_generalist(methods, tuple(args.parts.split(",")),
+                              args.sets.split(",") if args.sets else None)
     if args.card_only:
         from _results import write_section
 
@@ -1057,6 +1071,229 @@ def run_benchmark(quick: bool = False, model: str = "nuclei2d") -> int:
         write_card(model_folder("nuclei2d"), rows, notes)
     print(body)
     return 0
+
+
+# --- Generalist benchmark (issue 15): every 2D test part of benchmarks/splits.py ---------
+#
+#     nice python benchmarks/segmentation.py --generalist [--methods classical,nuclei2d,...]
+#
+# scores, on every 2D instance set's validation part (at most GEN_VAL_PER_SET images,
+# evenly spaced) and test part (all of it): the classical variants, each shipped deep
+# model (object size by its scale probe: once per movie for CTC movies, per image for
+# still-image sets) and the automatic choice (celldyn.segment.auto's rule, replayed from
+# the same outputs). The best classical variant of a set is picked on its validation
+# part (GOWT1-02: on GOWT1-01's), never on the test part. Per-method results are cached
+# in segmentation_generalist.json so methods can be run separately.
+
+GEN_JSON = Path(__file__).with_name("segmentation_generalist.json")
+GEN_VAL_PER_SET = 6
+GEN_VALIDATION_OF = {"Fluo-N2DH-GOWT1-02": "Fluo-N2DH-GOWT1-01"}
+GEN_MOVIES = {"Fluo-N2DH-GOWT1-01", "Fluo-N2DH-GOWT1-02", "Fluo-N2DH-SIM+-01",
+              "Fluo-N2DL-HeLa-01", "DIC-C2DH-HeLa-01", "PhC-C2DL-EcoliColony-vanVliet-01"}
+GEN_CLASSICAL = {
+    "watershed (triangle)": ("watershed", {}, False),
+    "watershed (otsu)": ("watershed", {"threshold_method": "otsu"}, False),
+    "watershed (triangle, dark objects)": ("watershed", {"fill_holes": False}, True),
+    "watershed (otsu, dark objects)": ("watershed", {"threshold_method": "otsu",
+                                                     "fill_holes": False}, True),
+}
+GEN_MODELS = ("nuclei2d", "generalist2d")
+
+
+def _gen_sets() -> dict:
+    from splits import SEGMENTATION
+
+    from celldyn.segment.deep.datasets import SETS_3D, SETS_SEMANTIC
+
+    return {k: v for k, v in SEGMENTATION.items() if k not in SETS_3D | SETS_SEMANTIC}
+
+
+def _gen_items(sp, part: str) -> list:
+    from celldyn.segment.deep.datasets import load_part
+
+    items = load_part(sp, part, DATA)
+    if part == "validation" and len(items) > GEN_VAL_PER_SET:
+        idx = np.linspace(0, len(items) - 1, GEN_VAL_PER_SET).round().astype(int)
+        items = [items[i] for i in sorted(set(idx.tolist()))]
+    return items
+
+
+def _item_counts(item, pred: np.ndarray) -> list[float]:
+    """[tp, fp, fn at 0.5, tp, fp, fn at 0.75, SEG sum of Jaccards, GT objects]."""
+    from celldyn.evaluate import seg_score
+    from celldyn.segment.deep.metrics import match_counts
+
+    gt = np.where(item.labels > 0, item.labels, 0)
+    c = match_counts(gt, pred, (0.5, 0.75), ignore_unannotated=item.partial)
+    n_gt = int(np.unique(gt[gt > 0]).size)
+    seg = float(seg_score({0: gt}, pred[None])) * n_gt if n_gt else 0.0
+    return [*c[0.5], *c[0.75], seg, n_gt]
+
+
+def _gen_groups(set_name: str, items: list) -> list[list[int]]:
+    """Items segmented together (one scale probe, one sanity check): a movie or an image."""
+    if set_name in GEN_MOVIES:
+        return [list(range(len(items)))]
+    return [[i] for i in range(len(items))]
+
+
+def _severe(labels_list: list[np.ndarray]) -> int:
+    from celldyn.segment.auto import SEVERE
+    from celldyn.segment.sanity import check_segmentation
+
+    if len({p.shape for p in labels_list}) > 1:
+        found = [f for p in labels_list for f in check_segmentation(p[None])]
+    else:
+        found = check_segmentation(np.stack(labels_list))
+    return sum(1 for f in found if f.kind in SEVERE)
+
+
+def _gen_method(method: str, items: list, set_name: str) -> dict:
+    t0 = time.perf_counter()
+    preds: list[np.ndarray | None] = [None] * len(items)
+    diameters = []
+    if method in GEN_CLASSICAL:
+        from celldyn.segment import segment_frame
+
+        name, params, dark = GEN_CLASSICAL[method]
+        for i, it in enumerate(items):
+            img = it.image.astype(np.float32)
+            if dark:
+                img = float(img.max()) - img
+            preds[i] = segment_frame(img, name, **params)
+    else:
+        from celldyn.segment.deep import load_segmenter
+
+        seg = load_segmenter(method)
+        for group in _gen_groups(set_name, items):
+            middle = items[group[len(group) // 2]].image
+            d = seg.estimate_diameter(middle)
+            diameters.append(d)
+            for i in group:
+                preds[i] = seg.segment(items[i].image, diameter=d)
+    sec = time.perf_counter() - t0
+    groups = _gen_groups(set_name, items)
+    return {"items": [_item_counts(it, p) for it, p in zip(items, preds, strict=True)],
+            "groups": groups, "severe": [_severe([preds[i] for i in g]) for g in groups],
+            "diameters": [None if d is None else round(float(d), 1) for d in diameters],
+            "ms_per_mp": 1000 * sec / (sum(it.image.size for it in items) / 1e6),
+            "names": [it.name for it in items]}
+
+
+def _summary(item_counts: list[list[float]]) -> dict:
+    c = np.asarray(item_counts, dtype=float).sum(axis=0) if item_counts else np.zeros(8)
+    return {"AP@0.5": round(float(c[0] / max(1, c[:3].sum())), 4),
+            "AP@0.75": round(float(c[3] / max(1, c[3:6].sum())), 4),
+            "SEG": round(float(c[6] / max(1, c[7])), 4), "n_gt": int(c[7])}
+
+
+def _auto_counts(res: dict, set_name: str, part: str) -> tuple[list, str]:
+    """The rule of celldyn.segment.auto replayed per group from the cached outputs."""
+    gen = res.get("generalist2d", {}).get(set_name, {}).get(part)
+    cla = res.get("watershed (triangle)", {}).get(set_name, {}).get(part)
+    if gen is None or cla is None:
+        return [], "missing"
+    out, fell_back = [], 0
+    for g, (s_gen, s_cla) in enumerate(zip(gen["severe"], cla["severe"], strict=True)):
+        use_cla = s_gen > 0 and s_cla < s_gen
+        fell_back += use_cla
+        src = cla if use_cla else gen
+        out.extend(src["items"][i] for i in gen["groups"][g])
+    return out, f"classical in {fell_back} of {len(gen['groups'])} groups"
+
+
+def run_generalist(methods: list[str], parts: tuple[str, ...] = ("validation", "test"),
+                   sets_only: list[str] | None = None) -> int:
+    res = json.loads(GEN_JSON.read_text()) if GEN_JSON.exists() else {}
+    sets = _gen_sets()
+    for set_name, sp in sets.items():
+        if sets_only and set_name not in sets_only:
+            continue
+        for part in parts:
+            items = _gen_items(sp, part) if getattr(sp, part) else []
+            if not items:
+                continue
+            for m in methods:
+                t0 = time.perf_counter()
+                r = _gen_method(m, items, set_name)
+                res.setdefault(m, {}).setdefault(set_name, {})[part] = r
+                print(f"{set_name} {part} {m}: {_summary(r['items'])} "
+                      f"({time.perf_counter() - t0:.0f} s)", flush=True)
+                GEN_JSON.write_text(json.dumps(res, indent=0))
+    write_generalist_section(res)
+    return 0
+
+
+def _best_classical(res: dict, set_name: str) -> str | None:
+    val_set = GEN_VALIDATION_OF.get(set_name, set_name)
+    best, score = None, -1.0
+    for m in GEN_CLASSICAL:
+        r = res.get(m, {}).get(val_set, {}).get("validation")
+        if r is None:
+            continue
+        s = _summary(r["items"])["AP@0.5"]
+        if s > score + 1e-12:
+            best, score = m, s
+    return best
+
+
+def write_generalist_section(res: dict) -> None:
+    from _results import write_section
+
+    sets = _gen_sets()
+    lines = {"validation": [], "test": []}
+    for part in ("validation", "test"):
+        for set_name in sets:
+            rows = []
+            best = _best_classical(res, set_name)
+            if best and set_name in res.get(best, {}) and part in res[best][set_name]:
+                s = _summary(res[best][set_name][part]["items"])
+                rows.append((f"best classical: {best}", s, ""))
+            for m in GEN_MODELS:
+                r = res.get(m, {}).get(set_name, {}).get(part)
+                if r is not None:
+                    d = [x for x in r["diameters"] if x is not None]
+                    dtxt = (f"probe {d[0]:.0f} px" if len(d) == 1 else
+                            f"probe per image, median {np.median(d):.0f} px" if d else
+                            "probe found nothing")
+                    rows.append((f"deep {m}", _summary(r["items"]),
+                                 f"{dtxt}; {r['ms_per_mp']:.0f} ms/MP"))
+            auto, how = _auto_counts(res, set_name, part)
+            if auto:
+                rows.append(("automatic choice", _summary(auto), how))
+            for method, s, note in rows:
+                lines[part].append(f"| {set_name} | {method} | {s['AP@0.5']:.3f} | "
+                                   f"{s['AP@0.75']:.3f} | {s['SEG']:.3f} | {s['n_gt']} | "
+                                   f"{note} |")
+    head = ("| set | method | AP@0.5 | AP@0.75 | SEG | GT objects | notes |\n"
+            "|---|---|---|---|---|---|---|")
+    body = f"""Command: `nice python benchmarks/segmentation.py --generalist` (splits:
+benchmarks/splits.py; per-method outputs cached in segmentation_generalist.json).
+Every 2D instance set of ../shared/data. **Test parts were never trained on, and nothing was
+tuned on them**: the best classical variant per set is picked on the validation part
+(GOWT1-02: GOWT1-01's), the automatic rule (celldyn.segment.auto) was fixed from the
+validation table below before the test rows were computed, and the generalist's
+thresholds were tuned on validation parts. AP@τ = TP / (TP + FP + FN), counts summed over
+a part's images; partial annotations (GOWT1, Fluo-N2DL-HeLa) ignore predictions that
+overlap no annotated nucleus. SEG: CTC SEG, the mean Jaccard over ground-truth objects.
+Deep models estimate the object size with their scale probe (once per movie for CTC
+movies, once per image for still-image sets); ms/MP is wall time per megapixel of input
+on the shared 2-core machine under load from other jobs, including the probe (a rough
+figure, not a speed benchmark). Leave-one-set-out column and fine-tuned / Cellpose rows:
+not run in this pass (no time on the shared CPUs).
+
+### Test parts (held out)
+
+{head}
+{chr(10).join(lines['test'])}
+
+### Validation parts (at most {GEN_VAL_PER_SET} images per set; used for the rule)
+
+{head}
+{chr(10).join(lines['validation'])}
+"""
+    write_section("Segmentation: generalist and automatic choice (benchmarks/segmentation.py "
+                  "--generalist)", body, packages=("torch", "scikit-image", "numpy"))
 
 
 if __name__ == "__main__":

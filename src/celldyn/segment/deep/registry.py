@@ -87,7 +87,7 @@ class DeepSegmenter:
         return segment_image(self.net, arr, th, zoom=self.zoom_for(diameter), tile=tile)
 
     def estimate_diameter(self, frame: ArrayLike, *, tile: int = 512,
-                          zooms: tuple[float, ...] = PROBE_ZOOMS,
+                          zooms: tuple[float, ...] | None = None,
                           crop: int = 512, tolerance: float = 1.2) -> float | None:
         """Typical object diameter (pixels) as the model sees it, by a scale probe.
 
@@ -102,7 +102,11 @@ class DeepSegmenter:
         zoom whose objects come closest to the working size) was fooled by the pieces
         of an over-segmentation, which have the working size by construction
         (benchmarks/RESULTS.md, Segmentation). Returns None when nothing is found.
+        `zooms` default: the model's ``probe_zooms`` (config.json), else
+        :data:`PROBE_ZOOMS`.
         """
+        if zooms is None:
+            zooms = tuple(float(z) for z in self.config.get("probe_zooms", PROBE_ZOOMS))
         arr = np.asarray(frame)
         if arr.ndim != 2:
             return None
