@@ -85,6 +85,16 @@ def test_train_from_splits_resumes_deterministically(data):
     a = torch.load(out / "weights.pt", weights_only=True)
     b = torch.load(data / "m2" / "weights.pt", weights_only=True)
     assert all(torch.equal(a[k], b[k]) for k in a)
+    # stopped after epoch 1, then resumed to the end: the same last weights as one run
+    r4 = CliRunner().invoke(main, _args(data, data / "m4", "--stop-after", "1"))
+    assert r4.exit_code == 0, r4.output
+    assert json.loads((data / "m4" / "config.json").read_text())["training"]["stop_after"] == 1
+    r5 = CliRunner().invoke(main, _args(data, data / "m5", "--checkpoint-dir",
+                                        str(data / "m4" / "checkpoints"), "--resume"))
+    assert r5.exit_code == 0, r5.output
+    la = torch.load(out / "checkpoints" / "last.pt", weights_only=True)["model"]
+    lb = torch.load(data / "m4" / "checkpoints" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(la[k], lb[k]) for k in la)
     # leave-one-set-out drops that set from training
     r3 = CliRunner().invoke(main, _args(data, data / "m3", "--exclude", "seg-blobs",
                                         "--epochs", "1"))

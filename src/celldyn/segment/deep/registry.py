@@ -102,11 +102,12 @@ class DeepSegmenter:
         zoom whose objects come closest to the working size) was fooled by the pieces
         of an over-segmentation, which have the working size by construction
         (benchmarks/RESULTS.md, Segmentation). Returns None when nothing is found.
-        `zooms` default: the model's ``probe_zooms`` (config.json), else
-        :data:`PROBE_ZOOMS`.
+        `zooms` default: the model's ``probe_zooms`` and ``probe_crop`` (config.json),
+        else :data:`PROBE_ZOOMS` and `crop`.
         """
         if zooms is None:
             zooms = tuple(float(z) for z in self.config.get("probe_zooms", PROBE_ZOOMS))
+            crop = int(self.config.get("probe_crop", crop))
         arr = np.asarray(frame)
         if arr.ndim != 2:
             return None
