@@ -53,11 +53,11 @@ def test_generalist_summary_auto_rule_and_best_classical(bench):
         "generalist2d": {"S": {"test": _part([good, bad], [0, 2])}},
         "watershed (triangle)": {"S": {"test": _part([bad, good], [0, 0]),
                                        "validation": _part([bad], [0])}},
-        "watershed (otsu)": {"S": {"validation": _part([good], [0])}},
+        "watershed (triangle, dark objects)": {"S": {"validation": _part([good], [0])}},
     }
     # group 0: the generalist is sane, kept; group 1: pathological, the classical is not
     counts, how = bench._auto_counts(res, "S", "test")
     assert counts == [good, good] and how == "classical in 1 of 2 groups"
     # the best classical variant is chosen on the validation part, not the test part
-    assert bench._best_classical(res, "S") == "watershed (otsu)"
+    assert bench._best_classical(res, "S") == "watershed (triangle, dark objects)"
     assert bench._auto_counts(res, "T", "test") == ([], "missing")
