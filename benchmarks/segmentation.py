@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -1221,10 +1222,15 @@ def run_generalist(methods: list[str], parts: tuple[str, ...] = ("validation", "
             for m in methods:
                 t0 = time.perf_counter()
                 r = _gen_method(m, items, set_name)
-                res.setdefault(m, {}).setdefault(set_name, {})[part] = r
                 print(f"{set_name} {part} {m}: {_summary(r['items'])} "
                       f"({time.perf_counter() - t0:.0f} s)", flush=True)
-                GEN_JSON.write_text(json.dumps(res, indent=0))
+                # re-read before writing: several runs (one per method) may share the file
+                res = json.loads(GEN_JSON.read_text()) if GEN_JSON.exists() else {}
+                res.setdefault(m, {}).setdefault(set_name, {})[part] = r
+                tmp = GEN_JSON.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(res, indent=0))
+                os.replace(tmp, GEN_JSON)
+    res = json.loads(GEN_JSON.read_text()) if GEN_JSON.exists() else {}
     write_generalist_section(res)
     write_generalist_card(res)
     return 0

@@ -33,6 +33,8 @@ SHIPPED: dict[str, dict[str, str]] = {
     # name: folder under celldyn/models, pinned sha256 of weights.pt
     "nuclei2d": {"folder": "nuclei2d",
                  "sha256": "afe60de2201a3f5d90f8a860b508c6b456510404b2f65e643634c145d4e2c268"},
+    "generalist2d": {"folder": "generalist2d",
+                     "sha256": "77031901b2e2b69adbdf32687541731807261afcfca26411ff529cb040e9e0cd"},
 }
 
 
