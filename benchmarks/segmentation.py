@@ -1201,11 +1201,11 @@ def _auto_counts(res: dict, set_name: str, part: str) -> tuple[list, str]:
         return [], "missing"
     out, fell_back = [], 0
     for g, (s_gen, s_cla) in enumerate(zip(gen["severe"], cla["severe"], strict=True)):
-        use_cla = s_gen > 0 and s_cla < s_gen
-        fell_back += use_cla
-        src = cla if use_cla else gen
+        use_gen = s_cla > 0 and s_gen < s_cla       # watershed first, generalist fallback
+        fell_back += use_gen
+        src = gen if use_gen else cla
         out.extend(src["items"][i] for i in gen["groups"][g])
-    return out, f"classical in {fell_back} of {len(gen['groups'])} groups"
+    return out, f"generalist in {fell_back} of {len(gen['groups'])} groups"
 
 
 def run_generalist(methods: list[str], parts: tuple[str, ...] = ("validation", "test"),

@@ -50,14 +50,14 @@ def test_generalist_summary_auto_rule_and_best_classical(bench):
     s = bench._summary([good, bad])
     assert s["AP@0.5"] == round(1 / 5, 4) and s["SEG"] == 0.45 and s["n_gt"] == 2
     res = {
-        "generalist2d": {"S": {"test": _part([good, bad], [0, 2])}},
-        "watershed (triangle)": {"S": {"test": _part([bad, good], [0, 0]),
+        "generalist2d": {"S": {"test": _part([bad, good], [0, 0])}},
+        "watershed (triangle)": {"S": {"test": _part([good, bad], [0, 2]),
                                        "validation": _part([bad], [0])}},
         "watershed (triangle, dark objects)": {"S": {"validation": _part([good], [0])}},
     }
-    # group 0: the generalist is sane, kept; group 1: pathological, the classical is not
+    # group 0: the watershed is sane, kept; group 1: pathological, the generalist is not
     counts, how = bench._auto_counts(res, "S", "test")
-    assert counts == [good, good] and how == "classical in 1 of 2 groups"
+    assert counts == [good, good] and how == "generalist in 1 of 2 groups"
     # the best classical variant is chosen on the validation part, not the test part
     assert bench._best_classical(res, "S") == "watershed (triangle, dark objects)"
     assert bench._auto_counts(res, "T", "test") == ([], "missing")

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -439,6 +440,10 @@ def run(
     t0 = time.perf_counter()
     if labels is None:
         seg = _segment(movie, config, bool(progress), cache)
+        from .segment.sanity import check_segmentation  # issue 15: warn on pathological output
+
+        for finding in check_segmentation(seg):
+            warnings.warn(f"segmentation: {finding.message}", stacklevel=2)
     else:
         seg = check_labels(labels, shape=movie.data.shape)
     timings["segment"] = time.perf_counter() - t0

@@ -45,8 +45,11 @@ def _frames_text(frames: list[int] | tuple[int, ...], limit: int = 8) -> str:
 
 def frame_stats(labels: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per frame: object count, largest object's share of the frame, median area (px)."""
-    lab = np.asarray(labels)
-    if lab.ndim < 3:
+    # frame by frame: a long movie (numpy, dask, zarr or the pipeline's frame cache) is
+    # never loaded whole
+    lab = labels if hasattr(labels, "shape") and hasattr(labels, "__getitem__") \
+        else np.asarray(labels)
+    if len(lab.shape) < 3:
         raise ValueError(f"labels must be a movie (T, [Z,] Y, X); got shape {lab.shape}")
     n_frames = lab.shape[0]
     counts = np.zeros(n_frames, dtype=np.int64)
