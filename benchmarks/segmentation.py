@@ -352,7 +352,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --generalist: parts to (re)run")
     ap.add_argument("--sets", default=None,
                     help="with --generalist: comma-separated sets to (re)run [default: all]")
+    ap.add_argument("--generalist-report", action="store_true",
+                    help="rewrite that section and the generalist2d card from "
+                         "segmentation_generalist.json (no scoring)")
     args = ap.parse_args(argv)
+    if args.generalist_report:
+        res = json.loads(GEN_JSON.read_text())
+        write_generalist_section(res)
+        write_generalist_card(res)
+        return 0
     if args.generalist:
         methods = [m for m in args.methods.split(";") if m]
         return run_generalist(methods, tuple(args.parts.split(",")),
