@@ -38,3 +38,26 @@ def test_missing_cellpose_env_is_skipped(bench, monkeypatch, tmp_path):
     assert rows == [] and meta is None and why2 == why
     text = bench.peers_text(None, why)
     assert "skipped" in text and "StarDist" in text
+
+
+def _part(items, severe, groups=None):
+    return {"items": items, "groups": groups or [[i] for i in range(len(items))],
+            "severe": severe, "diameters": [], "ms_per_mp": 1.0, "names": []}
+
+
+def test_generalist_summary_auto_rule_and_best_classical(bench):
+    good, bad = [1, 0, 0, 1, 0, 0, 0.9, 1], [0, 3, 1, 0, 3, 1, 0.0, 1]
+    s = bench._summary([good, bad])
+    assert s["AP@0.5"] == round(1 / 5, 4) and s["SEG"] == 0.45 and s["n_gt"] == 2
+    res = {
+        "generalist2d": {"S": {"test": _part([bad, good], [0, 0])}},
+        "watershed (triangle)": {"S": {"test": _part([good, bad], [0, 2]),
+                                       "validation": _part([bad], [0])}},
+        "watershed (triangle, dark objects)": {"S": {"validation": _part([good], [0])}},
+    }
+    # group 0: the watershed is sane, kept; group 1: pathological, the generalist is not
+    counts, how = bench._auto_counts(res, "S", "test")
+    assert counts == [good, good] and how == "generalist in 1 of 2 groups"
+    # the best classical variant is chosen on the validation part, not the test part
+    assert bench._best_classical(res, "S") == "watershed (triangle, dark objects)"
+    assert bench._auto_counts(res, "T", "test") == ([], "missing")

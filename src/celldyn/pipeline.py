@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from .io.run_folder import FrameCache, fingerprint, run_record, write_run_folder
 from .measure import measure_objects
 from .movie import Movie, as_movie
 from .segment.api import segment_movie
+from .segment.sanity import check_segmentation
 from .track import track_objects
 from .track.api import default_radius
 from .track.tracks import node_table, tracks_graph
@@ -75,9 +77,8 @@ class RunResult:
 
     def summary(self) -> dict[str, Any]:
         """Frames, objects per frame, tracks, divisions and time per stage."""
-        per_frame = self.objects.groupby("t").size().reindex(
-            range(self.movie.n_frames), fill_value=0
-        )
+        per_frame = self.objects.groupby("t").size().reindex(range(self.movie.n_frames),
+                                                             fill_value=0)
         n = len(self.objects)
         divisions = np.count_nonzero(np.bincount(self.edges[:, 0], minlength=n) == 2)
         merges = np.count_nonzero(np.bincount(self.edges[:, 1], minlength=n) == 2)
@@ -168,8 +169,9 @@ def run(
         seg = segment_movie(
             movie, segmenter=config.segmenter, method=config.method, model=config.model,
             dark_objects=config.dark_objects, progress=bool(progress), cache=cache,
-            params=config.method_params,
-        )
+            params=config.method_params)
+        for finding in check_segmentation(seg):  # issue 15: pathological output
+            warnings.warn(f"segmentation: {finding.message}", stacklevel=2)
     else:
         seg = check_labels(labels, shape=movie.data.shape)
     timings["segment"] = time.perf_counter() - t0

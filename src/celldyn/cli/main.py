@@ -42,7 +42,8 @@ def _pixel_size(value: Any) -> tuple[float, ...] | None:
         raise click.BadParameter(str(err), param_hint="--pixel-size") from None
 
 
-def _print_summary(result, path: Path | None, seconds: float, source: Any = None) -> None:
+def _print_summary(result, path: Path | None, seconds: float, source: Any = None,
+                   segmented: bool = True) -> None:
     s = result.summary()
     rows = []
     if source is not None:
@@ -74,7 +75,9 @@ def _print_summary(result, path: Path | None, seconds: float, source: Any = None
         click.echo(f"  {k:<{width}}  {v}")
     from ..measure.checks import run_notes
 
-    for note in run_notes(result.objects, result.edges, s["frames"], s["tracks"]):
+    # count jumps: the pipeline already warned (segment.sanity) when it segmented
+    for note in run_notes(result.objects, result.edges, s["frames"], s["tracks"],
+                          jumps=not segmented):
         click.echo(f"  note: {note}")
 
 
@@ -237,7 +240,8 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
     write_run(result, output, source=str(Path(movie_path).resolve()), overwrite=overwrite,
               progress=not no_progress, inputs=inputs)
     shutil.rmtree(work, ignore_errors=True)
-    _print_summary(result, output, time.perf_counter() - started, source=movie_path)
+    _print_summary(result, output, time.perf_counter() - started, source=movie_path,
+                   segmented=labels_path is None)
     return result
 
 

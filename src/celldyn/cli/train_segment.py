@@ -117,11 +117,26 @@ need their own annotations (fine-tune with `--init`).
 
 @click.command("segment")
 @click.option("--images", "images", type=click.Path(exists=True, file_okay=False,
-              path_type=Path), required=True,
+              path_type=Path), default=None,
               help="Folder of TIFF images (a CTC NN folder with tNNN.tif works).")
 @click.option("--masks", "masks", type=click.Path(exists=True, file_okay=False,
-              path_type=Path), required=True,
+              path_type=Path), default=None,
               help="Folder of instance label TIFFs (same names, or a CTC SEG folder).")
+@click.option("--splits", "splits", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="Instead of --images/--masks: train on the train parts of every 2D "
+                   "instance set in this split file's SEGMENTATION table "
+                   "(benchmarks/splits.py), validate on their validation parts.")
+@click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Data folder the split file names [default: the split "
+                                 "file's SHARED_DATA].")
+@click.option("--exclude", "exclude", multiple=True,
+              help="With --splits: leave this set out of training (leave-one-set-out).")
+@click.option("--val-per-set", type=click.IntRange(1), default=6, show_default=True,
+              help="With --splits: validation images per set scored each epoch.")
+@click.option("--stop-after", type=click.IntRange(1), default=None,
+              help="With --splits: stop after this many epochs of the --epochs schedule "
+                   "(with --resume past it: just write the best checkpoint so far).")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
               required=True, help="Model folder to write.")
 @click.option("--init", "init", default=None,
@@ -147,12 +162,27 @@ need their own annotations (fine-tune with `--init`).
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @_user_errors
-def train_segment(images: Path, masks: Path, out: Path, init: str | None, epochs: int,
+def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
+                  data: Path | None, exclude: tuple[str, ...], val_per_set: int,
+                  stop_after: int | None, out: Path,
+                  init: str | None, epochs: int,
                   iters: int, batch: int, crop: int, lr: float, base: int, depth: int,
                   diameter: float | None, val_fraction: float, partial: bool, seed: int,
                   checkpoint_dir: Path | None, resume: bool, progress: bool) -> None:
     """Train a deep segmentation model on images + instance masks (or fine-tune one)."""
     import numpy as np
+
+    from ..errors import InputError
+
+    if splits is not None:
+        if images is not None or masks is not None:
+            raise InputError("give either --splits or --images/--masks, not both")
+        _train_from_splits(splits, data, exclude, val_per_set, out, init, epochs, iters,
+                           batch, crop, lr, base, depth, seed, checkpoint_dir, resume,
+                           progress, stop_after)
+        return
+    if images is None or masks is None:
+        raise InputError("give --images and --masks (or --splits benchmarks/splits.py)")
 
     from ..errors import InputError
     from ..segment import normalize_frame
@@ -236,3 +266,83 @@ def train_segment(images: Path, masks: Path, out: Path, init: str | None, epochs
     digest = save_segmenter(out, result.net, meta, result.thresholds, card)
     click.echo(f"wrote {out} (weights sha256 {digest[:12]}...; {len(train_idx)} training, "
                f"{len(val_idx)} validation images; {result.seconds:.0f} s)")
+
+
+def _train_from_splits(splits: Path, data: Path | None, exclude: tuple[str, ...],
+                       val_per_set: int, out: Path, init: str | None, epochs: int,
+                       iters: int, batch: int, crop: int, lr: float, base: int, depth: int,
+                       seed: int, checkpoint_dir: Path | None, resume: bool,
+                       progress: bool, stop_after: int | None = None) -> None:
+    """The generalist recipe: all train parts together, per-set crop shares, keep_best."""
+    from ..errors import InputError
+    from ..segment.deep.datasets import load_split_table, split_samples
+    from ..segment.deep.registry import load_segmenter, save_segmenter
+    from ..segment.deep.train import TrainConfig, train_segmenter
+
+    table = load_split_table(splits)
+    unknown = sorted(set(exclude) - set(table))
+    if unknown:
+        raise InputError(f"--exclude {unknown[0]!r} is not a set of {splits}")
+    if data is None:
+        from ..segment.deep.datasets import _split_module_data
+        data = _split_module_data(splits)
+    if not Path(data).is_dir():
+        raise InputError(f"data folder {data} does not exist (give --data)")
+    thresholds, init_state, target = None, None, 30.0
+    if init is not None:
+        base_model = load_segmenter(init)
+        if base_model.ndim != 2:
+            raise InputError(f"model {init} is {base_model.ndim}D; --splits trains 2D models")
+        init_state = base_model.net.state_dict()
+        thresholds = dict(base_model.thresholds)
+        target = base_model.target_diameter
+        base, depth = base_model.net.base, base_model.net.depth
+    train_s = split_samples(table, data, "train", target_diameter=target, exclude=exclude)
+    val_s = split_samples(table, data, "validation", target_diameter=target, exclude=exclude,
+                          max_per_set=val_per_set)
+    if not train_s:
+        raise InputError(f"no training images found under {data} for {splits}")
+    config = TrainConfig(ndim=2, base=base, depth=depth, crop=crop, batch=batch,
+                         iters_per_epoch=iters, epochs=epochs, lr=lr, seed=seed,
+                         val_every=1, keep_best=True)
+    ckpt = checkpoint_dir or out / "checkpoints"
+
+    def report(rec: dict[str, float]) -> None:
+        score = (f", validation AP@0.5 {rec['val_ap50']:.3f}, AP@0.75 {rec['val_ap75']:.3f}"
+                 if "val_ap50" in rec else "")
+        click.echo(f"epoch {int(rec['epoch']) + 1}/{epochs}: loss {rec['loss']:.4f}{score} "
+                   f"({rec['seconds']:.0f} s)", err=True)
+
+    result = train_segmenter(train_s, val_s, config, init=init_state, thresholds=thresholds,
+                             checkpoint_dir=ckpt, resume=resume, progress=progress,
+                             on_epoch=report, freeze_norm=False, stop_after=stop_after)
+    command = ("celldyn train segment " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+               if len(sys.argv) > 3 and sys.argv[1:3] == ["train", "segment"] else
+               f"celldyn train segment --splits {splits} --out {out} --epochs {epochs} "
+               f"--iters {iters} --batch {batch} --crop {crop} --seed {seed}"
+               + (f" --init {init}" if init else "")
+               + "".join(f" --exclude {e}" for e in exclude)
+               + (f" --stop-after {stop_after}" if stop_after else ""))
+    sets = sorted({s.name.split(":")[0] for s in train_s})
+    meta: dict[str, Any] = {
+        "name": out.name, "version": 1, "axes": "YX",
+        # the scale probe: half-octave zooms 1/4..2 (bacteria and small nuclei need
+        # zoom 2; HeLa cells 1/4) on a 256 px central crop, cheap enough per image
+        "probe_zooms": [round(2.0 ** (k / 2), 4) for k in range(-4, 3)],
+        "probe_crop": 256,
+        "normalization": {"method": "percentile", "low": 1.0, "high": 99.8},
+        "target_diameter": target,
+        "architecture_text": f"2D, base {base}, depth {depth}",
+        "training": {"command": command, "splits": str(splits), "sets": sets,
+                     "excluded": list(exclude), "init": init, "seed": seed,
+                     "epochs": epochs, "stop_after": stop_after,
+                     "iters_per_epoch": iters, "batch": batch,
+                     "crop": crop, "n_train_images": len(train_s),
+                     "n_validation_images": len(val_s), "config": config.to_dict(),
+                     "seconds": round(result.seconds, 1), "best_epoch": result.best_epoch,
+                     "history": result.history},
+    }
+    digest = save_segmenter(out, result.net, meta, result.thresholds, None)
+    click.echo(f"wrote {out} (weights sha256 {digest[:12]}...; {len(train_s)} training "
+               f"images from {len(sets)} sets, {len(val_s)} validation images; best epoch "
+               f"{result.best_epoch}; {result.seconds:.0f} s)")

@@ -45,7 +45,7 @@ def count_jumps(per_frame: np.ndarray) -> list[int]:
 
 
 def run_notes(objects: pd.DataFrame, edges: np.ndarray, n_frames: int,
-              n_tracks: int | None = None) -> list[str]:
+              n_tracks: int | None = None, *, jumps: bool = True) -> list[str]:
     """One line per thing that makes the counts of a run doubtful.
 
     Parameters
@@ -58,6 +58,9 @@ def run_notes(objects: pd.DataFrame, edges: np.ndarray, n_frames: int,
         Frames in the movie.
     n_tracks : int, optional
         Tracks in the result.
+    jumps : bool
+        Note count jumps (off where the segmentation's own checks,
+        :func:`celldyn.segment.sanity.check_segmentation`, already warned).
 
     Examples
     --------
@@ -68,7 +71,7 @@ def run_notes(objects: pd.DataFrame, edges: np.ndarray, n_frames: int,
     """
     notes = []
     per_frame = objects.groupby("t").size().reindex(range(n_frames), fill_value=0).to_numpy()
-    jumps = count_jumps(per_frame)
+    jumps = count_jumps(per_frame) if jumps else []
     if jumps:
         t = jumps[0]
         shown = ", ".join(map(str, jumps[:5])) + (", ..." if len(jumps) > 5 else "")

@@ -33,6 +33,8 @@ SHIPPED: dict[str, dict[str, str]] = {
     # name: folder under celldyn/models, pinned sha256 of weights.pt
     "nuclei2d": {"folder": "nuclei2d",
                  "sha256": "afe60de2201a3f5d90f8a860b508c6b456510404b2f65e643634c145d4e2c268"},
+    "generalist2d": {"folder": "generalist2d",
+                     "sha256": "77031901b2e2b69adbdf32687541731807261afcfca26411ff529cb040e9e0cd"},
 }
 
 
@@ -87,7 +89,7 @@ class DeepSegmenter:
         return segment_image(self.net, arr, th, zoom=self.zoom_for(diameter), tile=tile)
 
     def estimate_diameter(self, frame: ArrayLike, *, tile: int = 512,
-                          zooms: tuple[float, ...] = PROBE_ZOOMS,
+                          zooms: tuple[float, ...] | None = None,
                           crop: int = 512, tolerance: float = 1.2) -> float | None:
         """Typical object diameter (pixels) as the model sees it, by a scale probe.
 
@@ -102,7 +104,12 @@ class DeepSegmenter:
         zoom whose objects come closest to the working size) was fooled by the pieces
         of an over-segmentation, which have the working size by construction
         (benchmarks/RESULTS.md, Segmentation). Returns None when nothing is found.
+        `zooms` default: the model's ``probe_zooms`` and ``probe_crop`` (config.json),
+        else :data:`PROBE_ZOOMS` and `crop`.
         """
+        if zooms is None:
+            zooms = tuple(float(z) for z in self.config.get("probe_zooms", PROBE_ZOOMS))
+            crop = int(self.config.get("probe_crop", crop))
         arr = np.asarray(frame)
         if arr.ndim != 2:
             return None

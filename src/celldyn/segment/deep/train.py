@@ -225,6 +225,7 @@ def train_segmenter(
     progress: bool | type = False,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     freeze_norm: bool | None = None,
+    stop_after: int | None = None,
 ) -> TrainResult:
     """Train (or fine-tune, with `init`) a U-Net on `train`; score `val` every epoch.
 
@@ -249,6 +250,11 @@ def train_segmenter(
         Keep batch-norm statistics fixed (eval mode) while training; default: True
         when fine-tuning (`init` given), so a few frames do not overwrite statistics
         learnt on the full training set.
+    stop_after : int, optional
+        Stop after this many epochs of the schedule (which still spans
+        ``config.epochs``): the same weights as the full run had at that epoch. With
+        `resume` past that epoch, nothing is trained: the best (``keep_best``) or last
+        checkpoint is tuned and returned.
     on_epoch : callable, optional
         Called with each epoch's record ``{"epoch", "loss", "val_ap50", "val_ap75",
         "seconds"}``.
@@ -289,7 +295,8 @@ def train_segmenter(
         bar = bar_cls(total=total, initial=start * config.iters_per_epoch,
                       desc="train segment", unit="it")
     t0 = time.perf_counter()
-    for epoch in range(start, config.epochs):
+    end = config.epochs if stop_after is None else max(0, min(config.epochs, stop_after))
+    for epoch in range(start, end):
         te = time.perf_counter()
         rng = np.random.default_rng((config.seed, epoch))
         net.train()

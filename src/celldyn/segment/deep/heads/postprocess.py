@@ -14,6 +14,27 @@ separated by the dip of the distance at their contact); the watershed of ``-dist
 from the markers, restricted to the foreground, gives the objects. Foreground
 components that hold no marker become objects of their own; objects smaller than
 ``min_size`` pixels are removed. Ids are ``1..n`` in raster order of their first pixel.
+
+Why this representation also for the generalist (``generalist2d``: nuclei, bacteria
+rods and whole cells in one model), rather than Cellpose/Omnipose flows or StarDist
+polygons:
+
+* touching nuclei: the per-object normalised distance dips to 0 on the shared edge (and
+  the boundary class marks it), so each nucleus keeps its own marker;
+* elongated rods: the distance of a rod is a ridge along its axis, so ``distance >
+  0.5`` is one elongated marker per rod, not a chain of pieces; the object's largest
+  distance is its half-width whatever its length (StarDist's star-convex polygons
+  describe bent rods poorly; Omnipose's distance-based flows were made for this case,
+  but need flow tracking per pixel);
+* non-convex whole cells: the watershed grows each marker over the whole foreground
+  the semantic head finds, so protrusions join their cell body (they hold low
+  distance, no marker), whatever the cell's shape;
+* cost: two maps and one watershed, a few ms per megapixel on a CPU, and the head is
+  scale-free (normalised per object), so one set of levels serves 15 px nuclei and
+  110 px HeLa cells once the scale probe has zoomed them to the working size.
+
+Its known weakness: a non-convex cell with two thick lobes joined by a thin neck can
+get two markers (two objects); flows would handle that case better.
 """
 
 from __future__ import annotations
