@@ -115,7 +115,7 @@ class Denoiser:
         net.eval()
         return net
 
-    def __call__(self, movie: Any, *, tile: int = 256, overlap: int = 16,
+    def __call__(self, movie: Any, *, tile: int = 256, overlap: int = 24,
                  progress: bool = False) -> np.ndarray:
         """Denoise `movie` (T(Z)YX) with this model; float32, same shape."""
         import torch

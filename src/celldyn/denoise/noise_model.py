@@ -8,7 +8,8 @@ Estimate (ours, written by hand; the idea follows Foi et al., *Practical
 Poissonian-Gaussian noise modeling and fitting for single-image raw-data*, IEEE TIP
 17(10), 2008, simplified): every frame is cut into 8x8 blocks; per block we take the
 mean and the noise variance from horizontal and vertical pixel differences (half the
-variance of the differences, which removes smooth structure); blocks are grouped into
+variance of the differences about their block mean, which removes smooth structure
+and linear ramps); blocks are grouped into
 bins of equal count by mean, the median variance per bin (robust to textured blocks,
 corrected for the median of a chi-square) is fitted by least squares against the
 bin's mean. Edges of objects inflate block variances; the median keeps most of that
@@ -71,8 +72,8 @@ def _block_stats(frame: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]
     means = f.mean(axis=(1, 2))
     dx = np.diff(f, axis=2).reshape(len(f), -1)
     dy = np.diff(f, axis=1).reshape(len(f), -1)
-    d = np.concatenate([dx, dy], axis=1)
-    var = d.var(axis=1, ddof=1) / 2.0
+    # each direction's own mean removed: a linear ramp does not inflate the variance
+    var = (dx.var(axis=1, ddof=1) + dy.var(axis=1, ddof=1)) / 4.0
     return means, var
 
 
@@ -103,8 +104,8 @@ def estimate_noise_model(movie: Any, *, block: int = 8, n_bins: int = 16) -> Noi
     >>> clean = np.tile(np.linspace(10, 200, 128), (4, 128, 1))
     >>> noisy = NoiseModel(gain=2.0, offset=9.0).add_noise(clean, rng=rng)
     >>> m = estimate_noise_model(noisy)
-    >>> round(m.gain, 1), 0 < m.offset < 20
-    (2.0, True)
+    >>> bool(abs(m.gain - 2.0) < 0.2), bool(0 < m.offset < 20)
+    (True, True)
     """
     arr = check_denoise_input(movie)
     means, var = _block_stats(arr, block)
@@ -115,7 +116,7 @@ def estimate_noise_model(movie: Any, *, block: int = 8, n_bins: int = 16) -> Noi
     order = np.argsort(means)
     groups = np.array_split(order, n_bins)
     mu = np.array([means[g].mean() for g in groups])
-    dof = 2 * block * (block - 1) - 1
+    dof = 2 * (block * (block - 1) - 1)
     # median of chi2(k)/k ~ (1 - 2/(9k))**3 (Wilson-Hilferty)
     med_corr = (1 - 2 / (9 * dof)) ** 3
     v = np.array([np.median(var[g]) for g in groups]) / med_corr
