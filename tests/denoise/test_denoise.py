@@ -152,3 +152,20 @@ def test_cli_writes_same_shape_tiff_and_zarr(tmp_path, pair):
         assert m.data.dtype == np.float32
     res = runner.invoke(main, ["denoise", str(src), "-o", str(tmp_path / "den.tif")])
     assert res.exit_code == 2 and "already exists" in res.output
+
+
+def test_cli_bad_movie_is_one_line_exit_2(tmp_path, pair):
+    import tifffile
+    from click.testing import CliRunner
+
+    from celldyn.cli.main import main
+
+    bad = pair[1].astype(np.float32)
+    bad[0, 3, 3] = np.nan
+    src = tmp_path / "nan.tif"
+    tifffile.imwrite(src, bad, imagej=True, metadata={"axes": "TYX"})
+    out = tmp_path / "den.tif"
+    res = CliRunner().invoke(main, ["denoise", str(src), "-o", str(out)])
+    assert res.exit_code == 2
+    assert "NaN" in res.output and res.output.strip().count("\n") == 0
+    assert not out.exists()
