@@ -197,8 +197,9 @@ def main() -> None:
                     help="n2v / temporal training steps per added-noise movie")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-results-md", action="store_true")
-    ap.add_argument("--part", choices=["pairs", "added", "all"], default="all",
-                    help="run only one part; the other's results are kept from --json")
+    ap.add_argument("--part", choices=["pairs", "added", "all", "none"], default="all",
+                    help="run only one part (none: rewrite RESULTS.md from --json); the "
+                    "other's results are kept from --json")
     args = ap.parse_args()
     import torch
 
@@ -267,6 +268,13 @@ def added_text(add: dict | None) -> str:
                 "downstream effect.")
     cols = ["peak_photons", "method", "psnr", "ssim", "ap50_watershed", "ap50_restored",
             "s_per_mpix", "train_s"]
+    lost = {r["peak_photons"]: add["ap50_clean"] - r["ap50_watershed"]
+            for r in add["rows"] if r["method"] == "noisy"}
+    est = {r["peak_photons"]: (r["gain_est"], r["offset_est"]) for r in add["rows"]}
+    notes = [f"- peak {p:g}: AP lost to noise {v:+.3f}"
+             + (" (no AP lost: the share restored is undefined, nan)" if v <= 0.01 else "")
+             + f"; noise model estimate gain {est[p][0]:.3g}, offset {est[p][1]:.3g}"
+             for p, v in lost.items()]
     return f"""### Added Poisson-Gaussian noise on real frames
 
 {add['set']} frames {add['frames'][0]}–{add['frames'][-1]} (full 700x1100 frames; SEG
@@ -282,6 +290,8 @@ movie. gain_est / offset_est: the noise model estimated from the noisy movie (tr
 gain 1, offset {add['read_sigma']**2:g}). Not measured: the deep segmenter and tracking TRA.
 
 {markdown_table(add['rows'], cols)}
+
+{chr(10).join(notes)}
 """
 
 
