@@ -42,9 +42,9 @@ import tifffile
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import markdown_table, write_section  # noqa: E402
+from _results import markdown_table, write_section
 
-from celldyn.denoise import denoise_movie, estimate_noise_model, train_denoiser  # noqa: E402
+from celldyn.denoise import denoise_movie, estimate_noise_model, train_denoiser
 
 SETS = ("denoise-W2S-widefield", "denoise-FMD-samples")
 CLASSICAL = ("nlmeans", "tv")

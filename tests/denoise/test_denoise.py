@@ -16,7 +16,7 @@ from celldyn.denoise import (
 )
 from celldyn.errors import ConfigError, InputError
 
-FAST = dict(epochs=2, steps_per_epoch=25, batch_size=8, patch=32)
+FAST = {"epochs": 2, "steps_per_epoch": 25, "batch_size": 8, "patch": 32}
 
 
 def _clean(n_frames: int = 5, size: int = 64, shift: int = 1) -> np.ndarray:
@@ -68,7 +68,7 @@ def test_wavelet_improves_psnr_or_names_pywavelets(pair):
 @pytest.mark.parametrize("method", ["n2v", "temporal"])
 def test_learned_is_deterministic_for_a_seed(pair, method):
     _, noisy = pair
-    kw = dict(method=method, epochs=1, steps_per_epoch=5, batch_size=4, patch=32)
+    kw = {"method": method, "epochs": 1, "steps_per_epoch": 5, "batch_size": 4, "patch": 32}
     a = train_denoiser(noisy, seed=3, **kw)(noisy)
     b = train_denoiser(noisy, seed=3, **kw)(noisy)
     c = train_denoiser(noisy, seed=4, **kw)(noisy)
@@ -88,8 +88,8 @@ def test_tiled_inference_matches_whole_frame(pair):
 def test_3d_movie_keeps_shape():
     clean = np.stack([_clean(3, 32)] * 4, axis=1)  # T, Z, Y, X
     noisy = clean + np.random.default_rng(1).normal(scale=15, size=clean.shape)
-    for method, params in (("nlmeans", {}), ("n2v", dict(epochs=1, steps_per_epoch=3,
-                                                          batch_size=4, patch=16))):
+    for method, params in (("nlmeans", {}), ("n2v", {"epochs": 1, "steps_per_epoch": 3,
+                                                          "batch_size": 4, "patch": 16})):
         out = denoise_movie(noisy, method=method, **params)
         assert out.shape == noisy.shape and out.dtype == np.float32
 

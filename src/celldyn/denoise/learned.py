@@ -39,7 +39,7 @@ from .._optional import require_torch
 from ..errors import ConfigError, InputError
 from ._checks import check_denoise_input
 
-__all__ = ["Denoiser", "train_denoiser", "denoise_learned"]
+__all__ = ["Denoiser", "denoise_learned", "train_denoiser"]
 
 Method = Literal["n2v", "temporal"]
 
@@ -100,7 +100,7 @@ class Denoiser:
                 "std": self.std, "weights": self.weights}
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "Denoiser":
+    def from_state(cls, state: dict[str, Any]) -> Denoiser:
         try:
             return cls(method=state["method"], width=int(state["width"]),
                        mean=float(state["mean"]), std=float(state["std"]),
@@ -183,7 +183,7 @@ def _n2v_mask(batch: np.ndarray, rng: np.random.Generator, fraction: float
               ) -> tuple[np.ndarray, np.ndarray]:
     """Replace `fraction` of the pixels by a random neighbour (5x5, not itself)."""
     b, _, h, w = batch.shape
-    n = max(1, int(round(fraction * h * w)))
+    n = max(1, round(fraction * h * w))
     masked = batch.copy()
     mask = np.zeros_like(batch, dtype=bool)
     for i in range(b):
