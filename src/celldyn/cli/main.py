@@ -448,10 +448,12 @@ def evaluate_command(results: Path, gt: Path) -> None:
 # here explicitly: `celldyn --help` lists exactly these.
 from .analyze import plot_command, report_command  # noqa: E402
 from .classify import explain_command  # noqa: E402
+from .denoise import denoise_command  # noqa: E402
 from .methods import methods_command  # noqa: E402
 from .train import train  # noqa: E402
 
-for _command in (train, explain_command, report_command, plot_command, methods_command):
+for _command in (train, explain_command, report_command, plot_command, methods_command,
+                 denoise_command):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

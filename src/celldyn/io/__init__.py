@@ -19,7 +19,7 @@ from .ctc import (
     write_track_table,
 )
 from .geff import read_geff, write_geff, write_geff_table
-from .omezarr import read_labels_ome_zarr, read_ome_zarr, write_labels_ome_zarr
+from .omezarr import read_labels_ome_zarr, read_ome_zarr, write_labels_ome_zarr, write_ome_zarr
 from .read import read_labels, read_movie, read_run_movie, validate_movie
 from .tables import read_csv, read_parquet, read_run_record, write_parquet
 from .tiff import read_tiff, write_tiff
@@ -52,6 +52,7 @@ __all__ = [
     "write_geff",
     "write_geff_table",
     "write_labels_ome_zarr",
+    "write_ome_zarr",
     "write_parquet",
     "write_tiff",
     "write_track_table",

@@ -24,7 +24,7 @@ from ..movie import Movie, normalize_axes
 from ._atomic import atomic_path
 from ._util import PathLike, as_int32_labels, check_exists, length_to_um, time_to_s
 
-__all__ = ["read_labels_ome_zarr", "read_ome_zarr", "write_labels_ome_zarr"]
+__all__ = ["read_labels_ome_zarr", "read_ome_zarr", "write_labels_ome_zarr", "write_ome_zarr"]
 
 
 def write_labels_ome_zarr(
@@ -273,3 +273,43 @@ def read_labels_ome_zarr(path: PathLike, *, name: str | None = None) -> np.ndarr
             f"{p}: label images cannot have channels; got axes {names!r}"
         )
     return data
+
+
+def write_ome_zarr(path: PathLike, movie: Movie, *, overwrite: bool = True) -> None:
+    """Write an intensity movie as a single-scale OME-Zarr (NGFF 0.5) image, atomically.
+
+    One frame per chunk, the movie's dtype kept, axes (``t``, [``c``,] [``z``,] ``y``,
+    ``x``) with µm / s scales when the movie knows them; :func:`read_ome_zarr` reads
+    it back.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "movie.ome.zarr")
+    >>> write_ome_zarr(path, Movie(np.ones((2, 4, 4), np.float32), "TYX"))
+    >>> read_ome_zarr(path).data.shape
+    (2, 4, 4)
+    """
+    from ome_zarr.writer import write_image
+
+    data = np.asarray(movie.data)
+    axes = movie.axes.lower()
+    scale = {"t": float(movie.frame_interval) if movie.frame_interval else 1.0}
+    if "c" in axes:
+        scale["c"] = 1.0
+    spatial = movie.spatial_axes.lower()
+    scale.update({a: float(s) for a, s in zip(spatial, movie.spacing or [1.0] * len(spatial))})
+    units: dict[str, str] = {}
+    if movie.frame_interval:
+        units["t"] = "second"
+    if movie.spacing is not None:
+        units.update({a: "micrometer" for a in spatial})
+    chunks = (1, *data.shape[1:])
+    with (
+        atomic_path(path, overwrite=overwrite) as tmp,
+        zarr.config.set({"array.write_empty_chunks": True}),
+    ):
+        root = zarr.open_group(str(tmp), mode="w")
+        write_image(data, root, scale_factors=[], axes=axes,
+                    scale=scale,
+                    axes_units=units or None, storage_options={"chunks": chunks})

@@ -1,0 +1,310 @@
+"""Self-supervised denoisers trained on the user's own movie (PyTorch, CPU).
+
+Two methods share one small 2D U-Net (ours, written by hand: two down/up levels,
+``width`` channels at the top; about 0.1 M parameters at the default width):
+
+- ``n2v`` (Noise2Void-style blind spot; Krull, Buchholz & Jug, CVPR 2019): in every
+  training patch a few pixels are replaced by a random neighbour within a 5x5 window,
+  and the loss is the squared error at those pixels only, so the network cannot copy
+  the noisy value and learns the expected value from the surroundings. Assumes
+  pixel-wise independent, zero-mean noise; spatially correlated noise (e.g. after
+  camera-side smoothing or demosaicing) is partly kept as signal.
+- ``temporal`` (Noise2Noise over time; Lehtinen et al., ICML 2018): the network sees
+  frames t-1 and t+1 and predicts the noisy frame t; the noise of t is independent of
+  its input, so the target is clean frame t. **Where motion breaks it**: the network
+  can only see t-1 and t+1, so whatever changes between them it must interpolate.
+  Objects that move more than about their own size between frames, appear, vanish or
+  divide come out blurred, ghosted (a faint copy at the old and new place) or
+  missing; slow, smooth motion (a few pixels per frame) is learned. It also needs at
+  least 3 frames; the first and last frame use their only neighbour twice.
+
+3D movies (TZYX) are denoised plane by plane with the 2D network (the planes of all
+frames form the training set); noise correlated across Z is not used.
+Inference tiles large frames (``tile`` px with ``overlap`` px margins, only tile
+centres kept). Training is deterministic for a fixed ``seed`` on CPU (seeded torch and
+numpy generators; the same thread count gives the same result).
+
+Intensities are normalised by the movie's mean and standard deviation before training
+and restored after, so the output is in the input's units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from .._optional import require_torch
+from ..errors import ConfigError, InputError
+from ._checks import check_denoise_input
+
+__all__ = ["Denoiser", "denoise_learned", "train_denoiser"]
+
+Method = Literal["n2v", "temporal"]
+
+
+def _unet(in_ch: int, width: int):
+    import torch
+    from torch import nn
+
+    residual = in_ch == 2  # temporal: its input never holds the target pixel
+
+    def block(i: int, o: int) -> nn.Module:
+        return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.LeakyReLU(0.1),
+                             nn.Conv2d(o, o, 3, padding=1), nn.LeakyReLU(0.1))
+
+    class UNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            w = width
+            self.e1, self.e2, self.e3 = block(in_ch, w), block(w, 2 * w), block(2 * w, 4 * w)
+            self.u2 = nn.ConvTranspose2d(4 * w, 2 * w, 2, stride=2)
+            self.d2 = block(4 * w, 2 * w)
+            self.u1 = nn.ConvTranspose2d(2 * w, w, 2, stride=2)
+            self.d1 = block(2 * w, w)
+            self.out = nn.Conv2d(w, 1, 1)
+            self.pool = nn.MaxPool2d(2)
+
+        def forward(self, x):
+            a = self.e1(x)
+            b = self.e2(self.pool(a))
+            c = self.e3(self.pool(b))
+            b = self.d2(torch.cat([self.u2(c), b], 1))
+            a = self.d1(torch.cat([self.u1(b), a], 1))
+            # temporal: residual on the neighbours' mean. n2v: no residual, or the
+            # unmasked pixel would pass its own noise through at inference
+            return self.out(a) + x.mean(1, keepdim=True) if residual else self.out(a)
+
+    return UNet()
+
+
+@dataclass
+class Denoiser:
+    """A trained self-supervised denoiser: method, network weights, normalisation.
+
+    ``state`` is a plain dict (picklable, ``torch.save``-able) so the CLI can save it
+    and reuse it on other movies of the same microscope (:meth:`from_state`).
+    """
+
+    method: str
+    width: int
+    mean: float
+    std: float
+    weights: dict[str, Any] = field(repr=False)
+    losses: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return {"method": self.method, "width": self.width, "mean": self.mean,
+                "std": self.std, "weights": self.weights}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Denoiser:
+        try:
+            return cls(method=state["method"], width=int(state["width"]),
+                       mean=float(state["mean"]), std=float(state["std"]),
+                       weights=state["weights"])
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError("not a celldyn denoiser state (method, width, mean, "
+                              "std, weights)") from None
+
+    def _net(self):
+        net = _unet(2 if self.method == "temporal" else 1, self.width)
+        net.load_state_dict(self.weights)
+        net.eval()
+        return net
+
+    def __call__(self, movie: Any, *, tile: int = 256, overlap: int = 24,
+                 progress: bool = False) -> np.ndarray:
+        """Denoise `movie` (T(Z)YX) with this model; float32, same shape."""
+        import torch
+
+        arr = check_denoise_input(movie)
+        planes = _planes(arr)
+        norm = (planes - self.mean) / self.std
+        net = self._net()
+        out = np.empty_like(norm)
+        frames = range(norm.shape[1])
+        if progress:
+            from tqdm.auto import tqdm
+            frames = tqdm(frames, desc=f"denoise ({self.method})", unit="frame")
+        with torch.no_grad():
+            for t in frames:
+                for z in range(norm.shape[0]):
+                    x = _inputs(norm[z], t, self.method)
+                    out[z, t] = _tiled(net, x, tile, overlap)
+        return _unplanes(out * self.std + self.mean, arr.shape)
+
+
+def _planes(arr: np.ndarray) -> np.ndarray:
+    """(T, Y, X) -> (1, T, Y, X); (T, Z, Y, X) -> (Z, T, Y, X)."""
+    return arr[None] if arr.ndim == 3 else arr.transpose(1, 0, 2, 3)
+
+
+def _unplanes(p: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    out = p[0] if len(shape) == 3 else p.transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _inputs(stack: np.ndarray, t: int, method: str) -> np.ndarray:
+    """Network input channels for frame t of a (T, Y, X) stack."""
+    if method == "n2v":
+        return stack[t][None]
+    n = stack.shape[0]
+    prev = stack[t - 1] if t > 0 else stack[t + 1]
+    nxt = stack[t + 1] if t < n - 1 else stack[t - 1]
+    return np.stack([prev, nxt])
+
+
+def _tiled(net: Any, x: np.ndarray, tile: int, overlap: int) -> np.ndarray:
+    """Apply `net` to (C, Y, X) in tiles of `tile` px; keep each tile's centre."""
+    import torch
+
+    _, h, w = x.shape
+    step = max(tile - 2 * overlap, 4)
+    out = np.empty((h, w), np.float32)
+    for y0 in range(0, h, step):
+        for x0 in range(0, w, step):
+            y1, x1 = min(y0 + step, h), min(x0 + step, w)
+            ya, xa = max(y0 - overlap, 0), max(x0 - overlap, 0)
+            yb, xb = min(y1 + overlap, h), min(x1 + overlap, w)
+            patch = x[:, ya:yb, xa:xb]
+            ph, pw = patch.shape[1:]
+            py, px = (-ph) % 4, (-pw) % 4
+            mode = "reflect" if min(ph, pw) > 4 else "edge"
+            patch = np.pad(patch, ((0, 0), (0, py), (0, px)), mode=mode)
+            pred = net(torch.from_numpy(np.ascontiguousarray(patch))[None])[0, 0].numpy()
+            out[y0:y1, x0:x1] = pred[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+    return out
+
+
+def _n2v_mask(batch: np.ndarray, rng: np.random.Generator, fraction: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Replace `fraction` of the pixels by a random neighbour (5x5, not itself)."""
+    b, _, h, w = batch.shape
+    n = max(1, round(fraction * h * w))
+    masked = batch.copy()
+    mask = np.zeros_like(batch, dtype=bool)
+    for i in range(b):
+        ys = rng.integers(0, h, n)
+        xs = rng.integers(0, w, n)
+        dy = rng.integers(-2, 3, n)
+        dx = rng.integers(-2, 3, n)
+        same = (dy == 0) & (dx == 0)
+        dx[same] = rng.choice([-1, 1], int(same.sum()))
+        sy = np.clip(ys + dy, 0, h - 1)
+        sx = np.clip(xs + dx, 0, w - 1)
+        masked[i, 0, ys, xs] = batch[i, 0, sy, sx]
+        mask[i, 0, ys, xs] = True
+    return masked, mask
+
+
+def train_denoiser(
+    movie: Any,
+    *,
+    method: Method = "n2v",
+    epochs: int = 10,
+    steps_per_epoch: int = 50,
+    batch_size: int = 16,
+    patch: int = 64,
+    width: int = 16,
+    learning_rate: float = 4e-4,
+    mask_fraction: float = 0.02,
+    seed: int = 0,
+    progress: bool = False,
+) -> Denoiser:
+    """Train a self-supervised denoiser on the movie itself (no clean images).
+
+    Parameters
+    ----------
+    movie : (T, [Z,] Y, X) array
+        The noisy movie (3D: every Z plane of every frame is a training image).
+    method : {"n2v", "temporal"}
+        Blind-spot (single frame) or predict-from-neighbours (needs >= 3 frames).
+    epochs, steps_per_epoch, batch_size, patch : int
+        Training length: ``epochs * steps_per_epoch`` Adam steps on random
+        ``patch`` x ``patch`` crops (smaller frames use the whole frame, cut to a
+        multiple of 4). Random flips and 90-degree rotations augment.
+    width : int
+        Channels of the U-Net's first level.
+    mask_fraction : float
+        n2v: fraction of pixels masked per patch.
+    seed : int
+        Seeds numpy and torch: the same seed gives the same weights.
+    progress : bool
+        Show a tqdm progress bar over epochs.
+
+    Returns
+    -------
+    Denoiser
+        Call it on a movie to denoise; ``.state`` to save.
+
+    Raises
+    ------
+    InputError
+        Bad movie, or fewer than 3 frames for ``temporal``.
+    ConfigError
+        Unknown method.
+    """
+    require_torch("the self-supervised denoiser")
+    import torch
+
+    if method not in ("n2v", "temporal"):
+        raise ConfigError(f"unknown learned denoiser {method!r}; one of n2v, temporal")
+    arr = check_denoise_input(movie)
+    if method == "temporal" and arr.shape[0] < 3:
+        raise InputError(f"temporal denoising needs at least 3 frames; got {arr.shape[0]}")
+    planes = _planes(arr)
+    mean, std = float(planes.mean()), float(planes.std())
+    norm = (planes - mean) / std
+    nz, nt, h, w = norm.shape
+    p = min(patch, h // 4 * 4, w // 4 * 4)
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    net = _unet(2 if method == "temporal" else 1, width)
+    opt = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    losses: list[float] = []
+    epochs_it = range(epochs)
+    if progress:
+        from tqdm.auto import tqdm
+        epochs_it = tqdm(epochs_it, desc=f"train ({method})", unit="epoch")
+    for _ in epochs_it:
+        total = 0.0
+        for _ in range(steps_per_epoch):
+            xs, ys = [], []
+            for _ in range(batch_size):
+                z, t = int(rng.integers(nz)), int(rng.integers(nt))
+                y0, x0 = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
+                inp = _inputs(norm[z], t, method)[:, y0:y0 + p, x0:x0 + p]
+                tgt = norm[z, t, y0:y0 + p, x0:x0 + p][None]
+                k = int(rng.integers(4))
+                inp, tgt = np.rot90(inp, k, (1, 2)), np.rot90(tgt, k, (1, 2))
+                if rng.random() < 0.5:
+                    inp, tgt = inp[:, :, ::-1], tgt[:, :, ::-1]
+                xs.append(inp)
+                ys.append(tgt)
+            x = np.ascontiguousarray(np.stack(xs), dtype=np.float32)
+            y = np.ascontiguousarray(np.stack(ys), dtype=np.float32)
+            if method == "n2v":
+                x, m = _n2v_mask(x, rng, mask_fraction)
+                mask = torch.from_numpy(m)
+            else:
+                mask = torch.ones(y.shape, dtype=torch.bool)
+            pred = net(torch.from_numpy(x))
+            loss = ((pred - torch.from_numpy(y))[mask] ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach())
+        losses.append(total / steps_per_epoch)
+    weights = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    return Denoiser(method=method, width=width, mean=mean, std=std, weights=weights,
+                    losses=losses)
+
+
+def denoise_learned(movie: Any, *, method: Method = "n2v", tile: int = 256,
+                    progress: bool = False, **train_kwargs: Any) -> np.ndarray:
+    """Train on `movie` (see :func:`train_denoiser`) and denoise it; float32."""
+    model = train_denoiser(movie, method=method, progress=progress, **train_kwargs)
+    return model(movie, tile=tile, progress=progress)
