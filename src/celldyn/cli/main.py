@@ -200,13 +200,11 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
     movie = read_movie(movie_path, axes=axes, spacing=spacing, frame_interval=frame_interval)
     if spacing is not None and len(spacing) == 1:
         movie = movie.with_metadata(spacing=spacing * movie.n_spatial)
-    if movie.spacing is None or movie.frame_interval is None:
-        missing = [n for n, v in (("pixel size", movie.spacing),
-                                  ("frame interval", movie.frame_interval)) if v is None]
-        warnings.warn(units_note or (
-            f"the movie does not state its {' and '.join(missing)}; results are in px and "
-            "frames (set --pixel-size and --frame-interval)"
-        ))
+    from ..analyze.report import missing_units_message  # the one wording of it
+
+    missing = missing_units_message(movie.spacing, movie.frame_interval)
+    if missing:
+        warnings.warn(units_note or missing)
     labels = None if labels_path is None else read_labels(labels_path)
     param_dict = params if isinstance(params, dict) else _parse_params(params)
     config = RunConfig(segmenter=segmenter, model=model, method=method,
