@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import ConfigError
+from .denoise import METHODS as DENOISE_METHODS
 from .segment.api import SEGMENTERS, check_params
 from .track import TRACKERS
 
@@ -67,6 +68,10 @@ class RunConfig:
         ``celldyn train classifier``; adds ``class`` and ``class_proba`` to the objects.
     seed : int
         Seed for every stochastic step (recorded for reproducibility).
+    denoise : str or None
+        Denoise the movie before segmenting it (:func:`celldyn.denoise.denoise_movie`:
+        ``nlmeans``, ``tv``, ``wavelet``, ``n2v``, ``temporal``); intensities are still
+        measured on the raw movie. None: no denoising.
     """
 
     segmenter: Literal["classical", "deep"] = "classical"
@@ -83,6 +88,7 @@ class RunConfig:
     min_daughter_frames: int = 3
     classifier: str | None = None
     seed: int = 0
+    denoise: str | None = None
 
     def __post_init__(self) -> None:
         check_params(self.segmenter, self.method, dict(self.method_params))
@@ -94,6 +100,9 @@ class RunConfig:
             raise ConfigError("the learned tracker does not model merges; use --tracker lap")
         if not (isinstance(self.max_gap, int) and self.max_gap >= 0):
             raise ConfigError(f"max_gap must be a whole number >= 0 (got {self.max_gap!r})")
+        if self.denoise is not None and self.denoise not in DENOISE_METHODS:
+            raise ConfigError(f"denoise must be one of {list(DENOISE_METHODS)} "
+                              f"(got {self.denoise!r})")
         if self.max_distance is not None and not self.max_distance > 0:
             raise ConfigError(f"max_distance must be positive (got {self.max_distance!r})")
 

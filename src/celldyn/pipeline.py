@@ -29,6 +29,7 @@ from .config import SEGMENTERS, RunConfig
 from .io.run_folder import FrameCache, fingerprint, run_record, write_run_folder
 from .measure import measure_objects
 from .movie import Movie, as_movie
+from .denoise import denoise_movie
 from .segment.api import segment_movie
 from .segment.sanity import check_segmentation
 from .track import track_objects
@@ -158,16 +159,16 @@ def run(
     movie = movie.channel(config.channel) if "C" in movie.axes else movie
     timings: dict[str, float] = {}
     check_movie(movie)
-    classifier = None
     if config.classifier:  # load first: a wrong name should not cost a segmentation
         from .classify import load_classifier
-
-        classifier = load_classifier(config.classifier)
+    classifier = load_classifier(config.classifier) if config.classifier else None
 
     t0 = time.perf_counter()
     if labels is None:
+        seen = movie if not config.denoise else dataclasses.replace(movie, data=denoise_movie(
+            movie.data, method=config.denoise, seed=config.seed, progress=bool(progress)))
         seg = segment_movie(
-            movie, segmenter=config.segmenter, method=config.method, model=config.model,
+            seen, segmenter=config.segmenter, method=config.method, model=config.model,
             dark_objects=config.dark_objects, progress=bool(progress), cache=cache,
             params=config.method_params)
         for finding in check_segmentation(seg):  # issue 15: pathological output
@@ -189,8 +190,7 @@ def run(
         objects, labels=seg, tracker=config.tracker, max_distance=max_distance,
         max_gap=config.max_gap, divisions=config.divisions, merges=config.merges,
         min_daughter_frames=config.min_daughter_frames, spacing=movie.spacing,
-        movie=movie.data, progress=bool(progress),
-    )
+        movie=movie.data, progress=bool(progress))
     release_memory()  # the tracker's candidates and cost arrays
     if cache is not None and labels is None:  # long movies: tracked labels on disk
         import dask.array as da

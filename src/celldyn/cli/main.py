@@ -134,6 +134,9 @@ def _run_options(f):
         click.option("--classifier",
                      help="Classify every object: a shipped model name (mitosis) or a "
                      "folder from `celldyn train classifier`."),
+        click.option("--denoise", type=click.Choice(["nlmeans", "tv", "n2v", "temporal"]),
+                     help="Denoise the movie before segmenting it (intensities are still "
+                     "measured on the raw movie; see `celldyn denoise`)."),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--overwrite", is_flag=True, help="Replace an existing results folder."),
         click.option("--no-progress", is_flag=True, help="Hide progress bars."),
@@ -159,7 +162,7 @@ def _parse_params(items) -> dict[str, Any]:
 # Options that define a run; they are saved in run.json["inputs"] for --config.
 _INPUT_KEYS = ("labels_path", "segmenter", "model", "method", "params", "dark_objects", "axes",
                "pixel_size", "frame_interval", "channel", "max_distance", "tracker",
-               "max_gap", "no_divisions", "merges", "classifier", "seed")
+               "max_gap", "no_divisions", "merges", "classifier", "seed", "denoise")
 
 
 def _load_config(path: Path) -> dict[str, Any]:
@@ -185,7 +188,7 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
             model="nuclei2d", method="watershed", dark_objects=False, axes=None, pixel_size=None,
             frame_interval=None, channel=0, max_distance=None, tracker="lap", max_gap=2,
             no_divisions=False, merges=False, classifier=None, seed=0, overwrite=False,
-            no_progress=False, params=(), resume=False, units_note=None):
+            no_progress=False, params=(), resume=False, units_note=None, denoise=None):
     import shutil
 
     from ..errors import InputError
@@ -212,7 +215,7 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
                        method_params=param_dict,
                        channel=channel, max_distance=max_distance, tracker=tracker,
                        max_gap=max_gap, divisions=not no_divisions, merges=merges,
-                       classifier=classifier, seed=seed)
+                       classifier=classifier, seed=seed, denoise=denoise)
     for stale in output.parent.glob(f".{output.name}.*-*"):  # left by a killed run
         if stale.name.split(".")[-1].startswith(("tmp-", "old-")):
             shutil.rmtree(stale, ignore_errors=True)
@@ -232,7 +235,7 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
         "frame_interval": frame_interval, "channel": channel,
         "max_distance": max_distance, "tracker": tracker, "max_gap": max_gap,
         "no_divisions": no_divisions, "merges": merges, "classifier": classifier,
-        "seed": seed,
+        "seed": seed, "denoise": denoise,
     }
     inputs["pixel_size"] = None if spacing is None else list(spacing)
     write_run(result, output, source=str(Path(movie_path).resolve()), overwrite=overwrite,

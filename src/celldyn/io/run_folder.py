@@ -144,7 +144,8 @@ def fingerprint(movie: Any, config: Any) -> str:
          "spacing": movie.spacing, "segmenter": config.segmenter, "method": config.method,
          "model": config.model if config.segmenter == "deep" else None,
          "params": config.method_params, "dark": config.dark_objects,
-         "channel": config.channel, "version": __version__},
+         "channel": config.channel, "denoise": getattr(config, "denoise", None),
+         "version": __version__},
         sort_keys=True, default=str).encode())
     for t in range(movie.n_frames):
         h.update(np.ascontiguousarray(np.asarray(movie.data[t])).tobytes())
