@@ -199,7 +199,7 @@ def default_radius(
     if tracker == "learned":  # the shipped model's training convention
         radius = max_distance or auto_max_distance(objects, spacing=spacing)
         return radius, f"learned tracker, candidates within {LEARNED_RADIUS_FACTOR * radius:.3g}"
-    unit = "px" if spacing is None else "units of spacing"
+    unit = "px" if spacing is None else "µm"  # Movie.spacing is in µm
     scale = estimate_motion_scale(objects, spacing=spacing)
     if max_distance is not None:
         radius = float(max_distance)
