@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -128,19 +128,20 @@ class MotionScale:
             text += f"; {self.source}"
         return text
 
-    def as_dict(self) -> dict[str, float | int | str]:
-        return asdict(self)
+
+def _spread(frames: list, most: int) -> list:
+    """At most `most` of `frames`, evenly spread over them (long movies)."""
+    if len(frames) <= most:
+        return frames
+    pick = np.linspace(0, len(frames) - 1, most).round().astype(int)
+    return [frames[i] for i in np.unique(pick)]
 
 
 def _frames(objects: pd.DataFrame, max_frame_pairs: int):
     """(rows of frame t, rows of frame t + 1) for consecutive frames with objects,
     at most `max_frame_pairs` of them, evenly spread."""
     groups = frame_groups(objects["t"].to_numpy(np.int64))
-    frames = [f for f in groups if f + 1 in groups]
-    if len(frames) > max_frame_pairs:
-        pick = np.linspace(0, len(frames) - 1, max_frame_pairs).round().astype(int)
-        frames = [frames[i] for i in np.unique(pick)]
-    for f in frames:
+    for f in _spread([f for f in groups if f + 1 in groups], max_frame_pairs):
         yield groups[f], groups[f + 1]
 
 
@@ -233,12 +234,8 @@ def division_offsets(
 def _spacing(objects: pd.DataFrame, spacing, max_frame_pairs: int) -> float:
     pos = physical_positions(objects, spacing)
     groups = frame_groups(objects["t"].to_numpy(np.int64))
-    frames = list(groups)
-    if len(frames) > max_frame_pairs:
-        frames = [frames[i] for i in np.unique(
-            np.linspace(0, len(frames) - 1, max_frame_pairs).round().astype(int))]
     near = []
-    for f in frames:
+    for f in _spread(list(groups), max_frame_pairs):
         p = pos[groups[f]]
         if len(p) > 1:
             near.append(cKDTree(p).query(p, 2)[0][:, 1])
