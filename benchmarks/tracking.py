@@ -250,13 +250,16 @@ def track_with(name: str, objects: pd.DataFrame, labels: np.ndarray, movie: np.n
     timed call includes measuring the motion scale and returns the links as an edge
     array. Peers get `max_distance` (px).
     """
-    from celldyn.track import track_objects
+    from celldyn.track import estimate_motion_scale, global_links, lap_links
 
     if name in ("celldyn LAP", "celldyn global"):
-        tracker = "lap" if name == "celldyn LAP" else "global"
-        return timed(lambda: track_objects(objects, labels=labels, tracker=tracker,
-                                           max_distance=max_distance, max_gap=max_gap,
-                                           as_edges=True))
+        links = lap_links if name == "celldyn LAP" else global_links
+
+        def run():  # as track_objects: the radius measured when not given
+            radius = max_distance or estimate_motion_scale(objects).max_distance
+            return links(objects, labels=labels, max_distance=radius, max_gap=max_gap)
+
+        return timed(run)
     if name == "celldyn learned":
         from celldyn.track.graph import graph_arrays
         from celldyn.track.learned import track_learned

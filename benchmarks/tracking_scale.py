@@ -133,12 +133,11 @@ def cases(quick: bool = False):
 def track_and_score(objects, labels, table, *, max_distance, conservation):
     from celldyn.evaluate import evaluate_ctc
     from celldyn.evaluate.divisions import lineage_scores
-    from celldyn.track import LinkCosts, track_lap
+    from celldyn.track import LinkCosts, lap_links
     from celldyn.track.graph import ctc_table, relabel_by_tracklet, tracklet_ids
 
     costs = LinkCosts() if conservation == "movie" else LinkCosts(division_conservation=0)
-    edges = track_lap(objects, labels=labels, max_distance=max_distance, costs=costs,
-                      as_edges=True)
+    edges = lap_links(objects, labels=labels, max_distance=max_distance, costs=costs)
     t = objects["t"].to_numpy(np.int64)
     seg = objects["label"].to_numpy(np.int64)
     tid = tracklet_ids(t, seg, edges)

@@ -18,7 +18,7 @@ import pytest
 
 from celldyn.measure.features import measure_objects
 from celldyn.simulate import simulate_movie
-from celldyn.track import LinkCosts, estimate_motion_scale, track_lap, track_objects
+from celldyn.track import LinkCosts, estimate_motion_scale, lap_links, track_objects
 from celldyn.track.costs import conservation_reference, division_evidence
 from celldyn.track.scale import FALLBACK, MOTION_FACTOR, likely_divisions
 
@@ -115,14 +115,14 @@ def test_track_objects_defaults_to_the_estimate(monkeypatch):
                          noise=False, rng=4)
     objects = measure_objects(sim.labels)
     seen = {}
-    real = api.track_lap
+    real = api.lap_links
 
     def spy(objects, **kw):
         seen["max_distance"] = kw["max_distance"]
         return real(objects, **kw)
 
-    monkeypatch.setattr(api, "track_lap", spy)
-    track_objects(objects, as_edges=True)
+    monkeypatch.setattr(api, "lap_links", spy)
+    track_objects(objects)
     assert seen["max_distance"] == pytest.approx(estimate_motion_scale(objects).max_distance)
 
 
@@ -156,8 +156,8 @@ def test_masks_and_markers_same_radius_links_and_divisions(dividing):
     sm, sk = estimate_motion_scale(om), estimate_motion_scale(ok)
     assert sm.division_events >= 3  # the divisions are seen
     assert sk.max_distance == pytest.approx(sm.max_distance, rel=0.02)
-    em = track_objects(om, labels=masks, as_edges=True)
-    ek = track_objects(ok, labels=markers, as_edges=True)
+    em = lap_links(om, labels=masks, max_distance=sm.max_distance)  # track_objects' links
+    ek = lap_links(ok, labels=markers, max_distance=sk.max_distance)
     lm, lk = _links(om, em), _links(ok, ek)
     assert len(lm & lk) / len(lm | lk) >= 0.97
     f_masks = _div_f1(masks, sim.table, om, em)
@@ -199,4 +199,4 @@ def test_no_division_term_switches_markers_off(dividing):
     # the old rule (daughters make up their mother) priced every marker division
     old = cost(ok, rows_k, config=LinkCosts(division_conservation_from="mother"))
     assert np.median(old) > np.median(ek) + 0.2
-    assert track_lap(ok, max_distance=30.0, as_edges=True).shape[1] == 2
+    assert lap_links(ok, max_distance=30.0).shape[1] == 2

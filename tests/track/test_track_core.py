@@ -12,12 +12,9 @@ from celldyn.measure import measure_objects
 from celldyn.simulate import simulate_movie
 from celldyn.track import (
     LinkCosts,
-    assign_tracklets,
     candidate_links,
-    ctc_table_from_graph,
     iou_of_candidates,
     link_costs,
-    relabel_by_tracklet,
     track_global,
     track_lap,
     track_objects,
@@ -246,10 +243,10 @@ def test_division_judged_on_daughters(tracker):
 def test_tracks_match_the_solver_and_are_one_type(tracker):
     """track_objects returns Tracks for every tracker: its links are the solver's
     (mapped to its sorted rows), its track table and relabelled movie agree, and the
-    deprecated as_edges still gives the raw links."""
+    solver's links alone (lap_links / global_links) are those links."""
     from celldyn.measure import measure_objects
     from celldyn.simulate import simulate_movie
-    from celldyn.track import Tracks, track_objects
+    from celldyn.track import Tracks, global_links, lap_links, track_objects
 
     sim = simulate_movie(n_frames=12, n_objects=6, division_rate=0.1, rng=4)
     objects = measure_objects(sim.labels)
@@ -260,9 +257,9 @@ def test_tracks_match_the_solver_and_are_one_type(tracker):
     graph = solver(objects, labels=sim.labels, max_distance=20)
     mapped = {(int(tracks.rows[u]), int(tracks.rows[v])) for u, v in tracks.edges}
     assert mapped == set(graph.edges) and len(mapped) > 0
-    with pytest.warns(DeprecationWarning):
-        edges = track_objects(objects, as_edges=True, **kw)
-    assert set(map(tuple, edges.tolist())) == mapped
+    links = lap_links if tracker == "lap" else global_links
+    edges = links(objects, labels=sim.labels, max_distance=20)
+    assert edges.dtype == np.int64 and set(map(tuple, edges.tolist())) == mapped
     # rows sorted by (t, track id); each row's label is its track id in the table
     t = tracks.objects["t"].to_numpy()
     assert (np.diff(t) >= 0).all()

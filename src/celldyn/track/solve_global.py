@@ -59,7 +59,7 @@ from .costs import LinkCosts, conservation_reference, division_evidence, positio
 from .lap import solve_augmented_lap
 from .motion import track_velocities
 
-__all__ = ["track_global", "total_cost"]
+__all__ = ["global_links", "total_cost", "track_global"]
 
 
 def _solve_window(
@@ -264,8 +264,7 @@ def track_global(
     overlap: int | None = None,
     time_limit: float | None = None,
     progress: bool = False,
-    as_edges: bool = False,
-) -> nx.DiGraph | NDArray[np.int64]:
+) -> nx.DiGraph:
     """Track detections by integer programming over overlapping time windows.
 
     Parameters are those of :func:`~celldyn.track.lap.track_lap`, plus:
@@ -283,7 +282,7 @@ def track_global(
     Returns
     -------
     graph : networkx.DiGraph
-        As :func:`~celldyn.track.lap.track_lap` (the edge array with `as_edges`).
+        As :func:`~celldyn.track.lap.track_lap` (the links alone: :func:`global_links`).
 
     Raises
     ------
@@ -296,6 +295,44 @@ def track_global(
     ...                         "y": [0.0, -2.0, 2.0, 2.5], "x": [0.0, 0.0, 0.0, 0.0]})
     >>> sorted(track_global(objects, max_distance=4, max_gap=1).edges)
     [(0, 1), (0, 2), (2, 3)]
+    """
+    edges = global_links(
+        objects, labels=labels, max_distance=max_distance, max_gap=max_gap,
+        divisions=divisions, merges=merges, costs=costs, spacing=spacing,
+        edge_costs=edge_costs, candidates=candidates, window=window, overlap=overlap,
+        time_limit=time_limit, progress=progress,
+    )
+    graph = graph_from_links(objects.reset_index(drop=True), edges)
+    graph.graph["tracker"] = "global"
+    return graph
+
+
+def global_links(
+    objects: pd.DataFrame,
+    *,
+    labels: Any = None,
+    max_distance: float,
+    max_gap: int = 2,
+    divisions: bool = True,
+    merges: bool = False,
+    costs: LinkCosts | None = None,
+    spacing: Sequence[float] | None = None,
+    edge_costs: NDArray[np.float64] | None = None,
+    candidates: pd.DataFrame | None = None,
+    window: int = 50,
+    overlap: int | None = None,
+    time_limit: float | None = None,
+    progress: bool = False,
+) -> NDArray[np.int64]:
+    """The links of :func:`track_global` as an ``(E, 2)`` array of row positions of
+    `objects` (as :func:`~celldyn.track.lap.lap_links`).
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1, 1, 3], "label": [1, 1, 2, 1],
+    ...                         "y": [0.0, -2.0, 2.0, 2.5], "x": [0.0, 0.0, 0.0, 0.0]})
+    >>> global_links(objects, max_distance=4, max_gap=1).tolist()
+    [[0, 1], [0, 2], [2, 3]]
     """
     prob = prepare(
         objects, labels=labels, max_distance=max_distance, max_gap=max_gap, costs=costs,
@@ -337,11 +374,7 @@ def track_global(
         )
     chosen = _solve(prob, cost, window, overlap, time_limit, progress)
     edges = np.stack([prob.src[chosen], prob.tgt[chosen]], axis=1)
-    if as_edges:
-        return np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    graph = graph_from_links(prob.objects, edges)
-    graph.graph["tracker"] = "global"
-    return graph
+    return np.asarray(edges, dtype=np.int64).reshape(-1, 2)
 
 
 def total_cost(
