@@ -13,7 +13,7 @@ Three parts, each a section of benchmarks/RESULTS.md:
    segmentation (``celldyn.pipeline.run``).
 2. **Low frame rate** (``Tracking: low frame rate``): the same with every k-th frame
    kept (k = 2, 4); masks and the GT track table are subsampled consistently
-   (:func:`subsample_gt`).
+   (:func:`celldyn.track.graph.subsample_ctc`).
 3. **Scale** (``Tracking: scale``): a random-walk point table of 1,000 frames x 1,000
    objects (a million detections, no divisions, no images); each tracker runs in its own
    process and reports its time and peak memory; 250 and 1,000 frames give the growth.
@@ -57,6 +57,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _results import machine, markdown_table, versions, write_section
 from splits import TRACKING
+
+from celldyn.track.graph import subsample_ctc  # the one CTC subsampling
 
 SEED = 0
 LEARNED_FACTOR = 2.0  # the learned model's candidates: 2 median diameters (its training)
@@ -109,39 +111,6 @@ SCALE_RUNS = {"celldyn LAP": "lap", "celldyn global": "global",
 # ---------------------------------------------------------------------------------------
 # ground truth: subsampling, divisions, matching
 # ---------------------------------------------------------------------------------------
-
-
-def presence(labels: np.ndarray) -> dict[int, tuple[int, int]]:
-    """Label -> (first frame, last frame) where it occurs in a label movie."""
-    seen: dict[int, list[int]] = {}
-    for t in range(labels.shape[0]):
-        for lab in np.unique(labels[t]):
-            if lab:
-                r = seen.setdefault(int(lab), [t, t])
-                r[1] = t
-    return {k: (v[0], v[1]) for k, v in seen.items()}
-
-
-def subsample_gt(
-    labels: np.ndarray, table: pd.DataFrame, k: int
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """Keep every `k`-th frame (0, k, 2k, ...) of a CTC ground truth, consistently.
-
-    A track keeps the kept frames it occurs in (begin/end recomputed from the masks); a
-    track left with no frame is dropped and its children are re-attached to its nearest
-    kept ancestor, so parent links (divisions, gaps) survive.
-    """
-    sub = labels[::k]
-    span = presence(sub)
-    parent = dict(zip(table["label"].astype(int), table["parent"].astype(int)))
-    rows = []
-    for lab, (b, e) in sorted(span.items()):
-        p = parent.get(lab, 0)
-        while p and p not in span:
-            p = parent.get(p, 0)
-        rows.append((lab, b, e, p))
-    out = pd.DataFrame(rows, columns=["label", "begin", "end", "parent"], dtype=np.int64)
-    return sub, out
 
 
 def gt_divisions(table: pd.DataFrame) -> list[tuple[int, frozenset[int], int]]:
@@ -320,7 +289,7 @@ def load_set(data: Path, name: str, frames: int | None):
     if frames:
         movie = type(movie)(movie.data[:frames], movie.axes, movie.spacing,
                             movie.frame_interval, movie.name)
-        gt_labels, gt_table = subsample_gt(gt_labels[:frames], gt_table, 1)
+        gt_labels, gt_table = subsample_ctc(gt_labels[:frames], gt_table, 1)
     return movie, gt_labels, gt_table
 
 
@@ -369,7 +338,7 @@ def bench_sets(data: Path, names: Iterable[str], trackers: list[str], ks: Iterab
             print(f"{name}: segmentation {time.perf_counter() - start:.0f} s", flush=True)
         for source, det_full in sources:
             for k in ks if source == "GT masks" else (1,):
-                gt_labels, gt_table = subsample_gt(gt_full, table_full, k)
+                gt_labels, gt_table = subsample_ctc(gt_full, table_full, k)
                 labels = np.asarray(det_full[::k])
                 mov = np.asarray(movie.data)[::k]
                 objects = measure_objects(labels, mov)

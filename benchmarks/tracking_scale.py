@@ -121,12 +121,12 @@ def simulated_movies(quick: bool = False) -> dict[str, tuple[np.ndarray, pd.Data
 def cases(quick: bool = False):
     """(movie, input kind, step, labels, table, objects) for every case."""
     from celldyn.measure.features import measure_objects
-    from tracking import subsample_gt
+    from tracking import subsample_ctc
 
     for name, (labels, table) in simulated_movies(quick).items():
         for kind, lab in (("masks", labels), ("markers", to_markers(labels))):
             for k in STEPS:
-                sub, tab = subsample_gt(lab, table, k)
+                sub, tab = subsample_ctc(lab, table, k)
                 yield name, kind, k, sub, tab, measure_objects(sub)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from celldyn.cli import main
 from celldyn.cli._common import config_options
-from celldyn.config import RunConfig, _cli, run_options
+from celldyn.config import RunConfig, cli_option, run_options
 from celldyn.errors import ConfigError
 
 
@@ -82,7 +82,7 @@ def test_unknown_option_and_bad_param_are_config_errors():
 def test_a_new_field_is_a_new_option_without_other_edits():
     @dataclass(frozen=True)
     class Extended(RunConfig):
-        smoothing: float = field(default=1.5, metadata=_cli(
+        smoothing: float = field(default=1.5, metadata=cli_option(
             "--smoothing", "Gaussian sigma before segmenting.", type=float))
 
     seen = {}

@@ -22,7 +22,7 @@ from .denoise import METHODS as DENOISE_METHODS
 from .segment.api import SEGMENTERS, check_params
 from .track import TRACKERS
 
-__all__ = ["SEGMENTERS", "TRACKERS", "Option", "RunConfig", "parse_params",
+__all__ = ["SEGMENTERS", "TRACKERS", "Option", "RunConfig", "cli_option", "parse_params",
            "run_options"]
 
 
@@ -66,7 +66,7 @@ class Option:
         return self.key or self.flag.lstrip("-").replace("-", "_")
 
 
-def _cli(flag: str, help: str, **kwargs: Any) -> dict[str, Option]:
+def cli_option(flag: str, help: str, **kwargs: Any) -> dict[str, Option]:
     """Field metadata declaring the field's command-line option."""
     choices = kwargs.pop("choices", None)
     return {"cli": Option(flag, help, choices=None if choices is None else tuple(choices),
@@ -179,50 +179,51 @@ class RunConfig:
         measured on the raw movie. None: no denoising.
     """
 
-    segmenter: Literal["classical", "deep"] = field(default="classical", metadata=_cli(
+    segmenter: Literal["classical", "deep"] = field(
+        default="classical", metadata=cli_option(
         "--segmenter", "classical (scikit-image, see --method) or deep (U-Net, see "
         "--model).", choices=SEGMENTERS))
-    method: str = field(default="watershed", metadata=_cli(
+    method: str = field(default="watershed", metadata=cli_option(
         "--method", "Classical method: watershed, threshold, edges, spots (their "
         "parameters: `celldyn methods`)."))
-    method_params: dict[str, Any] = field(default_factory=dict, metadata=_cli(
+    method_params: dict[str, Any] = field(default_factory=dict, metadata=cli_option(
         "--param", "Extra parameter of the method, e.g. --param "
         "threshold_method=triangle (repeatable; list: `celldyn methods`).",
         type=dict, key="params", metavar="KEY=VALUE"))
-    model: str = field(default="nuclei2d", metadata=_cli(
+    model: str = field(default="nuclei2d", metadata=cli_option(
         "--model", "Deep model: a shipped name or a folder from `celldyn train "
         "segment`."))
-    dark_objects: bool = field(default=False, metadata=_cli(
+    dark_objects: bool = field(default=False, metadata=cli_option(
         "--dark-objects", "Objects are darker than background (phase contrast).",
         type=bool))
-    channel: int = field(default=0, metadata=_cli(
+    channel: int = field(default=0, metadata=cli_option(
         "--channel", "Channel to segment.", type=int))
-    max_distance: float | None = field(default=None, metadata=_cli(
+    max_distance: float | None = field(default=None, metadata=cli_option(
         "--max-distance", "Largest displacement between frames (µm, or px without "
         "pixel size). Default: measured on the movie's own motion and divisions.",
         type=float))
-    tracker: str = field(default="lap", metadata=_cli(
+    tracker: str = field(default="lap", metadata=cli_option(
         "--tracker", "lap: fast frame-by-frame assignment with a gap/division pass; "
         "global: exact integer program over time windows; learned: costs from the "
         "shipped association network.", choices=TRACKERS))
-    max_gap: int = field(default=2, metadata=_cli(
+    max_gap: int = field(default=2, metadata=cli_option(
         "--max-gap", "Bridge objects missing for up to this many frames.", type=int,
         minimum=0))
-    divisions: bool = field(default=True, metadata=_cli(
+    divisions: bool = field(default=True, metadata=cli_option(
         "--no-divisions", "Do not link divisions.", type=bool, invert=True))
-    merges: bool = field(default=False, metadata=_cli(
+    merges: bool = field(default=False, metadata=cli_option(
         "--merges", "Allow merges (two objects become one), e.g. organelles.",
         type=bool))
-    min_daughter_frames: int = field(default=3, metadata=_cli(
+    min_daughter_frames: int = field(default=3, metadata=cli_option(
         "--min-daughter-frames", "Undo a division whose daughter vanishes within this "
         "many frames (over-segmentation); 0 keeps every division.", type=int,
         minimum=0))
-    classifier: str | None = field(default=None, metadata=_cli(
+    classifier: str | None = field(default=None, metadata=cli_option(
         "--classifier", "Classify every object: a shipped model name (mitosis) or a "
         "folder from `celldyn train classifier`."))
-    seed: int = field(default=0, metadata=_cli(
+    seed: int = field(default=0, metadata=cli_option(
         "--seed", "Seed for every stochastic step.", type=int))
-    denoise: str | None = field(default=None, metadata=_cli(
+    denoise: str | None = field(default=None, metadata=cli_option(
         "--denoise", "Denoise the movie before segmenting it (intensities are still "
         "measured on the raw movie; see `celldyn denoise`).", choices=DENOISE_METHODS))
 
