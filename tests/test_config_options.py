@@ -160,3 +160,22 @@ def test_bad_param_on_the_command_line_is_one_line(movie_file, tmp_path):
     r = _invoke("run", movie_file, "-o", tmp_path / "a", "--param", "sigma")
     assert r.exit_code == 2 and "KEY=VALUE" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "a").exists()
+
+
+def test_unknown_model_or_classifier_is_found_before_any_work(movie_file, tmp_path,
+                                                               monkeypatch):
+    """An unknown --model is reported when the run is configured: the movie is never
+    read (so never denoised or segmented)."""
+    pytest.importorskip("torch")
+    import celldyn.io
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the movie was read before the config was checked")
+
+    monkeypatch.setattr(celldyn.io, "read_movie", no_reading)
+    r = _invoke("run", movie_file, "-o", tmp_path / "a", "--segmenter", "deep",
+                "--model", "no-such-model", "--denoise", "nlmeans")
+    assert r.exit_code == 2 and "unknown segmentation model 'no-such-model'" in r.stderr
+    r = _invoke("run", movie_file, "-o", tmp_path / "a", "--classifier", "no-such")
+    assert r.exit_code == 2 and "unknown classifier 'no-such'" in r.stderr
+    assert not (tmp_path / "a").exists()

@@ -19,7 +19,8 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 from .denoise import METHODS as DENOISE_METHODS
-from .segment.api import SEGMENTERS, check_params
+from .classify.registry import check_classifier
+from .segment.api import SEGMENTERS, check_model, check_params
 from .track import TRACKERS
 
 __all__ = ["SEGMENTERS", "TRACKERS", "Option", "RunConfig", "cli_option", "parse_params",
@@ -229,6 +230,10 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_params(self.segmenter, self.method, dict(self.method_params))
+        if self.segmenter == "deep":  # an unknown model is found before any work
+            check_model(self.model)
+        if self.classifier is not None:
+            check_classifier(self.classifier)
         if self.tracker not in TRACKERS:
             raise ConfigError(
                 f"tracker must be one of {list(TRACKERS)} (got {self.tracker!r})"
