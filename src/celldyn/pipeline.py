@@ -33,7 +33,6 @@ from .denoise import denoise_movie
 from .segment.api import segment_movie
 from .segment.sanity import check_segmentation
 from .track import track_objects
-from .track.api import default_radius
 from .track.tracks import node_table, tracks_graph
 
 __all__ = ["FrameCache", "RunConfig", "RunResult", "fingerprint", "run", "write_run", "SEGMENTERS"]
@@ -183,11 +182,8 @@ def run(
     release_memory()  # long movies: per-frame scratch of the stages above
 
     t0 = time.perf_counter()
-    max_distance, tracking_note = default_radius(  # issue 16: from the movie's motion
-        objects, spacing=movie.spacing, max_distance=config.max_distance,
-        divisions=config.divisions, tracker=config.tracker)
-    tracks = track_objects(
-        objects, labels=seg, tracker=config.tracker, max_distance=max_distance,
+    tracks = track_objects(  # radius from the movie's motion (issue 16): tracks.note
+        objects, labels=seg, tracker=config.tracker, max_distance=config.max_distance,
         max_gap=config.max_gap, divisions=config.divisions, merges=config.merges,
         min_daughter_frames=config.min_daughter_frames, spacing=movie.spacing,
         movie=movie.data, progress=bool(progress))
@@ -213,7 +209,7 @@ def run(
     return RunResult(
         movie=movie, labels=tracked, objects=objects, edges=edges, tracks=tracks.table,
         config=config, timings=timings, max_distance=tracks.max_distance,
-        tracking=tracking_note,
+        tracking=tracks.note,
     )
 
 

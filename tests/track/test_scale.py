@@ -200,3 +200,36 @@ def test_no_division_term_switches_markers_off(dividing):
     old = cost(ok, rows_k, config=LinkCosts(division_conservation_from="mother"))
     assert np.median(old) > np.median(ek) + 0.2
     assert lap_links(ok, max_distance=30.0).shape[1] == 2
+
+
+def test_likely_divisions_are_found_once_per_tracking(monkeypatch):
+    """track_objects finds the likely divisions once: the search radius, the daughters'
+    size reference and the run's note all use them, with the same result as each
+    measuring them itself."""
+    from celldyn.track import api, scale
+    from celldyn.track.api import default_radius
+
+    sim = simulate_movie(n_frames=10, n_objects=8, shape=(96, 96), division_rate=0.08,
+                         rng=4)
+    objects = measure_objects(sim.labels)
+    calls = []
+    real = scale.likely_divisions
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "likely_divisions", counted)
+    monkeypatch.setattr(scale, "likely_divisions", counted)
+    tracks = track_objects(objects, labels=sim.labels)
+    assert len(calls) == 1
+    assert (tracks.max_distance, tracks.note) == default_radius(objects)
+    calls.clear()  # each measuring for itself: one pass each
+    radius = estimate_motion_scale(objects).max_distance
+    ref = conservation_reference(objects)
+    assert len(calls) == 2 and ref is not None
+    assert tracks.max_distance == radius
+    assert f"log ratio {ref[0]:.2f} +- {ref[1]:.2f}" in tracks.note
+    edges = lap_links(objects, labels=sim.labels, max_distance=radius)
+    assert np.array_equal(np.sort(tracks.rows[tracks.edges], axis=0),
+                          np.sort(edges, axis=0))

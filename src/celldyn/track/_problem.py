@@ -137,7 +137,11 @@ def prepare(
     candidates: pd.DataFrame | None,
     divisions: bool,
     merges: bool,
+    conservation: tuple[float, float] | None | str = "movie",
 ) -> Problem:
+    """The linking problem both solvers solve. `conservation`: the movie's daughters'
+    size reference (:func:`~celldyn.track.scale.conservation_reference`) when already
+    measured, ``"movie"`` to measure it here."""
     check_objects(objects)
     max_distance = check_max_distance(max_distance)
     max_gap = check_max_gap(max_gap)
@@ -189,10 +193,12 @@ def prepare(
             )
         else:
             cost = None
-    conservation = None
     if (divisions and edge_costs is None and config.division_conservation > 0
             and config.division_conservation_from == "movie"):
-        conservation = conservation_reference(objects, spacing=spacing)
+        if isinstance(conservation, str):
+            conservation = conservation_reference(objects, spacing=spacing)
+    else:
+        conservation = None
     # +inf forbids a link: drop those rows (keeping positions into the full table)
     return Problem(
         objects=objects, candidates=candidates, src=src, tgt=tgt, dt=dt, t=t, pos=pos,

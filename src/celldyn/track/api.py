@@ -21,7 +21,7 @@ from .costs import LinkCosts
 from .graph import graph_arrays
 from .lap import lap_links
 from .link import auto_max_distance
-from .scale import conservation_reference, estimate_motion_scale
+from .scale import conservation_reference, estimate_motion_scale, likely_divisions
 from .solve_global import global_links
 from .tracks import Tracks
 
@@ -120,16 +120,78 @@ def track_objects(
     """
     if tracker not in TRACKERS:
         raise InputError(f"tracker must be one of {list(TRACKERS)} (got {tracker!r})")
-    if max_distance is None:  # the learned model keeps its training convention
-        max_distance = (auto_max_distance(objects, spacing=spacing) if tracker == "learned"
-                        else estimate_motion_scale(objects, spacing=spacing).max_distance)
+    evidence = _Evidence(objects, spacing, costs, divisions, tracker)
+    max_distance, note = evidence.radius(max_distance)
     edges = _links(objects, tracker, labels=labels, max_distance=max_distance,
                    max_gap=max_gap, divisions=divisions, merges=merges, costs=costs,
                    spacing=spacing, edge_costs=edge_costs, candidates=candidates,
                    progress=progress, window=window, overlap=overlap, movie=movie,
-                   model=model)
-    return Tracks.from_links(objects, edges, min_daughter_frames=min_daughter_frames,
-                             max_distance=max_distance)
+                   model=model,
+                   conservation=None if tracker == "learned" else evidence.conservation())
+    tracks = Tracks.from_links(objects, edges, min_daughter_frames=min_daughter_frames,
+                               max_distance=max_distance)
+    tracks.note = note
+    return tracks
+
+
+class _Evidence:
+    """What the movie's own objects say about the search radius and the divisions:
+    the likely divisions (:func:`~celldyn.track.scale.likely_divisions`) are found
+    once and feed the motion scale, the daughters' size reference and the note."""
+
+    def __init__(self, objects: pd.DataFrame, spacing: Sequence[float] | None,
+                 costs: Any, divisions: bool, tracker: str) -> None:
+        self.objects, self.spacing, self.divisions, self.tracker = (
+            objects, spacing, divisions, tracker)
+        self.costs = costs if isinstance(costs, LinkCosts) else LinkCosts()
+        self._likely: NDArray[np.int64] | None = None
+        self._reference: Any = "unmeasured"
+
+    def likely(self) -> NDArray[np.int64]:
+        if self._likely is None:
+            self._likely = likely_divisions(self.objects, spacing=self.spacing)
+        return self._likely
+
+    def conservation(self) -> tuple[float, float] | None:
+        """The daughters' size reference, when the costs use it (else None)."""
+        cfg = self.costs
+        if not (self.divisions and cfg.division_conservation > 0
+                and cfg.division_conservation_from == "movie") or "area" not in self.objects:
+            return None
+        if isinstance(self._reference, str):
+            self._reference = conservation_reference(self.objects, spacing=self.spacing,
+                                                     divisions=self.likely())
+        return self._reference
+
+    def radius(self, max_distance: float | None) -> tuple[float, str]:
+        """The search radius (`max_distance` when given) and one line saying where it
+        and the division evidence came from."""
+        objects, spacing = self.objects, self.spacing
+        if self.tracker == "learned":  # the shipped model's training convention
+            radius = max_distance or auto_max_distance(objects, spacing=spacing)
+            return radius, (f"learned tracker, candidates within "
+                            f"{LEARNED_RADIUS_FACTOR * radius:.3g}")
+        unit = "px" if spacing is None else "µm"  # Movie.spacing is in µm
+        scale = estimate_motion_scale(objects, spacing=spacing, divisions=self.likely())
+        if max_distance is not None:
+            radius = float(max_distance)
+            text = f"max distance {radius:.3g} {unit} (given; estimate {scale.describe(unit)})"
+        else:
+            radius = scale.max_distance
+            text = scale.describe(unit)
+        cfg = self.costs
+        if not self.divisions:
+            return radius, text + "; divisions off"
+        if cfg.division_conservation > 0 and cfg.division_conservation_from == "movie":
+            ref = self.conservation()
+            size = ("daughters' size term off (too few likely divisions)" if ref is None
+                    else f"daughters' summed size vs mother: log ratio {ref[0]:.2f} +- "
+                         f"{ref[1]:.2f} (from the likely divisions)")
+        elif cfg.division_conservation > 0:
+            size = "daughters make up their mother"
+        else:
+            size = "daughters' size term off"
+        return radius, text + "; divisions on, " + size
 
 
 def _links(objects: pd.DataFrame, tracker: str, *, window: int, overlap: int | None,
@@ -177,27 +239,4 @@ def default_radius(
     >>> default_radius(objects, max_distance=5.0)[0]
     5.0
     """
-    if tracker == "learned":  # the shipped model's training convention
-        radius = max_distance or auto_max_distance(objects, spacing=spacing)
-        return radius, f"learned tracker, candidates within {LEARNED_RADIUS_FACTOR * radius:.3g}"
-    unit = "px" if spacing is None else "µm"  # Movie.spacing is in µm
-    scale = estimate_motion_scale(objects, spacing=spacing)
-    if max_distance is not None:
-        radius = float(max_distance)
-        text = f"max distance {radius:.3g} {unit} (given; estimate {scale.describe(unit)})"
-    else:
-        radius = scale.max_distance
-        text = scale.describe(unit)
-    cfg = costs if isinstance(costs, LinkCosts) else LinkCosts()
-    if not divisions:
-        return radius, text + "; divisions off"
-    if cfg.division_conservation > 0 and cfg.division_conservation_from == "movie":
-        ref = conservation_reference(objects, spacing=spacing)
-        size = ("daughters' size term off (too few likely divisions)" if ref is None
-                else f"daughters' summed size vs mother: log ratio {ref[0]:.2f} +- "
-                     f"{ref[1]:.2f} (from the likely divisions)")
-    elif cfg.division_conservation > 0:
-        size = "daughters make up their mother"
-    else:
-        size = "daughters' size term off"
-    return radius, text + "; divisions on, " + size
+    return _Evidence(objects, spacing, costs, divisions, tracker).radius(max_distance)

@@ -293,10 +293,14 @@ def lap_links(
     edge_costs: NDArray[np.float64] | None = None,
     candidates: pd.DataFrame | None = None,
     progress: bool = False,
+    conservation: tuple[float, float] | None | str = "movie",
 ) -> NDArray[np.int64]:
     """The links of :func:`track_lap` as an ``(E, 2)`` array of row positions of
     `objects` (source, target): what :func:`~celldyn.track.track_objects` builds its
-    :class:`~celldyn.track.Tracks` from, without a graph.
+    :class:`~celldyn.track.Tracks` from, without a graph. `conservation` is the
+    movie's daughters' size reference
+    (:func:`~celldyn.track.scale.conservation_reference`) when already measured;
+    ``"movie"`` (default) measures it here when `costs` ask for it.
 
     Examples
     --------
@@ -308,7 +312,7 @@ def lap_links(
     prob = prepare(
         objects, labels=labels, max_distance=max_distance, max_gap=max_gap, costs=costs,
         spacing=spacing, edge_costs=edge_costs, candidates=candidates,
-        divisions=divisions, merges=merges,
+        divisions=divisions, merges=merges, conservation=conservation,
     )
     succ, pred, state = _frame_pass(prob, progress)
     linked = np.flatnonzero(succ >= 0)

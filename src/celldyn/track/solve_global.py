@@ -323,9 +323,10 @@ def global_links(
     overlap: int | None = None,
     time_limit: float | None = None,
     progress: bool = False,
+    conservation: tuple[float, float] | None | str = "movie",
 ) -> NDArray[np.int64]:
     """The links of :func:`track_global` as an ``(E, 2)`` array of row positions of
-    `objects` (as :func:`~celldyn.track.lap.lap_links`).
+    `objects` (as :func:`~celldyn.track.lap.lap_links`, `conservation` too).
 
     Examples
     --------
@@ -337,7 +338,7 @@ def global_links(
     prob = prepare(
         objects, labels=labels, max_distance=max_distance, max_gap=max_gap, costs=costs,
         spacing=spacing, edge_costs=edge_costs, candidates=candidates,
-        divisions=divisions, merges=merges,
+        divisions=divisions, merges=merges, conservation=conservation,
     )
     longest = int(prob.dt.max()) if len(prob.dt) else 1
     window = int(window)
