@@ -170,14 +170,15 @@ def run(
             seen, segmenter=config.segmenter, method=config.method, model=config.model,
             dark_objects=config.dark_objects, progress=bool(progress), cache=cache,
             params=config.method_params)
-        for finding in check_segmentation(seg):  # issue 15: pathological output
-            warnings.warn(f"segmentation: {finding.message}", stacklevel=2)
     else:
         seg = check_labels(labels, shape=movie.data.shape)
     timings["segment"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     objects = measure_objects(seg, movie.data, spacing=movie.spacing, progress=bool(progress))
+    if labels is None:  # issue 15: pathological output, from the objects (no re-read)
+        for finding in check_segmentation(seg, objects=objects, spacing=movie.spacing):
+            warnings.warn(f"segmentation: {finding.message}", stacklevel=2)
     timings["measure"] = time.perf_counter() - t0
     release_memory()  # long movies: per-frame scratch of the stages above
 
