@@ -193,11 +193,11 @@ def test_no_division_term_switches_markers_off(dividing):
         paid = cfg.area * (np.abs(np.log(a[d1] / a[m])) + np.abs(np.log(a[d2] / a[m])))
         return paid + division_evidence(objects, m, d1, d2, max_distance=30.0, **kw)
 
-    em = cost(om, ev, config=cfg, conservation=conservation_reference(om))
-    ek = cost(ok, rows_k, config=cfg, conservation=conservation_reference(ok))
+    em = cost(om, ev, costs=cfg, conservation=conservation_reference(om))
+    ek = cost(ok, rows_k, costs=cfg, conservation=conservation_reference(ok))
     assert np.median(ek) <= np.median(em) + 0.05
     # the old rule (daughters make up their mother) priced every marker division
-    old = cost(ok, rows_k, config=LinkCosts(division_conservation_from="mother"))
+    old = cost(ok, rows_k, costs=LinkCosts(division_conservation_from="mother"))
     assert np.median(old) > np.median(ek) + 0.2
     assert lap_links(ok, max_distance=30.0).shape[1] == 2
 

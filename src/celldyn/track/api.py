@@ -154,9 +154,9 @@ class _Evidence:
 
     def conservation(self) -> tuple[float, float] | None:
         """The daughters' size reference, when the costs use it (else None)."""
-        cfg = self.costs
-        if not (self.divisions and cfg.division_conservation > 0
-                and cfg.division_conservation_from == "movie") or "area" not in self.objects:
+        costs = self.costs
+        if not (self.divisions and costs.division_conservation > 0
+                and costs.division_conservation_from == "movie") or "area" not in self.objects:
             return None
         if isinstance(self._reference, str):
             self._reference = conservation_reference(self.objects, spacing=self.spacing,
@@ -179,15 +179,15 @@ class _Evidence:
         else:
             radius = scale.max_distance
             text = scale.describe(unit)
-        cfg = self.costs
+        costs = self.costs
         if not self.divisions:
             return radius, text + "; divisions off"
-        if cfg.division_conservation > 0 and cfg.division_conservation_from == "movie":
+        if costs.division_conservation > 0 and costs.division_conservation_from == "movie":
             ref = self.conservation()
             size = ("daughters' size term off (too few likely divisions)" if ref is None
                     else f"daughters' summed size vs mother: log ratio {ref[0]:.2f} +- "
                          f"{ref[1]:.2f} (from the likely divisions)")
-        elif cfg.division_conservation > 0:
+        elif costs.division_conservation > 0:
             size = "daughters make up their mother"
         else:
             size = "daughters' size term off"

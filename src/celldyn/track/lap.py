@@ -124,7 +124,7 @@ def _assign(
     a_nodes, a_loc = _local(prob.src[rows])
     b_nodes, b_loc = _local(prob.tgt[rows])
     chosen = solve_augmented_lap(
-        len(a_nodes), len(b_nodes), a_loc, b_loc, c, prob.config.disappear, prob.config.appear
+        len(a_nodes), len(b_nodes), a_loc, b_loc, c, prob.costs.disappear, prob.costs.appear
     )
     return prob.src[rows[chosen]], prob.tgt[rows[chosen]]
 
@@ -167,7 +167,7 @@ def _frame_pass(prob: Problem, progress: bool):
 
 
 def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
-    cfg = prob.config
+    costs = prob.costs
     src, tgt = prob.src, prob.tgt
     is_start = pred < 0
     is_end = succ < 0
@@ -191,15 +191,15 @@ def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
     extra = np.concatenate([
         np.zeros(gap.size),
         prob.division_evidence(src[split], first, tgt[split]),
-        np.full(merge.size, cfg.merge),
+        np.full(merge.size, costs.merge),
     ])
     c = prob.costs_of(rows_all, state) + extra
     ok = np.isfinite(c)
     rows_all, c = rows_all[ok], c[ok]
     r_nodes, r_loc = _local(src[rows_all])
     c_nodes, c_loc = _local(tgt[rows_all])
-    row_alt = np.where(is_end[r_nodes], cfg.disappear, 0.0)
-    col_alt = np.where(is_start[c_nodes], cfg.appear, 0.0)
+    row_alt = np.where(is_end[r_nodes], costs.disappear, 0.0)
+    col_alt = np.where(is_start[c_nodes], costs.appear, 0.0)
     chosen = solve_augmented_lap(len(r_nodes), len(c_nodes), r_loc, c_loc, c, row_alt, col_alt)
     return np.stack([src[rows_all[chosen]], tgt[rows_all[chosen]]], axis=1)
 

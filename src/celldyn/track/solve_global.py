@@ -55,7 +55,8 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import InputError
 from ._problem import Problem, prepare
 from .candidates import graph_from_links
-from .costs import LinkCosts, conservation_reference, division_evidence, position_costs
+from .costs import (LinkCosts, _renamed, conservation_reference, division_evidence,
+                    position_costs)
 from .lap import solve_augmented_lap
 from .motion import track_velocities
 
@@ -101,9 +102,9 @@ def _solve_window(
         lr = lr[fixed_in[prob.tgt[lr]] == 0]
         a_nodes, a_loc = np.unique(prob.src[lr], return_inverse=True)
         b_nodes, b_loc = np.unique(prob.tgt[lr], return_inverse=True)
-        cfg = prob.config
+        costs = prob.costs
         pick = solve_augmented_lap(
-            len(a_nodes), len(b_nodes), a_loc, b_loc, cost[lr], cfg.disappear, cfg.appear
+            len(a_nodes), len(b_nodes), a_loc, b_loc, cost[lr], costs.disappear, costs.appear
         )
         chosen.append(lr[pick])
     ip = np.flatnonzero(needs_ip)
@@ -147,7 +148,7 @@ def _solve_program(
     time_limit: float | None,
 ) -> NDArray[np.int64]:
     """The integer program of one component (or window)."""
-    cfg = prob.config
+    costs = prob.costs
     r1, r2, zc = pairs
     n, e, p = len(nodes), len(rows), len(r1)
     if e == 0:
@@ -180,7 +181,7 @@ def _solve_program(
             shape=(n, nvar),
         ).tocsr()
         constraints.append(LinearConstraint(a_ub, -np.inf, 1.0))
-    event = {"a": cfg.appear, "d": cfg.disappear, "m": cfg.merge}
+    event = {"a": costs.appear, "d": costs.disappear, "m": costs.merge}
     obj = np.concatenate([cost[rows], zc] + [np.full(n, event[b]) for b in blocks])
     options: dict[str, Any] = {"disp": False, "mip_rel_gap": 0.0}
     if time_limit is not None:
@@ -354,9 +355,9 @@ def global_links(
         cost = prob.cost
     else:
         # motion: first plain distances, then velocities from that solution
-        cfg = prob.config
+        costs = prob.costs
         plain = prob.static + position_costs(
-            prob.objects, prob.candidates, config=cfg, max_distance=prob.max_distance
+            prob.objects, prob.candidates, costs=costs, max_distance=prob.max_distance
         )
         first = _solve(prob, plain, window, overlap, time_limit, progress)
         indeg = np.bincount(prob.tgt[first], minlength=prob.n)
@@ -365,12 +366,12 @@ def global_links(
         parent[prob.tgt[single]] = prob.src[single]
         state = prob.motion_state()
         vel = track_velocities(
-            prob.pos, prob.t, parent, cfg.motion, process_noise=state.q,
+            prob.pos, prob.t, parent, costs.motion, process_noise=state.q,
             measurement_noise=state.r, initial_velocity_var=state.v0,
         )
         predicted = prob.pos[prob.src] + prob.dt[:, None] * vel[prob.src]
         cost = prob.static + position_costs(
-            prob.objects, prob.candidates, config=cfg, max_distance=prob.max_distance,
+            prob.objects, prob.candidates, costs=costs, max_distance=prob.max_distance,
             predicted=predicted,
         )
     chosen = _solve(prob, cost, window, overlap, time_limit, progress)
@@ -382,10 +383,11 @@ def total_cost(
     graph: nx.DiGraph,
     objects: pd.DataFrame,
     candidates: pd.DataFrame,
-    costs: NDArray[np.float64],
-    config: LinkCosts | None = None,
+    edge_costs: NDArray[np.float64],
+    costs: LinkCosts | None = None,
     *,
     outside_costs: bool = False,
+    config: LinkCosts | None = None,
 ) -> float:
     """The objective both solvers minimise, evaluated on a graph.
 
@@ -397,13 +399,14 @@ def total_cost(
         The detections (one node per row).
     candidates : DataFrame
         Candidate table; every edge of `graph` must be one of its rows.
-    costs : (len(candidates),) float array
-        Link cost per candidate row (e.g. :func:`~celldyn.track.costs.link_costs`).
-    config : LinkCosts, optional
+    edge_costs : (len(candidates),) float array
+        Link cost per candidate row (e.g. :func:`~celldyn.track.costs.link_costs`),
+        as the solvers' ``edge_costs``.
+    costs : LinkCosts, optional
         Event costs (appear, disappear, division, merge) and the division evidence
-        weights.
+        weights (``config=`` is its old, deprecated name).
     outside_costs : bool
-        `costs` came from elsewhere (the solvers' ``edge_costs``): divisions then cost
+        `edge_costs` came from elsewhere (the solvers' ``edge_costs``): divisions then cost
         ``division`` only, without the daughters' evidence, as in the solvers.
 
     Returns
@@ -419,10 +422,10 @@ def total_cost(
     InputError
         If an edge is not a candidate or the graph's nodes are not the rows.
     """
-    cfg = config or LinkCosts()
+    costs = _renamed(costs, config, "total_cost") or LinkCosts()
     if set(graph.nodes) != set(range(len(objects))):
         raise InputError("graph nodes must be the row positions of objects")
-    costs = np.asarray(costs, float)
+    edge_costs = np.asarray(edge_costs, float)
     src = candidates["source"].to_numpy(np.int64)
     tgt = candidates["target"].to_numpy(np.int64)
     row_of = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(src, tgt))}
@@ -431,21 +434,21 @@ def total_cost(
         k = row_of.get((int(u), int(v)))
         if k is None:
             raise InputError(f"edge {(u, v)} is not a candidate link")
-        total += float(costs[k])
+        total += float(edge_costs[k])
     indeg = np.array([graph.in_degree(i) for i in range(len(objects))])
     outdeg = np.array([graph.out_degree(i) for i in range(len(objects))])
-    total += cfg.appear * int((indeg == 0).sum()) + cfg.disappear * int((outdeg == 0).sum())
-    total += cfg.division * int((outdeg == 2).sum()) + cfg.merge * int((indeg == 2).sum())
+    total += costs.appear * int((indeg == 0).sum()) + costs.disappear * int((outdeg == 0).sum())
+    total += costs.division * int((outdeg == 2).sum()) + costs.merge * int((indeg == 2).sum())
     mothers = np.flatnonzero(outdeg == 2)
     if mothers.size and not outside_costs:
         kids = np.array([sorted(graph.successors(int(i))) for i in mothers], np.int64)
         objects = objects.reset_index(drop=True)
         spacing = candidates.attrs.get("spacing")
         reference = (conservation_reference(objects, spacing=spacing)
-                     if cfg.division_conservation > 0
-                     and cfg.division_conservation_from == "movie" else None)
+                     if costs.division_conservation > 0
+                     and costs.division_conservation_from == "movie" else None)
         total += float(division_evidence(
-            objects, mothers, kids[:, 0], kids[:, 1], config=cfg,
+            objects, mothers, kids[:, 0], kids[:, 1], costs=costs,
             max_distance=candidates.attrs.get("max_distance"), spacing=spacing,
             conservation=reference,
         ).sum())
