@@ -47,7 +47,8 @@ class RunResult:
     labels : (T, [Z,] Y, X) int32 array
         Tracked label movie: an object's id is its track id (CTC convention).
     objects : DataFrame
-        One row per (t, label); ``label`` is the id in `labels` at frame ``t``.
+        One row per (t, label); ``label`` is the id in `labels` at frame ``t``, i.e.
+        the track id (the segmentation's own ids are ``Tracks.seg_id``).
     edges : (E, 2) int64 array
         The tracks graph's edges as row indices of `objects` (parent row, child row),
         sorted; divisions, merges and gaps are read from it. Kept as columns: a long
