@@ -30,7 +30,7 @@ from ..movie import Movie
 from ..segment.api import frame_function
 from .blocks import segment_blocks
 
-__all__ = ["segment_measure", "worker_segmenter", "LOADS"]
+__all__ = ["segment_measure", "worker_loads", "worker_segmenter", "LOADS"]
 
 _SEGMENTERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
 LOADS = {"count": 0}  # segmenters built in this process (a deep model: one load each)
@@ -53,6 +53,12 @@ def worker_segmenter(spec: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]
         _SEGMENTERS[key] = func
         LOADS["count"] += 1
     return func
+
+
+def worker_loads() -> int:
+    """Segmenters built in this process so far (run it on the workers:
+    ``client.run(worker_loads)``)."""
+    return LOADS["count"]
 
 
 def _segment_chunk(frames: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
