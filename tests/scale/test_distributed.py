@@ -119,3 +119,32 @@ def test_an_unreachable_scheduler_is_one_line():
         with connect(scheduler="tcp://127.0.0.1:9", timeout=1):
             pass
     assert "\n" not in str(err.value)
+
+
+def test_cli_run_on_a_scheduler_writes_the_same_folder(client, sim2d, tmp_path):
+    """`celldyn run --scheduler ADDR` (the module's cluster) says where it ran and writes
+    the same labels, objects and tracks as the plain command."""
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from celldyn.cli.main import main
+    from celldyn.io import read_labels
+    from celldyn.io.tiff import write_tiff
+
+    movie = tmp_path / "movie.ome.tif"
+    write_tiff(movie, sim2d.movie)
+    runner = CliRunner()
+    plain = runner.invoke(main, ["run", str(movie), "-o", str(tmp_path / "a"),
+                                 "--no-progress"])
+    assert plain.exit_code == 0, plain.output
+    address = client.scheduler.address
+    dask = runner.invoke(main, ["run", str(movie), "-o", str(tmp_path / "b"),
+                                "--no-progress", "--scheduler", address])
+    assert dask.exit_code == 0, dask.output
+    assert f"running on dask cluster at {address} (2 workers)" in dask.output
+    assert pd.read_parquet(tmp_path / "a" / "objects.parquet").equals(
+        pd.read_parquet(tmp_path / "b" / "objects.parquet"))
+    assert np.array_equal(read_labels(tmp_path / "a" / "labels.ome.zarr"),
+                          read_labels(tmp_path / "b" / "labels.ome.zarr"))
+    assert ((tmp_path / "a" / "ctc" / "res_track.txt").read_text()
+            == (tmp_path / "b" / "ctc" / "res_track.txt").read_text())
