@@ -18,6 +18,7 @@ by the segmentation parameters): a deep model is loaded once per worker, not per
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -107,7 +108,8 @@ def _resolved_spec(seen: Movie, *, segmenter: str, method: str, model: Any,
         else:
             params["diameter"] = None
     return {"segmenter": segmenter, "method": method,
-            "model": str(model) if segmenter == "deep" else None,
+            "model": (None if segmenter != "deep" else
+                      str(model) if isinstance(model, (str, os.PathLike)) else model),
             "params": params, "invert": invert, "spacing": seen.spacing,
             "n_spatial": seen.n_spatial, "block": block, "overlap": int(overlap)}
 
