@@ -136,7 +136,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep the rows of scale.json that this run does not redo")
     ap.add_argument("--json", type=Path, default=JSON)
     ap.add_argument("--no-results", action="store_true", help="do not touch RESULTS.md")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite the table and RESULTS.md from scale.json, run nothing")
     args = ap.parse_args(argv)
+    if args.report_only:
+        _report([], json.loads(args.json.read_text())["rows"], args)
+        return 0
 
     old = json.loads(args.json.read_text()).get("rows", []) if (
         args.merge and args.json.exists()) else []
@@ -169,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                 row["frames/s"] = round(n_frames / row["seconds"], 2)
                 row["MB/s"] = round(n_frames * frame_mb / row["seconds"], 1)
             row["peak RSS MB"] = round(row["peak RSS MB"], 0)
+            row["load"] = round(os.getloadavg()[0], 1)  # other jobs on the machine
             row["seconds"] = round(row["seconds"], 1)
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(out.with_name(".out.partial"), ignore_errors=True)
@@ -211,7 +217,7 @@ def _report(rows: list[dict], old: list[dict], args: argparse.Namespace) -> None
                      + ", ".join(f"{g} GB" for g in skipped) + ".")
     columns = ["method", "movie GB", "frames", "path", "workers", "seconds", "frames/s", "MB/s",
                "peak RSS MB", "speed-up vs 1 worker", "vs in-process", "objects",
-               "tracks", "status"]
+               "tracks", "load", "status", "note"]
     table = markdown_table(allrows, columns)
     print(table)
     for n in notes:
@@ -228,7 +234,9 @@ def _report(rows: list[dict], old: list[dict], args: argparse.Namespace) -> None
             "uint16 frames, written a frame at a time; one fresh process per row; peak RSS "
             "is the largest sampled sum over the command, its nannies and workers. "
             "'in-process' is the plain path (no --workers) on the same movie. The machine's "
-            "2 CPUs are shared with other jobs: speed-ups are a lower bound.\n\n"
+            "2 CPUs were shared with other jobs (the 1-minute load average, 'load', was "
+            "7 to 13 during the first rows): times, speed-ups and the Dask/in-process "
+            "ratio are not comparable between rows run at different loads.\n\n"
             + table + "\n\n" + "\n".join(notes),
             packages=("dask", "distributed"))
 
