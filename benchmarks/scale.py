@@ -124,7 +124,7 @@ def run_row(movie: Path, out: Path, workers: int | None, method: str,
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=float, nargs="+", default=[1, 5, 20],
+    ap.add_argument("--sizes", type=float, nargs="*", default=[1, 5, 20],
                     help="movie sizes in GB (uncompressed pixels)")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--method", default="watershed")
