@@ -1,11 +1,9 @@
 """The run: stages wired together from one config.
 
-:func:`run` works on arrays in memory and returns labels, objects and tracks (what a
-notebook user calls); :func:`write_run` writes the run folder of DESIGN.md (through
+:func:`run` returns labels, objects and tracks (what a notebook user calls), in memory
+or on a dask client; :func:`write_run` writes the run folder of DESIGN.md (through
 :mod:`celldyn.io.run_folder`). Neither prints; progress bars are opt-in. Wiring only:
-each stage has one entry (:func:`~celldyn.segment.segment_movie`,
-:func:`~celldyn.measure.measure_objects`, :func:`~celldyn.track.track_objects`,
-:func:`~celldyn.classify.classify_objects`) and the run folder one owner.
+each stage has one entry and the run folder one owner.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ from ._validate import check_labels, check_movie
 from .config import SEGMENTERS, RunConfig
 from .io.run_folder import FrameCache, fingerprint, run_record, write_run_folder
 from .measure import measure_objects
+from .scale import segment_measure
 from .movie import Movie, as_movie
 from .denoise import denoise_movie
 from .segment.api import segment_movie
@@ -110,9 +109,10 @@ def run(
     cache: FrameCache | None = None,
     pixel_size: Any = None,
     frame_interval: Any = None,
+    client: Any = None,
     **overrides: Any,
 ) -> RunResult:
-    """Segment, measure and track a movie, in memory.
+    """Segment, measure and track a movie, in memory or on a dask `client`.
 
     Parameters
     ----------
@@ -124,16 +124,16 @@ def run(
         The user's own segmentation: segmentation is skipped.
     progress : bool
         Show a progress bar per stage.
-    pixel_size : float, str or sequence, optional
-        Pixel size, overriding the movie's: µm as a number (``0.24``), with a unit
-        (``"0.24um"``, ``"240nm"``), or one value per spatial axis.
-    frame_interval : float or str, optional
-        Time between frames, overriding the movie's: seconds or with a unit
-        (``"5min"``).
+    pixel_size, frame_interval : float, str or sequence, optional
+        Override the movie's: µm / s as numbers, or with units (``"240nm"``,
+        ``"5min"``); a pixel size per spatial axis or one for all.
     cache : FrameCache, optional
         Where finished frames are kept, so that an interrupted run can resume. With a
         cache, label movies stay on disk and are read a frame at a time (memory does
         not grow with the number of frames); ``result.labels`` is then a dask array.
+    client : distributed.Client, optional
+        Segment and measure as dask tasks there, chunk by chunk, the cache written as
+        they finish (:func:`celldyn.scale.segment_measure`); same results.
 
     Returns
     -------
@@ -167,16 +167,18 @@ def run(
     if labels is None:
         seen = movie if not config.denoise else dataclasses.replace(movie, data=denoise_movie(
             movie.data, method=config.denoise, seed=config.seed, progress=bool(progress)))
-        seg = segment_movie(
-            seen, segmenter=config.segmenter, method=config.method, model=config.model,
-            dark_objects=config.dark_objects, progress=bool(progress), cache=cache,
-            params=config.method_params)
+        how = dict(segmenter=config.segmenter, method=config.method, model=config.model,
+                   dark_objects=config.dark_objects, progress=bool(progress), cache=cache,
+                   params=config.method_params)
+        seg, objects = (segment_measure(seen, movie, client=client, **how) if client
+                        else (segment_movie(seen, **how), None))  # issue 19: on dask
     else:
         seg = check_labels(labels, shape=movie.data.shape)
     timings["segment"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    objects = measure_objects(seg, movie.data, spacing=movie.spacing, progress=bool(progress))
+    if labels is not None or client is None:
+        objects = measure_objects(seg, movie.data, spacing=movie.spacing, progress=bool(progress))
     if labels is None:  # issue 15: pathological output, from the objects (no re-read)
         for finding in check_segmentation(seg, objects=objects, spacing=movie.spacing):
             warnings.warn(f"segmentation: {finding.message}", stacklevel=2)
@@ -191,10 +193,8 @@ def run(
         movie=movie.data, progress=bool(progress))
     release_memory()  # the tracker's candidates and cost arrays
     if cache is not None and labels is None:  # long movies: tracked labels on disk
-        import dask.array as da
-
-        store = cache.tracked_store(tuple(movie.data.shape))
-        tracked = da.from_zarr(tracks.relabel(seg, out=store))
+        from dask.array import from_zarr
+        tracked = from_zarr(tracks.relabel(seg, out=cache.tracked_store(movie.data.shape)))
     else:
         tracked = tracks.relabel(seg)
     objects, edges = tracks.objects, tracks.edges

@@ -7,7 +7,9 @@ keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import sys
 import time
 import warnings
@@ -150,7 +152,8 @@ def _load_config(path: Path) -> dict[str, Any]:
 
 def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None,
             pixel_size=None, frame_interval=None, overwrite=False, no_progress=False,
-            resume=False, units_note=None, **options: Any):
+            resume=False, units_note=None, workers=None, scheduler=None,
+            **options: Any):
     """`celldyn run`: `options` are RunConfig's (:meth:`RunConfig.from_options`)."""
     import shutil
 
@@ -183,7 +186,9 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None,
     if resume and cache is not None and len(cache):
         click.echo(f"resuming: {len(cache)} of {movie.n_frames} frames already segmented",
                    err=True)
-    result = run(movie, config=config, labels=labels, progress=not no_progress, cache=cache)
+    with _dask_client(workers, scheduler, movie) as client:
+        result = run(movie, config=config, labels=labels, progress=not no_progress,
+                     cache=cache, client=client)
     inputs = {
         "movie": str(Path(movie_path).resolve()),
         "labels_path": None if labels_path is None else str(Path(labels_path).resolve()),
@@ -198,9 +203,38 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None,
     return result
 
 
+# Execution (issue 19): where the work runs; not part of the run's inputs or
+# fingerprint (the results are the same on any of them).
+_EXECUTION_HELP = {
+    "workers": "Run on a dask LocalCluster of N worker processes. Default: in this "
+               "process, or one worker per CPU for a movie over a quarter of memory.",
+    "scheduler": "Run on an existing dask.distributed cluster, e.g. tcp://HOST:8786 "
+                 "(the workers must see the movie and the -o folder).",
+}
+
+
+@contextlib.contextmanager
+def _dask_client(workers, scheduler, movie):
+    """A dask client for `--workers` / `--scheduler` (or picked for a movie larger than
+    a quarter of memory), None for the plain in-process run; says what it picked."""
+    from ..scale import auto_workers, connect
+
+    if workers is None and scheduler is None:
+        nbytes = math.prod(movie.data.shape) * movie.data.dtype.itemsize
+        workers = auto_workers(nbytes) if hasattr(movie.data, "dask") else 0
+        if not workers:
+            yield None
+            return
+    with connect(workers=workers, scheduler=scheduler) as (client, note):
+        click.echo(f"running on {note}", err=True)
+        yield client
+
+
 @main.command("run")
 @click.argument("movie", required=False)
 @_run_options
+@click.option("--workers", type=click.IntRange(min=1), help=_EXECUTION_HELP["workers"])
+@click.option("--scheduler", metavar="ADDRESS", help=_EXECUTION_HELP["scheduler"])
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run into the same -o folder, reusing the "
               "frames it finished.")

@@ -98,7 +98,62 @@ class FrameCache:
         os.replace(tmp, self._path(t))
 
     def __len__(self) -> int:
-        return len(list(self.folder.glob("labels_*.npy"))) if self.folder.exists() else 0
+        """Frames finished: per-frame files and frames of complete chunks."""
+        if not self.folder.exists():
+            return 0
+        chunks = sum(t1 - t0 for t0, t1 in self._parts().values())
+        return len(list(self.folder.glob("labels_*.npy"))) + chunks
+
+    # Chunks (the Dask path, celldyn.scale): labels in one zarr store, one chunk of
+    # frames per task, and the chunk's objects as a Parquet part written after its
+    # labels, so a part on disk means a complete chunk.
+
+    def _parts(self) -> dict[int, tuple[int, int]]:
+        found = {}
+        for p in (self.folder / "objects").glob("part_*_*.parquet"):
+            t0, t1 = (int(v) for v in p.stem.split("_")[1:3])
+            found[t0] = (t0, t1)
+        return found
+
+    def chunk_labels(self, shape: tuple[int, ...], *, chunks: tuple[int, ...]) -> Any:
+        """The zarr array of per-frame labels (created on first use, kept on resume)."""
+        import zarr
+
+        self._open()
+        path = self.folder / "segmented.zarr"
+        if path.exists():
+            store = zarr.open_array(str(path), mode="r+")
+            if tuple(store.shape) == tuple(shape) and tuple(store.chunks) == tuple(chunks):
+                return store
+            shutil.rmtree(path)
+            shutil.rmtree(self.folder / "objects", ignore_errors=True)
+        return zarr.open_array(str(path), mode="w", shape=shape, chunks=chunks,
+                               dtype=np.int32, fill_value=0)
+
+    def chunks_done(self) -> set[int]:
+        """First frames of the complete chunks."""
+        return set(self._parts()) if self.folder.exists() else set()
+
+    def put_chunk(self, t0: int, labels: np.ndarray, objects: pd.DataFrame) -> None:
+        """Write frames ``t0..t0+len(labels)``: labels, then their objects (atomic)."""
+        import zarr
+
+        store = zarr.open_array(str(self.folder / "segmented.zarr"), mode="r+")
+        store[t0:t0 + len(labels)] = labels
+        folder = self.folder / "objects"
+        folder.mkdir(exist_ok=True)
+        with atomic_path(folder / f"part_{t0:06d}_{t0 + len(labels):06d}.parquet") as tmp:
+            objects.to_parquet(tmp, index=False)
+
+    def chunk_objects(self) -> pd.DataFrame:
+        """The objects of every complete chunk, in frame order (one table)."""
+        parts = [pd.read_parquet(p) for p in sorted((self.folder / "objects").glob(
+            "part_*_*.parquet"))]
+        full = [p for p in parts if len(p)]
+        if not full:
+            return parts[0] if parts else pd.DataFrame()
+        table = pd.concat(full, ignore_index=True)
+        return table.sort_values(["t", "label"], kind="stable").reset_index(drop=True)
 
     def frames(self, shape: tuple[int, ...]) -> _CachedFrames:
         """A read-only, frame-indexable view of the cached label movie."""

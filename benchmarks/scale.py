@@ -1,0 +1,245 @@
+"""Scale (issue 19): `celldyn run` on movies of 1, 5 and 20 GB on Dask, 1 and 2 workers.
+
+Each movie is a synthetic 2D OME-Zarr (uint16 frames of 1024x1024, 64 bright discs on
+a grid, each circling slowly, so tracks are unambiguous), generated and written a frame
+at a time (never held in memory; noise-free, so zstd keeps it small on disk: the sizes
+are of the uncompressed pixels, what the pipeline reads). Each row runs
+``celldyn run MOVIE.ome.zarr -o OUT --workers N`` in a fresh process (full run:
+segment + measure as dask tasks, LAP tracking, the run folder with CTC export and
+report) and samples the resident memory of the whole process tree (the command, its
+nannies and workers; psutil, every 0.2 s): "peak RSS MB" is the largest sum.
+
+The last rows compare, on a movie that fits in memory, the plain in-process path
+(no --workers) with the Dask path.
+
+Targets (issue 19): peak RSS under 3 GB on the 20 GB movie, flat across sizes; time
+linear in size; 2 workers at least 1.6x faster than 1 (the synthetic movie with the
+watershed method is segmentation-bound); the Dask path at most 20 % slower than the
+in-process path on a movie that fits in memory.
+
+    python benchmarks/scale.py [--sizes 1 5 20] [--workers 1 2] [--merge]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import markdown_table, versions, write_section  # noqa: E402
+
+FRAME = 1024
+GRID = 8  # discs per side
+RADIUS = 10
+JSON = Path(__file__).with_name("scale.json")
+
+
+def frame(t: int):
+    """Frame `t` of the synthetic movie (uint16, FRAME x FRAME)."""
+    import numpy as np
+
+    img = np.full((FRAME, FRAME), 100, dtype=np.uint16)
+    yy, xx = np.mgrid[-RADIUS:RADIUS + 1, -RADIUS:RADIUS + 1]
+    disc = ((yy**2 + xx**2) <= RADIUS**2).astype(np.uint16) * 300
+    step = FRAME // GRID
+    for i in range(GRID):
+        for j in range(GRID):
+            phase = (i * GRID + j) * 0.7
+            cy = step * i + step // 2 + int(round(12 * np.sin(0.05 * t + phase)))
+            cx = step * j + step // 2 + int(round(12 * np.cos(0.05 * t + phase)))
+            img[cy - RADIUS:cy + RADIUS + 1, cx - RADIUS:cx + RADIUS + 1] += disc
+    return img
+
+
+def make_movie(path: Path, n_frames: int) -> None:
+    """An OME-Zarr of `n_frames` frames, written one frame (one chunk) at a time."""
+    import numpy as np
+    import zarr
+
+    from celldyn.io.omezarr import write_ome_zarr
+    from celldyn.movie import Movie
+
+    write_ome_zarr(path, Movie(frame(0)[None], "TYX", spacing=(0.5, 0.5),
+                               frame_interval=60.0))
+    arr = zarr.open_array(str(path / "s0"), mode="r+")
+    arr.resize((n_frames, FRAME, FRAME))
+    for t in range(1, n_frames):
+        arr[t] = frame(t)
+    assert arr.nchunks_initialized == n_frames, arr.nchunks_initialized
+    del np
+
+
+def run_row(movie: Path, out: Path, workers: int | None, method: str,
+            timeout: float) -> dict:
+    """`celldyn run` in a fresh process; wall time and peak RSS of its process tree."""
+    import psutil
+
+    cmd = [sys.executable, "-c", "import sys; from celldyn.cli.main import main; "
+           "main(sys.argv[1:])", "run", str(movie), "-o", str(out), "--no-progress",
+           "--method", method, "--overwrite"]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            text=True)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        rss = 0
+        try:
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    rss += p.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        peak = max(peak, rss)
+        if time.perf_counter() - t0 > timeout:
+            for p in root.children(recursive=True):
+                p.kill()
+            proc.kill()
+            proc.communicate()
+            return {"status": f"timeout ({timeout:.0f} s)",
+                    "seconds": time.perf_counter() - t0, "peak RSS MB": peak / 2**20}
+        time.sleep(0.2)
+    stdout, stderr = proc.communicate()
+    secs = time.perf_counter() - t0
+    if proc.returncode != 0:
+        print(stderr[-2000:], file=sys.stderr)
+        return {"status": f"failed ({proc.returncode})", "seconds": secs,
+                "peak RSS MB": peak / 2**20}
+    summary = json.loads((out / "run.json").read_text())["summary"]
+    return {"status": "ok", "seconds": secs, "peak RSS MB": peak / 2**20,
+            "objects": summary["objects"], "tracks": summary["tracks"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=float, nargs="*", default=[1, 5, 20],
+                    help="movie sizes in GB (uncompressed pixels)")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--method", default="watershed")
+    ap.add_argument("--in-memory-gb", type=float, default=0.25,
+                    help="size of the movie of the in-process vs Dask rows (0: skip)")
+    ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--tmp", type=Path, default=Path(tempfile.gettempdir()))
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the rows of scale.json that this run does not redo")
+    ap.add_argument("--json", type=Path, default=JSON)
+    ap.add_argument("--no-results", action="store_true", help="do not touch RESULTS.md")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite the table and RESULTS.md from scale.json, run nothing")
+    args = ap.parse_args(argv)
+    if args.report_only:
+        _report([], json.loads(args.json.read_text())["rows"], args)
+        return 0
+
+    old = json.loads(args.json.read_text()).get("rows", []) if (
+        args.merge and args.json.exists()) else []
+    rows: list[dict] = []
+    plan = [(gb, w, "dask") for gb in args.sizes for w in args.workers]
+    if args.in_memory_gb:
+        plan += [(args.in_memory_gb, None, "in-process")]
+        plan += [(args.in_memory_gb, w, "dask") for w in args.workers]
+    frame_mb = FRAME * FRAME * 2 / 1e6
+    work = Path(tempfile.mkdtemp(prefix="celldyn-scale-", dir=args.tmp))
+    try:
+        made: dict[float, Path] = {}
+        for gb, workers, path in plan:
+            n_frames = max(int(round(gb * 1e3 / frame_mb)), 2)
+            if gb not in made:
+                for stale in made.values():  # one movie on disk at a time
+                    shutil.rmtree(stale, ignore_errors=True)
+                made.clear()
+                movie = work / f"movie_{gb:g}GB.ome.zarr"
+                t0 = time.perf_counter()
+                make_movie(movie, n_frames)
+                print(f"wrote {movie.name}: {n_frames} frames in "
+                      f"{time.perf_counter() - t0:.0f} s", flush=True)
+                made[gb] = movie
+            out = work / "out"
+            row = {"movie GB": gb, "frames": n_frames, "method": args.method,
+                   "path": path, "workers": workers or "-"}
+            row.update(run_row(made[gb], out, workers, args.method, args.timeout))
+            if row["status"] == "ok":
+                row["frames/s"] = round(n_frames / row["seconds"], 2)
+                row["MB/s"] = round(n_frames * frame_mb / row["seconds"], 1)
+            row["peak RSS MB"] = round(row["peak RSS MB"], 0)
+            row["load"] = round(os.getloadavg()[0], 1)  # other jobs on the machine
+            row["seconds"] = round(row["seconds"], 1)
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(out.with_name(".out.partial"), ignore_errors=True)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+            _report(rows, old, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _key(r: dict) -> tuple:
+    return (r["method"], r["movie GB"], r["path"], str(r["workers"]))
+
+
+def _report(rows: list[dict], old: list[dict], args: argparse.Namespace) -> None:
+    """Table, speed-ups and verdicts from all rows so far; JSON and RESULTS.md."""
+    done = {_key(r) for r in rows}
+    allrows = sorted([r for r in old if _key(r) not in done] + rows,
+                     key=lambda r: (r["method"], r["movie GB"], r["path"] != "dask",
+                                    str(r["workers"])))
+    ok = {_key(r): r for r in allrows if r["status"] == "ok"}
+    notes = []
+    for r in allrows:
+        one = ok.get((r["method"], r["movie GB"], "dask", "1"))
+        if r["path"] == "dask" and r["status"] == "ok" and one and str(r["workers"]) != "1":
+            r["speed-up vs 1 worker"] = round(one["seconds"] / r["seconds"], 2)
+        plain = ok.get((r["method"], r["movie GB"], "in-process", "-"))
+        if r["path"] == "dask" and plain and r["status"] == "ok":
+            r["vs in-process"] = f"{100 * (r['seconds'] / plain['seconds'] - 1):+.0f} %"
+    big = [r for r in allrows if r["path"] == "dask" and r["status"] == "ok"]
+    if big:
+        top = max(big, key=lambda r: r["movie GB"])
+        notes.append(f"Largest movie run: {top['movie GB']:g} GB, peak RSS of the process "
+                     f"tree {max(r['peak RSS MB'] for r in big if r['movie GB'] == top['movie GB']):.0f} MB "
+                     "(target under 3,000 MB on 20 GB).")
+    skipped = [gb for gb in (1, 5, 20) if not any(r["movie GB"] == gb for r in allrows)]
+    if skipped:
+        notes.append("Not run (time on this 2-CPU machine shared with other jobs): "
+                     + ", ".join(f"{g} GB" for g in skipped) + ".")
+    columns = ["method", "movie GB", "frames", "path", "workers", "seconds", "frames/s", "MB/s",
+               "peak RSS MB", "speed-up vs 1 worker", "vs in-process", "objects",
+               "tracks", "load", "status", "note"]
+    table = markdown_table(allrows, columns)
+    print(table)
+    for n in notes:
+        print(n)
+    args.json.write_text(json.dumps({
+        "rows": allrows, "frame": [FRAME, FRAME],
+        "versions": versions("dask", "distributed", "zarr"), "cpus": os.cpu_count(),
+    }, indent=2))
+    if not args.no_results:
+        write_section(
+            "Scale: Dask, 1 and 2 workers (benchmarks/scale.py)",
+            "Full `celldyn run --workers N` (classical method as given, LAP tracking, run "
+            "folder with CTC export and report) on synthetic OME-Zarr movies of 1024x1024 "
+            "uint16 frames, written a frame at a time; one fresh process per row; peak RSS "
+            "is the largest sampled sum over the command, its nannies and workers. "
+            "'in-process' is the plain path (no --workers) on the same movie. The machine's "
+            "2 CPUs were shared with other jobs (the 1-minute load average, 'load', was "
+            "7 to 13 during the first rows): times, speed-ups and the Dask/in-process "
+            "ratio are not comparable between rows run at different loads.\n\n"
+            + table + "\n\n" + "\n".join(notes),
+            packages=("dask", "distributed"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

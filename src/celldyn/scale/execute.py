@@ -1,0 +1,250 @@
+"""Segmentation and measurement as dask tasks, one chunk of frames per task (ours).
+
+The glue to Dask (DESIGN.md, Scale): the stage functions are the same as the in-memory
+path's (:func:`~celldyn.segment.api.frame_function`,
+:func:`~celldyn.measure.measure_objects`), run per chunk of frames on the workers of a
+``dask.distributed`` client. Each task reads its frames from the (lazy) movie,
+segments them (per frame, or block by block with overlap for frames too large for a
+worker: :func:`~celldyn.scale.blocks.segment_blocks`), measures the objects and, with
+a resume cache, writes its labels into the cache's zarr store and its objects as one
+Parquet part (labels first, the part last: a part on disk means a complete chunk), so
+an interrupted run continues from the chunks it finished and a task run twice (a
+worker died, dask retried it) writes the same bytes again: no frame lost or doubled.
+
+Segmenters are built once per worker process (:func:`worker_segmenter`, a cache keyed
+by the segmentation parameters): a deep model is loaded once per worker, not per task.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CelldynError
+from ..measure import measure_objects
+from ..movie import Movie
+from ..segment.api import frame_function
+from .blocks import segment_blocks
+
+__all__ = ["segment_measure", "worker_loads", "worker_segmenter", "LOADS"]
+
+_SEGMENTERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+LOADS = {"count": 0}  # segmenters built in this process (a deep model: one load each)
+
+
+def worker_segmenter(spec: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """The frame segmenter of `spec`, built once per process and kept."""
+    key = json.dumps(spec, sort_keys=True, default=str)
+    func = _SEGMENTERS.get(key)
+    if func is None:
+        n = spec["n_spatial"]
+        axes = "TZYX"[-(n + 1):] if n == 3 else "TYX"
+        # frame_function reads only the movie's maximum (dark objects: resolved in
+        # `invert`), its spacing and dimensionality: a one-pixel stand-in carries them
+        stub = Movie(np.full((1,) * (n + 1), spec["invert"] or 0.0), axes,
+                     spacing=spec["spacing"])
+        func = frame_function(
+            stub, segmenter=spec["segmenter"], method=spec["method"], model=spec["model"],
+            dark_objects=spec["invert"] is not None, params=dict(spec["params"]))
+        _SEGMENTERS[key] = func
+        LOADS["count"] += 1
+    return func
+
+
+def worker_loads() -> int:
+    """Segmenters built in this process so far (run it on the workers:
+    ``client.run(worker_loads)``)."""
+    return LOADS["count"]
+
+
+def _segment_chunk(frames: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
+    func = worker_segmenter(spec)
+    out = np.zeros(frames.shape, dtype=np.int32)
+    for i in range(frames.shape[0]):
+        if spec["block"]:
+            out[i] = segment_blocks(frames[i], func, block=spec["block"],
+                                    overlap=spec["overlap"])
+        else:
+            out[i] = func(frames[i])
+    return out
+
+
+def _chunk_task(seen: Any, raw: Any, t0: int, spec: dict[str, Any], cache: Any) -> Any:
+    """Segment and measure frames ``t0..t0+len(seen)`` (intensities from `raw`, or
+    `seen` itself when None); write them to `cache` (if any)."""
+    seen = np.asarray(seen)
+    labels = _segment_chunk(seen, spec)
+    table = measure_objects(labels, seen if raw is None else np.asarray(raw),
+                            spacing=spec["spacing"])
+    table["t"] += t0
+    if cache is None:
+        return labels, table
+    cache.put_chunk(t0, labels, table)
+    return t0, len(table)
+
+
+def _resolved_spec(seen: Movie, *, segmenter: str, method: str, model: Any,
+                   dark_objects: bool, params: dict[str, Any] | None,
+                   block: Any, overlap: int) -> dict[str, Any]:
+    """What a worker needs to build the segmenter, with every per-movie setting (the
+    dark-objects maximum, the deep model's object diameter) resolved here, once."""
+    params = dict(params or {})
+    invert = float(np.max(seen.data)) if dark_objects else None
+    if segmenter == "deep" and params.get("diameter", "auto") == "auto":
+        from ..segment.deep.registry import DeepSegmenter, load_segmenter
+
+        net = model if isinstance(model, DeepSegmenter) else load_segmenter(model)
+        if net.ndim == 2 and seen.n_spatial == 2:
+            middle = np.asarray(seen.data[seen.n_frames // 2])
+            if invert is not None:
+                middle = invert - middle.astype(np.float32)
+            params["diameter"] = net.estimate_diameter(middle,
+                                                       tile=int(params.get("tile", 512)))
+        else:
+            params["diameter"] = None
+    return {"segmenter": segmenter, "method": method,
+            "model": (None if segmenter != "deep" else
+                      str(model) if isinstance(model, (str, os.PathLike)) else model),
+            "params": params, "invert": invert, "spacing": seen.spacing,
+            "n_spatial": seen.n_spatial, "block": block, "overlap": int(overlap)}
+
+
+def _chunks(data: Any, size: int) -> list[tuple[int, Any]]:
+    """``(t0, frames)`` per chunk: numpy slices, or dask delayed blocks of a lazy movie."""
+    n = int(data.shape[0])
+    starts = list(range(0, n, size))
+    if hasattr(data, "dask"):
+        blocks = data.rechunk((size,) + tuple(data.shape[1:])).to_delayed().ravel()
+        return list(zip(starts, blocks))
+    return [(t0, data[t0:t0 + size]) for t0 in starts]
+
+
+def segment_measure(
+    seen: Movie,
+    raw: Movie,
+    *,
+    client: Any,
+    segmenter: str = "classical",
+    method: str = "watershed",
+    model: Any = "nuclei2d",
+    dark_objects: bool = False,
+    params: dict[str, Any] | None = None,
+    cache: Any = None,
+    chunk_frames: int = 1,
+    block: int | tuple[int, ...] | None = None,
+    overlap: int = 32,
+    progress: bool = False,
+) -> tuple[Any, pd.DataFrame]:
+    """Segment `seen` and measure its objects on `raw`, chunk by chunk on `client`.
+
+    Parameters
+    ----------
+    seen, raw : Movie
+        The movie segmentation sees (denoised or raw) and the one intensities are
+        measured on; same shape, single channel. Lazy (dask) data is read by the
+        workers a chunk at a time.
+    client : distributed.Client
+        Where the tasks run.
+    segmenter, method, model, dark_objects, params
+        As :func:`~celldyn.segment.segment_movie`.
+    cache : FrameCache, optional
+        The run's resume cache: labels go to its zarr store and objects to Parquet
+        parts; chunks already there are not run again. Without it the labels come
+        back to this process (a movie that fits in memory).
+    chunk_frames : int
+        Frames per task.
+    block, overlap : optional
+        Segment each frame in blocks of `block` pixels per axis with `overlap` pixels
+        of margin, stitched (frames too large for one worker); default whole frames.
+    progress : bool
+        A progress bar over frames.
+
+    Returns
+    -------
+    labels, objects
+        Per-frame labels (the cache's zarr array, or a numpy array) and the objects
+        table, identical to :func:`segment_movie` + :func:`measure_objects`.
+
+    Raises
+    ------
+    CelldynError
+        When a worker died more often than dask retries a task (one line; the chunks
+        finished so far are kept: resume).
+    """
+    from distributed import as_completed
+    from distributed.client import FutureCancelledError
+
+    import dask
+
+    shape = tuple(int(n) for n in seen.data.shape)
+    spec = _resolved_spec(seen, segmenter=segmenter, method=method, model=model,
+                          dark_objects=dark_objects, params=params, block=block,
+                          overlap=overlap)
+    size = 1 if block else max(int(chunk_frames), 1)
+    seen_chunks = _chunks(seen.data, size)
+    raw_chunks = ([(t0, None) for t0, _ in seen_chunks] if raw.data is seen.data
+                  else _chunks(raw.data, size))
+    if cache is not None:
+        if block:  # zarr chunks of one block: a frame is never held whole on disk writes
+            sizes = (block,) * (len(shape) - 1) if isinstance(block, int) else block
+            chunks = (1,) + tuple(min(int(b), n) for b, n in zip(sizes, shape[1:]))
+        else:
+            chunks = (size,) + shape[1:]
+        store = cache.chunk_labels(shape, chunks=chunks)
+        done = cache.chunks_done()
+    else:
+        store, done = np.zeros(shape, dtype=np.int32), set()
+    task = dask.delayed(_chunk_task, pure=False)
+    starts = [t0 for t0, _ in seen_chunks if t0 not in done]
+    todo = [task(s, r, t0, spec, cache)
+            for (t0, s), (_, r) in zip(seen_chunks, raw_chunks) if t0 not in done]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        what = method if segmenter == "classical" else f"deep {model}"
+        bar = tqdm(total=shape[0], initial=min(len(done) * size, shape[0]),
+                   desc=f"segment + measure ({what}, dask)", unit="frame")
+    parts: list[pd.DataFrame] = []
+    futures = client.compute(todo)
+    first = {f.key: t0 for f, t0 in zip(futures, starts)}
+    try:
+        for future in as_completed(futures):
+            result = future.result()
+            if cache is None:
+                labels, table = result
+                t0 = first[future.key]
+                store[t0:t0 + len(labels)] = labels
+                parts.append(table)
+            future.release()
+            if bar is not None:
+                bar.update(size)
+    except Exception as err:  # noqa: BLE001 - dask raises the worker's error as is
+        for f in futures:
+            f.cancel()
+        if type(err).__name__ == "KilledWorker" or isinstance(err, FutureCancelledError):
+            raise CelldynError(
+                "a dask worker died while segmenting (dask stopped retrying the task); "
+                "the chunks finished so far are kept: run again with --resume"
+            ) from None
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if cache is not None:
+        return store, cache.chunk_objects()
+    return store, _concat(parts)
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The chunks' tables in frame order, as one :func:`measure_objects` table."""
+    full = [p for p in parts if len(p)]
+    if not full:
+        return parts[0] if parts else pd.DataFrame()
+    table = pd.concat(full, ignore_index=True)
+    return table.sort_values(["t", "label"], kind="stable").reset_index(drop=True)
