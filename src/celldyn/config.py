@@ -64,7 +64,8 @@ class RunConfig:
         segmentation this removed a third of the false divisions and changed no score
         on ground-truth detections. 0 or 1 keeps every division.
     classifier : str or None
-        Name of a shipped classifier (``mitosis``) or a model folder from
+        Name of a shipped classifier (``phases``, ``mitosis``, ``phases-cnn``,
+        ``mitosis-cnn``) or a model folder from
         ``celldyn train classifier``; adds ``class`` and ``class_proba`` to the objects.
     seed : int
         Seed for every stochastic step (recorded for reproducibility).

@@ -11,7 +11,29 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["predict_proba_objects", "classify_objects", "class_timeline"]
+__all__ = ["predict_proba_objects", "classify_objects", "class_timeline", "model_features"]
+
+
+def model_features(model: Any, labels: np.ndarray, movie: np.ndarray,
+                   graph: nx.DiGraph | None, *, spacing=None) -> pd.DataFrame:
+    """The features table `model` reads: :func:`object_features`, plus, for models
+    trained on cell crops (``crops`` in their record, such as the shipped ``phases``
+    and ``mitosis``), the crop features of :mod:`celldyn.classify.phases` computed on
+    crops cut from this movie at the training crops' scale."""
+    from .features import object_features
+
+    features = object_features(labels, movie, graph=graph, spacing=spacing)
+    spec = model.meta.get("crops")
+    if spec and getattr(model, "kind", "") != "cnn":
+        from .phases import cell_crops, crop_features
+
+        crops = cell_crops(labels, movie, features, size=int(spec["size"]),
+                           reference_diameter=float(spec["reference_diameter"]),
+                           window=float(spec.get("window", 64)))
+        cf = crop_features(crops)
+        cf.index = features.index
+        features = pd.concat([features, cf], axis=1)
+    return features
 
 
 def predict_proba_objects(model: Any, labels: np.ndarray, movie: np.ndarray,
@@ -19,10 +41,8 @@ def predict_proba_objects(model: Any, labels: np.ndarray, movie: np.ndarray,
                           features: pd.DataFrame | None = None
                           ) -> tuple[pd.DataFrame, np.ndarray]:
     """Features table of every object and the model's (n, K) probabilities for it."""
-    from .features import object_features
-
     if features is None:
-        features = object_features(labels, movie, graph=graph, spacing=spacing)
+        features = model_features(model, labels, movie, graph, spacing=spacing)
     if getattr(model, "kind", "") == "cnn":
         proba = model.predict_proba_crops(model.crops(labels, movie, features))
     else:
@@ -58,8 +78,11 @@ def classify_objects(
         From :func:`load_classifier`, or a name / folder passed to it.
     smooth : bool
         Smooth classes along each track with the HMM (Viterbi); uses `transition`,
-        else the model's stored ``transition``, else the default mitosis matrix for
-        a two-class mitosis model; other models without a matrix are not smoothed.
+        else the model's stored ``smoothing`` (transition matrix fitted on training
+        lineages and the strength chosen on them; strength 0 = off) or
+        ``transition``, else the default mitosis matrix for a two-class mitosis
+        model; other models without a matrix are not smoothed. The phase model's
+        matrix follows the order phases occur (:func:`phases.phase_transition`).
     transition : (K, K) array, optional
         Your own transition matrix, rows/columns in the model's class order.
 
@@ -86,12 +109,16 @@ def classify_objects(
         )
     feats, proba = predict_proba_objects(model, labels, data, graph, spacing=spacing)
     classes = list(model.classes)
+    strength = 1.0
     if transition is None and smooth:
-        transition = model.meta.get("transition")
+        stored = model.meta.get("smoothing") or {}
+        transition = stored.get("transition", model.meta.get("transition"))
+        strength = float(stored.get("strength", 1.0))
         if transition is None and len(classes) == 2 and "mitosis" in classes:
             transition = mitosis_transition(classes)
     if smooth and transition is not None:
-        states, post = smooth_tracks(feats, proba, transition=np.asarray(transition))
+        states, post = smooth_tracks(feats, proba, transition=np.asarray(transition),
+                                     strength=strength)
     else:
         states, post = proba.argmax(axis=1), proba
     res = feats[["t", "label"]].copy()

@@ -132,8 +132,9 @@ def _run_options(f):
         click.option("--merges", is_flag=True,
                      help="Allow merges (two objects become one), e.g. organelles."),
         click.option("--classifier",
-                     help="Classify every object: a shipped model name (mitosis) or a "
-                     "folder from `celldyn train classifier`."),
+                     help="Classify every object: a shipped model name (phases: the 8 "
+                     "cell-cycle / mitotic phases; mitosis: mitosis vs interphase; their "
+                     "-cnn variants) or a folder from `celldyn train classifier`."),
         click.option("--denoise", type=click.Choice(["nlmeans", "tv", "n2v", "temporal"]),
                      help="Denoise the movie before segmenting it (intensities are still "
                      "measured on the raw movie; see `celldyn denoise`)."),
