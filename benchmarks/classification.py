@@ -371,9 +371,9 @@ def run_real(data: Path, ship: Path | None = None) -> dict:
 
     curve = []
     for n in SIZES:
-        for model in ("rf", "cnn"):
+        for model in ("rf", "gb"):
             res = []
-            for rep in range(CURVE_REPEATS if model != "cnn" else 1):
+            for rep in range(CURVE_REPEATS):
                 idx = _curve_sample(cc, n, np.random.default_rng(1000 * rep + n))
                 clf = _fit_real(model, cc, idx, y8, rep)
                 p = _proba_real(clf, cc, te)
@@ -414,18 +414,32 @@ def run_real(data: Path, ship: Path | None = None) -> dict:
             A, pk = A2, p
         to2 = (lambda st: np.isin(np.asarray(PHASES)[st], MITOTIC).astype(int)) \
             if task == "phases" else (lambda st: st)
-        strength, tried = choose_strength(
-            obj[trl], pk[trl], truth[trl], transition=A,
-            score=lambda yt, st, to2=to2: _bacc_f1(yt, to2(st), [0, 1])["bacc"])
+        # decision threshold q (two-class models: prior [1 - q, q]) and smoothing
+        # strength, both chosen on the train lineages; q = 0.5 / strength 0 win ties
+        best_key, tried = None, {}
+        for q in ((0.5, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9) if task == "mitosis" else (0.5,)):
+            prior = None if q == 0.5 else np.array([1 - q, q])
+            st_q, sc = choose_strength(
+                obj[trl], pk[trl], truth[trl], transition=A, prior=prior,
+                score=lambda yt, st, to2=to2: _bacc_f1(yt, to2(st), [0, 1])["bacc"])
+            tried[q] = sc
+            if best_key is None or sc[st_q] > tried[best_key[0]][best_key[1]] + 1e-12:
+                best_key = (q, st_q)
+        q, strength = best_key
+        prior = None if q == 0.5 else np.array([1 - q, q])
         smoothing[name] = {"transition": A.tolist(), "strength": strength,
-                           "train_lineage_scores": tried}
+                           **({"prior": prior.tolist()} if prior is not None else {}),
+                           "train_lineage_scores": {f"q={k}": v for k, v in tried.items()}}
         for pname, m in (("train lineages", trl), ("test lineages", tel),
                          ("whole movie", np.ones(len(obj), bool))):
-            raw = to2(pk[m].argmax(axis=1))  # the class the model gives, unsmoothed
-            st, _ = smooth_tracks(obj[m], pk[m], transition=A, strength=strength)
-            r, sm = _bacc_f1(truth[m], raw, [0, 1]), _bacc_f1(truth[m], to2(st), [0, 1])
+            plain = _bacc_f1(truth[m], to2(pk[m].argmax(axis=1)), [0, 1])
+            raw, _ = smooth_tracks(obj[m], pk[m], transition=A, strength=0.0, prior=prior)
+            st, _ = smooth_tracks(obj[m], pk[m], transition=A, strength=strength,
+                                  prior=prior)
+            r, sm = _bacc_f1(truth[m], to2(raw), [0, 1]), _bacc_f1(truth[m], to2(st), [0, 1])
             rows2.append({"model": name, "part": pname, "n_objects": int(m.sum()),
-                          "n_mitosis": int(truth[m].sum()), "strength": strength,
+                          "n_mitosis": int(truth[m].sum()), "bacc_argmax": plain["bacc"],
+                          "threshold": q, "strength": strength,
                           "bacc_raw": r["bacc"], "bacc_smoothed": sm["bacc"],
                           "f1_mitosis_raw": r["f1_1"], "f1_mitosis_smoothed": sm["f1_1"]})
             print(rows2[-1], flush=True)
@@ -435,6 +449,7 @@ def run_real(data: Path, ship: Path | None = None) -> dict:
                     "divisions": hela["n_divisions"]},
            "transition_mitosis": A2.tolist(),
            "smoothing": {k: {"strength": v["strength"],
+                             "threshold": 1 - v["prior"][0] if "prior" in v else 0.5,
                              "train_lineage_scores": v["train_lineage_scores"]}
                          for k, v in smoothing.items()},
            "seconds": time.perf_counter() - t0}
@@ -463,8 +478,8 @@ def _ship_real(out_root: Path, models: dict, spec: dict, smoothing: dict, res: d
         t = lin[(name, "test lineages")]
         clf.meta.update({
             "crops": spec,
-            "smoothing": {"transition": smoothing[name]["transition"],
-                          "strength": smoothing[name]["strength"]},
+            "smoothing": {k: v for k, v in smoothing[name].items()
+                          if k != "train_lineage_scores"},
             "data": f"{CC} crops (chromatin channel), train part by cell group",
             "split": "benchmarks/splits.py CLASSIFICATION (cell groups; HeLa lineages)",
             "test_scores": {
@@ -494,13 +509,16 @@ def write_real_section(res: dict) -> None:
     cols8 = ["model", "part", "n_train", "bacc"] + [f"f1_{p}" for p in sorted(
         ["interphase", "prophase", "prometaphase", "metaphase", "early_anaphase",
          "late_anaphase", "telophase", "apoptosis"])] + ["seconds"]
-    cols2 = ["model", "part", "n_objects", "n_mitosis", "strength", "bacc_raw",
-             "bacc_smoothed", "f1_mitosis_raw", "f1_mitosis_smoothed"]
-    sm = "; ".join(f"{k}: strength {v['strength']} (train-lineage bal. acc. by strength "
-                   + ", ".join(f"{s:g}: {b:.3f}" for s, b in
-                               sorted((float(a), b) for a, b in
-                                      v["train_lineage_scores"].items())) + ")"
-                   for k, v in res["smoothing"].items())
+    cols2 = ["model", "part", "n_objects", "n_mitosis", "bacc_argmax", "threshold",
+             "strength", "bacc_raw", "bacc_smoothed", "f1_mitosis_raw",
+             "f1_mitosis_smoothed"]
+    sm = "; ".join(
+        f"{k}: threshold {v.get('threshold', 0.5)}, strength {v['strength']} "
+        "(train-lineage bal. acc. by strength at that threshold: "
+        + ", ".join(f"{float(a):g}: {b:.3f}" for a, b in sorted(
+            v["train_lineage_scores"][f"q={v.get('threshold', 0.5)}"].items(),
+            key=lambda kv: float(kv[0]))) + ")"
+        for k, v in res["smoothing"].items())
     A = np.asarray(res["transition_mitosis"])
     spec = res["crop_spec"]
     body = f"""Script: `nice python benchmarks/classification.py --task real` ({res['seconds']:.0f} s).
@@ -525,8 +543,8 @@ setting was chosen on them); the validation rows are what a model would be chose
 
 Learning curve (test part, balanced accuracy over all 8 classes; n labelled training
 cells, one crop per cell group, classes taken in turn in a random order, two per class
-first, so that 10 cells cover only 5 classes; mean of {CURVE_REPEATS} draws for the
-random forest, one for the CNN, to fit the CPU budget):
+first, so that 10 cells cover only 5 classes; mean of {CURVE_REPEATS} draws; the CNN
+is left out of the curve to fit the CPU budget of this run):
 
 {markdown_table(res['curve'], ['model', 'n_labelled', 'bacc', 'bacc_sd', 'repeats'])}
 
@@ -542,14 +560,61 @@ two frames before it mostly is not). Models trained on CellCognition only: `mito
 summed). Lineages split by root track (`splits.py`): the transition matrix is fitted on
 the train lineages' labels (interphase→mitosis {A[0, 1]:.3f}, mitosis→mitosis
 {A[1, 1]:.3f}; the 8-phase matrix follows the phase order with these two rates) and
-the smoothing strength is chosen there (0 = off, chosen when smoothing does not help):
-{sm}. Test lineages are held out; "whole movie" includes the train lineages (used for
-smoothing choices only, no image training).
+the two-class models' decision threshold on p(mitosis) (0.5 unless another does
+better) and the smoothing strength (0 = off, kept when smoothing does not help) are
+chosen there: {sm}. `bacc_argmax` is the model's plain class (threshold 0.5, no
+smoothing: nothing about this movie chosen); `bacc_raw` uses the chosen threshold,
+`bacc_smoothed` the threshold and smoothing. Test lineages are held out; "whole
+movie" includes the train lineages (used for these choices, no image training).
 
 {markdown_table(res['lineages'], cols2)}
 """
     write_section("Classification: real cells (CellCognition phases, HeLa lineages)", body,
                   packages=("scikit-learn", "torch", "scikit-image"))
+
+
+def figure_real(data: Path, out: Path, *, per_class: int = 3) -> None:
+    """Example test crops of each phase with the shipped CNN's saliency
+    (gradient x input of the predicted class) and the classical model's top feature."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy import ndimage as ndi
+
+    from celldyn.classify import load_classifier
+    from celldyn.classify.cnn import saliency
+    from celldyn.classify.phases import PHASES
+
+    cc = load_cellcognition(data)
+    cnn, rf = load_classifier("phases-cnn"), load_classifier("phases")
+    fig, axes = plt.subplots(len(PHASES), 2 * per_class,
+                             figsize=(2 * per_class * 1.1, len(PHASES) * 1.2))
+    for r, phase in enumerate(PHASES):
+        idx = np.flatnonzero((cc["part"] == "test") & (cc["y"] == phase))[:per_class]
+        maps, pred = saliency(cnn, cc["cnn_input"][idx])
+        contrib, info = rf.explain(cc["features"].iloc[idx])
+        for k, i in enumerate(idx):
+            a, b = axes[r, 2 * k], axes[r, 2 * k + 1]
+            a.imshow(cc["crops"][i, 0], cmap="gray", vmin=0, vmax=1)
+            a.contour(cc["crops"][i, 1] > 0.75, [0.5], colors="lime", linewidths=0.5)
+            sal = ndi.gaussian_filter(maps[k], 1.0)  # display only
+            m = np.abs(sal).max() or 1.0
+            b.imshow(sal / m, cmap="bwr", vmin=-1, vmax=1)
+            top = contrib.iloc[k].abs().idxmax()
+            a.set_title(f"{phase}", fontsize=5)
+            b.set_title(f"cnn: {cnn.classes[int(pred[k])]}\nrf: {info['predicted'][k]}"
+                        f" ({top[2:]})", fontsize=4)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("CellCognition test crops (chromatin): crop + nucleus mask | CNN "
+                 "saliency, gradient x input, smoothed 1 px (red: for the predicted class); "
+                 "rf/gb: class and top feature", fontsize=5)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=80)
+    print("figure written to", out)
 
 
 def main() -> None:
@@ -567,6 +632,9 @@ def main() -> None:
                     "models folder (src/celldyn/models)")
     ap.add_argument("--from-json", type=Path,
                     help="write the RESULTS.md section from a finished run's JSON")
+    ap.add_argument("--figure", type=Path,
+                    help="only draw the example crops + saliency figure of the shipped "
+                    "phase models (benchmarks/figures/classification_phases.png)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke test of --task real: 1-epoch CNNs, short learning curve")
     args = ap.parse_args()
@@ -577,6 +645,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
+    if args.figure:
+        figure_real(args.data, args.figure)
+        return
     if args.task in ("real", "all"):
         real_json = args.json.with_name("classification_real.json")
         if args.from_json and args.task == "real":

@@ -79,7 +79,7 @@ def classify_objects(
     smooth : bool
         Smooth classes along each track with the HMM (Viterbi); uses `transition`,
         else the model's stored ``smoothing`` (transition matrix fitted on training
-        lineages and the strength chosen on them; strength 0 = off) or
+        lineages, the strength and decision prior chosen on them; strength 0 = off) or
         ``transition``, else the default mitosis matrix for a two-class mitosis
         model; other models without a matrix are not smoothed. The phase model's
         matrix follows the order phases occur (:func:`phases.phase_transition`).
@@ -109,18 +109,19 @@ def classify_objects(
         )
     feats, proba = predict_proba_objects(model, labels, data, graph, spacing=spacing)
     classes = list(model.classes)
+    stored = model.meta.get("smoothing") or {}
+    prior = stored.get("prior")
+    prior = None if prior is None else np.asarray(prior, dtype=np.float64)
     strength = 1.0
     if transition is None and smooth:
-        stored = model.meta.get("smoothing") or {}
         transition = stored.get("transition", model.meta.get("transition"))
         strength = float(stored.get("strength", 1.0))
         if transition is None and len(classes) == 2 and "mitosis" in classes:
             transition = mitosis_transition(classes)
-    if smooth and transition is not None:
-        states, post = smooth_tracks(feats, proba, transition=np.asarray(transition),
-                                     strength=strength)
-    else:
-        states, post = proba.argmax(axis=1), proba
+    if not smooth or transition is None:
+        transition, strength = np.eye(len(classes)), 0.0
+    states, post = smooth_tracks(feats, proba, transition=np.asarray(transition),
+                                 strength=strength, prior=prior)
     res = feats[["t", "label"]].copy()
     res["class"] = [classes[k] for k in states]
     res["class_proba"] = post[np.arange(len(post)), states]

@@ -176,7 +176,10 @@ def smooth_tracks(
         Row-stochastic transition matrix between classes.
     prior : (K,) array, optional
         Class frequencies the classifier was trained with; emissions are
-        ``proba / prior`` (default: uniform, i.e. the probabilities themselves).
+        ``proba / prior`` (default: uniform, i.e. the probabilities themselves). Also
+        without smoothing (strength 0) the class is then the argmax of the normalised
+        ``proba / prior``: for two classes, prior ``[1 - q, q]`` is a decision
+        threshold ``q`` on the second class's probability.
     strength : float
         Weight of the transitions against the per-frame evidence: the log emissions
         are divided by it (1: the plain HMM; larger: smoother; 0: no smoothing, the
@@ -196,10 +199,13 @@ def smooth_tracks(
     if len(proba) != len(objects):
         raise InputError(f"proba has {len(proba)} rows but objects has {len(objects)}")
     pri = np.full(K, 1.0 / K) if prior is None else np.asarray(prior, dtype=np.float64)
-    states = proba.argmax(axis=1).astype(np.int64)
-    post = proba.copy()
     if strength < 0:
         raise InputError(f"smoothing strength must be >= 0; got {strength}")
+    post = proba.copy()
+    if prior is not None:  # the per-object decision follows the prior too
+        post = proba / (pri + _TINY)
+        post /= post.sum(axis=1, keepdims=True)
+    states = post.argmax(axis=1).astype(np.int64)
     if strength == 0:
         return states, post
     loge = (np.log(np.clip(proba, _TINY, 1.0)) - np.log(pri + _TINY)) / float(strength)
@@ -219,6 +225,7 @@ def choose_strength(
     transition: np.ndarray,
     strengths: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
     score=None,
+    prior: np.ndarray | None = None,
 ) -> tuple[float, dict[float, float]]:
     """The smoothing strength that scores best on labelled (validation) tracks.
 
@@ -245,7 +252,8 @@ def choose_strength(
     truth = np.asarray(truth)
     scores = {}
     for s in sorted({0.0, *map(float, strengths)}):
-        states, _ = smooth_tracks(objects, proba, transition=transition, strength=s)
+        states, _ = smooth_tracks(objects, proba, transition=transition, strength=s,
+                                  prior=prior)
         scores[s] = float(score(truth, states))
     best = max(scores.values())
     return min(s for s, v in scores.items() if v >= best - 1e-12), scores
