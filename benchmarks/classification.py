@@ -505,7 +505,9 @@ def _ship_real(out_root: Path, models: dict, spec: dict, smoothing: dict, res: d
 
 
 def write_real_section(res: dict) -> None:
-    c = res["counts"]
+    c = {part: f"{sum(v.values())} crops ("
+         + ", ".join(f"{k} {n}" for k, n in sorted(v.items())) + ")"
+         for part, v in res["counts"].items()}
     cols8 = ["model", "part", "n_train", "bacc"] + [f"f1_{p}" for p in sorted(
         ["interphase", "prophase", "prometaphase", "metaphase", "early_anaphase",
          "late_anaphase", "telophase", "apoptosis"])] + ["seconds"]
