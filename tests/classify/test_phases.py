@@ -154,3 +154,43 @@ def test_choose_strength_switches_smoothing_off_when_it_hurts():
     proba = np.where(noisy[:, None] == np.arange(2), 0.7, 0.3)
     s, scores = choose_strength(obj, proba, truth, transition=A)
     assert s > 0 and scores[s] > scores[0.0]
+
+
+def _splits():
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "splits.py"
+    spec = importlib.util.spec_from_file_location("_cls_splits", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_cell_group_split_keeps_a_cell_on_one_side():
+    sp = _splits()
+    # two cells: one seen at frames 1, 3, 7 (moving a little), one far away at frame 2
+    table = pd.DataFrame({"index": [0, 1, 2, 3], "position": [1, 1, 1, 1],
+                          "t": [1, 3, 7, 2], "x": [100, 110, 125, 500],
+                          "y": [100, 105, 100, 500]})
+    groups = sp.cell_groups(table)
+    assert groups == [0, 0, 0, 3]
+    parts = sp.cell_group_part(groups)
+    assert len(set(parts[:3])) == 1
+    assert sp.split("Fluo-N2DL-HeLa-01", "classification").unit == "lineage"
+    hela = sp.CLASSIFICATION["Fluo-N2DL-HeLa-01"]
+    assert not set(hela.train) & set(hela.test)
+
+
+@pytest.mark.real_data
+def test_cellcognition_split_has_no_cell_on_two_sides():
+    if not CC.is_dir():
+        pytest.skip("../shared/data/class-CellCognition-H2B-HeLa is absent")
+    sp = _splits()
+    table = pd.read_csv(CC / "labels.csv")
+    table["part"] = sp.cell_group_part(sp.cell_groups(table))
+    # CellCognition's own object groups (one cell at one time) never straddle parts
+    assert (table.groupby("object_group")["part"].nunique() == 1).all()
+    assert set(table["part"]) == {"train", "validation", "test"}
+    assert set(table.loc[table["part"] == "test", "class_name"]) == set(PHASES)
