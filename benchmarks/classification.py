@@ -570,7 +570,9 @@ uncertainty (7 early-anaphase crops).
 
 Learning curve (test part, balanced accuracy over all 8 classes; n labelled training
 cells, one crop per cell group, classes taken in turn in a random order, two per class
-first, so that 10 cells cover only 5 classes; mean of {CURVE_REPEATS} draws for the
+first, so that 10 cells cover only 5 classes; the train part holds 210 cell groups, so
+the n = 300 row uses all 210 (one crop each, against 620 crops in the full-training rows
+above); mean of {CURVE_REPEATS} draws for the
 random forest and gradient boosting; the CNN, one draw (the first), added by
 `--from-json ... --curve-cnn`, where present):
 
