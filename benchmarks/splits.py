@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Split", "SEGMENTATION", "TRACKING", "SHARED_DATA", "split"]
+__all__ = ["Split", "SEGMENTATION", "TRACKING", "CLASSIFICATION", "SHARED_DATA", "split",
+           "cell_groups", "cell_group_part"]
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -256,9 +257,75 @@ TRACKING: dict[str, Split] = {
 }
 
 
-def split(name: str) -> Split:
-    """The split of set `name`, whichever task registered it."""
-    for table in (SEGMENTATION, TRACKING):
+# Classification sets: filled in by the classification work (issue 22).
+#
+# CellCognition crops are split by *cell group*: crops at the same plate position whose
+# frames differ by at most 5 and whose centres lie within 30 px are linked, and the
+# connected groups (a cell followed through its phases, with its daughters) are the
+# units, named by their smallest crop index (labels.csv `index`). Crops of one cell
+# are never on both sides. Groups in order of name: rank % 5 == 0 -> test,
+# rank % 10 == 1 -> validation, else train (see cell_group_part). Lineage movies are
+# split by lineage (root track ids in man_track.txt, in id order: alternately train and
+# test); their train lineages fit the smoothing transition matrix and choose the
+# smoothing strength (labels only, no image is trained on), test lineages are scored.
+# No classifier is trained on any lineage movie's images.
+CELL_GROUP_LINK = {"frames": 5, "pixels": 30.0}
+
+
+def cell_groups(table) -> "list[int]":
+    """Cell group of each CellCognition crop (rows of labels.csv, as a DataFrame):
+    the smallest crop ``index`` of its group (rule above)."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    p, t = table["position"].to_numpy(), table["t"].to_numpy()
+    x, y = table["x"].to_numpy(float), table["y"].to_numpy(float)
+    near = ((p[:, None] == p[None]) & (abs(t[:, None] - t[None]) <= CELL_GROUP_LINK["frames"])
+            & (np.hypot(x[:, None] - x[None], y[:, None] - y[None])
+               <= CELL_GROUP_LINK["pixels"]))
+    i, j = np.nonzero(near)
+    _, comp = connected_components(coo_matrix((np.ones(len(i)), (i, j)), shape=(len(p),) * 2))
+    index = table["index"].to_numpy()
+    first = {c: int(index[comp == c].min()) for c in np.unique(comp)}
+    return [first[c] for c in comp]
+
+
+def cell_group_part(groups) -> "list[str]":
+    """'train', 'validation' or 'test' for each crop's cell group (rule above)."""
+    rank = {g: r for r, g in enumerate(sorted(set(groups)))}
+    return ["test" if rank[g] % 5 == 0 else "validation" if rank[g] % 10 == 1 else "train"
+            for g in groups]
+
+
+_HELA_ROOTS = (1, 10, 12, 16, 22, 23, 24, 25, 30, 41, 50, 51, 55, 63, 76, 86, 94, 98, 102,
+               112, 125, 133, 137, 141, 151, 161, 169, 177, 186, 188, 189, 197, 199, 200,
+               204, 225, 257, 270, 284, 288, 305, 315, 326, 333, 337, 353, 363, 366, 374,
+               375, 376, 377, 381, 382, 383)
+CLASSIFICATION: dict[str, Split] = {s.set: s for s in (
+    Split("class-CellCognition-H2B-HeLa", "cell group",
+          train=("rank % 5 not in (0,) and rank % 10 != 1",),
+          validation=("rank % 10 == 1",), test=("rank % 5 == 0",),
+          note="rules in cell_group_part; the shipped phases and mitosis models train on "
+               "train, choose settings on validation; test is scored once"),
+    Split("Fluo-N2DL-HeLa-01", "lineage", train=_HELA_ROOTS[0::2], test=_HELA_ROOTS[1::2],
+          note="no classifier trained on its images; train lineages fit the transition "
+               "matrix and choose the smoothing strength and the mitosis threshold"),
+    Split("PhC-C2DL-PSC-01", "movie",
+          note="unused for classification (phase contrast, no chromatin stain)"),
+    Split("PhC-C2DL-EcoliColony-vanVliet-01", "lineage",
+          note="unused by the real-data models (bacteria); the older mitosis benchmark "
+               "split it by lineage (root 1 train, root 2 test)"),
+)}
+
+
+def split(name: str, task: str | None = None) -> Split:
+    """The split of set `name`, whichever task registered it (or the `task` table:
+    'segmentation', 'tracking', 'classification')."""
+    if task is not None:
+        return {"segmentation": SEGMENTATION, "tracking": TRACKING,
+                "classification": CLASSIFICATION}[task][name]
+    for table in (SEGMENTATION, TRACKING, CLASSIFICATION):
         if name in table:
             return table[name]
     raise KeyError(f"no split registered for {name!r}")

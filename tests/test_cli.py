@@ -215,17 +215,21 @@ def test_real_ctc_folder_with_gt_masks(shared_data, tmp_path):
     assert scores["TRA"] > 0.98  # linking with divisions and gap closing
 
 
-def test_run_with_shipped_classifier(sim_tiff, tmp_path):
+@pytest.mark.parametrize("name", ["mitosis", "phases"])
+def test_run_with_shipped_classifier(sim_tiff, tmp_path, name):
     import pandas as pd
+
+    from celldyn.classify import PHASES
 
     root, _ = sim_tiff
     out = tmp_path / "res"
-    r = invoke("run", root / "movie.ome.tif", "-o", out, "--classifier", "mitosis",
+    r = invoke("run", root / "movie.ome.tif", "-o", out, "--classifier", name,
                "--no-progress")
     assert r.exit_code == 0, r.stderr
     objects = pd.read_parquet(out / "objects.parquet")
     assert {"class", "class_proba"} <= set(objects.columns)
-    assert set(objects["class"]) <= {"interphase", "mitosis"}
+    want = set(PHASES) if name == "phases" else {"interphase", "mitosis"}
+    assert set(objects["class"]) <= want and objects["class"].notna().all()
     assert objects["class_proba"].between(0, 1).all()
 
 

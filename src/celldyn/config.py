@@ -170,7 +170,8 @@ class RunConfig:
         segmentation this removed a third of the false divisions and changed no score
         on ground-truth detections. 0 or 1 keeps every division.
     classifier : str or None
-        Name of a shipped classifier (``mitosis``) or a model folder from
+        Name of a shipped classifier (``phases``, ``mitosis``, ``phases-cnn``,
+        ``mitosis-cnn``) or a model folder from
         ``celldyn train classifier``; adds ``class`` and ``class_proba`` to the objects.
     seed : int
         Seed for every stochastic step (recorded for reproducibility).
@@ -220,8 +221,9 @@ class RunConfig:
         "many frames (over-segmentation); 0 keeps every division.", type=int,
         minimum=0))
     classifier: str | None = field(default=None, metadata=cli_option(
-        "--classifier", "Classify every object: a shipped model name (mitosis) or a "
-        "folder from `celldyn train classifier`."))
+        "--classifier", "Classify every object: a shipped model name (phases: the 8 "
+        "cell-cycle / mitotic phases; mitosis: mitosis vs interphase; their -cnn "
+        "variants) or a folder from `celldyn train classifier`."))
     seed: int = field(default=0, metadata=cli_option(
         "--seed", "Seed for every stochastic step.", type=int))
     denoise: str | None = field(default=None, metadata=cli_option(

@@ -36,14 +36,18 @@ def test_train_and_explain(run_folder):
     assert f"object t={t} label={lab}" in r.output and "contributions" in r.output
 
 
-def test_explain_with_shipped_cnn_writes_png(run_folder):
+@pytest.mark.parametrize("name", ["mitosis", "phases"])
+def test_explain_with_shipped_cnn_writes_png(run_folder, name):
     pytest.importorskip("torch")
     d = run_folder
     t, lab = pd.read_csv(d / "labels.csv").iloc[3][["t", "label"]]
     r = CliRunner().invoke(main, ["explain", str(d / "results"), "--object", f"{t},{lab}",
-                                  "-o", str(d / "sal.png")])
+                                  "--classifier", name, "--cnn", f"{name}-cnn",
+                                  "-o", str(d / f"sal_{name}.png")])
     assert r.exit_code == 0, r.output
-    assert (d / "sal.png").stat().st_size > 100 and "saliency" in r.output
+    assert (d / f"sal_{name}.png").stat().st_size > 100 and "saliency" in r.output
+    # the crop features drive the real-data models' explanations
+    assert "  c_" in r.output
 
 
 def test_bad_labels_one_line_error(run_folder):

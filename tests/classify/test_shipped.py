@@ -1,4 +1,5 @@
-"""The shipped mitosis models load (sha256-checked) and reproduce a stored output."""
+"""The shipped real-data models (phases, mitosis and their CNNs) load (sha256-checked),
+carry their crop scale and smoothing, and reproduce a stored output."""
 
 import json
 from pathlib import Path
@@ -6,66 +7,78 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from celldyn.classify import classify_objects, load_classifier, object_features
+from celldyn.classify import (
+    PHASES,
+    classify_objects,
+    load_classifier,
+    model_features,
+    predict_proba_objects,
+)
 from celldyn.errors import ModelError
 
 REF = Path(__file__).with_name("mitosis_reference.json")
+CLASSICAL = ("phases", "mitosis")
+CNNS = ("phases-cnn", "mitosis-cnn")
 
 
 def _inputs():
     from celldyn.simulate import simulate_movie
 
-    sim = simulate_movie(n_frames=6, shape=(64, 64), n_objects=5, division_rate=0.2, rng=7)
-    return sim, object_features(sim.labels, sim.movie.data, graph=sim.graph)
+    return simulate_movie(n_frames=6, shape=(64, 64), n_objects=5, division_rate=0.2, rng=7)
+
+
+def _proba(name, sim):
+    model = load_classifier(name)
+    f = model_features(model, sim.labels, sim.movie.data, sim.graph)
+    return model, predict_proba_objects(model, sim.labels, sim.movie.data, sim.graph,
+                                        features=f)[1]
 
 
 def reference() -> dict:
     """Regenerate the stored output (run this module as a script after retraining)."""
-    sim, f = _inputs()
-    out = {"mitosis": load_classifier("mitosis").predict_proba(f)[:, 1].round(6).tolist()}
-    try:
-        cnn = load_classifier("mitosis-cnn")
-        p = cnn.predict_proba_crops(cnn.crops(sim.labels, sim.movie.data, f))
-        out["mitosis-cnn"] = p[:, 1].round(5).tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    return out
+    sim = _inputs()
+    return {name: _proba(name, sim)[1].round(5).tolist() for name in CLASSICAL + CNNS}
 
 
-def test_shipped_trees_reproduce_stored_output():
+@pytest.mark.parametrize("name", CLASSICAL)
+def test_shipped_trees_reproduce_stored_output(name):
     stored = json.loads(REF.read_text())
-    model = load_classifier("mitosis")
-    assert model.classes == ["interphase", "mitosis"]
-    _, f = _inputs()
-    assert np.allclose(model.predict_proba(f)[:, 1], stored["mitosis"], atol=1e-6)
-    size = sum(p.stat().st_size for p in Path(model_dir()).iterdir())
+    model, p = _proba(name, _inputs())
+    want = sorted(PHASES) if name == "phases" else ["interphase", "mitosis"]
+    assert model.classes == want
+    assert np.allclose(p, stored[name], atol=1e-5)
+    size = sum(f.stat().st_size for f in Path(model_dir(name)).iterdir())
     assert size < 20e6
+    spec, smooth = model.meta["crops"], model.meta["smoothing"]
+    assert spec["size"] == 48 and 20 < spec["reference_diameter"] < 64
+    A = np.asarray(smooth["transition"])
+    assert A.shape == (len(want),) * 2 and np.allclose(A.sum(axis=1), 1)
+    assert smooth["strength"] >= 0
 
 
-def test_shipped_cnn_reproduces_stored_output():
+@pytest.mark.parametrize("name", CNNS)
+def test_shipped_cnn_reproduces_stored_output(name):
     pytest.importorskip("torch")
     stored = json.loads(REF.read_text())
-    sim, f = _inputs()
-    cnn = load_classifier("mitosis-cnn")
-    p = cnn.predict_proba_crops(cnn.crops(sim.labels, sim.movie.data, f))
-    assert np.allclose(p[:, 1], stored["mitosis-cnn"], atol=1e-4)
+    _, p = _proba(name, _inputs())
+    assert np.allclose(p, stored[name], atol=1e-4)
 
 
-def test_classify_objects_adds_columns():
-    sim, f = _inputs()
+def test_classify_objects_adds_phase_columns():
+    sim = _inputs()
+    f = model_features(load_classifier("mitosis"), sim.labels, sim.movie.data, sim.graph)
     objects = f[["t", "label", "y", "x"]]
-    out = classify_objects(objects, sim.labels, sim.movie, sim.graph, model="mitosis")
+    out = classify_objects(objects, sim.labels, sim.movie, sim.graph, model="phases")
     assert {"class", "class_proba"} <= set(out.columns) and len(out) == len(objects)
-    assert set(out["class"]) <= {"interphase", "mitosis"}
-    assert ((out["class_proba"] >= 0.5 - 1e-9) & (out["class_proba"] <= 1)).all()
+    assert set(out["class"]) <= set(PHASES)
+    assert {f"proba_{c}" for c in PHASES} <= set(out.columns)
+    assert out["class_proba"].between(0, 1).all()
 
 
 def test_hash_mismatch_is_model_error(tmp_path):
     import shutil
 
-    from celldyn.classify.registry import model_folder
-
-    shutil.copytree(model_folder("mitosis"), tmp_path / "m")
+    shutil.copytree(model_dir("mitosis"), tmp_path / "m")
     with open(tmp_path / "m" / "trees.npz", "ab") as fh:
         fh.write(b"x")
     with pytest.raises(ModelError, match="sha256"):
@@ -74,10 +87,10 @@ def test_hash_mismatch_is_model_error(tmp_path):
         load_classifier("no-such-model")
 
 
-def model_dir():
+def model_dir(name="mitosis"):
     from celldyn.classify.registry import model_folder
 
-    return model_folder("mitosis")
+    return model_folder(name)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,30 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["predict_proba_objects", "classify_objects", "class_timeline"]
+__all__ = ["predict_proba_objects", "classify_objects", "class_timeline", "model_features"]
+
+
+def model_features(model: Any, labels: np.ndarray, movie: np.ndarray,
+                   graph: nx.DiGraph | None, *, spacing=None,
+                   objects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The features table `model` reads: :func:`object_features`, plus, for models
+    trained on cell crops (``crops`` in their record, such as the shipped ``phases``
+    and ``mitosis``), the crop features of :mod:`celldyn.classify.phases` computed on
+    crops cut from this movie at the training crops' scale."""
+    from .features import object_features
+
+    features = object_features(labels, movie, graph=graph, spacing=spacing, objects=objects)
+    spec = model.meta.get("crops")
+    if spec and getattr(model, "kind", "") != "cnn":
+        from .phases import cell_crops, crop_features
+
+        crops = cell_crops(labels, movie, features, size=int(spec["size"]),
+                           reference_diameter=float(spec["reference_diameter"]),
+                           window=float(spec.get("window", 64)))
+        cf = crop_features(crops)
+        cf.index = features.index
+        features = pd.concat([features, cf], axis=1)
+    return features
 
 
 def predict_proba_objects(model: Any, labels: np.ndarray, movie: np.ndarray,
@@ -21,11 +44,9 @@ def predict_proba_objects(model: Any, labels: np.ndarray, movie: np.ndarray,
                           ) -> tuple[pd.DataFrame, np.ndarray]:
     """Features table of every object and the model's (n, K) probabilities for it
     (`objects`: as measured, reused by :func:`object_features`)."""
-    from .features import object_features
-
     if features is None:
-        features = object_features(labels, movie, graph=graph, spacing=spacing,
-                                   objects=objects)
+        features = model_features(model, labels, movie, graph, spacing=spacing,
+                                  objects=objects)
     if getattr(model, "kind", "") == "cnn":
         proba = model.predict_proba_crops(model.crops(labels, movie, features))
     else:
@@ -61,8 +82,11 @@ def classify_objects(
         From :func:`load_classifier`, or a name / folder passed to it.
     smooth : bool
         Smooth classes along each track with the HMM (Viterbi); uses `transition`,
-        else the model's stored ``transition``, else the default mitosis matrix for
-        a two-class mitosis model; other models without a matrix are not smoothed.
+        else the model's stored ``smoothing`` (transition matrix fitted on training
+        lineages, the strength and decision prior chosen on them; strength 0 = off) or
+        ``transition``, else the default mitosis matrix for a two-class mitosis
+        model; other models without a matrix are not smoothed. The phase model's
+        matrix follows the order phases occur (:func:`phases.phase_transition`).
     transition : (K, K) array, optional
         Your own transition matrix, rows/columns in the model's class order.
 
@@ -91,14 +115,19 @@ def classify_objects(
     feats, proba = predict_proba_objects(model, labels, data, graph, spacing=spacing,
                                          objects=objects)
     classes = list(model.classes)
+    stored = model.meta.get("smoothing") or {}
+    prior = stored.get("prior")
+    prior = None if prior is None else np.asarray(prior, dtype=np.float64)
+    strength = 1.0
     if transition is None and smooth:
-        transition = model.meta.get("transition")
+        transition = stored.get("transition", model.meta.get("transition"))
+        strength = float(stored.get("strength", 1.0))
         if transition is None and len(classes) == 2 and "mitosis" in classes:
             transition = mitosis_transition(classes)
-    if smooth and transition is not None:
-        states, post = smooth_tracks(feats, proba, transition=np.asarray(transition))
-    else:
-        states, post = proba.argmax(axis=1), proba
+    if not smooth or transition is None:
+        transition, strength = np.eye(len(classes)), 0.0
+    states, post = smooth_tracks(feats, proba, transition=np.asarray(transition),
+                                 strength=strength, prior=prior)
     res = feats[["t", "label"]].copy()
     res["class"] = [classes[k] for k in states]
     res["class_proba"] = post[np.arange(len(post)), states]

@@ -20,11 +20,16 @@ from .._weights import verified_weights
 __all__ = ["SHIPPED", "check_classifier", "load_classifier", "model_folder"]
 
 SHIPPED: dict[str, dict[str, str]] = {
-    # name: folder under celldyn/models, weights file, pinned sha256
+    # name: folder under celldyn/models, weights file, pinned sha256. All four are
+    # trained on real cells (CellCognition H2B crops); see each folder's CARD.md.
+    "phases": {"folder": "phases", "weights": "trees.npz",
+               "sha256": "cda09fca8cb618d3c23a96785e9e8490c71d051d753fdad589a52a4079e51d6a"},
+    "phases-cnn": {"folder": "phases", "weights": "cnn.pt",
+                   "sha256": "cd0804e39f47e58af3901de91b610fd48dfcfb9c509e719e8282eb1a2c6567ac"},
     "mitosis": {"folder": "mitosis", "weights": "trees.npz",
-                "sha256": "922d3dd996446d00c91944b6ebb8d1a684e38d25643ef0403ffd04480bf53f0e"},
+                "sha256": "655aa3729df27ef2e75d4592de600ecb66e5a41039404e2c87ee4e29bb7ab935"},
     "mitosis-cnn": {"folder": "mitosis", "weights": "cnn.pt",
-                    "sha256": "5ab81151028ee94ae3612b3e99c1304f7a94f4b65e3ca89f3d379cb3215f8e7d"},
+                    "sha256": "98911675bd950e572ddfcc1868422bc959c729d4f5d796cbebfda1e5b9eaff9e"},
 }
 
 
@@ -46,7 +51,8 @@ def check_classifier(name: Any) -> None:
 
 
 def load_classifier(name: str | Path) -> Any:
-    """Load a classifier by shipped name (``mitosis``, ``mitosis-cnn``) or folder path.
+    """Load a classifier by shipped name (``phases``, ``phases-cnn``, ``mitosis``,
+    ``mitosis-cnn``) or folder path.
 
     Raises
     ------

@@ -16,8 +16,8 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["check_transition", "mitosis_transition", "viterbi", "forward_backward",
-           "smooth_tracks"]
+__all__ = ["check_transition", "mitosis_transition", "fit_transition", "viterbi",
+           "forward_backward", "smooth_tracks", "choose_strength"]
 
 _TINY = 1e-12
 
@@ -52,6 +52,44 @@ def mitosis_transition(classes: Sequence[str], *, mitotic: str = "mitosis",
     A = np.zeros((2, 2))
     A[1 - m, 1 - m], A[1 - m, m] = stay, 1 - stay
     A[m, m], A[m, 1 - m] = 1 - leave_mitosis, leave_mitosis
+    return A
+
+
+def fit_transition(objects: pd.DataFrame, classes: Sequence[str], *,
+                   column: str = "class", pseudo: float = 1.0) -> np.ndarray:
+    """Transition matrix counted from labelled tracks (maximum likelihood with
+    `pseudo` added to every count).
+
+    Parameters
+    ----------
+    objects : DataFrame
+        ``t``, ``label`` (track id) and the true class in `column`, one row per
+        object. Only steps between consecutive frames of a track are counted.
+    classes : sequence of str
+        Row / column order.
+
+    Examples
+    --------
+    >>> obj = pd.DataFrame({"t": [0, 1, 2, 3], "label": 1,
+    ...                     "class": ["i", "i", "m", "m"]})
+    >>> fit_transition(obj, ["i", "m"], pseudo=0).tolist()
+    [[0.5, 0.5], [0.0, 1.0]]
+    """
+    classes = list(classes)
+    K = len(classes)
+    counts = np.full((K, K), float(pseudo))
+    index = {c: k for k, c in enumerate(classes)}
+    f = objects.sort_values(["label", "t"], kind="stable")
+    lab, t = f["label"].to_numpy(), f["t"].to_numpy()
+    c = f[column].map(index).to_numpy()
+    if np.isnan(c.astype(float)).any():
+        raise InputError(f"objects hold classes outside {classes}")
+    step = (lab[1:] == lab[:-1]) & (t[1:] == t[:-1] + 1)
+    np.add.at(counts, (c[:-1][step].astype(int), c[1:][step].astype(int)), 1.0)
+    rows = counts.sum(axis=1, keepdims=True)
+    rows[rows == 0] = 1.0
+    A = counts / rows
+    A[counts.sum(axis=1) == 0] = np.eye(K)[counts.sum(axis=1) == 0]
     return A
 
 
@@ -123,6 +161,7 @@ def smooth_tracks(
     *,
     transition: np.ndarray,
     prior: np.ndarray | None = None,
+    strength: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Smooth per-object class probabilities along each track (same ``label`` over
     ``t``).
@@ -137,7 +176,15 @@ def smooth_tracks(
         Row-stochastic transition matrix between classes.
     prior : (K,) array, optional
         Class frequencies the classifier was trained with; emissions are
-        ``proba / prior`` (default: uniform, i.e. the probabilities themselves).
+        ``proba / prior`` (default: uniform, i.e. the probabilities themselves). Also
+        without smoothing (strength 0) the class is then the argmax of the normalised
+        ``proba / prior``: for two classes, prior ``[1 - q, q]`` is a decision
+        threshold ``q`` on the second class's probability.
+    strength : float
+        Weight of the transitions against the per-frame evidence: the log emissions
+        are divided by it (1: the plain HMM; larger: smoother; 0: no smoothing, the
+        per-object argmax and probabilities are returned unchanged). Choose it on
+        validation tracks with :func:`choose_strength`.
 
     Returns
     -------
@@ -152,12 +199,61 @@ def smooth_tracks(
     if len(proba) != len(objects):
         raise InputError(f"proba has {len(proba)} rows but objects has {len(objects)}")
     pri = np.full(K, 1.0 / K) if prior is None else np.asarray(prior, dtype=np.float64)
-    loge = np.log(np.clip(proba, _TINY, 1.0)) - np.log(pri + _TINY)
-    states = proba.argmax(axis=1).astype(np.int64)
+    if strength < 0:
+        raise InputError(f"smoothing strength must be >= 0; got {strength}")
     post = proba.copy()
+    if prior is not None:  # the per-object decision follows the prior too
+        post = proba / (pri + _TINY)
+        post /= post.sum(axis=1, keepdims=True)
+    states = post.argmax(axis=1).astype(np.int64)
+    if strength == 0:
+        return states, post
+    loge = (np.log(np.clip(proba, _TINY, 1.0)) - np.log(pri + _TINY)) / float(strength)
     t = objects["t"].to_numpy()
     for _, idx in objects.groupby("label", sort=False).indices.items():
         idx = idx[np.argsort(t[idx], kind="stable")]
         states[idx] = viterbi(loge[idx], A, start=pri)
         post[idx] = forward_backward(loge[idx], A, start=pri)
     return states, post
+
+
+def choose_strength(
+    objects: pd.DataFrame,
+    proba: np.ndarray,
+    truth: Sequence[int],
+    *,
+    transition: np.ndarray,
+    strengths: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
+    score=None,
+    prior: np.ndarray | None = None,
+) -> tuple[float, dict[float, float]]:
+    """The smoothing strength that scores best on labelled (validation) tracks.
+
+    Strength 0 (no smoothing) is always a candidate and wins ties, so smoothing is
+    switched on only where it raised the score on these tracks.
+
+    Parameters
+    ----------
+    objects, proba, transition
+        As :func:`smooth_tracks`.
+    truth : (n_objects,) int array
+        True class index per object.
+    score : callable, optional
+        ``score(truth, predicted) -> float``; default balanced accuracy.
+
+    Returns
+    -------
+    strength : float
+    scores : dict
+        Score per candidate strength.
+    """
+    if score is None:
+        from sklearn.metrics import balanced_accuracy_score as score
+    truth = np.asarray(truth)
+    scores = {}
+    for s in sorted({0.0, *map(float, strengths)}):
+        states, _ = smooth_tracks(objects, proba, transition=transition, strength=s,
+                                  prior=prior)
+        scores[s] = float(score(truth, states))
+    best = max(scores.values())
+    return min(s for s, v in scores.items() if v >= best - 1e-12), scores

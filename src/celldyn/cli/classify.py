@@ -121,9 +121,11 @@ def _parse_object(text: str) -> tuple[int, int]:
 @click.argument("results", type=click.Path(path_type=Path))
 @click.option("--object", "obj", required=True, help="The object as T,LABEL (frame, track id).")
 @click.option("--classifier", default="mitosis", show_default=True,
-              help="Feature-based classifier: shipped name or model folder.")
+              help="Feature-based classifier: shipped name (mitosis, phases) or model "
+              "folder.")
 @click.option("--cnn", default="mitosis-cnn", show_default=True,
-              help="CNN for the saliency image: shipped name or model folder; 'none' to skip.")
+              help="CNN for the saliency image: shipped name (mitosis-cnn, phases-cnn) or "
+              "model folder; 'none' to skip.")
 @click.option("--movie", "movie_path", type=click.Path(path_type=Path),
               help="The run's movie, if run.json's source path has moved.")
 @click.option("--top", type=int, default=8, show_default=True, help="Features to print.")
@@ -133,15 +135,15 @@ def _parse_object(text: str) -> tuple[int, int]:
 def explain_command(results: Path, obj: str, classifier: str, cnn: str, movie_path,
                     top: int, output: Path | None) -> None:
     """Print the features that drove an object's class; write the CNN's saliency image."""
-    from ..classify import explain_object, load_classifier, object_features, saliency_figure
+    from ..classify import explain_object, load_classifier, model_features, saliency_figure
     from ..classify.explain import find_object
 
     t, lab = _parse_object(obj)
     run = _load_run(results, movie_path)
-    feats = object_features(run["labels"], run["movie"], graph=run["graph"],
-                            spacing=run["spacing"])
-    find_object(feats, t, lab)
     model = load_classifier(classifier)
+    feats = model_features(model, run["labels"], run["movie"], run["graph"],
+                           spacing=run["spacing"])
+    find_object(feats, t, lab)
     table, info = explain_object(model, feats, t, lab)
     probs = ", ".join(f"{c} {p:.3f}" for c, p in info["proba"].items())
     click.echo(f"object t={t} label={lab}: {info['predicted']} ({probs})")
