@@ -22,10 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from splits import TRACKING, frame_range  # noqa: E402
 
 from celldyn.evaluate import evaluate_ctc
 from celldyn.io import read_ctc_gt, read_ctc_movie
@@ -143,6 +147,49 @@ def validation_md(model: LearnedAssociation) -> str:
             + table_md(res["rows"]) + "\n\n")
 
 
+# ------------------------------------------------------------------------ training
+
+REAL_SETS = [n for n, sp in TRACKING.items() if sp.unit == "frame"]
+WHOLE_TRAIN = [n for n, sp in TRACKING.items() if sp.unit == "movie" and sp.train]
+LOSO_DIR = Path("benchmarks/tracker_models")
+TRAIN_OPTIONS = ["--simulated", "4", "--colonies", "2", "--subsample", "1,2,4",
+                 "--epochs", "10", "--seed", "0"]
+
+
+def train_command(data: Path, out: Path, without: str | None = None) -> list[str]:
+    """`celldyn train tracker` arguments: the training parts of splits.TRACKING (the
+    real movies' training frames, SIM+-01 and GOWT1-01 whole) plus simulation,
+    validation on the real movies' validation frames; `without` drops a whole set."""
+    args = []
+    for name in REAL_SETS:
+        if name == without:
+            continue
+        sp = TRACKING[name]
+        seq = name[-2:]
+        a, b = frame_range(sp.train)
+        args += ["--gt", f"{data / name / f'{seq}_GT'}:{a}-{b}"]
+    for name in WHOLE_TRAIN:
+        if name != without:
+            args += ["--gt", str(data / name / f"{name[-2:]}_GT")]
+    for name in REAL_SETS:
+        if name == without:
+            continue
+        a, b = frame_range(TRACKING[name].validation)
+        args += ["--validation", f"{data / name / f'{name[-2:]}_GT'}:{a}-{b}"]
+    return args + TRAIN_OPTIONS + ["--out", str(out), "--overwrite"]
+
+
+def train(data: Path, without: str | None) -> Path:
+    from celldyn.cli.train_tracker import train_tracker_command
+
+    out = (Path("src/celldyn/models/tracker") if without is None
+           else LOSO_DIR / f"without-{without}")
+    args = train_command(data, out, without)
+    print("celldyn train tracker " + " ".join(args), flush=True)
+    train_tracker_command.main(args, standalone_mode=False)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", type=Path, default=Path("src/celldyn/models/tracker"))
@@ -156,8 +203,14 @@ def main() -> None:
     ap.add_argument("--validate", action="store_true",
                     help="score on validation colonies (simulated, never trained on) "
                          "instead of the held-out movies; writes --json only")
+    ap.add_argument("--train", default=None, metavar="full|without:SET",
+                    help="train the shipped model (full) or a leave-one-set-out model "
+                         "(benchmarks/tracker_models/without-SET) on splits.TRACKING")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.train:
+        train(args.data, None if args.train == "full" else args.train.split(":", 1)[1])
+        return
     model = LearnedAssociation.load(args.model)
     if args.json is None:
         args.json = VALIDATION_JSON if args.validate else Path("benchmarks/tracker_learned.json")

@@ -22,7 +22,6 @@ from ..errors import InputError
 from .costs import LinkCosts
 from .graph import graph_arrays
 from .lap import track_lap
-from .link import auto_max_distance
 from .scale import conservation_reference, estimate_motion_scale
 from .solve_global import track_global
 from .tracks import Tracks
@@ -31,9 +30,9 @@ __all__ = ["TRACKERS", "default_radius", "track_objects"]
 
 TRACKERS = ("lap", "global", "learned")
 
-LEARNED_RADIUS_FACTOR = 2.0
+LEARNED_RADIUS_FACTOR = 1.0
 """The learned tracker's candidates reach this many times `max_distance` (the shipped
-model was trained with candidates within 2 median object diameters)."""
+model was trained with candidates within the measured search radius)."""
 
 
 def track_objects(
@@ -70,12 +69,12 @@ def track_objects(
         ``"global"``: integer program over windows of `window` frames (exact per
         window, slower). ``"learned"``: link costs from the association network
         (:mod:`celldyn.track.learned`, needs torch; candidates within
-        ``2 x max_distance``), solved by LAP; no merges.
+        `max_distance`, pruned), solved by LAP; no merges.
     max_distance : float, optional
         Largest displacement between frames in units of `spacing`; default measured
         on the objects' own motion and divisions
-        (:func:`~celldyn.track.scale.estimate_motion_scale`; the learned tracker: the
-        median object diameter, its training convention).
+        (:func:`~celldyn.track.scale.estimate_motion_scale`; also the learned
+        tracker's training convention).
     max_gap : int
         Largest number of missing frames bridged.
     divisions, merges : bool
@@ -126,9 +125,8 @@ def track_objects(
     """
     if tracker not in TRACKERS:
         raise InputError(f"tracker must be one of {list(TRACKERS)} (got {tracker!r})")
-    if max_distance is None:  # the learned model keeps its training convention
-        max_distance = (auto_max_distance(objects, spacing=spacing) if tracker == "learned"
-                        else estimate_motion_scale(objects, spacing=spacing).max_distance)
+    if max_distance is None:  # measured on the movie (the learned model's convention too)
+        max_distance = estimate_motion_scale(objects, spacing=spacing).max_distance
     if as_edges is not None:
         warnings.warn(
             "track_objects(as_edges=...) is deprecated; track_objects returns Tracks: use "
@@ -153,25 +151,20 @@ def _links(objects: pd.DataFrame, tracker: str, *, window: int, overlap: int | N
            ) -> nx.DiGraph | NDArray[np.int64]:
     """The chosen tracker's links (edges as row pairs, or its graph)."""
     if tracker == "learned":
-        from .learned import track_learned
+        from .learned import learned_links, track_learned
 
         if common["merges"]:
             raise InputError("the learned tracker does not model merges; use tracker='lap'")
         if common["edge_costs"] is not None or common["candidates"] is not None:
             raise InputError("the learned tracker makes its own candidates and edge costs; "
                              "pass edge_costs with tracker='lap' or 'global'")
-        graph = track_learned(
+        run = learned_links if as_edges else track_learned
+        return run(
             objects, labels=common["labels"], movie=movie,
             max_distance=LEARNED_RADIUS_FACTOR * common["max_distance"],
             max_gap=common["max_gap"], divisions=common["divisions"],
             spacing=common["spacing"], model=model, costs=common["costs"],
         )
-        if not as_edges:
-            return graph
-        if set(graph.nodes) != set(range(len(objects))):  # pragma: no cover - contract
-            raise RuntimeError("tracker returned nodes that are not rows of the objects")
-        edges = graph_arrays(graph)[2]
-        return np.asarray(list(graph.nodes), dtype=np.int64)[edges].reshape(-1, 2)
     if tracker == "lap":
         return track_lap(objects, as_edges=as_edges, **common)
     return track_global(objects, window=window, overlap=overlap, as_edges=as_edges, **common)
@@ -187,7 +180,7 @@ def default_radius(
 
     `max_distance`, when given, overrides the estimate. `costs` is the run's
     :class:`~celldyn.track.costs.LinkCosts` (default ``LinkCosts()``). The learned
-    `tracker` keeps its training convention (the median object diameter).
+    The learned `tracker` uses the same measured radius (its training convention).
 
     Examples
     --------
@@ -196,9 +189,6 @@ def default_radius(
     >>> default_radius(objects, max_distance=5.0)[0]
     5.0
     """
-    if tracker == "learned":  # the shipped model's training convention
-        radius = max_distance or auto_max_distance(objects, spacing=spacing)
-        return radius, f"learned tracker, candidates within {LEARNED_RADIUS_FACTOR * radius:.3g}"
     unit = "px" if spacing is None else "µm"  # Movie.spacing is in µm
     scale = estimate_motion_scale(objects, spacing=spacing)
     if max_distance is not None:
@@ -207,6 +197,8 @@ def default_radius(
     else:
         radius = scale.max_distance
         text = scale.describe(unit)
+    if tracker == "learned":  # candidates within the same radius; its own link costs
+        return radius, "learned tracker, candidates within " + text
     cfg = costs if isinstance(costs, LinkCosts) else LinkCosts()
     if not divisions:
         return radius, text + "; divisions off"

@@ -48,12 +48,13 @@ ground truth, :func:`train_association`); simulated examples are in
 from __future__ import annotations
 
 from ..graph import subsample_ctc
-from .inference import LearnedAssociation, track_learned
+from .inference import LearnedAssociation, learned_links, track_learned
 from .network import (
     DEFAULT_MAX_DISTANCE_FACTOR,
     FEATURES,
     AssociationNet,
     candidate_features,
+    learned_candidates,
     object_scale,
 )
 from .train import (
@@ -73,6 +74,8 @@ __all__ = [
     "candidate_features",
     "division_f1",
     "examples_from_gt",
+    "learned_links",
+    "learned_candidates",
     "gt_link_labels",
     "object_scale",
     "subsample_ctc",
