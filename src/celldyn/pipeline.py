@@ -185,7 +185,7 @@ def run(
     t0 = time.perf_counter()
     max_distance, tracking_note = default_radius(  # issue 16: from the movie's motion
         objects, spacing=movie.spacing, max_distance=config.max_distance,
-        divisions=config.divisions, tracker=config.tracker)
+        divisions=config.divisions, tracker=config.tracker, merges=config.merges)
     tracks = track_objects(
         objects, labels=seg, tracker=config.tracker, max_distance=max_distance,
         max_gap=config.max_gap, divisions=config.divisions, merges=config.merges,

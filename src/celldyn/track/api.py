@@ -126,7 +126,8 @@ def track_objects(
     if tracker not in TRACKERS:
         raise InputError(f"tracker must be one of {list(TRACKERS)} (got {tracker!r})")
     if max_distance is None:  # measured on the movie (the learned model's convention too)
-        max_distance = estimate_motion_scale(objects, spacing=spacing).max_distance
+        max_distance = estimate_motion_scale(objects, spacing=spacing,
+                                             merges=merges).max_distance
     if as_edges is not None:
         warnings.warn(
             "track_objects(as_edges=...) is deprecated; track_objects returns Tracks: use "
@@ -173,7 +174,7 @@ def _links(objects: pd.DataFrame, tracker: str, *, window: int, overlap: int | N
 def default_radius(
     objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
     max_distance: float | None = None, divisions: bool = True,
-    costs: object | None = None, tracker: str = "lap",
+    costs: object | None = None, tracker: str = "lap", merges: bool = False,
 ) -> tuple[float, str]:
     """The search radius a run uses and one line saying where it and the division
     evidence came from (for the run summary).
@@ -181,6 +182,7 @@ def default_radius(
     `max_distance`, when given, overrides the estimate. `costs` is the run's
     :class:`~celldyn.track.costs.LinkCosts` (default ``LinkCosts()``). The learned
     The learned `tracker` uses the same measured radius (its training convention).
+    With `merges`, likely merges widen the radius as likely divisions do.
 
     Examples
     --------
@@ -190,7 +192,7 @@ def default_radius(
     5.0
     """
     unit = "px" if spacing is None else "µm"  # Movie.spacing is in µm
-    scale = estimate_motion_scale(objects, spacing=spacing)
+    scale = estimate_motion_scale(objects, spacing=spacing, merges=merges)
     if max_distance is not None:
         radius = float(max_distance)
         text = f"max distance {radius:.3g} {unit} (given; estimate {scale.describe(unit)})"
