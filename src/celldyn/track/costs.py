@@ -242,7 +242,7 @@ def iou_of_candidates(
                     f"objects refer to frame {i} but labels have {labels.shape[0]} frames"
                 )
             flat = np.asarray(labels[i]).ravel()
-            fg = np.flatnonzero(flat)
+            fg = np.flatnonzero(flat != 0)  # nonzero of a bool array is faster
             frames[i] = (flat, fg, flat[fg].astype(np.int64))
         return frames[i]
 

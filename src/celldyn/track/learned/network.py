@@ -317,6 +317,13 @@ def _competitor_pairs(
 # --------------------------------------------------------------------------- network
 
 
+def _gather_plan(table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat gather indices of a competitor table and its additive mask (0 or -inf,
+    shape (n, K, 1)); made once per forward and shared by the blocks."""
+    pad = torch.zeros(table.shape, dtype=torch.float32).masked_fill_(table < 0, float("-inf"))
+    return table.clamp_min(0).reshape(-1), pad[..., None]
+
+
 class _CompetitorAttention(nn.Module):
     """Multi-head attention of each candidate over its competitors (one grouping)."""
 
@@ -326,19 +333,19 @@ class _CompetitorAttention(nn.Module):
         self.qkv = nn.Linear(hidden, 3 * hidden)
         self.scale = (hidden // heads) ** -0.5
 
-    def forward(self, h: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        """`table`: (n, K) competitor indices, -1 = padding (:func:`_competitor_pairs`)."""
+    def forward(self, h: torch.Tensor, table: torch.Tensor | tuple) -> torch.Tensor:
+        """`table`: (n, K) competitor indices, -1 = padding (:func:`_competitor_pairs`),
+        or its :func:`_gather_plan`."""
         n, width = h.shape
         heads, hd = self.heads, width // self.heads
+        flat, pad = table if isinstance(table, tuple) else _gather_plan(table)
+        depth = flat.numel() // max(n, 1)
         qkv = self.qkv(h)
         q = qkv[:, :width].reshape(n, 1, heads, hd)
         kv = qkv[:, width:].contiguous()
-        depth = table.shape[1]
-        valid = table >= 0
         # one row gather of keys and values for every (candidate, competitor) slot
-        kv = kv.index_select(0, table.clamp_min(0).reshape(-1)).view(n, depth, 2, heads, hd)
-        logit = (kv[:, :, 0] * q).sum(-1) * self.scale  # (n, depth, heads)
-        logit = logit.masked_fill(~valid[..., None], float("-inf"))
+        kv = kv.index_select(0, flat).view(n, depth, 2, heads, hd)
+        logit = (kv[:, :, 0] * q).sum(-1) * self.scale + pad  # (n, depth, heads)
         w = torch.softmax(logit, dim=1)  # every row has itself: no empty row
         msg = (w[..., None] * kv[:, :, 1]).sum(1)
         return msg.reshape(n, width)
@@ -392,6 +399,7 @@ class AssociationNet(nn.Module):
     ) -> torch.Tensor:
         """Link logits, shape (n,)."""
         h = self.embed((x - self.mean) / self.std)
+        src_pairs, tgt_pairs = _gather_plan(src_pairs), _gather_plan(tgt_pairs)
         for block in self.blocks:
             h = block(h, src_pairs, tgt_pairs)
         return self.head(h).squeeze(-1)
