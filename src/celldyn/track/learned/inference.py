@@ -203,17 +203,27 @@ def track_learned(
     return graph
 
 
-def learned_links(objects: pd.DataFrame, **kwargs: Any) -> NDArray[np.int64]:
+def learned_links(
+    objects: pd.DataFrame,
+    *,
+    labels: Any = None,
+    movie: Any = None,
+    max_distance: float | None = None,
+    max_gap: int = 2,
+    divisions: bool = True,
+    solver: Literal["lap", "global"] = "lap",
+    model: LearnedAssociation | None = None,
+    spacing: Sequence[float] | None = None,
+    costs: Any = None,
+) -> NDArray[np.int64]:
     """:func:`track_learned`'s links as an ``(E, 2)`` array of rows of `objects`.
 
-    Same keywords as :func:`track_learned`; no networkx graph is built (what
-    ``track_objects(..., tracker="learned")`` uses).
+    Same parameters; no networkx graph is built (``track_objects(...,
+    tracker="learned")`` uses it).
     """
-    return _solve(objects, as_edges=True, **{"labels": None, "movie": None,
-                                              "max_distance": None, "max_gap": 2,
-                                              "divisions": True, "solver": "lap",
-                                              "model": None, "spacing": None,
-                                              "costs": None, **kwargs})
+    return _solve(objects, labels=labels, movie=movie, max_distance=max_distance,
+                  max_gap=max_gap, divisions=divisions, solver=solver, model=model,
+                  spacing=spacing, costs=costs, as_edges=True)
 
 
 def _solve(objects: pd.DataFrame, *, labels: Any, movie: Any, max_distance: float | None,
