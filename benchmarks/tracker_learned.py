@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -34,14 +35,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from splits import TRACKING, frame_range  # noqa: E402
+from splits import TRACKING, frame_range
 
-from celldyn.evaluate import tracking_scores  # noqa: E402
-from celldyn.io import read_ctc_gt, read_ctc_movie  # noqa: E402
-from celldyn.measure import measure_objects  # noqa: E402
-from celldyn.track import track_objects  # noqa: E402
-from celldyn.track.learned import LearnedAssociation, subsample_ctc  # noqa: E402
-from celldyn.training_data import crop_ctc  # noqa: E402
+from celldyn.evaluate import tracking_scores
+from celldyn.io import read_ctc_gt, read_ctc_movie
+from celldyn.measure import measure_objects
+from celldyn.track import track_objects
+from celldyn.track.learned import LearnedAssociation, subsample_ctc
+from celldyn.training_data import crop_ctc
 
 STEPS = (1, 2, 4)
 RESULTS_JSON = Path("benchmarks/tracker_learned.json")
@@ -106,7 +107,7 @@ def evaluate(models: dict[str, LearnedAssociation | None], sources, steps=STEPS)
 
 
 def _f(v, d=3):
-    return "n/a" if v != v else f"{v:.{d}f}"
+    return "n/a" if math.isnan(v) else f"{v:.{d}f}"
 
 
 def table_md(rows) -> str:
@@ -272,7 +273,7 @@ def main() -> None:
         import subprocess
 
         commit = subprocess.run(["git", "-C", str(args.speed), "rev-parse", "--short",
-                                 "HEAD"], capture_output=True, text=True).stdout.strip()
+                                 "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
         here = Path(__file__).resolve().parents[1] / "src"
         res = {"before": speed_of(args.speed, None, args.data),
                "after": speed_of(here, None, args.data), "before_commit": commit}

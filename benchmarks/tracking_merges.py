@@ -33,7 +33,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _results import machine, markdown_table, versions, write_section  # noqa: E402
+from _results import machine, markdown_table, versions, write_section
 
 SECTION = "Tracking: merges (simulated organelles)"
 MOVIE = dict(n_frames=40, shape=(192, 192), n_objects=40, radius=(3.0, 5.0), speed=1.0,

@@ -20,7 +20,6 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from .costs import LinkCosts
-from .graph import graph_arrays
 from .lap import track_lap
 from .scale import conservation_reference, estimate_motion_scale
 from .solve_global import track_global

@@ -14,7 +14,12 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from ...errors import MissingDependencyError, ModelError
-from ..candidates import candidate_links, check_objects, frame_groups, physical_positions
+from ..candidates import (
+    candidate_links,
+    check_objects,
+    frame_groups,
+    physical_positions,
+)
 from ..costs import iou_of_candidates
 from ..scale import estimate_motion_scale
 
