@@ -203,7 +203,7 @@ def write_results() -> None:
             "set S left out of training and validation, scored on every frame of S "
             "(held out for it), beside the default LAP tracker.\n\n"
             + table_md(res["rows"]))
-    write_section(SECTION, "Written by benchmarks/tracker_learned.py. "
+    write_section(SECTION, "Written by benchmarks/tracker_learned.py.\n\n"
                   + "\n\n".join(parts), packages=("numpy", "torch"))
 
 
