@@ -150,8 +150,8 @@ class RunConfig:
     max_distance : float or None
         Largest displacement between frames, in the movie's spacing units; None
         measures it on the objects' motion and divisions
-        (:func:`celldyn.track.scale.estimate_motion_scale`; the learned tracker: the
-        median object diameter, its training convention).
+        (:func:`celldyn.track.scale.estimate_motion_scale`; the learned tracker's
+        training convention too).
     tracker : str
         ``lap`` (frame-by-frame assignment plus a gap/division/merge pass, fast),
         ``global`` (exact integer program over time windows) or ``learned`` (link

@@ -184,7 +184,7 @@ def test_cli_train_tracker_on_colonies(tmp_path, sim):
 
 def test_track_objects_learned_gives_tracks_of_the_learned_links(sim):
     """tracker="learned" through the one entry: the same links as track_learned with
-    candidates within 2 x max_distance, returned as Tracks; outside costs refused."""
+    candidates within max_distance, returned as Tracks; outside costs refused."""
     from celldyn.track import Tracks, track_objects
 
     objects = measure_objects(sim.labels, sim.movie.data)
@@ -193,9 +193,85 @@ def test_track_objects_learned_gives_tracks_of_the_learned_links(sim):
                            tracker="learned", max_distance=md)
     assert isinstance(tracks, Tracks) and tracks.max_distance == md
     graph = track_learned(objects, labels=sim.labels, movie=sim.movie.data,
-                          max_distance=2 * md)
+                          max_distance=md)
     mapped = {(int(tracks.rows[u]), int(tracks.rows[v])) for u, v in tracks.edges}
     assert mapped == set(graph.edges) and len(mapped) > 0
     with pytest.raises(InputError, match="own candidates"):
         track_objects(objects, tracker="learned", max_distance=md,
                       edge_costs=np.zeros(3))
+
+
+def test_pruned_candidates_keep_every_gt_link_and_drop_sure_gaps(sim):
+    """learned_candidates: on a simulated movie without missing detections every GT link
+    survives the pruning, and no gap candidate is kept where both ends have a
+    mutual-nearest one-frame link."""
+    from celldyn.track.learned import learned_candidates
+    from celldyn.training import gt_link_labels
+
+    objects = measure_objects(sim.labels)
+    gt = graph_from_ctc(sim.labels, sim.table)
+    full = candidate_links(objects, max_distance=4 * object_scale(objects), max_gap=2)
+    pruned = learned_candidates(objects, max_distance=4 * object_scale(objects))
+    assert gt_link_labels(objects, full, gt)[1] == 1.0
+    assert gt_link_labels(objects, pruned, gt)[1] == 1.0
+    assert len(pruned) < len(full) and pruned.attrs["max_distance"] > 0
+    assert set(map(tuple, pruned[["source", "target"]].values)) <= set(
+        map(tuple, full[["source", "target"]].values))
+    one = pruned[pruned["dt"] == 1]
+    mutual = one[one.groupby("source")["distance"].transform("min").eq(one["distance"])
+                 & one.groupby("target")["distance"].transform("min").eq(one["distance"])]
+    sure_src, sure_tgt = set(mutual["source"]), set(mutual["target"])
+    gaps = pruned[pruned["dt"] > 1]
+    assert not any(s in sure_src and t in sure_tgt
+                   for s, t in zip(gaps["source"], gaps["target"]))
+
+
+def test_competitor_attention_matches_a_plain_loop():
+    """The batched competitor attention equals softmax attention written as a loop over
+    each candidate's competitors (its group's k nearest, itself added when outside)."""
+    from celldyn.track.learned.network import _competitor_pairs, _CompetitorAttention
+
+    rng = np.random.default_rng(0)
+    key = rng.integers(0, 4, 40)
+    dist = rng.uniform(0, 10, 40)
+    table = _competitor_pairs(key, dist, k=3)
+    torch.manual_seed(0)
+    att = _CompetitorAttention(8, 2)
+    h = torch.randn(40, 8)
+    with torch.no_grad():
+        got = att(h, torch.from_numpy(table))
+        q, k, v = att.qkv(h).view(40, 3, 2, 4).unbind(1)
+        for i in range(40):
+            same = np.flatnonzero(key == key[i])
+            near = same[np.argsort(dist[same], kind="stable")][:3].tolist()
+            comp = near if i in near else near + [i]
+            assert sorted(t for t in table[i] if t >= 0) == sorted(comp)
+            w = torch.softmax((q[i] * k[comp]).sum(-1) * att.scale, dim=0)  # (n, heads)
+            want = (w[..., None] * v[comp]).sum(0).reshape(-1)
+            assert torch.allclose(got[i], want, atol=1e-6)
+
+
+def test_cli_train_tracker_on_frame_parts_keeps_the_best_validation_epoch(tmp_path, sim):
+    """--gt FOLDER:A-B trains on those frames only; --validation picks the epoch."""
+    import json
+
+    from celldyn.cli.main import main
+    from celldyn.io import write_ctc_gt
+
+    write_ctc_gt(tmp_path / "01_GT", sim.labels, sim.table)
+    out = tmp_path / "model"
+    gt = str(tmp_path / "01_GT")
+    result = CliRunner().invoke(main, [
+        "train", "tracker", "--gt", gt + ":0-7", "--validation", gt + ":8-11",
+        "--epochs", "3", "--subsample", "1", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    cfg = json.loads((out / "config.json").read_text())
+    assert [r["name"] for r in cfg["trained_on"]] == [
+        f"{tmp_path.name}/01_GT[0-7]", f"{tmp_path.name}/01_GT[0-7] (no masks)"]
+    losses = cfg["validation_loss"]
+    assert len(losses) == 3 and cfg["best_epoch"] == 1 + int(np.argmin(losses))
+    assert "--validation" in (out / "CARD.md").read_text()
+    bad = CliRunner().invoke(main, ["train", "tracker", "--gt", gt + ":9-2",
+                                    "--out", str(tmp_path / "m2")])
+    assert bad.exit_code == 2 and "first frame after last" in bad.output

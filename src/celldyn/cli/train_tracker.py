@@ -1,14 +1,16 @@
 """``celldyn train tracker``: train the learned association model on tracked GT.
 
-A thin shell: reads CTC ground truth (``NN_GT`` folders; the raw ``NN`` folder beside
-each is used for intensities when present), builds examples with
-:func:`celldyn.training.examples_from_gt` (and :mod:`celldyn.training.simulated`), trains with
-:func:`celldyn.training.train_association` and writes ``weights.pt``,
-``config.json`` and ``CARD.md`` into ``--out``.
+A thin shell: reads CTC ground truth (``NN_GT`` folders, optionally a frame part
+``NN_GT:FIRST-LAST``; the raw ``NN`` folder beside each is used for intensities when
+present), builds examples with :mod:`celldyn.training`, trains with
+:func:`celldyn.training.train_tracker` (the epoch with the lowest loss on the
+``--validation`` parts is kept) and writes ``weights.pt``, ``config.json`` and
+``CARD.md`` into ``--out``.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -31,6 +33,33 @@ def _steps(text: str) -> tuple[int, ...]:
     return steps
 
 
+def _part(text: str, hint: str) -> tuple[Path, tuple[int, int] | None]:
+    """``FOLDER`` or ``FOLDER:FIRST-LAST`` (frames, inclusive)."""
+    m = re.fullmatch(r"(.+):(\d+)-(\d+)", text)
+    folder, frames = (Path(m[1]), (int(m[2]), int(m[3]))) if m else (Path(text), None)
+    if not folder.is_dir():
+        raise click.BadParameter(f"{folder} is not a folder", param_hint=hint)
+    if frames and frames[0] > frames[1]:
+        raise click.BadParameter(f"first frame after last in {text!r}", param_hint=hint)
+    return folder, frames
+
+
+def _read_examples(text: str, hint: str, steps):
+    from ..io import read_ctc_gt, read_ctc_movie
+    from ..training import ctc_examples
+
+    folder, frames = _part(text, hint)
+    labels, table, _ = read_ctc_gt(folder)
+    raw = folder.parent / folder.name.removesuffix("_GT")
+    movie = None
+    if raw != folder and raw.is_dir():
+        movie = read_ctc_movie(raw).data
+        if movie.shape != labels.shape:
+            movie = None
+    name = folder.resolve().parent.name + "/" + folder.name
+    return ctc_examples(labels, table, movie=movie, name=name, frames=frames, steps=steps)
+
+
 def _card(command: str, rows: list[dict], model, history: list[float]) -> str:
     cfg = model.config
     lines = [
@@ -44,8 +73,10 @@ def _card(command: str, rows: list[dict], model, history: list[float]) -> str:
         (f"- attention over competing candidates (same source / same target), hidden "
         f"{cfg['hidden']}, {cfg['layers']} blocks, {cfg['heads']} heads; "
         f"{len(cfg['features'])} features: {', '.join(cfg['features'])}"),
-        (f"- candidates for training: max_distance = {cfg['max_distance_factor']} x median "
-        "object diameter, max_gap = 2; use the same rule at inference"),
+        (f"- candidates: within {cfg['max_distance_factor']:g} x the movie's measured "
+        "search radius (celldyn.track.scale.estimate_motion_scale), max_gap = 2, pruned "
+        "(celldyn.track.learned.learned_candidates); the same rule in training and at "
+        "inference"),
         f"- weights sha256: `{cfg.get('sha256', '')}`",
         "",
         "## Training data (training split)",
@@ -69,13 +100,23 @@ def _card(command: str, rows: list[dict], model, history: list[float]) -> str:
         f"training time {cfg['train_seconds']} s on 1 CPU thread."),
         "",
     ]
+    if cfg.get("validated_on"):
+        lines += [
+            ("Model selection: the epoch with the lowest loss on the validation parts "
+             f"({', '.join(cfg['validated_on'])}) was kept: epoch {cfg['best_epoch']} "
+             f"(validation loss per epoch: {cfg['validation_loss']})."),
+            "",
+        ]
     return "\n".join(lines)
 
 
 @click.command("tracker")
 @click.option("--gt", "gt_folders", multiple=True, required=True,
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="CTC ground-truth folder (NN_GT with TRA/); repeat for several.")
+              help="CTC ground-truth folder (NN_GT with TRA/), or a part of it: "
+                   "NN_GT:FIRST-LAST (frames, inclusive); repeat for several.")
+@click.option("--validation", "val_folders", multiple=True,
+              help="Ground truth (same syntax as --gt) scored after every epoch; the "
+                   "epoch with the lowest validation loss is kept.")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=Path("tracker_model"),
               show_default=True, help="Output folder for weights.pt, config.json, CARD.md.")
 @click.option("--simulated", type=click.IntRange(min=0), default=0, show_default=True,
@@ -89,14 +130,12 @@ def _card(command: str, rows: list[dict], model, history: list[float]) -> str:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @_user_errors
-def train_tracker_command(gt_folders: tuple[Path, ...], out: Path, simulated: int,
-                          colonies: int, subsample: str, epochs: int, seed: int,
-                          overwrite: bool) -> None:
+def train_tracker_command(gt_folders: tuple[str, ...], val_folders: tuple[str, ...],
+                          out: Path, simulated: int, colonies: int, subsample: str,
+                          epochs: int, seed: int, overwrite: bool) -> None:
     """Train the learned association model on your tracked ground truth (CTC)."""
     from ..errors import ConfigError
-    from ..io import read_ctc_gt, read_ctc_movie
-    from ..training import (colony_examples, examples_from_gt, simulated_examples,
-                            train_association)
+    from ..training import colony_examples, simulated_examples, train_tracker
 
     steps = _steps(subsample)
     if out.exists() and not overwrite:
@@ -105,17 +144,11 @@ def train_tracker_command(gt_folders: tuple[Path, ...], out: Path, simulated: in
         raise click.BadParameter("must be at least 1", param_hint="--epochs")
     start = time.perf_counter()
     examples = []
-    for folder in gt_folders:
-        labels, table, _ = read_ctc_gt(folder)
-        raw = folder.parent / folder.name.removesuffix("_GT")
-        movie = None
-        if raw != folder and raw.is_dir():
-            movie = read_ctc_movie(raw).data
-            if movie.shape != labels.shape:
-                movie = None
-        name = folder.resolve().parent.name + "/" + folder.name
-        for step in steps:
-            examples += examples_from_gt(labels, table, movie=movie, name=name, step=step)
+    for text in gt_folders:
+        examples += _read_examples(text, "--gt", steps)
+    validation = []
+    for text in val_folders:
+        validation += _read_examples(text, "--validation", steps)
     if simulated:
         examples += simulated_examples(simulated, seed=seed,
                                        steps=[s for s in steps if s <= 2] or [1])
@@ -123,13 +156,15 @@ def train_tracker_command(gt_folders: tuple[Path, ...], out: Path, simulated: in
         examples += colony_examples(colonies, seed=seed, steps=steps)
     click.echo(f"{len(examples)} examples, {sum(len(e.y) for e in examples)} candidate "
                f"links ({time.perf_counter() - start:.0f} s)")
-    model, history = train_association(examples, epochs=epochs, seed=seed,
-                                       log=click.echo)
+    model, history = train_tracker(examples, validation, epochs=epochs, seed=seed,
+                                   log=click.echo)
     rows = [{"name": e.name, "rows": len(e.y), "positives": int(e.y.sum()),
              "recall": e.recall} for e in examples]
     model.config["trained_on"] = rows
+    model.config["validated_on"] = [e.name for e in validation]
     command = (
         "celldyn train tracker " + " ".join(f"--gt {g}" for g in gt_folders)
+        + "".join(f" --validation {v}" for v in val_folders)
         + f" --simulated {simulated}"
         + (f" --colonies {colonies}" if colonies else "")
         + f" --subsample {','.join(map(str, steps))}"

@@ -18,9 +18,7 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from .costs import LinkCosts
-from .graph import graph_arrays
 from .lap import lap_links
-from .link import auto_max_distance
 from .scale import conservation_reference, estimate_motion_scale, likely_divisions
 from .solve_global import global_links
 from .tracks import Tracks
@@ -29,9 +27,9 @@ __all__ = ["TRACKERS", "default_radius", "track_objects"]
 
 TRACKERS = ("lap", "global", "learned")
 
-LEARNED_RADIUS_FACTOR = 2.0
+LEARNED_RADIUS_FACTOR = 1.0
 """The learned tracker's candidates reach this many times `max_distance` (the shipped
-model was trained with candidates within 2 median object diameters)."""
+model was trained with candidates within the measured search radius)."""
 
 
 def track_objects(
@@ -67,12 +65,12 @@ def track_objects(
         ``"global"``: integer program over windows of `window` frames (exact per
         window, slower). ``"learned"``: link costs from the association network
         (:mod:`celldyn.track.learned`, needs torch; candidates within
-        ``2 x max_distance``), solved by LAP; no merges.
+        `max_distance`, pruned), solved by LAP; no merges.
     max_distance : float, optional
         Largest displacement between frames in units of `spacing`; default measured
         on the objects' own motion and divisions
-        (:func:`~celldyn.track.scale.estimate_motion_scale`; the learned tracker: the
-        median object diameter, its training convention).
+        (:func:`~celldyn.track.scale.estimate_motion_scale`; also the learned
+        tracker's training convention).
     max_gap : int
         Largest number of missing frames bridged.
     divisions, merges : bool
@@ -120,7 +118,7 @@ def track_objects(
     """
     if tracker not in TRACKERS:
         raise InputError(f"tracker must be one of {list(TRACKERS)} (got {tracker!r})")
-    evidence = _Evidence(objects, spacing, costs, divisions, tracker)
+    evidence = _Evidence(objects, spacing, costs, divisions, tracker, merges)
     max_distance, note = evidence.radius(max_distance)
     edges = _links(objects, tracker, labels=labels, max_distance=max_distance,
                    max_gap=max_gap, divisions=divisions, merges=merges, costs=costs,
@@ -140,9 +138,9 @@ class _Evidence:
     once and feed the motion scale, the daughters' size reference and the note."""
 
     def __init__(self, objects: pd.DataFrame, spacing: Sequence[float] | None,
-                 costs: Any, divisions: bool, tracker: str) -> None:
-        self.objects, self.spacing, self.divisions, self.tracker = (
-            objects, spacing, divisions, tracker)
+                 costs: Any, divisions: bool, tracker: str, merges: bool = False) -> None:
+        self.objects, self.spacing, self.divisions, self.tracker, self.merges = (
+            objects, spacing, divisions, tracker, merges)
         self.costs = costs if isinstance(costs, LinkCosts) else LinkCosts()
         self._likely: NDArray[np.int64] | None = None
         self._reference: Any = "unmeasured"
@@ -167,18 +165,17 @@ class _Evidence:
         """The search radius (`max_distance` when given) and one line saying where it
         and the division evidence came from."""
         objects, spacing = self.objects, self.spacing
-        if self.tracker == "learned":  # the shipped model's training convention
-            radius = max_distance or auto_max_distance(objects, spacing=spacing)
-            return radius, (f"learned tracker, candidates within "
-                            f"{LEARNED_RADIUS_FACTOR * radius:.3g}")
         unit = "px" if spacing is None else "µm"  # Movie.spacing is in µm
-        scale = estimate_motion_scale(objects, spacing=spacing, divisions=self.likely())
+        scale = estimate_motion_scale(objects, spacing=spacing, divisions=self.likely(),
+                                      merges=self.merges)
         if max_distance is not None:
             radius = float(max_distance)
             text = f"max distance {radius:.3g} {unit} (given; estimate {scale.describe(unit)})"
         else:
             radius = scale.max_distance
             text = scale.describe(unit)
+        if self.tracker == "learned":  # candidates within the same radius; its own costs
+            return radius, "learned tracker, candidates within " + text
         costs = self.costs
         if not self.divisions:
             return radius, text + "; divisions off"
@@ -198,23 +195,19 @@ def _links(objects: pd.DataFrame, tracker: str, *, window: int, overlap: int | N
            movie: Any, model: Any, **common: Any) -> NDArray[np.int64]:
     """The chosen tracker's links, as row pairs of `objects`."""
     if tracker == "learned":
-        from .learned import track_learned
+        from .learned import learned_links
 
         if common["merges"]:
             raise InputError("the learned tracker does not model merges; use tracker='lap'")
         if common["edge_costs"] is not None or common["candidates"] is not None:
             raise InputError("the learned tracker makes its own candidates and edge costs; "
                              "pass edge_costs with tracker='lap' or 'global'")
-        graph = track_learned(
+        return learned_links(
             objects, labels=common["labels"], movie=movie,
             max_distance=LEARNED_RADIUS_FACTOR * common["max_distance"],
             max_gap=common["max_gap"], divisions=common["divisions"],
             spacing=common["spacing"], model=model, costs=common["costs"],
         )
-        if set(graph.nodes) != set(range(len(objects))):  # pragma: no cover - contract
-            raise RuntimeError("tracker returned nodes that are not rows of the objects")
-        edges = graph_arrays(graph)[2]
-        return np.asarray(list(graph.nodes), dtype=np.int64)[edges].reshape(-1, 2)
     if tracker == "lap":
         return lap_links(objects, **common)
     return global_links(objects, window=window, overlap=overlap, **common)
@@ -223,14 +216,15 @@ def _links(objects: pd.DataFrame, tracker: str, *, window: int, overlap: int | N
 def default_radius(
     objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
     max_distance: float | None = None, divisions: bool = True,
-    costs: object | None = None, tracker: str = "lap",
+    costs: object | None = None, tracker: str = "lap", merges: bool = False,
 ) -> tuple[float, str]:
     """The search radius a run uses and one line saying where it and the division
     evidence came from (for the run summary).
 
     `max_distance`, when given, overrides the estimate. `costs` is the run's
-    :class:`~celldyn.track.costs.LinkCosts` (default ``LinkCosts()``). The learned
-    `tracker` keeps its training convention (the median object diameter).
+    :class:`~celldyn.track.costs.LinkCosts` (default ``LinkCosts()``).
+    The learned `tracker` uses the same measured radius (its training convention).
+    With `merges`, likely merges widen the radius as likely divisions do.
 
     Examples
     --------
@@ -239,4 +233,4 @@ def default_radius(
     >>> default_radius(objects, max_distance=5.0)[0]
     5.0
     """
-    return _Evidence(objects, spacing, costs, divisions, tracker).radius(max_distance)
+    return _Evidence(objects, spacing, costs, divisions, tracker, merges).radius(max_distance)

@@ -230,9 +230,10 @@ def iou_of_candidates(
     pair_key = ta * (int(t.max()) + 1) + tb
     order = np.argsort(pair_key, kind="stable")
     keys, starts = np.unique(pair_key[order], return_index=True)
-    frames: dict[int, NDArray] = {}
+    frames: dict[int, tuple[NDArray, NDArray, NDArray]] = {}
 
-    def frame(i: int) -> NDArray:
+    def frame(i: int) -> tuple[NDArray, NDArray, NDArray]:
+        """Frame `i` flat, its foreground pixel indices and their labels."""
         if i not in frames:
             if len(frames) > 8:
                 frames.pop(min(frames))
@@ -240,22 +241,26 @@ def iou_of_candidates(
                 raise InputError(
                     f"objects refer to frame {i} but labels have {labels.shape[0]} frames"
                 )
-            frames[i] = np.asarray(labels[i]).ravel()
+            flat = np.asarray(labels[i]).ravel()
+            fg = np.flatnonzero(flat != 0)  # nonzero of a bool array is faster
+            frames[i] = (flat, fg, flat[fg].astype(np.int64))
         return frames[i]
 
     sizes: dict[int, NDArray] = {}
 
     def size(i: int) -> NDArray:
         if i not in sizes:
-            sizes[i] = np.bincount(frame(i))
+            sizes[i] = np.bincount(frame(i)[2])
         return sizes[i]
 
     for rows in np.split(order, starts[1:]):
         fa, fb = int(ta[rows[0]]), int(tb[rows[0]])
-        a, b = frame(fa), frame(fb)
-        both = (a > 0) & (b > 0)
-        m = int(max(a.max(initial=0), b.max(initial=0))) + 1
-        codes, counts = np.unique(a[both].astype(np.int64) * m + b[both], return_counts=True)
+        (_, fg_a, lab_a), (b, _, lab_b) = frame(fa), frame(fb)
+        # only frame a's foreground pixels can overlap: look b up there
+        under = b[fg_a].astype(np.int64)
+        both = under > 0
+        m = int(max(lab_a.max(initial=0), lab_b.max(initial=0))) + 1
+        codes, counts = np.unique(lab_a[both] * m + under[both], return_counts=True)
         la, lb = lab[src[rows]], lab[tgt[rows]]
         want = la * m + lb
         inter = np.zeros(len(rows), np.int64)

@@ -53,6 +53,7 @@ __all__ = [
     "DIVISION_FACTOR",
     "DIVISION_QUANTILE",
     "MOTION_FACTOR",
+    "merge_offsets",
     "MOTION_QUANTILE",
     "MotionScale",
     "division_offsets",
@@ -116,12 +117,15 @@ class MotionScale:
     source: str = "data"
     motion_factor: float = MOTION_FACTOR
     division_factor: float = DIVISION_FACTOR
+    merges: bool = False
 
     def describe(self, unit: str = "px") -> str:
         """One line for a run summary."""
         div = ("no divisions seen" if math.isnan(self.division_offset)
                else f"division offset {self.division_offset:.3g} {unit} "
                     f"({self.division_events} likely divisions)")
+        if self.merges:
+            div = div.replace("division", "division or merge")
         text = (f"max distance {self.max_distance:.3g} {unit} = max({self.motion_factor:g} x "
                 f"displacement {self.displacement:.3g}, {self.division_factor:g} x {div})")
         if self.source != "data":
@@ -232,6 +236,25 @@ def division_offsets(
                            for k in (1, 2)])
 
 
+def merge_offsets(
+    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
+    max_frame_pairs: int = MAX_FRAME_PAIRS,
+) -> NDArray[np.float64]:
+    """Offsets of the likely parents of a merge (fusion) from the merged object: a
+    likely merge is a likely division with time reversed (:func:`division_offsets`).
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 0, 1], "label": [1, 2, 3],
+    ...                         "y": [-6.0, 6.0, 0.0], "x": [1.0, -1.0, 0.0]})
+    >>> merge_offsets(objects).round(2).tolist()
+    [6.08, 6.08]
+    """
+    t = objects["t"].to_numpy(np.int64)
+    reversed_time = objects.assign(t=int(t.max(initial=0)) - t)
+    return division_offsets(reversed_time, spacing=spacing, max_frame_pairs=max_frame_pairs)
+
+
 def _spacing(objects: pd.DataFrame, spacing, max_frame_pairs: int) -> float:
     pos = physical_positions(objects, spacing)
     groups = frame_groups(objects["t"].to_numpy(np.int64))
@@ -247,6 +270,7 @@ def estimate_motion_scale(
     objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
     max_frame_pairs: int = MAX_FRAME_PAIRS, motion_factor: float = MOTION_FACTOR,
     division_factor: float = DIVISION_FACTOR, divisions: NDArray[np.int64] | None = None,
+    merges: bool = False,
 ) -> MotionScale:
     """Measure the motion scale and the default search radius of a movie.
 
@@ -264,6 +288,10 @@ def estimate_motion_scale(
     divisions : (K, 3) int array, optional
         The likely divisions (:func:`likely_divisions` with the same `spacing` and
         `max_frame_pairs`), when already found: a run finds them once.
+    merges : bool
+        Also measure likely merges (:func:`merge_offsets`) and count their parents'
+        offsets with the daughters' (tracking with merges: a merged object sits
+        between its two parents, farther than either moves).
 
     Returns
     -------
@@ -288,6 +316,9 @@ def estimate_motion_scale(
     moves = mutual_displacements(objects, spacing=spacing, max_frame_pairs=max_frame_pairs)
     offsets = division_offsets(objects, spacing=spacing, max_frame_pairs=max_frame_pairs,
                                divisions=divisions)
+    if merges:
+        offsets = np.concatenate([offsets, merge_offsets(
+            objects, spacing=spacing, max_frame_pairs=max_frame_pairs)])
     near = _spacing(objects, spacing, max_frame_pairs)
     source = "data"
     if moves.size >= MIN_PAIRS:
@@ -313,7 +344,7 @@ def estimate_motion_scale(
         max_distance=float(radius), displacement=disp, median_displacement=median,
         division_offset=div, spacing=near, pairs=int(moves.size),
         division_events=int(events), source=source, motion_factor=float(motion_factor),
-        division_factor=float(division_factor),
+        division_factor=float(division_factor), merges=bool(merges),
     )
 
 

@@ -10,6 +10,7 @@ their own losses and need nothing above their stage.)
 
 from __future__ import annotations
 
+from .real import crop_ctc, ctc_examples, train_tracker, validation_loss
 from .simulated import colony_examples, simulated_examples, simulated_movie
 from .tracker import (
     LinkExample,
@@ -22,10 +23,14 @@ from .tracker import (
 __all__ = [
     "LinkExample",
     "colony_examples",
+    "crop_ctc",
+    "ctc_examples",
     "examples_from_gt",
     "gt_link_labels",
     "held_out_scores",
     "simulated_examples",
     "simulated_movie",
     "train_association",
+    "train_tracker",
+    "validation_loss",
 ]

@@ -29,7 +29,7 @@ from ..track.learned.network import (
     AssociationNet,
     _competitor_pairs,
     candidate_features,
-    object_scale,
+    learned_candidates,
 )
 
 try:
@@ -102,8 +102,9 @@ def examples_from_gt(
 ) -> list[LinkExample]:
     """Training examples from a tracked ground truth (CTC labels + track table).
 
-    The objects are measured on the (subsampled) labels; candidates use
-    ``max_distance = max_distance_factor x median diameter``. One example per entry of
+    The objects are measured on the (subsampled) labels; candidates are
+    :func:`~celldyn.track.learned.network.learned_candidates` with radius
+    ``max_distance_factor x`` the movie's measured search radius. One example per entry of
     `with_masks`: with the label-movie features (IoU) and without them.
     """
     from ..measure.features import measure_objects
@@ -118,9 +119,8 @@ def examples_from_gt(
         raise InputError(
             f"{name}: {len(objects)} objects but {graph.number_of_nodes()} graph nodes"
         )
-    max_distance = max_distance_factor * object_scale(objects, spacing)
-    cands = candidate_links(objects, max_distance=max_distance, max_gap=max_gap,
-                            spacing=spacing)
+    cands = learned_candidates(objects, max_gap=max_gap, spacing=spacing,
+                               factor=max_distance_factor)
     y, recall = gt_link_labels(objects, cands, graph)
     out = []
     for masks in with_masks:
@@ -149,17 +149,22 @@ def train_association(
     *,
     epochs: int = 30,
     lr: float = 3e-3,
-    hidden: int = 32,
+    hidden: int = 16,
     layers: int = 2,
-    heads: int = 4,
+    heads: int = 2,
     seed: int = 0,
     threads: int | None = 1,
     log: Callable[[str], None] | None = None,
+    on_epoch: Callable[[int, LearnedAssociation], None] | None = None,
 ) -> tuple[LearnedAssociation, list[float]]:
     """Train an :class:`AssociationNet` on link examples (BCE, Adam, one movie a step).
 
     Deterministic for a fixed `seed` (``torch.use_deterministic_algorithms``, a
     seeded generator shuffles the movies each epoch).
+
+    `on_epoch(epoch, model)` is called after each epoch (1-based) with the model
+    being trained, e.g. to score a validation set (:func:`celldyn.training.
+    train_tracker` keeps the best epoch).
 
     Returns
     -------
@@ -201,6 +206,8 @@ def train_association(
         if log:
             log(f"epoch {epoch + 1}/{epochs}: loss {history[-1]:.4f} "
                 f"({time.perf_counter() - start:.0f} s)")
+        if on_epoch:
+            on_epoch(epoch + 1, LearnedAssociation(net, {}))
     net.eval()
     config = {"hidden": hidden, "layers": layers, "heads": heads, "features": FEATURES,
               "max_distance_factor": DEFAULT_MAX_DISTANCE_FACTOR, "seed": seed,
@@ -222,8 +229,9 @@ def held_out_scores(
 
     The objects are measured on the (every `step`-th frame) ground-truth labels,
     tracked with `tracker` (``"learned"`` with `model`, default the shipped one, or
-    ``"lap"``: the hand-made costs) within `max_distance` (default twice the median
-    object diameter, the learned model's training convention; the learned tracker
+    ``"lap"``: the hand-made costs) within `max_distance` (default the movie's measured search radius,
+    :func:`~celldyn.track.scale.estimate_motion_scale`, the learned model's training
+    convention; the learned tracker
     solves with `solver`, ``"lap"`` or ``"global"``) and scored with
     :func:`celldyn.evaluate.tracking_scores`: TRA, LNK and the divisions matched by
     :func:`celldyn.evaluate.match_divisions`.
@@ -239,11 +247,12 @@ def held_out_scores(
     from ..track.graph import ctc_table, graph_from_ctc, relabel_by_tracklet, tracklet_ids
     from ..track.lap import lap_links
     from ..track.learned.inference import track_learned
+    from ..track.scale import estimate_motion_scale
 
     labels, table = subsample_ctc(labels, table, step)
     movie = None if movie is None else np.asarray(movie)[::step]
     objects = measure_objects(labels, movie)
-    md = max_distance or DEFAULT_MAX_DISTANCE_FACTOR * object_scale(objects)
+    md = max_distance or estimate_motion_scale(objects).max_distance
     cands = candidate_links(objects, max_distance=md, max_gap=max_gap)
     _, recall = gt_link_labels(objects, cands, graph_from_ctc(labels, table))
     if tracker == "learned":

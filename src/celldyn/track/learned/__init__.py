@@ -48,12 +48,13 @@ scores) is in :mod:`celldyn.training`, above the stages.
 from __future__ import annotations
 
 from ..graph import subsample_ctc
-from .inference import LearnedAssociation, track_learned
+from .inference import LearnedAssociation, learned_links, track_learned
 from .network import (
     DEFAULT_MAX_DISTANCE_FACTOR,
     FEATURES,
     AssociationNet,
     candidate_features,
+    learned_candidates,
     object_scale,
 )
 
@@ -63,6 +64,8 @@ __all__ = [
     "AssociationNet",
     "LearnedAssociation",
     "candidate_features",
+    "learned_links",
+    "learned_candidates",
     "object_scale",
     "subsample_ctc",
     "track_learned",

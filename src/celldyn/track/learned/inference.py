@@ -16,7 +16,6 @@ from numpy.typing import NDArray
 from ..._atomic import atomic_path
 from ..._weights import sha256_file
 from ...errors import InputError, MissingDependencyError, ModelError
-from ..candidates import candidate_links
 from ..costs import costs_from_probabilities
 from .network import (
     _MODEL_DIR,
@@ -25,6 +24,7 @@ from .network import (
     AssociationNet,
     _competitor_pairs,
     candidate_features,
+    learned_candidates,
 )
 
 try:
@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover - depends on the environment
         "the learned tracker needs PyTorch; install the extra: pip install 'celldyn[deep]'"
     ) from None
 
-__all__ = ["LearnedAssociation", "track_learned"]
+__all__ = ["LearnedAssociation", "learned_links", "track_learned"]
 
 
 class LearnedAssociation:
@@ -154,7 +154,7 @@ def track_learned(
     *,
     labels: Any = None,
     movie: Any = None,
-    max_distance: float,
+    max_distance: float | None = None,
     max_gap: int = 2,
     divisions: bool = True,
     solver: Literal["lap", "global"] = "lap",
@@ -164,10 +164,12 @@ def track_learned(
 ) -> nx.DiGraph:
     """Track detections with link costs ``-log p`` from the learned model.
 
-    Builds :func:`~celldyn.track.candidates.candidate_links`, scores them with
+    Builds the candidates (:func:`~celldyn.track.learned.network.learned_candidates`:
+    :func:`~celldyn.track.candidates.candidate_links`, pruned), scores them with
     :meth:`LearnedAssociation.link_probabilities` and solves with
     :func:`~celldyn.track.lap.track_lap` or
-    :func:`~celldyn.track.solve_global.track_global` (``edge_costs``).
+    :func:`~celldyn.track.solve_global.track_global` (``edge_costs``);
+    :func:`learned_links` returns the same links without the graph.
 
     Parameters
     ----------
@@ -176,10 +178,11 @@ def track_learned(
     labels, movie : arrays, optional
         Label movie (mask IoU) and intensities; the model was trained with both and
         is best with them.
-    max_distance : float
-        Candidate radius between consecutive frames, in units of `spacing`. The
-        shipped model was trained with ``2 x`` the median object diameter
-        (``2 * celldyn.track.auto_max_distance(objects)``).
+    max_distance : float, optional
+        Candidate radius between consecutive frames, in units of `spacing`. Default
+        (and the shipped model's training convention): the movie's measured search
+        radius (:func:`~celldyn.track.scale.estimate_motion_scale`), as the
+        hand-made trackers use.
     max_gap, divisions, spacing :
         As for the solvers.
     solver : {"lap", "global"}
@@ -194,29 +197,60 @@ def track_learned(
     graph : networkx.DiGraph
         As from the solvers; ``graph.graph["link_model"] = "learned"``.
     """
+    graph = _solve(objects, labels=labels, movie=movie, max_distance=max_distance,
+                   max_gap=max_gap, divisions=divisions, solver=solver, model=model,
+                   spacing=spacing, costs=costs, as_edges=False)
+    graph.graph["link_model"] = "learned"
+    return graph
+
+
+def learned_links(
+    objects: pd.DataFrame,
+    *,
+    labels: Any = None,
+    movie: Any = None,
+    max_distance: float | None = None,
+    max_gap: int = 2,
+    divisions: bool = True,
+    solver: Literal["lap", "global"] = "lap",
+    model: LearnedAssociation | None = None,
+    spacing: Sequence[float] | None = None,
+    costs: Any = None,
+) -> NDArray[np.int64]:
+    """:func:`track_learned`'s links as an ``(E, 2)`` array of rows of `objects`.
+
+    Same parameters; no networkx graph is built (``track_objects(...,
+    tracker="learned")`` uses it).
+    """
+    return _solve(objects, labels=labels, movie=movie, max_distance=max_distance,
+                  max_gap=max_gap, divisions=divisions, solver=solver, model=model,
+                  spacing=spacing, costs=costs, as_edges=True)
+
+
+def _solve(objects: pd.DataFrame, *, labels: Any, movie: Any, max_distance: float | None,
+           max_gap: int, divisions: bool, solver: str, model: LearnedAssociation | None,
+           spacing: Sequence[float] | None, costs: Any, as_edges: bool) -> Any:
     if solver not in ("lap", "global"):
         raise InputError(f"solver must be 'lap' or 'global' (got {solver!r})")
     model = model or LearnedAssociation.from_pretrained()
     objects = objects.reset_index(drop=True)
-    cands = candidate_links(objects, max_distance=max_distance, max_gap=max_gap,
-                            spacing=spacing)
+    cands = learned_candidates(objects, max_distance=max_distance, max_gap=max_gap,
+                               spacing=spacing, factor=model.max_distance_factor)
+    max_distance = cands.attrs["max_distance"]
     p = model.link_probabilities(objects, cands, labels=labels, movie=movie,
                                  spacing=spacing)
-    edge_costs = costs_from_probabilities(p)
     kwargs: dict[str, Any] = {
-        "labels": labels, "max_distance": max_distance, "max_gap": max_gap, "divisions": divisions,
-        "spacing": spacing, "edge_costs": edge_costs, "candidates": cands, "costs": costs,
+        "labels": labels, "max_distance": max_distance, "max_gap": max_gap,
+        "divisions": divisions, "spacing": spacing,
+        "edge_costs": costs_from_probabilities(p), "candidates": cands, "costs": costs,
     }
     if solver == "lap":
-        from ..lap import track_lap
+        from ..lap import lap_links, track_lap
 
-        graph = track_lap(objects, **kwargs)
-    else:
-        from ..solve_global import track_global
+        return (lap_links if as_edges else track_lap)(objects, **kwargs)
+    from ..solve_global import global_links, track_global
 
-        graph = track_global(objects, **kwargs)
-    graph.graph["link_model"] = "learned"
-    return graph
+    return (global_links if as_edges else track_global)(objects, **kwargs)
 
 
 # --------------------------------------------------------------------------- scoring

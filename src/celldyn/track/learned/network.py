@@ -14,8 +14,14 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from ...errors import MissingDependencyError, ModelError
-from ..candidates import check_objects, frame_groups, physical_positions
+from ..candidates import (
+    candidate_links,
+    check_objects,
+    frame_groups,
+    physical_positions,
+)
 from ..costs import iou_of_candidates
+from ..scale import estimate_motion_scale
 
 try:
     import torch
@@ -26,7 +32,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     ) from None
 
 __all__ = ["DEFAULT_MAX_DISTANCE_FACTOR", "FEATURES", "AssociationNet", "candidate_features",
-           "object_scale"]
+           "learned_candidates", "object_scale"]
 
 FEATURES = [
     "distance",  # distance / median object diameter
@@ -50,8 +56,19 @@ FEATURES = [
     "log_motion_scale",  # log(median nearest-candidate distance / diameter), per movie
 ]
 
-DEFAULT_MAX_DISTANCE_FACTOR = 2.0
-"""Candidate radius used for training: this many median object diameters."""
+DEFAULT_MAX_DISTANCE_FACTOR = 1.0
+"""Candidate radius: this many times the movie's measured search radius
+(:func:`~celldyn.track.scale.estimate_motion_scale`, as the hand-made trackers use),
+in training and at inference; never from object size (a CTC marker is far smaller
+than its cell)."""
+
+LINK_NEIGHBOURS = 6
+"""A one-frame candidate is kept when it is among the source's or the target's
+``LINK_NEIGHBOURS`` nearest; a gap candidate only when it is the nearest of both and one of them has no
+mutual-nearest one-frame link."""
+
+COMPETITORS = 6
+"""Each candidate attends to at most this many competitors per grouping."""
 
 _MODEL_DIR = "tracker"
 
@@ -79,6 +96,74 @@ def object_scale(objects: pd.DataFrame, spacing: Sequence[float] | None = None) 
             d, _ = cKDTree(pos[rows]).query(pos[rows], k=2)
             nn_d.append(d[:, 1])
     return float(0.5 * np.median(np.concatenate(nn_d))) if nn_d else 1.0
+
+
+def learned_candidates(
+    objects: pd.DataFrame,
+    *,
+    max_distance: float | None = None,
+    max_gap: int = 2,
+    spacing: Sequence[float] | None = None,
+    factor: float = DEFAULT_MAX_DISTANCE_FACTOR,
+) -> pd.DataFrame:
+    """The learned tracker's candidate links: :func:`candidate_links`, pruned.
+
+    Parameters
+    ----------
+    objects : DataFrame
+        Detections, as for the solvers.
+    max_distance : float, optional
+        Radius per frame in units of `spacing`; default `factor` x the movie's
+        measured search radius (:func:`~celldyn.track.scale.estimate_motion_scale`).
+    max_gap, spacing :
+        As for :func:`candidate_links`.
+
+    Returns
+    -------
+    DataFrame
+        The candidate table (same columns and attrs), keeping a one-frame candidate
+        when it is among its source's or its target's :data:`LINK_NEIGHBOURS`
+        nearest, and a gap candidate (``dt > 1``) only when it is the nearest of
+        both its source and its target at that ``dt`` and a one-frame link is
+        unsure there (its source has no mutual-nearest one-frame successor, or its
+        target no such predecessor). On the real and simulated
+        training movies this keeps every ground-truth link but a few of dense
+        colonies at every 4th frame (``benchmarks/tracker_learned.py --speed``
+        reports the recall) and removes about half the candidates, most of them
+        gap candidates; the same rule is used in training.
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1, 1], "label": [1, 1, 2],
+    ...                         "y": [0.0, 1.0, 9.0], "x": [0.0, 0.0, 0.0]})
+    >>> learned_candidates(objects, max_distance=20)[["source", "target"]].values.tolist()
+    [[0, 1], [0, 2]]
+    """
+    if max_distance is None:
+        max_distance = factor * estimate_motion_scale(objects, spacing=spacing).max_distance
+    cands = candidate_links(objects, max_distance=max_distance, max_gap=max_gap,
+                            spacing=spacing)
+    cands.attrs["max_distance"] = float(max_distance)
+    if len(cands) == 0:
+        return cands
+    src = cands["source"].to_numpy(np.int64)
+    tgt = cands["target"].to_numpy(np.int64)
+    dt = cands["dt"].to_numpy(np.int64)
+    d = cands["distance"].to_numpy(float)
+    rs = _group_rank(src * (max_gap + 2) + dt, d)
+    rt = _group_rank(tgt * (max_gap + 2) + dt, d)
+    one = dt == 1
+    # a gap is bridged only where a one-frame link is unsure: the source has no
+    # mutual-nearest successor or the target no mutual-nearest predecessor
+    sure = one & (rs < 1) & (rt < 1)
+    n = len(objects)
+    sure_out = np.bincount(src[sure], minlength=n) > 0
+    sure_in = np.bincount(tgt[sure], minlength=n) > 0
+    keep = np.where(one, (rs < LINK_NEIGHBOURS) | (rt < LINK_NEIGHBOURS),
+                    (rs < 1) & (rt < 1) & ~(sure_out[src] & sure_in[tgt]))
+    out = cands.loc[keep].reset_index(drop=True)
+    out.attrs = dict(cands.attrs, max_distance=float(max_distance))
+    return out
 
 
 def _group_min(key: NDArray[np.int64], value: NDArray, n: int) -> NDArray:
@@ -193,7 +278,7 @@ def candidate_features(
     density = np.zeros(n)
     for rows in frame_groups(objects["t"].to_numpy(np.int64)).values():
         tree = cKDTree(pos[rows])
-        density[rows] = [len(x) - 1 for x in tree.query_ball_point(pos[rows], 2 * scale)]
+        density[rows] = tree.query_ball_point(pos[rows], 2 * scale, return_length=True) - 1
     f["density"] = np.log1p(density[src])
     for k, name in enumerate(FEATURES):
         if name in f:
@@ -202,30 +287,46 @@ def candidate_features(
 
 
 def _competitor_pairs(
-    key: NDArray[np.int64], distance: NDArray[np.float64], k: int = 8
+    key: NDArray[np.int64], distance: NDArray[np.float64], k: int = COMPETITORS
 ) -> NDArray[np.int64]:
-    """Pairs (i, j) with ``key[i] == key[j]`` and ``j`` among the `k` nearest of the
-    group by `distance` (i == j included when ``i`` is), shape (2, P).
+    """Each candidate's competitors as a padded index table, shape (n, k) or (n, k + 1).
 
-    Capping the competitors keeps the attention linear in the candidates.
+    Row ``i`` lists the `k` nearest candidates (by `distance`) of ``i``'s group
+    (``key[j] == key[i]``, ``i`` itself included when it is among them), nearest
+    first, padded with -1; a candidate outside its group's `k` nearest also attends
+    to itself (an extra column, present only when some candidate needs it).
+    Capping the competitors keeps the attention linear in the candidates, and a
+    dense table lets it run as batched tensor products instead of scatters.
     """
+    n = len(key)
+    if n == 0:
+        return np.full((0, k), -1, np.int64)
     order = np.lexsort((distance, key))
     kk = key[order]
     starts = np.r_[0, np.flatnonzero(np.diff(kk)) + 1]
-    sizes = np.diff(np.r_[starts, len(kk)])
+    sizes = np.diff(np.r_[starts, n])
     first = np.repeat(starts, sizes)  # group start, per sorted row
     width = np.minimum(np.repeat(sizes, sizes), k)  # competitors per sorted row
-    i_loc = np.repeat(np.arange(len(kk)), width)
-    offs = np.arange(len(i_loc)) - np.repeat(np.cumsum(width) - width, width)
-    j_loc = np.repeat(first, width) + offs
-    pairs = np.stack([order[i_loc], order[j_loc]])
-    rank = np.arange(len(kk)) - first
-    # a candidate outside its group's k nearest still attends to itself
-    extra = order[rank >= k]
-    return np.concatenate([pairs, np.stack([extra, extra])], axis=1)
+    cols = np.arange(k)
+    pos = np.minimum(first[:, None] + cols[None, :], n - 1)
+    table = np.where(cols[None, :] < width[:, None], order[pos], -1)
+    rank = np.arange(n) - first
+    if (rank >= k).any():
+        extra = np.where(rank >= k, order, -1)
+        table = np.concatenate([table, extra[:, None]], axis=1)
+    out = np.empty_like(table)
+    out[order] = table
+    return out
 
 
 # --------------------------------------------------------------------------- network
+
+
+def _gather_plan(table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat gather indices of a competitor table and its additive mask (0 or -inf,
+    shape (n, K, 1)); made once per forward and shared by the blocks."""
+    pad = torch.zeros(table.shape, dtype=torch.float32).masked_fill_(table < 0, float("-inf"))
+    return table.clamp_min(0).reshape(-1), pad[..., None]
 
 
 class _CompetitorAttention(nn.Module):
@@ -237,22 +338,21 @@ class _CompetitorAttention(nn.Module):
         self.qkv = nn.Linear(hidden, 3 * hidden)
         self.scale = (hidden // heads) ** -0.5
 
-    def forward(self, h: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, table: torch.Tensor | tuple) -> torch.Tensor:
+        """`table`: (n, K) competitor indices, -1 = padding (:func:`_competitor_pairs`),
+        or its :func:`_gather_plan`."""
         n, width = h.shape
-        hd = width // self.heads
-        q, k, v = self.qkv(h).view(n, 3, self.heads, hd).unbind(1)
-        i, j = pairs[0], pairs[1]
-        logit = (q[i] * k[j]).sum(-1) * self.scale  # (P, heads)
-        idx = i[:, None].expand_as(logit)
-        top = torch.full((n, self.heads), -1e9, dtype=h.dtype).scatter_reduce(
-            0, idx, logit, reduce="amax", include_self=True
-        )
-        w = torch.exp(logit - top[i])
-        denom = torch.zeros((n, self.heads), dtype=h.dtype).index_add(0, i, w)
-        w = w / denom[i].clamp_min(1e-12)
-        msg = torch.zeros((n, self.heads, hd), dtype=h.dtype).index_add(
-            0, i, w[..., None] * v[j]
-        )
+        heads, hd = self.heads, width // self.heads
+        flat, pad = table if isinstance(table, tuple) else _gather_plan(table)
+        depth = flat.numel() // max(n, 1)
+        qkv = self.qkv(h)
+        q = qkv[:, :width].reshape(n, 1, heads, hd)
+        kv = qkv[:, width:].contiguous()
+        # one row gather of keys and values for every (candidate, competitor) slot
+        kv = kv.index_select(0, flat).view(n, depth, 2, heads, hd)
+        logit = (kv[:, :, 0] * q).sum(-1) * self.scale + pad  # (n, depth, heads)
+        w = torch.softmax(logit, dim=1)  # every row has itself: no empty row
+        msg = (w[..., None] * kv[:, :, 1]).sum(1)
         return msg.reshape(n, width)
 
 
@@ -287,7 +387,7 @@ class AssociationNet(nn.Module):
         Attention heads (must divide `hidden`).
     """
 
-    def __init__(self, n_features: int, hidden: int = 32, layers: int = 2, heads: int = 4):
+    def __init__(self, n_features: int, hidden: int = 16, layers: int = 2, heads: int = 2):
         super().__init__()
         if hidden % heads:
             raise ModelError(f"hidden ({hidden}) must be a multiple of heads ({heads})")
@@ -304,6 +404,7 @@ class AssociationNet(nn.Module):
     ) -> torch.Tensor:
         """Link logits, shape (n,)."""
         h = self.embed((x - self.mean) / self.std)
+        src_pairs, tgt_pairs = _gather_plan(src_pairs), _gather_plan(tgt_pairs)
         for block in self.blocks:
             h = block(h, src_pairs, tgt_pairs)
         return self.head(h).squeeze(-1)
