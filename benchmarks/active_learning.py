@@ -14,7 +14,7 @@ the split says). Data: ../shared/data (see its README for sources and citations)
   tile edge count in full).
 - Model: the shipped ``nuclei2d`` (trained on the stardist DSB2018 image only, none of
   these pools), fine-tuned each round *from its shipped weights* on all tiles selected
-  so far (``--iters`` iterations, batch 4, 96 px crops, lr 1e-3; its thresholds kept,
+  so far (``--iters`` iterations, batch 4, 96 px crops, lr 5e-4, batch-norm statistics frozen: the repository's fine-tuning recipe; its thresholds kept,
   nothing tuned on the test part).
 - Active: the current model's test-time-augmentation disagreement and bottleneck
   embeddings (:mod:`celldyn.active`, ``--n-aug`` symmetries), uncertainty-weighted
@@ -129,11 +129,11 @@ def score(net, thresholds, held: list[dict]) -> float:
     return float(tot[0] / max(1, tot.sum()))
 
 
-def finetune(base, tiles: list[dict], seed: int, iters: int):
+def finetune(base, tiles: list[dict], seed: int, iters: int, args_lr: float = 5e-4):
     samples = [Sample(t["image"], t["labels"], zoom=1.0, name=t["name"],
                       ignore_unannotated=t["partial"]) for t in tiles]
     config = TrainConfig(ndim=2, base=base.net.base, depth=base.net.depth, crop=96,
-                         batch=4, iters_per_epoch=iters, epochs=1, lr=1e-3, seed=seed)
+                         batch=4, iters_per_epoch=iters, epochs=1, lr=args_lr, seed=seed)
     result = train_segmenter(samples, (), config, init=base.net.state_dict(),
                              thresholds=dict(base.thresholds), tune=False)
     return result.net
@@ -247,12 +247,12 @@ def main() -> None:
                     default=Path(__file__).parent / "figures" / "active_learning.png")
     ap.add_argument("--sets", nargs="*", default=list(SETS))
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--rounds", type=int, default=4)
-    ap.add_argument("--per-round", type=int, default=3)
-    ap.add_argument("--pool", type=int, default=48)
-    ap.add_argument("--test", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--per-round", type=int, default=2)
+    ap.add_argument("--pool", type=int, default=24)
+    ap.add_argument("--test", type=int, default=8)
     ap.add_argument("--tile", type=int, default=128)
-    ap.add_argument("--iters", type=int, default=30)
+    ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--n-aug", type=int, default=4)
     ap.add_argument("--quick", action="store_true", help="1 set, 1 seed, 2 rounds (smoke)")
     ap.add_argument("--no-results-md", action="store_true")

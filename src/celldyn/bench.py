@@ -173,7 +173,7 @@ class BenchResult:
                              "tracker": r.tracker or "-", **{k: r.scores.get(k, np.nan)
                                                             for k in SCORE_COLUMNS},
                              "s/frame": r.seconds_per_frame,
-                             "auto": "auto" if r.auto else ""})
+                             "auto": "auto" if r.auto else "", "primary": r.primary})
         return pd.DataFrame(rows)
 
 

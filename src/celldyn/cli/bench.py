@@ -32,12 +32,18 @@ def _cell(v: Any) -> str:
 
 
 def _print_table(df: Any) -> None:
-    rows = [[h for h, _ in _COLUMNS]]
+    rows, kinds = [[h for h, _ in _COLUMNS]], [""]
     for _, r in df.iterrows():
         name = r["segmenter"] + (" (auto)" if r["auto"] else "")
         rows.append([_cell(name if k == "segmenter" else r[k]) for _, k in _COLUMNS])
+        kinds.append(r["kind"])
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    titles = {"pipeline": "pipelines on the whole movie, ranked by TRA:",
+              "segmentation": "segmenters on the annotated frames, ranked by "
+                              + (df["primary"].iloc[-1] if len(df) else "SEG") + ":"}
     for i, row in enumerate(rows):
+        if i and kinds[i] != kinds[i - 1]:
+            click.echo(f"  {titles[kinds[i]]}")
         click.echo("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
         if i == 0:
             click.echo("  " + "  ".join("-" * w for w in widths))
