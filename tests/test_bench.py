@@ -128,8 +128,16 @@ def test_partial_seg_counts_only_annotated_objects(movie_gt):
     assert s1["ap_all"] > s1["ap_tp"]
 
 
-def test_markers_only_and_seg_only_give_partial_scores(movie_gt):
-    _, sim = movie_gt
+def test_markers_only_and_seg_only_give_partial_scores(movie_gt, tmp_path):
+    root, sim = movie_gt
+    from celldyn.bench import read_ground_truth
+
+    shutil.copytree(root / "GT" / "TRA", tmp_path / "tra_only" / "TRA")
+    shutil.copytree(root / "GT" / "SEG", tmp_path / "seg_only" / "SEG")
+    gt = read_ground_truth(tmp_path / "tra_only")
+    assert gt.seg == {} and gt.tra.shape == sim.labels.shape
+    gt = read_ground_truth(tmp_path / "seg_only")
+    assert gt.tra is None and sorted(gt.seg) == [1, 4, 6]
     tra_only = bench(sim.movie, _gt(sim, seg_frames=()), deep=False, quick=True,
                      trackers=["lap"], n_boot=50)
     assert any("markers only" in n for n in tra_only.notes)
