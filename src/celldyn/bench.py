@@ -402,6 +402,10 @@ def bench(
         notes.append(f"segmentation scored on {len(frames)} evenly spread annotated frames "
                      f"(--max-frames {max_frames})")
     primary_seg = "SEG" if gt.seg else "DET"
+    if len(frames) < 3:
+        notes.append(f"only {len(frames)} annotated frame(s): the tie intervals cannot "
+                     "measure the spread across frames; read the segmentation ranking as "
+                     "indicative")
     rng = np.random.default_rng(seed)
     boot_frames = rng.integers(0, len(frames), size=(n_boot, len(frames)))
     cands = _candidates(movie, quick=quick, models=models, deep=deep, notes=notes)
