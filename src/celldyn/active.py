@@ -303,7 +303,8 @@ def propose_crops(movie: Any, *, model: Any = "nuclei2d", n: int = 5, crop: int 
         out.append(c)
     info = {"model": str(seg.name), "diameter": None if diameter is None else
             float(diameter), "zoom": zoom, "frames": [int(t) for t in frames],
-            "candidates": len(cands), "crop": int(crop), "n_aug": int(n_aug)}
+            "candidates": len(cands), "crop": int(crop), "n_aug": int(n_aug),
+            "dark_objects": bool(dark_objects)}
     return out, info
 
 
@@ -355,7 +356,8 @@ def write_proposals(folder: str | Path, proposals: Sequence[Proposal],
 def read_annotations(folders: Sequence[str | Path]) -> tuple[list[tuple[str, Any, Any]],
                                                              dict[str, Any]]:
     """The corrected crops of one or more :func:`write_proposals` folders:
-    ``(name, image, labels)`` triples, and the first folder's manifest.
+    ``(name, image, labels)`` triples, and the first folder's manifest. Crops of a
+    movie with dark objects come back inverted, as the model saw them.
 
     Raises
     ------
@@ -388,6 +390,8 @@ def read_annotations(folders: Sequence[str | Path]) -> tuple[list[tuple[str, Any
             if not np.issubdtype(lab.dtype, np.integer):
                 raise InputError(f"{folder}/labels/{name}.tif must hold integer labels; got "
                                  f"{lab.dtype}")
+            if manifest.get("dark_objects"):   # the model saw them inverted
+                img = float(np.max(img)) - np.asarray(img, dtype=np.float32)
             out.append((f"{folder.name}:{name}", img, lab.astype(np.int32)))
     if not out:
         raise InputError("no annotated crops found in " + ", ".join(map(str, folders)))

@@ -141,7 +141,8 @@ need their own annotations (fine-tune with `--init`).
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Instead of --images/--masks: fine-tune on the corrected crops of a "
                    "`celldyn annotate-next` folder (repeatable: every round so far), from "
-                   "the model that proposed them [default --out: FOLDER/model].")
+                   "the model that proposed the first folder's crops [default --out: "
+                   "the last FOLDER/model].")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Model folder to write.")
 @click.option("--init", "init", default=None,
@@ -168,7 +169,8 @@ need their own annotations (fine-tune with `--init`).
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @_user_errors
 def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
-                  continue_from: tuple[Path, ...], data: Path | None, exclude: tuple[str, ...], val_per_set: int,
+                  continue_from: tuple[Path, ...], data: Path | None,
+                  exclude: tuple[str, ...], val_per_set: int,
                   stop_after: int | None, out: Path | None,
                   init: str | None, epochs: int,
                   iters: int, batch: int, crop: int, lr: float, base: int, depth: int,
