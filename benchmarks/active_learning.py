@@ -46,17 +46,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import markdown_table, write_section  # noqa: E402
-from splits import SEGMENTATION, SHARED_DATA  # noqa: E402
+from _results import markdown_table, write_section
+from splits import SEGMENTATION, SHARED_DATA
 
-from celldyn.active import crop_embedding, select_diverse, tta_maps  # noqa: E402
-from celldyn.segment import normalize_frame  # noqa: E402
-from celldyn.segment.deep.datasets import load_part, median_diameter  # noqa: E402
-from celldyn.segment.deep.heads.postprocess import instances_from_maps  # noqa: E402
-from celldyn.segment.deep.inference import _post_kwargs, predict_maps  # noqa: E402
-from celldyn.segment.deep.metrics import match_counts  # noqa: E402
-from celldyn.segment.deep.registry import load_segmenter  # noqa: E402
-from celldyn.segment.deep.train import Sample, TrainConfig, train_segmenter  # noqa: E402
+from celldyn.active import crop_embedding, select_diverse, tta_maps
+from celldyn.segment import normalize_frame
+from celldyn.segment.deep.datasets import load_part, median_diameter
+from celldyn.segment.deep.heads.postprocess import instances_from_maps
+from celldyn.segment.deep.inference import _post_kwargs, predict_maps
+from celldyn.segment.deep.metrics import match_counts
+from celldyn.segment.deep.registry import load_segmenter
+from celldyn.segment.deep.train import Sample, TrainConfig, train_segmenter
 
 # set -> the set whose test part is held out (GOWT1-01 is tested on movie 02)
 SETS = {
@@ -250,7 +250,7 @@ def _mean_curve(r: dict, strategy: str) -> tuple[list[float], list[float]]:
 
 
 def _saving(a: float, b: float) -> float:
-    if a != a or b != b:
+    if np.isnan(a) or np.isnan(b):
         return float("nan")
     if b == 0:
         return 0.0 if a == 0 else float("-inf")
@@ -258,7 +258,7 @@ def _saving(a: float, b: float) -> float:
 
 
 def _fmt_reach(v: float) -> str:
-    return "not reached" if v != v else f"{v:.0f}"
+    return "not reached" if np.isnan(v) else f"{v:.0f}"
 
 
 def summarise(results: list[dict]) -> list[dict]:
@@ -271,7 +271,7 @@ def summarise(results: list[dict]) -> list[dict]:
         ap0 = r["ap50_shipped"]
         gain_level = ap0 + 0.95 * (full - ap0) if full > ap0 else float("nan")
         reach_95 = {s: reach(*_mean_curve(r, s), 0.95 * full) for s in ("active", "random")}
-        reach_g = {s: reach(*_mean_curve(r, s), gain_level) if gain_level == gain_level
+        reach_g = {s: reach(*_mean_curve(r, s), gain_level) if not np.isnan(gain_level)
                    else float("nan") for s in ("active", "random")}
         sv = _saving(reach_95["active"], reach_95["random"])
         sg = _saving(reach_g["active"], reach_g["random"])
@@ -284,12 +284,12 @@ def summarise(results: list[dict]) -> list[dict]:
             "objects to 95 % of full: active / random":
                 f"{_fmt_reach(reach_95['active'])} / {_fmt_reach(reach_95['random'])}",
             "saving": ("n/a (shipped already there)" if trivial else
-                       "n/a" if sv != sv else f"{100 * sv:.0f} %"),
+                       "n/a" if np.isnan(sv) else f"{100 * sv:.0f} %"),
             "objects to 95 % of the gain: active / random":
-                "n/a (no gain)" if gain_level != gain_level else
+                "n/a (no gain)" if np.isnan(gain_level) else
                 f"{_fmt_reach(reach_g['active'])} / {_fmt_reach(reach_g['random'])}",
-            "saving (gain)": "n/a" if sg != sg else f"{100 * sg:.0f} %",
-            "target met (≥ 30 % fewer)": "yes" if (sv == sv and sv >= 0.30
+            "saving (gain)": "n/a" if np.isnan(sg) else f"{100 * sg:.0f} %",
+            "target met (≥ 30 % fewer)": "yes" if (not np.isnan(sv) and sv >= 0.30
                                                     and not trivial) else "no",
         })
     return rows

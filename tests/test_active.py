@@ -11,10 +11,10 @@ import tifffile
 
 pytest.importorskip("torch")
 
-from celldyn.active import propose_crops, select_diverse, tta_maps  # noqa: E402
-from celldyn.segment.deep.registry import load_segmenter  # noqa: E402
+from test_bench import assert_user_error, invoke
 
-from test_bench import assert_user_error, invoke  # noqa: E402
+from celldyn.active import propose_crops, select_diverse, tta_maps
+from celldyn.segment.deep.registry import load_segmenter
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,18 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-
-from celldyn.bench import GroundTruth, Row, _frame_stats, _rank, bench, check_ground_truth
-from celldyn.errors import InputError
-
 from click.testing import CliRunner
 
+from celldyn.bench import (
+    GroundTruth,
+    Row,
+    _frame_stats,
+    _rank,
+    bench,
+    check_ground_truth,
+)
 from celldyn.cli import main
+from celldyn.errors import InputError
 
 
 def invoke(*args):

@@ -47,8 +47,16 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["Proposal", "crop_embedding", "propose_crops", "read_annotations",
-           "select_diverse", "tta_maps", "write_proposals", "MANIFEST"]
+__all__ = [
+    "MANIFEST",
+    "Proposal",
+    "crop_embedding",
+    "propose_crops",
+    "read_annotations",
+    "select_diverse",
+    "tta_maps",
+    "write_proposals",
+]
 
 MANIFEST = "manifest.json"
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from ._common import _user_errors
 from ..units import DurationParam, LengthParam
+from ._common import _user_errors
 
 __all__ = ["bench_command"]
 
