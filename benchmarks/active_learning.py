@@ -295,6 +295,30 @@ def summarise(results: list[dict]) -> list[dict]:
     return rows
 
 
+def diagnose_dsb(args: argparse.Namespace) -> str:
+    """Which kinds of image the shipped model's first active picks are, on DSB2018 (its
+    index.csv names each image's kind), against the pool and the held-out tiles."""
+    import pandas as pd
+
+    name = "seg-DSB2018-stage1-train-subset"
+    tiles, held = load_set(name, name, args.data, args.pool, args.test, args.tile)
+    idx = pd.read_csv(args.data / name / "index.csv")
+    kind = dict(zip(idx["file_stem"].astype(str), idx["kind"], strict=True))
+
+    def k(tile: dict) -> str:
+        return kind.get(tile["name"].split(":")[1].split("@")[0], "?")
+
+    def count(ts: list[dict]) -> str:
+        c = pd.Series([k(t) for t in ts]).value_counts()
+        return ", ".join(f"{n} {v}" for v, n in c.items())
+
+    base = load_segmenter(MODEL)
+    pick = active_pick(base.net, tiles, set(), args.per_round, args.n_aug)
+    return (f"DSB2018 diagnosis: pool tiles {count(tiles)}; held-out tiles {count(held)}; "
+            f"the shipped model's first active picks: "
+            + ", ".join(f"{k(tiles[i])} ({tiles[i]['objects']} objects)" for i in pick))
+
+
 def report(results: list[dict], args: argparse.Namespace, total: float) -> None:
     rows = summarise(results)
     table = markdown_table(rows, list(rows[0]))
@@ -313,6 +337,22 @@ def report(results: list[dict], args: argparse.Namespace, total: float) -> None:
         lines.append(f"- {r['set']} (objects: AP@0.5 mean ± sd over seeds): "
                      + "; ".join(parts))
     per_round = "\n".join(lines)
+    diagnosis = (diagnose_dsb(args) if any(r["set"].startswith("seg-DSB") for r in results)
+                 else "")
+    verdicts = []
+    for r in results:
+        full, ap0 = float(np.mean(r["ap50_full"])), r["ap50_shipped"]
+        if ap0 >= 0.95 * full:
+            verdicts.append(f"{r['set']}: the shipped model ({ap0:.3f}) is already within "
+                            f"5 % of the full pool ({full:.3f}); the target is met by both "
+                            "strategies at 0 objects and says nothing")
+        else:
+            verdicts.append(f"{r['set']}: saving {100 * r['saving']:.0f} % at 95 % of the "
+                            f"full pool, {100 * r['saving_gain']:.0f} % at 95 % of the gain"
+                            if not np.isnan(r["saving"]) else
+                            f"{r['set']}: at least one strategy never reaches 95 % of "
+                            "the full pool within the budget")
+    verdict = "\n".join(f"- {v}" for v in verdicts)
     body = f"""Script: `benchmarks/active_learning.py` (figure `benchmarks/figures/active_learning.png`,
 JSON `benchmarks/active_learning.json`). The ground truth plays the annotator; pools are
 the *train* parts of benchmarks/splits.py SEGMENTATION, scores are AP@0.5 on their *test*
@@ -330,6 +370,11 @@ than random (objects by linear interpolation on the mean curve over seeds). Tota
 
 Mean AP@0.5 per round (round 0 = the shipped model, 0 objects):
 {per_round}
+
+Verdict per set:
+{verdict}
+
+{diagnosis}
 """
     write_section("Active learning", body, packages=("torch",))
 
@@ -358,7 +403,7 @@ def main() -> None:
         record = json.loads(args.json.read_text())
         for k, v in record["config"].items():
             if k not in ("report_only", "json", "figure", "no_results_md"):
-                setattr(args, k, v)
+                setattr(args, k, Path(v) if k == "data" else v)
         report(record["results"], args, record.get("seconds", float("nan")))
         return
     if args.quick:
