@@ -4,7 +4,10 @@ Both trackers run on ground-truth detections (objects measured on the CTC TRA ma
 with the same candidates (max_distance = 2 x median object diameter, max_gap = 2) and
 the same solver (track_lap); only the link costs differ: ``LinkCosts()`` (Kalman
 motion, IoU, area) vs ``-log p`` of the learned model. Movies are subsampled in time
-(every k-th frame, CTC table rebuilt with celldyn.track.learned.subsample_ctc).
+(every k-th frame, CTC table rebuilt with celldyn.track.graph.subsample_ctc), scored
+by celldyn.training.held_out_scores (divisions: celldyn.evaluate.match_divisions, +-1
+frame, as every division figure of celldyn; JSON written before 2026-12-03 used an
+exact node match).
 
 Held-out split: Fluo-N2DH-GOWT1-02 and PhC-C2DL-EcoliColony-vanVliet-01, never seen
 in training (the shipped model trains on Fluo-N2DH-SIM+-01, Fluo-N2DH-GOWT1-01 and
@@ -27,25 +30,9 @@ from pathlib import Path
 
 import torch
 
-from celldyn.evaluate import evaluate_ctc
 from celldyn.io import read_ctc_gt, read_ctc_movie
-from celldyn.measure import measure_objects
-from celldyn.track import candidate_links
-from celldyn.track.graph import (
-    assign_tracklets,
-    ctc_table_from_graph,
-    graph_from_ctc,
-    relabel_by_tracklet,
-)
-from celldyn.track.lap import track_lap
-from celldyn.track.learned import (
-    LearnedAssociation,
-    division_f1,
-    gt_link_labels,
-    object_scale,
-    subsample_ctc,
-    track_learned,
-)
+from celldyn.track.learned import LearnedAssociation
+from celldyn.training import held_out_scores
 
 HELD_OUT = ["Fluo-N2DH-GOWT1-02", "PhC-C2DL-EcoliColony-vanVliet-01"]
 STEPS = (1, 2, 4)
@@ -68,7 +55,7 @@ def validation_sources(seeds=VALIDATION_COLONIES):
     """Simulated movies never trained on: bacterial colonies, and nuclei movies made as
     `celldyn train tracker --simulated` makes them (its seeds are 0..N-1; these 1000+)."""
     from celldyn.simulate import simulate_colony
-    from celldyn.training_data import simulated_movie
+    from celldyn.training import simulated_movie
 
     for seed in seeds:
         sim = simulate_colony(n_frames=40, shape=(400, 400), rng=seed)
@@ -84,30 +71,16 @@ def evaluate(model: LearnedAssociation, data: Path, movies=HELD_OUT, steps=STEPS
     for name, labels, table, movie in (sources if sources is not None
                                        else ctc_sources(data, movies)):
         for step in steps:
-            sub, tab = subsample_ctc(labels, table, step)
-            mov = movie[::step]
-            objects = measure_objects(sub, mov)
-            gt = graph_from_ctc(sub, tab)
-            md = 2 * object_scale(objects)
-            cands = candidate_links(objects, max_distance=md, max_gap=2)
-            _, recall = gt_link_labels(objects, cands, gt)
             for tracker in ("lap", "learned"):
                 t0 = time.perf_counter()
-                if tracker == "lap":
-                    g = track_lap(objects, labels=sub, max_distance=md, max_gap=2)
-                else:
-                    g = track_learned(objects, labels=sub, movie=mov, max_distance=md,
-                                      max_gap=2, model=model, solver=solver)
+                sc = held_out_scores(labels, table, movie=movie, tracker=tracker,
+                                     model=model, step=step, solver=solver)
                 sec = time.perf_counter() - t0
-                assign_tracklets(g)
-                sc = evaluate_ctc(sub, tab, relabel_by_tracklet(sub, g),
-                                  ctc_table_from_graph(g))
-                dv = division_f1(gt, g)
                 row = {"movie": name, "step": step, "tracker": tracker, "TRA": sc["TRA"],
-                           "LNK": sc["LNK"], "division_f1": dv["division_f1"],
-                           "divisions_gt": int(dv["divisions_gt"]),
-                           "divisions_pred": int(dv["divisions_pred"]),
-                           "candidate_recall": recall, "seconds": sec}
+                       "LNK": sc["LNK"], "division_f1": sc["div_F1"],
+                       "divisions_gt": int(sc["gt_divisions"]),
+                       "divisions_pred": int(sc["res_divisions"]),
+                       "candidate_recall": sc["candidate_recall"], "seconds": sec}
                 print({k: round(v, 4) if isinstance(v, float) else v
                        for k, v in row.items()}, flush=True)
                 rows.append(row)

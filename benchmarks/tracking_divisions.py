@@ -39,7 +39,7 @@ from tracking import (
     match_to_gt,
     predicted_divisions,
     segment,
-    subsample_gt,
+    subsample_ctc,
 )
 
 TRAINING = [name for name, (_, split, _) in SETS.items() if split != "held out"]
@@ -117,7 +117,7 @@ def cases(data: Path):
             sources.append(("seg", segment(movie, name)))
         for source, det in sources:
             for k in (1, 2, 4) if source == "GT" else (1,):
-                gt_labels, gt_table = subsample_gt(gt_full, table_full, k)
+                gt_labels, gt_table = subsample_ctc(gt_full, table_full, k)
                 labels = det[::k]
                 objects = measure_objects(labels, np.asarray(movie.data)[::k])
                 if source == "GT":
@@ -138,7 +138,7 @@ def cases(data: Path):
         movie = np.asarray(sim.movie.data)
         base = auto_max_distance(measure_objects(sim.labels, movie))
         for k in (1, 2, 4):
-            gt_labels, gt_table = subsample_gt(sim.labels, sim.table, k)
+            gt_labels, gt_table = subsample_ctc(sim.labels, sim.table, k)
             objects = measure_objects(gt_labels, movie[::k])
             mapping = {(int(t), int(s)): int(s)
                        for t, s in zip(objects["t"], objects["label"])}

@@ -121,24 +121,23 @@ def simulated_movies(quick: bool = False) -> dict[str, tuple[np.ndarray, pd.Data
 def cases(quick: bool = False):
     """(movie, input kind, step, labels, table, objects) for every case."""
     from celldyn.measure.features import measure_objects
-    from tracking import subsample_gt
+    from tracking import subsample_ctc
 
     for name, (labels, table) in simulated_movies(quick).items():
         for kind, lab in (("masks", labels), ("markers", to_markers(labels))):
             for k in STEPS:
-                sub, tab = subsample_gt(lab, table, k)
+                sub, tab = subsample_ctc(lab, table, k)
                 yield name, kind, k, sub, tab, measure_objects(sub)
 
 
 def track_and_score(objects, labels, table, *, max_distance, conservation):
     from celldyn.evaluate import evaluate_ctc
     from celldyn.evaluate.divisions import lineage_scores
-    from celldyn.track import LinkCosts, track_lap
+    from celldyn.track import LinkCosts, lap_links
     from celldyn.track.graph import ctc_table, relabel_by_tracklet, tracklet_ids
 
     costs = LinkCosts() if conservation == "movie" else LinkCosts(division_conservation=0)
-    edges = track_lap(objects, labels=labels, max_distance=max_distance, costs=costs,
-                      as_edges=True)
+    edges = lap_links(objects, labels=labels, max_distance=max_distance, costs=costs)
     t = objects["t"].to_numpy(np.int64)
     seg = objects["label"].to_numpy(np.int64)
     tid = tracklet_ids(t, seg, edges)

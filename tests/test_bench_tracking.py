@@ -30,17 +30,25 @@ def _gt():
 
 
 def test_subsample_keeps_tracks_and_parents(bench):
+    from celldyn.track.graph import subsample_ctc
+
+    assert bench.subsample_ctc is subsample_ctc  # one CTC subsampling, the package's
     labels, table = _gt()
-    sub, out = bench.subsample_gt(labels, table, 2)
+    sub, out = bench.subsample_ctc(labels, table, 2)
     assert sub.shape[0] == 4  # frames 0, 2, 4, 6
     rows = {r.label: (r.begin, r.end, r.parent) for r in out.itertuples()}
     assert rows[1] == (0, 1, 0)
     assert rows[2] == (2, 3, 1) and rows[3] == (2, 3, 1)
     assert 4 not in rows  # only in frame 1: dropped
     assert rows[5] == (2, 3, 0)  # its parent vanished and had no parent itself
-    same, full = bench.subsample_gt(labels, table, 1)
+    same, full = bench.subsample_ctc(labels, table, 1)
     assert same.shape == labels.shape and full.equals(table.astype(np.int64))
     assert bench.gt_divisions(out) == [(1, frozenset({2, 3}), 2)]
+    # the first frames of a movie with its whole table (benchmarks' --frames)
+    first, cut = bench.subsample_ctc(labels[:4], table, 1)
+    assert first.shape[0] == 4
+    assert {r.label: (r.begin, r.end, r.parent) for r in cut.itertuples()} == {
+        1: (0, 3, 0), 4: (1, 1, 0), 5: (3, 3, 4)}
 
 
 def test_subsample_reattaches_to_grandparent(bench):
@@ -50,7 +58,7 @@ def test_subsample_reattaches_to_grandparent(bench):
     labels[3:6, 0, 0] = 3  # child from frame 3
     table = pd.DataFrame([[1, 0, 1, 0], [2, 2, 2, 1], [3, 3, 5, 2]],
                          columns=["label", "begin", "end", "parent"])
-    _, out = bench.subsample_gt(labels, table, 3)  # frames 0, 3
+    _, out = bench.subsample_ctc(labels, table, 3)  # frames 0, 3
     assert out.set_index("label")["parent"].to_dict() == {1: 0, 3: 1}
 
 

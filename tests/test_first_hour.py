@@ -194,7 +194,7 @@ def test_notes_flag_count_jumps_divisions_fragments_and_flat_objects():
     counts = [10, 10, 40, 10, 10, 10]
     obj = pd.DataFrame({"t": np.repeat(np.arange(6), counts), "label": 1, "solidity": 0.9})
     notes = run_notes(obj, np.zeros((0, 2), int), 6, n_tracks=10)
-    assert len(notes) == 1 and "frame 2 (10 -> 40 -> 10)" in notes[0]
+    assert len(notes) == 1 and "(10 -> 40 from frame 1 to 2; frames 1, 2, 3)" in notes[0]
     assert "--param threshold_method" in notes[0]
     # a population that divides every other frame: flagged, with what to try
     t = np.repeat(np.arange(4), 10)

@@ -4,9 +4,9 @@
 
 Same protocol as the peer runners (``_protocol.py``), so that time and peak memory of
 every tracker are measured the same way: one process per tracker and movie. The timed
-call is ``track_lap`` / ``track_global`` on the point table (no label movie, so no IoU
-term) returning the links as an edge array (``as_edges=True``, what ``celldyn run``
-uses); ``lap-graph`` / ``global-graph`` time the same call returning a networkx graph.
+call is ``lap_links`` / ``global_links`` on the point table (no label movie, so no IoU
+term), the links as an edge array (what ``celldyn run`` uses); ``lap-graph`` /
+``global-graph`` time ``track_lap`` / ``track_global``, the same links as a networkx graph.
 """
 
 from __future__ import annotations
@@ -21,19 +21,21 @@ from _protocol import load, max_rss_mib, parse, repeats, save
 def main(argv=None):
     args = parse(argv, trackers=("lap", "global", "lap-graph", "global-graph"))
     t, y, x = load(args.input)
-    from celldyn.track import track_lap
-    from celldyn.track.solve_global import track_global
+    from celldyn.track import global_links, lap_links, track_global, track_lap
 
     objects = pd.DataFrame({"t": t, "label": 1, "y": y, "x": x})
     objects["label"] = objects.groupby("t").cumcount() + 1
-    fn = track_lap if args.tracker.startswith("lap") else track_global
     as_edges = not args.tracker.endswith("-graph")
+    if args.tracker.startswith("lap"):
+        fn = lap_links if as_edges else track_lap
+    else:
+        fn = global_links if as_edges else track_global
     before = max_rss_mib()
     times = []
     while not times or repeats(args, times[-1], len(times)):
         start = time.perf_counter()
         out = fn(objects, max_distance=args.max_distance, max_gap=args.max_gap,
-                 divisions=bool(args.divisions), as_edges=as_edges)
+                 divisions=bool(args.divisions))
         times.append(time.perf_counter() - start)
     seconds = min(times)
     edges = out if as_edges else np.asarray(list(out.edges), np.int64).reshape(-1, 2)

@@ -1,19 +1,125 @@
 """The one config of a run: :class:`RunConfig` (saved in run.json, read back by
 ``celldyn run --config``), checked when made so that a wrong value costs no
-segmentation."""
+segmentation.
+
+Every field declares its command-line option once, in its metadata (:class:`Option`:
+flag, help, type, choices; the default is the field's). ``celldyn run``'s options,
+the RunConfig made from them (:meth:`RunConfig.from_options`), the options recorded
+in run.json (:meth:`RunConfig.to_options`) and their replay by ``--config`` are all
+derived from it: a new run parameter is one new field.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import ConfigError
 from .denoise import METHODS as DENOISE_METHODS
-from .segment.api import SEGMENTERS, check_params
+from .classify.registry import check_classifier
+from .segment.api import SEGMENTERS, check_model, check_params
 from .track import TRACKERS
 
-__all__ = ["SEGMENTERS", "TRACKERS", "RunConfig"]
+__all__ = ["SEGMENTERS", "TRACKERS", "Option", "RunConfig", "cli_option", "parse_params",
+           "run_options"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """How a :class:`RunConfig` field appears on the command line.
+
+    Attributes
+    ----------
+    flag : str
+        The option, e.g. ``--max-gap``.
+    help : str
+        Its ``--help`` text.
+    type : type
+        ``str``, ``int``, ``float``, ``bool`` (an on/off flag) or ``dict`` (repeated
+        ``KEY=VALUE``, values read as JSON where they parse).
+    choices : tuple of str, optional
+        The allowed values.
+    minimum : int, optional
+        The smallest allowed value of an ``int``.
+    invert : bool
+        A ``--no-...`` flag: given, it sets the (True by default) field to False.
+    key : str, optional
+        The option's name in Python and in run.json's ``inputs``; default: the flag
+        without dashes (``--max-gap`` -> ``max_gap``).
+    metavar : str, optional
+        The value's placeholder in ``--help``.
+    """
+
+    flag: str
+    help: str
+    type: type = str
+    choices: tuple[str, ...] | None = None
+    minimum: int | None = None
+    invert: bool = False
+    key: str | None = None
+    metavar: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.key or self.flag.lstrip("-").replace("-", "_")
+
+
+def cli_option(flag: str, help: str, **kwargs: Any) -> dict[str, Option]:
+    """Field metadata declaring the field's command-line option."""
+    choices = kwargs.pop("choices", None)
+    return {"cli": Option(flag, help, choices=None if choices is None else tuple(choices),
+                          **kwargs)}
+
+
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None if f.default is dataclasses.MISSING else f.default
+
+
+def run_options(cls: type | None = None) -> Iterator[tuple[str, Option, Any]]:
+    """``(field name, option, option default)`` of every field of `cls` (default
+    :class:`RunConfig`) in field order; the option default is the field's default as
+    the option spells it (negated for a ``--no-...`` flag, ``()`` for ``KEY=VALUE``)."""
+    for f in dataclasses.fields(cls or RunConfig):
+        opt = f.metadata.get("cli")
+        if opt is None:
+            continue
+        default = _field_default(f)
+        if opt.invert:
+            default = not default
+        elif opt.type is dict:
+            default = ()
+        yield f.name, opt, default
+
+
+def parse_params(items: Any) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (values read as JSON where they parse) as a dict; a dict
+    (as run.json records it) is returned as a copy."""
+    if isinstance(items, Mapping):
+        return dict(items)
+    out: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, value = str(item).partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+# The options run.json's "inputs" recorded when this table was made: they are always
+# written (run folders stay byte-identical); options added later are written when
+# they differ from their default, and a missing one replays as its default.
+_FIRST_INPUTS = frozenset({
+    "segmenter", "model", "method", "params", "dark_objects", "channel", "max_distance",
+    "tracker", "max_gap", "no_divisions", "merges", "classifier", "seed", "denoise",
+})
 
 
 @dataclass(frozen=True)
@@ -74,24 +180,60 @@ class RunConfig:
         measured on the raw movie. None: no denoising.
     """
 
-    segmenter: Literal["classical", "deep"] = "classical"
-    method: str = "watershed"
-    method_params: dict[str, Any] = field(default_factory=dict)
-    model: str = "nuclei2d"
-    dark_objects: bool = False
-    channel: int = 0
-    max_distance: float | None = None
-    tracker: str = "lap"
-    max_gap: int = 2
-    divisions: bool = True
-    merges: bool = False
-    min_daughter_frames: int = 3
-    classifier: str | None = None
-    seed: int = 0
-    denoise: str | None = None
+    segmenter: Literal["classical", "deep"] = field(
+        default="classical", metadata=cli_option(
+        "--segmenter", "classical (scikit-image, see --method) or deep (U-Net, see "
+        "--model).", choices=SEGMENTERS))
+    method: str = field(default="watershed", metadata=cli_option(
+        "--method", "Classical method: watershed, threshold, edges, spots (their "
+        "parameters: `celldyn methods`)."))
+    method_params: dict[str, Any] = field(default_factory=dict, metadata=cli_option(
+        "--param", "Extra parameter of the method, e.g. --param "
+        "threshold_method=triangle (repeatable; list: `celldyn methods`).",
+        type=dict, key="params", metavar="KEY=VALUE"))
+    model: str = field(default="nuclei2d", metadata=cli_option(
+        "--model", "Deep model: a shipped name or a folder from `celldyn train "
+        "segment`."))
+    dark_objects: bool = field(default=False, metadata=cli_option(
+        "--dark-objects", "Objects are darker than background (phase contrast).",
+        type=bool))
+    channel: int = field(default=0, metadata=cli_option(
+        "--channel", "Channel to segment.", type=int))
+    max_distance: float | None = field(default=None, metadata=cli_option(
+        "--max-distance", "Largest displacement between frames (µm, or px without "
+        "pixel size). Default: measured on the movie's own motion and divisions.",
+        type=float))
+    tracker: str = field(default="lap", metadata=cli_option(
+        "--tracker", "lap: fast frame-by-frame assignment with a gap/division pass; "
+        "global: exact integer program over time windows; learned: costs from the "
+        "shipped association network.", choices=TRACKERS))
+    max_gap: int = field(default=2, metadata=cli_option(
+        "--max-gap", "Bridge objects missing for up to this many frames.", type=int,
+        minimum=0))
+    divisions: bool = field(default=True, metadata=cli_option(
+        "--no-divisions", "Do not link divisions.", type=bool, invert=True))
+    merges: bool = field(default=False, metadata=cli_option(
+        "--merges", "Allow merges (two objects become one), e.g. organelles.",
+        type=bool))
+    min_daughter_frames: int = field(default=3, metadata=cli_option(
+        "--min-daughter-frames", "Undo a division whose daughter vanishes within this "
+        "many frames (over-segmentation); 0 keeps every division.", type=int,
+        minimum=0))
+    classifier: str | None = field(default=None, metadata=cli_option(
+        "--classifier", "Classify every object: a shipped model name (mitosis) or a "
+        "folder from `celldyn train classifier`."))
+    seed: int = field(default=0, metadata=cli_option(
+        "--seed", "Seed for every stochastic step.", type=int))
+    denoise: str | None = field(default=None, metadata=cli_option(
+        "--denoise", "Denoise the movie before segmenting it (intensities are still "
+        "measured on the raw movie; see `celldyn denoise`).", choices=DENOISE_METHODS))
 
     def __post_init__(self) -> None:
         check_params(self.segmenter, self.method, dict(self.method_params))
+        if self.segmenter == "deep":  # an unknown model is found before any work
+            check_model(self.model)
+        if self.classifier is not None:
+            check_classifier(self.classifier)
         if self.tracker not in TRACKERS:
             raise ConfigError(
                 f"tracker must be one of {list(TRACKERS)} (got {self.tracker!r})"
@@ -108,3 +250,39 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> RunConfig:
+        """The config of command-line option values (keyed by :attr:`Option.name`,
+        as click passes them or run.json's ``inputs`` records them); a missing option
+        takes its default, an unknown one is an error."""
+        known = {opt.name: (name, opt, default) for name, opt, default in run_options(cls)}
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown run options {unknown}; known: {sorted(known)}")
+        kwargs: dict[str, Any] = {}
+        for key, (name, opt, default) in known.items():
+            value = options.get(key, default)
+            if opt.invert:
+                value = not value
+            elif opt.type is dict:
+                value = parse_params(value)
+            kwargs[name] = value
+        return cls(**kwargs)
+
+    def to_options(self, *, recorded: bool = False) -> dict[str, Any]:
+        """The option values that make this config (:meth:`from_options` inverts it).
+        With `recorded`, those written in run.json's ``inputs``: the first options
+        always, later ones when they differ from their default."""
+        out: dict[str, Any] = {}
+        for name, opt, default in run_options(type(self)):
+            value = getattr(self, name)
+            if opt.invert:
+                value = not value
+            elif opt.type is dict:
+                value = dict(value)
+            if recorded and opt.name not in _FIRST_INPUTS and value == (
+                    dict(default) if opt.type is dict else default):
+                continue
+            out[opt.name] = value
+        return out

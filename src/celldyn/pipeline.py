@@ -33,7 +33,6 @@ from .denoise import denoise_movie
 from .segment.api import segment_movie
 from .segment.sanity import check_segmentation
 from .track import track_objects
-from .track.api import default_radius
 from .track.tracks import node_table, tracks_graph
 
 __all__ = ["FrameCache", "RunConfig", "RunResult", "fingerprint", "run", "write_run", "SEGMENTERS"]
@@ -48,7 +47,8 @@ class RunResult:
     labels : (T, [Z,] Y, X) int32 array
         Tracked label movie: an object's id is its track id (CTC convention).
     objects : DataFrame
-        One row per (t, label); ``label`` is the id in `labels` at frame ``t``.
+        One row per (t, label); ``label`` is the id in `labels` at frame ``t``, i.e.
+        the track id (the segmentation's own ids are ``Tracks.seg_id``).
     edges : (E, 2) int64 array
         The tracks graph's edges as row indices of `objects` (parent row, child row),
         sorted; divisions, merges and gaps are read from it. Kept as columns: a long
@@ -171,23 +171,21 @@ def run(
             seen, segmenter=config.segmenter, method=config.method, model=config.model,
             dark_objects=config.dark_objects, progress=bool(progress), cache=cache,
             params=config.method_params)
-        for finding in check_segmentation(seg):  # issue 15: pathological output
-            warnings.warn(f"segmentation: {finding.message}", stacklevel=2)
     else:
         seg = check_labels(labels, shape=movie.data.shape)
     timings["segment"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     objects = measure_objects(seg, movie.data, spacing=movie.spacing, progress=bool(progress))
+    if labels is None:  # issue 15: pathological output, from the objects (no re-read)
+        for finding in check_segmentation(seg, objects=objects, spacing=movie.spacing):
+            warnings.warn(f"segmentation: {finding.message}", stacklevel=2)
     timings["measure"] = time.perf_counter() - t0
     release_memory()  # long movies: per-frame scratch of the stages above
 
     t0 = time.perf_counter()
-    max_distance, tracking_note = default_radius(  # issue 16: from the movie's motion
-        objects, spacing=movie.spacing, max_distance=config.max_distance,
-        divisions=config.divisions, tracker=config.tracker)
-    tracks = track_objects(
-        objects, labels=seg, tracker=config.tracker, max_distance=max_distance,
+    tracks = track_objects(  # radius from the movie's motion (issue 16): tracks.note
+        objects, labels=seg, tracker=config.tracker, max_distance=config.max_distance,
         max_gap=config.max_gap, divisions=config.divisions, merges=config.merges,
         min_daughter_frames=config.min_daughter_frames, spacing=movie.spacing,
         movie=movie.data, progress=bool(progress))
@@ -213,7 +211,7 @@ def run(
     return RunResult(
         movie=movie, labels=tracked, objects=objects, edges=edges, tracks=tracks.table,
         config=config, timings=timings, max_distance=tracks.max_distance,
-        tracking=tracking_note,
+        tracking=tracks.note,
     )
 
 

@@ -105,6 +105,37 @@ def test_sanity_finds_each_pathology():
         assert "\n" not in f.message and "try" in f.message
 
 
+@pytest.mark.parametrize("spacing", [None, (0.3, 0.7)])
+def test_sanity_from_the_objects_table_equals_reading_the_frames(spacing):
+    """check_segmentation(labels, objects=...) takes its numbers from the measured
+    objects (no second pass over the frames) and finds what reading the frames finds."""
+    from celldyn.measure import measure_objects
+    from celldyn.segment.sanity import frame_stats
+
+    lab = np.zeros((7, 100, 100), dtype=np.int32)
+    lab[0, 10:20, 10:20] = 1
+    lab[1, :, :80] = 1
+    grid = (np.arange(100)[:, None] // 2) * 50 + np.arange(100)[None, :] // 2
+    lab[3] = grid + 1
+    lab[4, 10:20, 10:20] = 1
+    for k in range(12):
+        lab[5, 5 + 7 * k: 10 + 7 * k, 50:55 + k % 3] = k + 1
+    lab[6, 3:9, 3:12] = 4
+    objects = measure_objects(lab, spacing=spacing)
+
+    class ShapeOnly:  # the frames cannot be read: only the shape is used
+        shape = lab.shape
+
+        def __getitem__(self, t):
+            raise AssertionError("a frame was read")
+
+    got = frame_stats(ShapeOnly(), objects=objects, spacing=spacing)
+    for a, b in zip(got, frame_stats(lab)):
+        np.testing.assert_allclose(a, b)
+    assert check_segmentation(ShapeOnly(), objects=objects, spacing=spacing) == \
+        check_segmentation(lab)
+
+
 def test_sanity_all_empty_and_bad_shape():
     found = check_segmentation(np.zeros((3, 8, 8), dtype=np.int32))
     assert [f.kind for f in found] == ["empty"] and "any frame" in found[0].message

@@ -24,13 +24,11 @@ from celldyn.track.graph import (
 from celldyn.track.learned import (
     FEATURES,
     LearnedAssociation,
-    division_f1,
-    examples_from_gt,
     object_scale,
     subsample_ctc,
     track_learned,
-    train_association,
 )
+from celldyn.training import examples_from_gt, held_out_scores, train_association
 
 torch.set_num_threads(1)
 
@@ -82,15 +80,26 @@ def test_subsample_ctc_is_consistent(sim):
     assert graph.number_of_nodes() == len(measure_objects(labels))
 
 
-def test_division_f1_counts_matching_daughters(sim):
-    gt = sim.graph
-    divs = [n for n in gt if gt.out_degree(n) == 2]
-    assert divs, "the fixture should divide"
-    assert division_f1(gt, gt)["division_f1"] == 1.0
-    cut = gt.copy()
-    cut.remove_edge(divs[0], next(iter(gt.successors(divs[0]))))
-    k = len(divs)
-    assert division_f1(gt, cut)["division_f1"] == pytest.approx(2 * (k - 1) / (2 * k - 1))
+def test_held_out_scores_match_divisions_as_evaluate_does(sim):
+    """The trainer's held-out division figures are evaluate's (match_divisions, BC(1)):
+    tracking the ground truth's own detections, the hand-made tracker finds the
+    simulated divisions, and its numbers are those of evaluate.lineage_scores."""
+    from celldyn.evaluate import lineage_scores
+    from celldyn.track.graph import ctc_table, relabel_by_tracklet, tracklet_ids
+    from celldyn.track.lap import lap_links
+
+    s = held_out_scores(sim.labels, sim.table, movie=sim.movie.data, tracker="lap")
+    assert s["gt_divisions"] == int((sim.table["parent"] > 0).sum() // 2) > 0
+    assert s["div_F1"] > 0.5 and 0 < s["candidate_recall"] <= 1.0
+    objects = measure_objects(sim.labels, sim.movie.data)
+    edges = lap_links(objects, labels=sim.labels, max_distance=2 * object_scale(objects))
+    t, seg = objects["t"].to_numpy(), objects["label"].to_numpy()
+    tid = tracklet_ids(t, seg, edges)
+    ref = lineage_scores(sim.labels, sim.table,
+                         relabel_by_tracklet(sim.labels, nodes=(t, seg, tid)),
+                         ctc_table(t, tid, edges))
+    for key in ("div_TP", "div_FP", "div_FN", "div_F1", "BC(1)"):
+        assert s[key] == pytest.approx(ref[key], nan_ok=True), key
 
 
 def test_shipped_model_loads_and_tracks(sim):
@@ -140,7 +149,7 @@ def test_cli_train_tracker_writes_model(tmp_path, sim):
 
 
 def test_colony_examples_are_dividing_rods_with_all_gt_links():
-    from celldyn.training_data import colony_examples
+    from celldyn.training import colony_examples
 
     ex = colony_examples(2, seed=3, n_frames=12, shape=(160, 160), steps=(1, 2))
     # per colony and step: with and without the label movie (IoU feature)

@@ -18,7 +18,7 @@ import pytest
 
 from celldyn.measure.features import measure_objects
 from celldyn.simulate import simulate_movie
-from celldyn.track import LinkCosts, estimate_motion_scale, track_lap, track_objects
+from celldyn.track import LinkCosts, estimate_motion_scale, lap_links, track_objects
 from celldyn.track.costs import conservation_reference, division_evidence
 from celldyn.track.scale import FALLBACK, MOTION_FACTOR, likely_divisions
 
@@ -115,14 +115,14 @@ def test_track_objects_defaults_to_the_estimate(monkeypatch):
                          noise=False, rng=4)
     objects = measure_objects(sim.labels)
     seen = {}
-    real = api.track_lap
+    real = api.lap_links
 
     def spy(objects, **kw):
         seen["max_distance"] = kw["max_distance"]
         return real(objects, **kw)
 
-    monkeypatch.setattr(api, "track_lap", spy)
-    track_objects(objects, as_edges=True)
+    monkeypatch.setattr(api, "lap_links", spy)
+    track_objects(objects)
     assert seen["max_distance"] == pytest.approx(estimate_motion_scale(objects).max_distance)
 
 
@@ -156,8 +156,8 @@ def test_masks_and_markers_same_radius_links_and_divisions(dividing):
     sm, sk = estimate_motion_scale(om), estimate_motion_scale(ok)
     assert sm.division_events >= 3  # the divisions are seen
     assert sk.max_distance == pytest.approx(sm.max_distance, rel=0.02)
-    em = track_objects(om, labels=masks, as_edges=True)
-    ek = track_objects(ok, labels=markers, as_edges=True)
+    em = lap_links(om, labels=masks, max_distance=sm.max_distance)  # track_objects' links
+    ek = lap_links(ok, labels=markers, max_distance=sk.max_distance)
     lm, lk = _links(om, em), _links(ok, ek)
     assert len(lm & lk) / len(lm | lk) >= 0.97
     f_masks = _div_f1(masks, sim.table, om, em)
@@ -193,10 +193,43 @@ def test_no_division_term_switches_markers_off(dividing):
         paid = cfg.area * (np.abs(np.log(a[d1] / a[m])) + np.abs(np.log(a[d2] / a[m])))
         return paid + division_evidence(objects, m, d1, d2, max_distance=30.0, **kw)
 
-    em = cost(om, ev, config=cfg, conservation=conservation_reference(om))
-    ek = cost(ok, rows_k, config=cfg, conservation=conservation_reference(ok))
+    em = cost(om, ev, costs=cfg, conservation=conservation_reference(om))
+    ek = cost(ok, rows_k, costs=cfg, conservation=conservation_reference(ok))
     assert np.median(ek) <= np.median(em) + 0.05
     # the old rule (daughters make up their mother) priced every marker division
-    old = cost(ok, rows_k, config=LinkCosts(division_conservation_from="mother"))
+    old = cost(ok, rows_k, costs=LinkCosts(division_conservation_from="mother"))
     assert np.median(old) > np.median(ek) + 0.2
-    assert track_lap(ok, max_distance=30.0, as_edges=True).shape[1] == 2
+    assert lap_links(ok, max_distance=30.0).shape[1] == 2
+
+
+def test_likely_divisions_are_found_once_per_tracking(monkeypatch):
+    """track_objects finds the likely divisions once: the search radius, the daughters'
+    size reference and the run's note all use them, with the same result as each
+    measuring them itself."""
+    from celldyn.track import api, scale
+    from celldyn.track.api import default_radius
+
+    sim = simulate_movie(n_frames=10, n_objects=8, shape=(96, 96), division_rate=0.08,
+                         rng=4)
+    objects = measure_objects(sim.labels)
+    calls = []
+    real = scale.likely_divisions
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "likely_divisions", counted)
+    monkeypatch.setattr(scale, "likely_divisions", counted)
+    tracks = track_objects(objects, labels=sim.labels)
+    assert len(calls) == 1
+    assert (tracks.max_distance, tracks.note) == default_radius(objects)
+    calls.clear()  # each measuring for itself: one pass each
+    radius = estimate_motion_scale(objects).max_distance
+    ref = conservation_reference(objects)
+    assert len(calls) == 2 and ref is not None
+    assert tracks.max_distance == radius
+    assert f"log ratio {ref[0]:.2f} +- {ref[1]:.2f}" in tracks.note
+    edges = lap_links(objects, labels=sim.labels, max_distance=radius)
+    assert np.array_equal(np.sort(tracks.rows[tracks.edges], axis=0),
+                          np.sort(edges, axis=0))

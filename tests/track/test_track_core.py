@@ -12,12 +12,9 @@ from celldyn.measure import measure_objects
 from celldyn.simulate import simulate_movie
 from celldyn.track import (
     LinkCosts,
-    assign_tracklets,
     candidate_links,
-    ctc_table_from_graph,
     iou_of_candidates,
     link_costs,
-    relabel_by_tracklet,
     track_global,
     track_lap,
     track_objects,
@@ -56,14 +53,14 @@ def test_iou_and_each_cost_term_switch():
     cands = candidate_links(obj, max_distance=4)
     assert iou_of_candidates(labels, obj, cands).tolist() == pytest.approx([1 / 3])
     off = LinkCosts(position=0, iou=0, area=0, gap=0)
-    assert link_costs(obj, cands, config=off, labels=labels).tolist() == [0.0]
+    assert link_costs(obj, cands, costs=off, labels=labels).tolist() == [0.0]
     only_iou = LinkCosts(position=0, iou=1, area=0)
-    assert link_costs(obj, cands, config=only_iou, labels=labels)[0] == pytest.approx(2 / 3)
+    assert link_costs(obj, cands, costs=only_iou, labels=labels)[0] == pytest.approx(2 / 3)
     only_pos = LinkCosts(position=1, area=0)
-    assert link_costs(obj, cands, config=only_pos)[0] == pytest.approx((2 / 4) ** 2)
+    assert link_costs(obj, cands, costs=only_pos)[0] == pytest.approx((2 / 4) ** 2)
     obj2 = obj.assign(area=[10.0, 20.0])
     only_area = LinkCosts(position=0, area=1)
-    assert link_costs(obj2, cands, config=only_area)[0] == pytest.approx(np.log(2))
+    assert link_costs(obj2, cands, costs=only_area)[0] == pytest.approx(np.log(2))
 
 
 def test_motion_models_predict_a_straight_track():
@@ -246,10 +243,10 @@ def test_division_judged_on_daughters(tracker):
 def test_tracks_match_the_solver_and_are_one_type(tracker):
     """track_objects returns Tracks for every tracker: its links are the solver's
     (mapped to its sorted rows), its track table and relabelled movie agree, and the
-    deprecated as_edges still gives the raw links."""
+    solver's links alone (lap_links / global_links) are those links."""
     from celldyn.measure import measure_objects
     from celldyn.simulate import simulate_movie
-    from celldyn.track import Tracks, track_objects
+    from celldyn.track import Tracks, global_links, lap_links, track_objects
 
     sim = simulate_movie(n_frames=12, n_objects=6, division_rate=0.1, rng=4)
     objects = measure_objects(sim.labels)
@@ -260,9 +257,9 @@ def test_tracks_match_the_solver_and_are_one_type(tracker):
     graph = solver(objects, labels=sim.labels, max_distance=20)
     mapped = {(int(tracks.rows[u]), int(tracks.rows[v])) for u, v in tracks.edges}
     assert mapped == set(graph.edges) and len(mapped) > 0
-    with pytest.warns(DeprecationWarning):
-        edges = track_objects(objects, as_edges=True, **kw)
-    assert set(map(tuple, edges.tolist())) == mapped
+    links = lap_links if tracker == "lap" else global_links
+    edges = links(objects, labels=sim.labels, max_distance=20)
+    assert edges.dtype == np.int64 and set(map(tuple, edges.tolist())) == mapped
     # rows sorted by (t, track id); each row's label is its track id in the table
     t = tracks.objects["t"].to_numpy()
     assert (np.diff(t) >= 0).all()
@@ -295,11 +292,40 @@ def test_division_midpoint_term(tracker):
     with_mid = LinkCosts(division=0.95, division_midpoint=2.0)
     without = LinkCosts(division=0.95, division_midpoint=0.0)
     # the term is division_midpoint * (|midpoint - mother| / R)**2
-    e = [division_evidence(o, [0], [1], [2], config=with_mid, max_distance=8.0)[0]
-         - division_evidence(o, [0], [1], [2], config=without, max_distance=8.0)[0]
+    e = [division_evidence(o, [0], [1], [2], costs=with_mid, max_distance=8.0)[0]
+         - division_evidence(o, [0], [1], [2], costs=without, max_distance=8.0)[0]
          for o in (across, aside)]
     assert e[0] == pytest.approx(0.0)
     assert e[1] == pytest.approx(2.0 * (np.hypot(1.5, 1.5) / 8.0) ** 2)
     assert tracker(across, costs=with_mid, **kw).out_degree(0) == 2
     assert tracker(aside, costs=with_mid, **kw).out_degree(0) == 1
     assert tracker(aside, costs=without, **kw).out_degree(0) == 2
+
+
+def test_link_costs_object_has_one_name_and_config_still_works():
+    """The LinkCosts object is `costs` everywhere; the old `config=` keyword of
+    link_costs / division_evidence / total_cost warns and gives the same numbers."""
+    import warnings
+
+    from celldyn.track import total_cost
+    from celldyn.track.costs import division_evidence
+
+    obj = _points([(0, 1, 0.0, 0.0), (1, 1, 0.0, 3.0), (1, 2, 0.0, -3.0)])
+    obj["area"] = [10.0, 5.0, 5.0]
+    cands = candidate_links(obj, max_distance=5.0)
+    weights = LinkCosts(area=2.0, division=0.5)
+    new = link_costs(obj, cands, costs=weights)
+    with pytest.warns(DeprecationWarning, match="use costs="):
+        old = link_costs(obj, cands, config=weights)
+    assert new.tolist() == old.tolist() and new.tolist() != link_costs(obj, cands).tolist()
+    with pytest.warns(DeprecationWarning):
+        assert division_evidence(obj, [0], [1], [2], config=weights).tolist() == \
+            division_evidence(obj, [0], [1], [2], costs=weights).tolist()
+    graph = track_lap(obj, max_distance=5.0, costs=weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new spelling does not warn
+        c = total_cost(graph, obj, cands, new, weights)
+    with pytest.warns(DeprecationWarning):
+        assert total_cost(graph, obj, cands, new, config=weights) == c
+    with pytest.raises(InputError, match="costs= only"):
+        link_costs(obj, cands, costs=weights, config=weights)

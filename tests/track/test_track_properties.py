@@ -67,7 +67,7 @@ def test_tracker_output_is_a_valid_tracks_graph(
        merges=st.booleans())
 def test_global_is_never_worse_than_lap(objects, max_gap, merges):
     cands = candidate_links(objects, max_distance=7.0, max_gap=max_gap)
-    cost = link_costs(objects, cands, config=PLAIN)
+    cost = link_costs(objects, cands, costs=PLAIN)
     kw = dict(max_distance=7.0, max_gap=max_gap, merges=merges, costs=PLAIN)
     lap = track_lap(objects, **kw)
     glob = track_global(objects, window=100, **kw)
@@ -89,7 +89,7 @@ def test_global_never_worse_on_seeded_simulations():
         )
         objects = measure_objects(sim.labels)
         cands = candidate_links(objects, max_distance=10.0, max_gap=2)
-        cost = link_costs(objects, cands, config=PLAIN)
+        cost = link_costs(objects, cands, costs=PLAIN)
         lap = track_lap(objects, max_distance=10.0, costs=PLAIN, candidates=cands)
         glob = track_global(objects, max_distance=10.0, costs=PLAIN, window=12)
         c_lap = total_cost(lap, objects, cands, cost, PLAIN)

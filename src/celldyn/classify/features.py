@@ -79,12 +79,57 @@ def _since_division(objects: pd.DataFrame, graph: nx.DiGraph | None) -> np.ndarr
     return out
 
 
+def _measure_whole(lab: np.ndarray, frame: np.ndarray, props: list[str],
+                   axes: list[str], spacing: Sequence[float] | None) -> pd.DataFrame:
+    df = pd.DataFrame(regionprops_table(lab, intensity_image=frame, properties=props,
+                                        spacing=spacing))
+    df = df.rename(columns={f"centroid-{i}": a for i, a in enumerate(axes)})
+    if spacing is not None:
+        for i, a in enumerate(axes):
+            df[a] = df[a] / float(spacing[i])
+    return df
+
+
+def _reuse(rows: pd.DataFrame | None, lab: np.ndarray, frame: np.ndarray,
+           props: list[str], axes: list[str], spacing: Sequence[float] | None
+           ) -> pd.DataFrame:
+    """One frame's regionprops columns, centroid in pixels: those the objects table
+    has, taken from it, the others measured (solidity too where the table has NaN:
+    measure_objects blanks what regionprops gives for flat objects). A frame whose
+    objects the table does not hold exactly is measured whole."""
+    needed = [*axes, *(f"bbox-{k}" for k in range(2 * len(axes)))]
+    if rows is None or not set(needed) <= set(rows.columns):
+        return _measure_whole(lab, frame, props, axes, spacing)
+    columns = list(rows.columns)
+    extra = [p for p in props if p not in ("label", "centroid", "bbox") and p not in columns]
+    if rows is not None and "solidity" in props and "solidity" in columns \
+            and rows["solidity"].isna().any():
+        extra.append("solidity")
+    got = regionprops_table(lab, intensity_image=frame, properties=["label", *extra],
+                            spacing=spacing)
+    ids = np.asarray(got["label"])
+    rows = rows.sort_values("label", kind="stable")
+    if not np.array_equal(rows["label"].to_numpy(np.int64), ids):
+        return _measure_whole(lab, frame, props, axes, spacing)
+    out = {"label": ids}
+    for a in axes:
+        out[a] = rows[a].to_numpy()
+    for k in range(2 * len(axes)):
+        out[f"bbox-{k}"] = rows[f"bbox-{k}"].to_numpy()
+    for p in props:
+        if p in ("label", "centroid", "bbox"):
+            continue
+        out[p] = np.asarray(got[p]) if p in extra else rows[p].to_numpy()
+    return pd.DataFrame(out)
+
+
 def object_features(
     labels: np.ndarray,
     movie: np.ndarray,
     *,
     graph: nx.DiGraph | None = None,
     spacing: Sequence[float] | None = None,
+    objects: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Classification features of every object of a (tracked) label movie.
 
@@ -100,6 +145,14 @@ def object_features(
         Without it ``since_division`` is -1 everywhere.
     spacing : sequence of float, optional
         Physical pixel size; ``area`` (area or volume) is then in physical units.
+    objects : DataFrame, optional
+        The objects of `labels` as :func:`celldyn.measure.measure_objects` measured
+        them (same `movie` and `spacing`; one row per (t, label) of `labels`, as a
+        run's objects table after tracking): its properties (centroid, bbox, area,
+        perimeter, eccentricity, solidity, intensities) are used as they are and
+        regionprops computes only the others, so each object is measured once per
+        run. The result is the same as without it (a frame it does not hold exactly
+        is measured whole).
 
     Returns
     -------
@@ -135,13 +188,18 @@ def object_features(
     axes = ["z", "y", "x"][-nd:]
     props = ["label", "centroid", "bbox"] + (_MORPH_2D if nd == 2 else _MORPH_3D)
     props += ["intensity_mean", "intensity_max", "intensity_std"]
+    measured = None if objects is None else dict(
+        tuple(objects.groupby("t", sort=False)))
     parts = []
     for t in range(labels.shape[0]):
         lab = labels[t]
         if not lab.any():
             continue
-        df = pd.DataFrame(regionprops_table(lab, intensity_image=movie[t],
-                                            properties=props, spacing=spacing))
+        if measured is None:
+            df = pd.DataFrame(regionprops_table(lab, intensity_image=movie[t],
+                                                properties=props, spacing=spacing))
+        else:
+            df = _reuse(measured.get(t), lab, movie[t], props, axes, spacing)
         g, lstd = _texture(movie[t], lab, df["label"].to_numpy())
         df["texture_gradient"] = g
         df["texture_laplacian"] = lstd
@@ -151,7 +209,7 @@ def object_features(
         raise InputError("labels hold no objects; nothing to classify")
     f = pd.concat(parts, ignore_index=True)
     f = f.rename(columns={f"centroid-{i}": a for i, a in enumerate(axes)})
-    if spacing is not None:
+    if spacing is not None and objects is None:  # measured centroids are in pixels
         for i, a in enumerate(axes):
             f[a] = f[a] / float(spacing[i])
     f = f.astype({"t": np.int64, "label": np.int64})

@@ -16,13 +16,16 @@ __all__ = ["predict_proba_objects", "classify_objects", "class_timeline"]
 
 def predict_proba_objects(model: Any, labels: np.ndarray, movie: np.ndarray,
                           graph: nx.DiGraph | None, *, spacing=None,
-                          features: pd.DataFrame | None = None
+                          features: pd.DataFrame | None = None,
+                          objects: pd.DataFrame | None = None,
                           ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Features table of every object and the model's (n, K) probabilities for it."""
+    """Features table of every object and the model's (n, K) probabilities for it
+    (`objects`: as measured, reused by :func:`object_features`)."""
     from .features import object_features
 
     if features is None:
-        features = object_features(labels, movie, graph=graph, spacing=spacing)
+        features = object_features(labels, movie, graph=graph, spacing=spacing,
+                                   objects=objects)
     if getattr(model, "kind", "") == "cnn":
         proba = model.predict_proba_crops(model.crops(labels, movie, features))
     else:
@@ -84,7 +87,9 @@ def classify_objects(
             f"movie has shape {data.shape} but labels {labels.shape}; pass the movie the "
             "labels were made from (one channel)"
         )
-    feats, proba = predict_proba_objects(model, labels, data, graph, spacing=spacing)
+    # the objects' measured properties are reused: regionprops runs once per object
+    feats, proba = predict_proba_objects(model, labels, data, graph, spacing=spacing,
+                                         objects=objects)
     classes = list(model.classes)
     if transition is None and smooth:
         transition = model.meta.get("transition")

@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import ModelError
 from .._weights import verified_weights
 
-__all__ = ["SHIPPED", "load_classifier", "model_folder"]
+__all__ = ["SHIPPED", "check_classifier", "load_classifier", "model_folder"]
 
 SHIPPED: dict[str, dict[str, str]] = {
     # name: folder under celldyn/models, weights file, pinned sha256
@@ -31,6 +31,18 @@ SHIPPED: dict[str, dict[str, str]] = {
 def model_folder(name: str) -> Path:
     """Folder of a shipped model."""
     return Path(str(resources.files("celldyn") / "models" / SHIPPED[name]["folder"]))
+
+
+def check_classifier(name: Any) -> None:
+    """Raise :class:`ModelError` for a classifier that is neither shipped nor a folder
+    with model.json, before any work (the loader checks the weights themselves)."""
+    if not isinstance(name, (str, Path)) or (isinstance(name, str) and name in SHIPPED):
+        return
+    if not (Path(name) / "model.json").is_file():
+        raise ModelError(
+            f"unknown classifier {str(name)!r}: not one of {sorted(SHIPPED)} and not a "
+            "folder with model.json (train one with: celldyn train classifier)"
+        )
 
 
 def load_classifier(name: str | Path) -> Any:

@@ -15,7 +15,40 @@ import click
 
 from ..errors import CelldynError
 
-__all__ = ["_floats", "_show_warning", "_user_errors", "demo_path"]
+__all__ = ["_floats", "_show_warning", "_user_errors", "config_options", "demo_path"]
+
+
+def _click_option(opt: Any, default: Any) -> click.Option:
+    """The click option of a :class:`celldyn.config.Option` with its default."""
+    decls = [opt.flag, opt.name]
+    if opt.type is bool:
+        return click.Option(decls, is_flag=True, default=default, help=opt.help)
+    if opt.type is dict:
+        return click.Option(decls, multiple=True, default=default, metavar=opt.metavar,
+                            help=opt.help)
+    if opt.choices is not None:
+        kind: Any = click.Choice(list(opt.choices))
+    elif opt.minimum is not None:
+        kind = click.IntRange(min=opt.minimum)
+    else:
+        kind = opt.type
+    return click.Option(decls, type=kind, default=default, metavar=opt.metavar,
+                        show_default=default is not None, help=opt.help)
+
+
+def config_options(cls: type | None = None):
+    """Decorator: one click option per field of a RunConfig (sub)class, declared by
+    the field (:func:`celldyn.config.run_options`), in field order."""
+    from ..config import run_options
+
+    params = [_click_option(opt, default) for _, opt, default in run_options(cls)]
+
+    def decorate(f):
+        # click.option decorators append in reverse; keep the fields' order on --help
+        f.__click_params__ = getattr(f, "__click_params__", []) + params[::-1]
+        return f
+
+    return decorate
 
 
 def _user_errors(command):

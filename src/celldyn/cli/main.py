@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from ..errors import CelldynError
-from ._common import _floats, _show_warning, _user_errors, demo_path  # noqa: F401
+from ._common import (_floats, _show_warning, _user_errors, config_options,  # noqa: F401
+                      demo_path)
 from ..units import (DurationParam, LengthParam, format_duration, parse_duration,
                      parse_length, parse_lengths)
 
@@ -87,82 +88,45 @@ def main() -> None:
     """Segment, track and measure cells in microscopy movies."""
 
 
+# Options of `celldyn run` that say how to read the movie (recorded in run.json's
+# "inputs" and replayed by --config); the run's parameters are RunConfig's fields
+# (config_options), the rest say where to write and how to show progress.
+_MOVIE_OPTIONS = (
+    click.Option(["--labels", "labels_path"], type=click.Path(path_type=Path),
+                 help="Your own segmentation (label movie or folder of mask*.tif); skips "
+                 "segmentation."),
+    click.Option(["--axes"], help="Axes of the movie when metadata lacks them, e.g. TYX, "
+                 "TZYX."),
+    click.Option(["--pixel-size"], type=LengthParam(),
+                 help="Pixel size: one value or Z,Y,X, with a unit (0.24um, 240nm; a plain "
+                 "number is µm)."),
+    click.Option(["--frame-interval"], type=DurationParam(),
+                 help="Time between frames, with a unit (30s, 5min, 1h; a plain number is "
+                 "seconds)."),
+)
+_MOVIE_KEYS = tuple(o.name for o in _MOVIE_OPTIONS)
+
+
 def _run_options(f):
-    options = [
-        click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-                     help="Results folder to create."),
-        click.option("--labels", "labels_path", type=click.Path(path_type=Path),
-                     help="Your own segmentation (label movie or folder of mask*.tif); "
-                     "skips segmentation."),
-        click.option("--segmenter", type=click.Choice(["classical", "deep"]),
-                     default="classical", show_default=True,
-                     help="classical (scikit-image, see --method) or deep (U-Net, see "
-                     "--model)."),
-        click.option("--model", default="nuclei2d", show_default=True,
-                     help="Deep model: a shipped name or a folder from `celldyn train "
-                     "segment`."),
-        click.option("--method", default="watershed", show_default=True,
-                     help="Classical method: watershed, threshold, edges, spots "
-                     "(their parameters: `celldyn methods`)."),
-        click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-                     help="Extra parameter of the method, e.g. --param "
-                     "threshold_method=triangle (repeatable; list: `celldyn methods`)."),
-        click.option("--dark-objects", is_flag=True,
-                     help="Objects are darker than background (phase contrast)."),
-        click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX, TZYX."),
-        click.option("--pixel-size", type=LengthParam(),
-                     help="Pixel size: one value or Z,Y,X, with a unit (0.24um, 240nm; "
-                     "a plain number is µm)."),
-        click.option("--frame-interval", type=DurationParam(),
-                     help="Time between frames, with a unit (30s, 5min, 1h; a plain "
-                     "number is seconds)."),
-        click.option("--channel", type=int, default=0, show_default=True,
-                     help="Channel to segment."),
-        click.option("--max-distance", type=float,
-                     help="Largest displacement between frames (µm, or px without pixel "
-                     "size). Default: measured on the movie's own motion and divisions."),
-        click.option("--tracker", type=click.Choice(["lap", "global", "learned"]),
-                     default="lap", show_default=True,
-                     help="lap: fast frame-by-frame assignment with a gap/division pass; "
-                     "global: exact integer program over time windows; learned: costs "
-                     "from the shipped association network."),
-        click.option("--max-gap", type=click.IntRange(min=0), default=2, show_default=True,
-                     help="Bridge objects missing for up to this many frames."),
-        click.option("--no-divisions", is_flag=True, help="Do not link divisions."),
-        click.option("--merges", is_flag=True,
-                     help="Allow merges (two objects become one), e.g. organelles."),
-        click.option("--classifier",
-                     help="Classify every object: a shipped model name (mitosis) or a "
-                     "folder from `celldyn train classifier`."),
-        click.option("--denoise", type=click.Choice(["nlmeans", "tv", "n2v", "temporal"]),
-                     help="Denoise the movie before segmenting it (intensities are still "
-                     "measured on the raw movie; see `celldyn denoise`)."),
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--overwrite", is_flag=True, help="Replace an existing results folder."),
-        click.option("--no-progress", is_flag=True, help="Hide progress bars."),
-    ]
-    for opt in reversed(options):
-        f = opt(f)
+    """The options of `celldyn run`: output, the movie's, RunConfig's, then display."""
+    first = [click.Option(["-o", "--output"], type=click.Path(path_type=Path),
+                          required=True, help="Results folder to create."),
+             _MOVIE_OPTIONS[0]]
+    last = [*_MOVIE_OPTIONS[1:],
+            click.Option(["--overwrite"], is_flag=True,
+                         help="Replace an existing results folder."),
+            click.Option(["--no-progress"], is_flag=True, help="Hide progress bars.")]
+    f.__click_params__ = getattr(f, "__click_params__", []) + last[::-1]
+    f = config_options()(f)
+    f.__click_params__ += first[::-1]
     return f
 
 
-def _parse_params(items) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--param")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
+def _input_keys() -> tuple[str, ...]:
+    """The options saved in run.json["inputs"] and replayed by --config."""
+    from ..config import run_options
 
-
-# Options that define a run; they are saved in run.json["inputs"] for --config.
-_INPUT_KEYS = ("labels_path", "segmenter", "model", "method", "params", "dark_objects", "axes",
-               "pixel_size", "frame_interval", "channel", "max_distance", "tracker",
-               "max_gap", "no_divisions", "merges", "classifier", "seed", "denoise")
+    return _MOVIE_KEYS + tuple(opt.name for _, opt, _ in run_options())
 
 
 def _load_config(path: Path) -> dict[str, Any]:
@@ -178,17 +142,16 @@ def _load_config(path: Path) -> dict[str, Any]:
             f"{path} is not a celldyn run.json (no 'inputs' section); pass the run.json "
             "of an earlier run"
         ) from None
-    unknown = sorted(set(inputs) - set(_INPUT_KEYS) - {"movie"})
+    unknown = sorted(set(inputs) - set(_input_keys()) - {"movie"})
     if unknown:
         raise ConfigError(f"{path}: unknown keys {unknown} in 'inputs'")
     return inputs
 
 
-def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="classical",
-            model="nuclei2d", method="watershed", dark_objects=False, axes=None, pixel_size=None,
-            frame_interval=None, channel=0, max_distance=None, tracker="lap", max_gap=2,
-            no_divisions=False, merges=False, classifier=None, seed=0, overwrite=False,
-            no_progress=False, params=(), resume=False, units_note=None, denoise=None):
+def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None,
+            pixel_size=None, frame_interval=None, overwrite=False, no_progress=False,
+            resume=False, units_note=None, **options: Any):
+    """`celldyn run`: `options` are RunConfig's (:meth:`RunConfig.from_options`)."""
     import shutil
 
     from ..errors import InputError
@@ -196,6 +159,7 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
     from ..pipeline import FrameCache, RunConfig, fingerprint, run, write_run
 
     started = time.perf_counter()
+    config = RunConfig.from_options(options)  # a wrong value costs no reading
     if output.exists() and not overwrite:
         raise InputError(f"{output} already exists; choose another -o folder or pass --overwrite")
     spacing = _pixel_size(pixel_size)
@@ -209,13 +173,6 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
     if missing:
         warnings.warn(units_note or missing)
     labels = None if labels_path is None else read_labels(labels_path)
-    param_dict = params if isinstance(params, dict) else _parse_params(params)
-    config = RunConfig(segmenter=segmenter, model=model, method=method,
-                       dark_objects=dark_objects,
-                       method_params=param_dict,
-                       channel=channel, max_distance=max_distance, tracker=tracker,
-                       max_gap=max_gap, divisions=not no_divisions, merges=merges,
-                       classifier=classifier, seed=seed, denoise=denoise)
     for stale in output.parent.glob(f".{output.name}.*-*"):  # left by a killed run
         if stale.name.split(".")[-1].startswith(("tmp-", "old-")):
             shutil.rmtree(stale, ignore_errors=True)
@@ -230,14 +187,9 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, segmenter="clas
     inputs = {
         "movie": str(Path(movie_path).resolve()),
         "labels_path": None if labels_path is None else str(Path(labels_path).resolve()),
-        "segmenter": segmenter, "model": model, "method": method, "params": param_dict,
-        "dark_objects": dark_objects, "axes": axes, "pixel_size": pixel_size,
-        "frame_interval": frame_interval, "channel": channel,
-        "max_distance": max_distance, "tracker": tracker, "max_gap": max_gap,
-        "no_divisions": no_divisions, "merges": merges, "classifier": classifier,
-        "seed": seed, "denoise": denoise,
+        "axes": axes, "pixel_size": None if spacing is None else list(spacing),
+        "frame_interval": frame_interval, **config.to_options(recorded=True),
     }
-    inputs["pixel_size"] = None if spacing is None else list(spacing)
     write_run(result, output, source=str(Path(movie_path).resolve()), overwrite=overwrite,
               progress=not no_progress, inputs=inputs)
     shutil.rmtree(work, ignore_errors=True)
@@ -271,7 +223,7 @@ def run_command(movie: str | None, config_path: Path | None, **kwargs: Any) -> N
     if config_path is not None:
         ctx = click.get_current_context()
         saved = _load_config(config_path)
-        for key in _INPUT_KEYS:
+        for key in _input_keys():
             source = ctx.get_parameter_source(key)
             if source is not click.core.ParameterSource.COMMANDLINE and key in saved:
                 kwargs[key] = saved[key]

@@ -2,8 +2,8 @@
 
 A thin shell: reads CTC ground truth (``NN_GT`` folders; the raw ``NN`` folder beside
 each is used for intensities when present), builds examples with
-:func:`celldyn.track.learned.examples_from_gt` (and :mod:`celldyn.training_data`), trains with
-:func:`celldyn.track.learned.train_association` and writes ``weights.pt``,
+:func:`celldyn.training.examples_from_gt` (and :mod:`celldyn.training.simulated`), trains with
+:func:`celldyn.training.train_association` and writes ``weights.pt``,
 ``config.json`` and ``CARD.md`` into ``--out``.
 """
 
@@ -95,8 +95,8 @@ def train_tracker_command(gt_folders: tuple[Path, ...], out: Path, simulated: in
     """Train the learned association model on your tracked ground truth (CTC)."""
     from ..errors import ConfigError
     from ..io import read_ctc_gt, read_ctc_movie
-    from ..track.learned import examples_from_gt, train_association
-    from ..training_data import colony_examples, simulated_examples
+    from ..training import (colony_examples, examples_from_gt, simulated_examples,
+                            train_association)
 
     steps = _steps(subsample)
     if out.exists() and not overwrite:

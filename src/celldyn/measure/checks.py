@@ -2,9 +2,9 @@
 
 Each check returns one short sentence that names what was seen and what to try, or
 nothing. They read only the objects table and the links, so they run on any result.
-The thresholds are deliberately loose (a frame with twice or half as many objects as
-both its neighbours; more than one division per ten objects per frame): they flag what
-no cell population does, not what is merely unusual.
+The thresholds are deliberately loose (neighbouring frames whose object counts differ
+three-fold, :func:`celldyn.segment.sanity.count_jumps`; more than one division per ten
+objects per frame): they flag what no cell population does, not what is merely unusual.
 """
 
 from __future__ import annotations
@@ -12,36 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["count_jumps", "run_notes"]
+from ..segment.sanity import count_jumps  # the one definition of a count jump
 
-JUMP_FACTOR = 2.0     # a frame with >= 2x (or <= 1/2) the objects of both neighbours
-JUMP_MIN_OBJECTS = 3  # ... and at least this many objects more (or fewer)
+__all__ = ["run_notes"]
+
 DIVISION_RATE = 0.1   # divisions per object per frame: a cycle under 10 frames
 FRAGMENTED = 3.0      # tracks per object in the most crowded frame
-
-
-def count_jumps(per_frame: np.ndarray) -> list[int]:
-    """Frames whose object count is several-fold off from both neighbours.
-
-    Examples
-    --------
-    >>> count_jumps(np.array([20, 21, 60, 22, 23, 5, 24]))
-    [2, 5]
-    >>> count_jumps(np.array([2, 4, 8, 16]))  # steady growth is not a jump
-    []
-    """
-    n = np.asarray(per_frame, dtype=float)
-    out = []
-    for t in range(len(n)):
-        nb = [n[i] for i in (t - 1, t + 1) if 0 <= i < len(n)]
-        if len(nb) < 2:  # the first and last frames have one neighbour: too weak a test
-            continue
-        hi, lo = max(nb), min(nb)
-        if n[t] >= JUMP_FACTOR * hi and n[t] - hi >= JUMP_MIN_OBJECTS:
-            out.append(t)
-        elif JUMP_FACTOR * n[t] <= lo and lo - n[t] >= JUMP_MIN_OBJECTS:
-            out.append(t)
-    return out
 
 
 def run_notes(objects: pd.DataFrame, edges: np.ndarray, n_frames: int,
@@ -64,22 +40,23 @@ def run_notes(objects: pd.DataFrame, edges: np.ndarray, n_frames: int,
 
     Examples
     --------
-    >>> obj = pd.DataFrame({"t": [0, 1, 1, 1, 1, 1, 1, 2], "label": range(8),
+    >>> obj = pd.DataFrame({"t": np.repeat([0, 1, 2], [2, 12, 2]), "label": range(16),
     ...                     "area": 50.0})
     >>> run_notes(obj, np.zeros((0, 2), int), 3)[0].split(":")[0]
-    'object count jumps several-fold at frame 1 (1 -> 6 -> 1)'
+    'object count jumps several-fold between neighbouring frames (2 -> 12 from frame 0 to 1; frames 0, 1, 2)'
     """
     notes = []
     per_frame = objects.groupby("t").size().reindex(range(n_frames), fill_value=0).to_numpy()
     jumps = count_jumps(per_frame) if jumps else []
     if jumps:
-        t = jumps[0]
-        shown = ", ".join(map(str, jumps[:5])) + (", ..." if len(jumps) > 5 else "")
+        t, a, b = jumps[0]
+        frames = sorted({j[0] for j in jumps} | {j[0] + 1 for j in jumps})
+        shown = ", ".join(map(str, frames[:6])) + (", ..." if len(frames) > 6 else "")
         notes.append(
-            f"object count jumps several-fold at frame{'s' if len(jumps) > 1 else ''} "
-            f"{shown} ({per_frame[t - 1]} -> {per_frame[t]} -> {per_frame[t + 1]}): the "
-            "segmentation is unstable there; look at those frames and try another "
-            "--param threshold_method (otsu, li, triangle) or --method"
+            f"object count jumps several-fold between neighbouring frames ({a} -> {b} "
+            f"from frame {t} to {t + 1}; frames {shown}): the segmentation is unstable "
+            "there; look at those frames and try another --param threshold_method "
+            "(otsu, li, triangle) or --method"
         )
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     n = len(objects)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, InputError, MissingDependencyError
+from ..errors import ConfigError, InputError, MissingDependencyError, ModelError
 from ..movie import Movie
 from .classical import METHODS, _method
 
@@ -119,6 +119,23 @@ def methods() -> dict[str, list[Parameter]]:
     except MissingDependencyError:  # pragma: no cover - without torch: not offered
         pass
     return out
+
+
+def check_model(model: Any) -> None:
+    """Raise :class:`ModelError` for a deep model that is neither a shipped name nor a
+    folder from ``celldyn train segment``: found when the run is configured, before any
+    reading, denoising or segmenting (the loader checks the weights themselves)."""
+    from pathlib import Path
+
+    from .deep.registry import SHIPPED  # the deep segmenter needs torch anyway
+
+    if not isinstance(model, (str, Path)) or (isinstance(model, str) and model in SHIPPED):
+        return
+    if not (Path(model) / "config.json").is_file():
+        raise ModelError(
+            f"unknown segmentation model {str(model)!r}: not one of {sorted(SHIPPED)} "
+            "and not a folder with config.json (train one with: celldyn train segment)"
+        )
 
 
 def check_params(segmenter: str, method: str, params: dict[str, Any]) -> None:

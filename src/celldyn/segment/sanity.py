@@ -20,12 +20,43 @@ Hand-written: these are our product's rules, no library has them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["Finding", "check_segmentation", "frame_stats"]
+__all__ = ["Finding", "check_segmentation", "count_jumps", "frame_stats"]
+
+MAX_JUMP = 3.0       # neighbouring frames whose counts differ by this factor or more
+MIN_JUMP_COUNT = 10  # ... with at least this many objects in the larger
+
+
+def count_jumps(counts: ArrayLike, *, max_jump: float = MAX_JUMP,
+                min_jump_count: int = MIN_JUMP_COUNT) -> list[tuple[int, int, int]]:
+    """Object-count jumps: neighbouring frames whose counts differ by a factor of
+    `max_jump` or more, with at least `min_jump_count` objects in the larger. The one
+    definition of a count jump in celldyn (the segmentation's checks here, the run's
+    notes in :func:`celldyn.measure.checks.run_notes`).
+
+    Returns ``(t, count at t, count at t + 1)`` per jump.
+
+    Examples
+    --------
+    >>> count_jumps([20, 21, 70, 22, 23, 5, 24])
+    [(1, 21, 70), (2, 70, 22), (4, 23, 5), (5, 5, 24)]
+    >>> count_jumps([2, 4, 8, 16, 32])  # steady growth is not a jump
+    []
+    """
+    n = np.asarray(counts, dtype=np.int64)
+    out = []
+    for t in range(len(n) - 1):
+        a, b = int(n[t]), int(n[t + 1])
+        hi, lo = max(a, b), min(a, b)
+        if hi >= min_jump_count and hi >= max_jump * max(lo, 1):
+            out.append((t, a, b))
+    return out
 
 
 @dataclass(frozen=True)
@@ -43,8 +74,17 @@ def _frames_text(frames: list[int] | tuple[int, ...], limit: int = 8) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def frame_stats(labels: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per frame: object count, largest object's share of the frame, median area (px)."""
+def frame_stats(labels: ArrayLike, *, objects: Any = None,
+                spacing: Sequence[float] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per frame: object count, largest object's share of the frame, median area (px).
+
+    With `objects` (the table :func:`celldyn.measure.measure_objects` made of `labels`,
+    with ``t`` and ``area``, in units of `spacing`), the numbers come from it and only
+    the shape of `labels` is read: a run measures its objects anyway.
+    """
+    if objects is not None and "area" in objects and hasattr(labels, "shape"):
+        return _stats_of_objects(objects, tuple(labels.shape), spacing)
     # frame by frame: a long movie (numpy, dask, zarr or the pipeline's frame cache) is
     # never loaded whole
     lab = labels if hasattr(labels, "shape") and hasattr(labels, "__getitem__") \
@@ -66,21 +106,46 @@ def frame_stats(labels: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return counts, cover, median
 
 
+def _stats_of_objects(objects: Any, shape: tuple[int, ...],
+                      spacing: Sequence[float] | None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if len(shape) < 3:
+        raise ValueError(f"labels must be a movie (T, [Z,] Y, X); got shape {shape}")
+    n_frames, size = shape[0], int(np.prod(shape[1:]))
+    pixel = 1.0 if spacing is None else float(np.prod(np.asarray(spacing, float)))
+    t = objects["t"].to_numpy(np.int64)
+    area = np.rint(objects["area"].to_numpy(float) / pixel)  # whole pixels, as counted
+    counts = np.bincount(t, minlength=n_frames).astype(np.int64)[:n_frames]
+    cover = np.zeros(n_frames, dtype=np.float64)
+    median = np.zeros(n_frames, dtype=np.float64)
+    order = np.argsort(t, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    for f in np.flatnonzero(counts):
+        a = area[order[starts[f]:starts[f + 1]]]
+        cover[f] = a.max() / size
+        median[f] = float(np.median(a))
+    return counts, cover, median
+
+
 def check_segmentation(
     labels: ArrayLike,
     *,
+    objects: Any = None,
+    spacing: Sequence[float] | None = None,
     max_cover: float = 0.5,
     max_objects: int = 2000,
     min_objects_small: int = 200,
     min_median_area: float = 12.0,
-    max_jump: float = 3.0,
-    min_jump_count: int = 10,
+    max_jump: float = MAX_JUMP,
+    min_jump_count: int = MIN_JUMP_COUNT,
 ) -> list[Finding]:
     """Findings about the labelled movie `labels` (empty list: nothing suspicious).
 
     See the module docstring for the checks; the keywords set their levels.
+    `objects` and `spacing`: the objects measured on `labels`, so that the frames are
+    not read again (:func:`frame_stats`).
     """
-    counts, cover, median = frame_stats(labels)
+    counts, cover, median = frame_stats(labels, objects=objects, spacing=spacing)
     out: list[Finding] = []
     empty = [int(t) for t in np.flatnonzero(counts == 0)]
     if empty:
@@ -108,12 +173,7 @@ def check_segmentation(
             f"area {np.median(median[frag]):.0f} px): the image is probably cut into "
             "fragments; try another --segmenter or --model, or give the object size "
             "(diameter)")))
-    jumps = []
-    for t in range(len(counts) - 1):
-        a, b = int(counts[t]), int(counts[t + 1])
-        hi, lo = max(a, b), min(a, b)
-        if hi >= min_jump_count and hi >= max_jump * max(lo, 1):
-            jumps.append((t, a, b))
+    jumps = count_jumps(counts, max_jump=max_jump, min_jump_count=min_jump_count)
     if jumps:
         frames = sorted({t for t, _, _ in jumps} | {t + 1 for t, _, _ in jumps})
         t, a, b = max(jumps, key=lambda j: max(j[1], j[2]) / max(1, min(j[1], j[2])))

@@ -19,11 +19,11 @@ from .graph import (
     prune_short_branches,
     relabel_by_tracklet,
 )
-from .lap import track_lap
+from .lap import lap_links, track_lap
 from .link import auto_max_distance, link_labels, link_objects
 from .motion import MotionState, track_velocities
 from .scale import MotionScale, estimate_motion_scale
-from .solve_global import total_cost, track_global
+from .solve_global import global_links, total_cost, track_global
 from .tracks import Tracks
 
 __all__ = [
@@ -39,8 +39,10 @@ __all__ = [
     "costs_from_probabilities",
     "ctc_table_from_graph",
     "estimate_motion_scale",
+    "global_links",
     "graph_from_ctc",
     "iou_of_candidates",
+    "lap_links",
     "link_costs",
     "link_labels",
     "link_objects",

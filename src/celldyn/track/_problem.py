@@ -37,7 +37,7 @@ class Problem:
     dt: NDArray[np.int64]
     t: NDArray[np.int64]
     pos: NDArray[np.float64]
-    config: LinkCosts
+    costs: LinkCosts
     max_distance: float
     static: NDArray[np.float64]
     cost: NDArray[np.float64] | None  # fixed costs; None when motion makes them dynamic
@@ -58,9 +58,9 @@ class Problem:
         d2 = self.max_distance**2
         return MotionState(
             self.pos,
-            self.config.motion,
-            process_noise=self.config.kalman_process_noise * d2,
-            measurement_noise=self.config.kalman_measurement_noise * d2,
+            self.costs.motion,
+            process_noise=self.costs.kalman_process_noise * d2,
+            measurement_noise=self.costs.kalman_measurement_noise * d2,
             initial_velocity_var=0.25 * d2,
         )
 
@@ -74,7 +74,7 @@ class Problem:
         sub = self.candidates.iloc[rows]
         predicted = state.predict(self.src[rows], self.dt[rows])
         return self.static[rows] + position_costs(
-            self.objects, sub, config=self.config, max_distance=self.max_distance,
+            self.objects, sub, costs=self.costs, max_distance=self.max_distance,
             spacing=self.candidates.attrs.get("spacing"), predicted=predicted,
         )
 
@@ -86,9 +86,9 @@ class Problem:
         evidence unless the link costs come from outside (a learned model scores
         divisions through its own link probabilities)."""
         if self.external:
-            return np.full(len(mother), self.config.division)
-        return self.config.division + division_evidence(
-            self.objects, mother, d1, d2, config=self.config,
+            return np.full(len(mother), self.costs.division)
+        return self.costs.division + division_evidence(
+            self.objects, mother, d1, d2, costs=self.costs,
             max_distance=self.max_distance, spacing=self.candidates.attrs.get("spacing"),
             conservation=self.conservation,
         )
@@ -121,7 +121,7 @@ class Problem:
         a, b = np.concatenate(r1), np.concatenate(r2)
         c1, c2 = cost[a], cost[b]
         zc = c1 + c2 + self.division_evidence(self.src[a], self.tgt[a], self.tgt[b])
-        keep = zc < np.minimum(c1, c2) + self.config.appear
+        keep = zc < np.minimum(c1, c2) + self.costs.appear
         return a[keep], b[keep], zc[keep]
 
 
@@ -137,13 +137,17 @@ def prepare(
     candidates: pd.DataFrame | None,
     divisions: bool,
     merges: bool,
+    conservation: tuple[float, float] | None | str = "movie",
 ) -> Problem:
+    """The linking problem both solvers solve. `conservation`: the movie's daughters'
+    size reference (:func:`~celldyn.track.scale.conservation_reference`) when already
+    measured, ``"movie"`` to measure it here."""
     check_objects(objects)
     max_distance = check_max_distance(max_distance)
     max_gap = check_max_gap(max_gap)
-    config = costs if costs is not None else LinkCosts()
-    if not isinstance(config, LinkCosts):
-        raise InputError(f"costs must be a LinkCosts; got {type(config).__name__}")
+    costs = costs if costs is not None else LinkCosts()
+    if not isinstance(costs, LinkCosts):
+        raise InputError(f"costs must be a LinkCosts; got {type(costs).__name__}")
     objects = objects.reset_index(drop=True)
     if candidates is None:
         candidates = candidate_links(
@@ -182,21 +186,23 @@ def prepare(
         static = edge_costs
         cost: NDArray[np.float64] | None = edge_costs
     else:
-        static = static_costs(objects, candidates, config=config, labels=labels)
-        if config.motion == "none":
+        static = static_costs(objects, candidates, costs=costs, labels=labels)
+        if costs.motion == "none":
             cost = static + position_costs(
-                objects, candidates, config=config, max_distance=max_distance
+                objects, candidates, costs=costs, max_distance=max_distance
             )
         else:
             cost = None
-    conservation = None
-    if (divisions and edge_costs is None and config.division_conservation > 0
-            and config.division_conservation_from == "movie"):
-        conservation = conservation_reference(objects, spacing=spacing)
+    if (divisions and edge_costs is None and costs.division_conservation > 0
+            and costs.division_conservation_from == "movie"):
+        if isinstance(conservation, str):
+            conservation = conservation_reference(objects, spacing=spacing)
+    else:
+        conservation = None
     # +inf forbids a link: drop those rows (keeping positions into the full table)
     return Problem(
         objects=objects, candidates=candidates, src=src, tgt=tgt, dt=dt, t=t, pos=pos,
-        config=config, max_distance=max_distance, static=static, cost=cost,
+        costs=costs, max_distance=max_distance, static=static, cost=cost,
         divisions=bool(divisions), merges=bool(merges), external=edge_costs is not None,
         conservation=conservation,
     )

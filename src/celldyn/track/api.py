@@ -1,19 +1,17 @@
 """One entry point for tracking: :func:`track_objects` picks the tracker and returns
 :class:`~celldyn.track.tracks.Tracks` for every one of them.
 
-Ours: argument checking, dispatch to :func:`~celldyn.track.lap.track_lap`,
-:func:`~celldyn.track.solve_global.track_global` or
+Ours: argument checking, dispatch to :func:`~celldyn.track.lap.lap_links`,
+:func:`~celldyn.track.solve_global.global_links` or
 :func:`~celldyn.track.learned.track_learned`, and the shared post-processing
 (:meth:`Tracks.from_links <celldyn.track.tracks.Tracks.from_links>`).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -21,10 +19,10 @@ from numpy.typing import NDArray
 from ..errors import InputError
 from .costs import LinkCosts
 from .graph import graph_arrays
-from .lap import track_lap
+from .lap import lap_links
 from .link import auto_max_distance
-from .scale import conservation_reference, estimate_motion_scale
-from .solve_global import track_global
+from .scale import conservation_reference, estimate_motion_scale, likely_divisions
+from .solve_global import global_links
 from .tracks import Tracks
 
 __all__ = ["TRACKERS", "default_radius", "track_objects"]
@@ -55,7 +53,6 @@ def track_objects(
     movie: Any = None,
     model: Any = None,
     progress: bool = False,
-    as_edges: bool | None = None,
 ) -> Tracks:
     """Link detections into tracks with divisions, gaps and (optionally) merges.
 
@@ -98,9 +95,6 @@ def track_objects(
         Learned tracker only; default the shipped model.
     progress : bool
         Show a progress bar.
-    as_edges : bool, optional
-        Deprecated: returns the raw solver output (graph, or edges with True); use
-        ``track_objects(...).to_networkx()`` or ``.edges``.
 
     Returns
     -------
@@ -126,32 +120,83 @@ def track_objects(
     """
     if tracker not in TRACKERS:
         raise InputError(f"tracker must be one of {list(TRACKERS)} (got {tracker!r})")
-    if max_distance is None:  # the learned model keeps its training convention
-        max_distance = (auto_max_distance(objects, spacing=spacing) if tracker == "learned"
-                        else estimate_motion_scale(objects, spacing=spacing).max_distance)
-    if as_edges is not None:
-        warnings.warn(
-            "track_objects(as_edges=...) is deprecated; track_objects returns Tracks: use "
-            ".edges or .to_networkx()", DeprecationWarning, stacklevel=2,
-        )
-        return _links(objects, tracker, labels=labels, max_distance=max_distance,
-                      max_gap=max_gap, divisions=divisions, merges=merges, costs=costs,
-                      spacing=spacing, edge_costs=edge_costs, candidates=candidates,
-                      progress=progress, window=window, overlap=overlap, movie=movie,
-                      model=model, as_edges=as_edges)
+    evidence = _Evidence(objects, spacing, costs, divisions, tracker)
+    max_distance, note = evidence.radius(max_distance)
     edges = _links(objects, tracker, labels=labels, max_distance=max_distance,
                    max_gap=max_gap, divisions=divisions, merges=merges, costs=costs,
                    spacing=spacing, edge_costs=edge_costs, candidates=candidates,
                    progress=progress, window=window, overlap=overlap, movie=movie,
-                   model=model, as_edges=True)
-    return Tracks.from_links(objects, edges, min_daughter_frames=min_daughter_frames,
-                             max_distance=max_distance)
+                   model=model,
+                   conservation=None if tracker == "learned" else evidence.conservation())
+    tracks = Tracks.from_links(objects, edges, min_daughter_frames=min_daughter_frames,
+                               max_distance=max_distance)
+    tracks.note = note
+    return tracks
+
+
+class _Evidence:
+    """What the movie's own objects say about the search radius and the divisions:
+    the likely divisions (:func:`~celldyn.track.scale.likely_divisions`) are found
+    once and feed the motion scale, the daughters' size reference and the note."""
+
+    def __init__(self, objects: pd.DataFrame, spacing: Sequence[float] | None,
+                 costs: Any, divisions: bool, tracker: str) -> None:
+        self.objects, self.spacing, self.divisions, self.tracker = (
+            objects, spacing, divisions, tracker)
+        self.costs = costs if isinstance(costs, LinkCosts) else LinkCosts()
+        self._likely: NDArray[np.int64] | None = None
+        self._reference: Any = "unmeasured"
+
+    def likely(self) -> NDArray[np.int64]:
+        if self._likely is None:
+            self._likely = likely_divisions(self.objects, spacing=self.spacing)
+        return self._likely
+
+    def conservation(self) -> tuple[float, float] | None:
+        """The daughters' size reference, when the costs use it (else None)."""
+        costs = self.costs
+        if not (self.divisions and costs.division_conservation > 0
+                and costs.division_conservation_from == "movie") or "area" not in self.objects:
+            return None
+        if isinstance(self._reference, str):
+            self._reference = conservation_reference(self.objects, spacing=self.spacing,
+                                                     divisions=self.likely())
+        return self._reference
+
+    def radius(self, max_distance: float | None) -> tuple[float, str]:
+        """The search radius (`max_distance` when given) and one line saying where it
+        and the division evidence came from."""
+        objects, spacing = self.objects, self.spacing
+        if self.tracker == "learned":  # the shipped model's training convention
+            radius = max_distance or auto_max_distance(objects, spacing=spacing)
+            return radius, (f"learned tracker, candidates within "
+                            f"{LEARNED_RADIUS_FACTOR * radius:.3g}")
+        unit = "px" if spacing is None else "µm"  # Movie.spacing is in µm
+        scale = estimate_motion_scale(objects, spacing=spacing, divisions=self.likely())
+        if max_distance is not None:
+            radius = float(max_distance)
+            text = f"max distance {radius:.3g} {unit} (given; estimate {scale.describe(unit)})"
+        else:
+            radius = scale.max_distance
+            text = scale.describe(unit)
+        costs = self.costs
+        if not self.divisions:
+            return radius, text + "; divisions off"
+        if costs.division_conservation > 0 and costs.division_conservation_from == "movie":
+            ref = self.conservation()
+            size = ("daughters' size term off (too few likely divisions)" if ref is None
+                    else f"daughters' summed size vs mother: log ratio {ref[0]:.2f} +- "
+                         f"{ref[1]:.2f} (from the likely divisions)")
+        elif costs.division_conservation > 0:
+            size = "daughters make up their mother"
+        else:
+            size = "daughters' size term off"
+        return radius, text + "; divisions on, " + size
 
 
 def _links(objects: pd.DataFrame, tracker: str, *, window: int, overlap: int | None,
-           movie: Any, model: Any, as_edges: bool, **common: Any
-           ) -> nx.DiGraph | NDArray[np.int64]:
-    """The chosen tracker's links (edges as row pairs, or its graph)."""
+           movie: Any, model: Any, **common: Any) -> NDArray[np.int64]:
+    """The chosen tracker's links, as row pairs of `objects`."""
     if tracker == "learned":
         from .learned import track_learned
 
@@ -166,15 +211,13 @@ def _links(objects: pd.DataFrame, tracker: str, *, window: int, overlap: int | N
             max_gap=common["max_gap"], divisions=common["divisions"],
             spacing=common["spacing"], model=model, costs=common["costs"],
         )
-        if not as_edges:
-            return graph
         if set(graph.nodes) != set(range(len(objects))):  # pragma: no cover - contract
             raise RuntimeError("tracker returned nodes that are not rows of the objects")
         edges = graph_arrays(graph)[2]
         return np.asarray(list(graph.nodes), dtype=np.int64)[edges].reshape(-1, 2)
     if tracker == "lap":
-        return track_lap(objects, as_edges=as_edges, **common)
-    return track_global(objects, window=window, overlap=overlap, as_edges=as_edges, **common)
+        return lap_links(objects, **common)
+    return global_links(objects, window=window, overlap=overlap, **common)
 
 
 def default_radius(
@@ -196,27 +239,4 @@ def default_radius(
     >>> default_radius(objects, max_distance=5.0)[0]
     5.0
     """
-    if tracker == "learned":  # the shipped model's training convention
-        radius = max_distance or auto_max_distance(objects, spacing=spacing)
-        return radius, f"learned tracker, candidates within {LEARNED_RADIUS_FACTOR * radius:.3g}"
-    unit = "px" if spacing is None else "µm"  # Movie.spacing is in µm
-    scale = estimate_motion_scale(objects, spacing=spacing)
-    if max_distance is not None:
-        radius = float(max_distance)
-        text = f"max distance {radius:.3g} {unit} (given; estimate {scale.describe(unit)})"
-    else:
-        radius = scale.max_distance
-        text = scale.describe(unit)
-    cfg = costs if isinstance(costs, LinkCosts) else LinkCosts()
-    if not divisions:
-        return radius, text + "; divisions off"
-    if cfg.division_conservation > 0 and cfg.division_conservation_from == "movie":
-        ref = conservation_reference(objects, spacing=spacing)
-        size = ("daughters' size term off (too few likely divisions)" if ref is None
-                else f"daughters' summed size vs mother: log ratio {ref[0]:.2f} +- "
-                     f"{ref[1]:.2f} (from the likely divisions)")
-    elif cfg.division_conservation > 0:
-        size = "daughters make up their mother"
-    else:
-        size = "daughters' size term off"
-    return radius, text + "; divisions on, " + size
+    return _Evidence(objects, spacing, costs, divisions, tracker).radius(max_distance)

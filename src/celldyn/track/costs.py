@@ -271,29 +271,44 @@ def iou_of_candidates(
     return out
 
 
+def _renamed(costs: LinkCosts | None, config: LinkCosts | None, name: str
+             ) -> LinkCosts | None:
+    """`costs`, or `config`, its old name (one name for the LinkCosts object across
+    the package: ``costs``), with a deprecation warning."""
+    if config is None:
+        return costs
+    import warnings
+
+    if costs is not None:
+        raise InputError(f"{name}: give costs= only (config= is its old name)")
+    warnings.warn(f"{name}(config=...) is deprecated; use costs=", DeprecationWarning,
+                  stacklevel=3)
+    return config
+
+
 def static_costs(
     objects: pd.DataFrame,
     candidates: pd.DataFrame,
     *,
-    config: LinkCosts,
+    costs: LinkCosts,
     labels: Any = None,
 ) -> NDArray[np.float64]:
     """The link cost terms that do not depend on motion: IoU, appearance and gap."""
     src = candidates["source"].to_numpy(np.int64)
     tgt = candidates["target"].to_numpy(np.int64)
     dt = candidates["dt"].to_numpy(np.int64)
-    cost = config.gap * (dt - 1).astype(np.float64)
-    if config.iou > 0 and labels is not None:
-        cost += config.iou * (1.0 - iou_of_candidates(labels, objects, candidates))
-    if config.area > 0 and "area" in objects:
-        cost += config.area * _ratio_term(objects, "area", src, tgt)
-    if config.intensity > 0 and "intensity_mean" in objects:
-        cost += config.intensity * _ratio_term(objects, "intensity_mean", src, tgt)
-    if config.shape > 0:
+    cost = costs.gap * (dt - 1).astype(np.float64)
+    if costs.iou > 0 and labels is not None:
+        cost += costs.iou * (1.0 - iou_of_candidates(labels, objects, candidates))
+    if costs.area > 0 and "area" in objects:
+        cost += costs.area * _ratio_term(objects, "area", src, tgt)
+    if costs.intensity > 0 and "intensity_mean" in objects:
+        cost += costs.intensity * _ratio_term(objects, "intensity_mean", src, tgt)
+    if costs.shape > 0:
         for col in ("eccentricity", "solidity"):
             if col in objects:
                 v = objects[col].to_numpy(float)
-                cost += config.shape * np.nan_to_num(np.abs(v[tgt] - v[src]))
+                cost += costs.shape * np.nan_to_num(np.abs(v[tgt] - v[src]))
     return cost
 
 
@@ -301,7 +316,7 @@ def position_costs(
     objects: pd.DataFrame,
     candidates: pd.DataFrame,
     *,
-    config: LinkCosts,
+    costs: LinkCosts,
     max_distance: float | None = None,
     spacing: Sequence[float] | None = None,
     predicted: NDArray[np.float64] | None = None,
@@ -311,7 +326,7 @@ def position_costs(
     `predicted` gives, per candidate row, where the source is expected at the
     target's frame (physical units); without it, the ``distance`` column is used.
     """
-    if config.position == 0:
+    if costs.position == 0:
         return np.zeros(len(candidates))
     max_distance = max_distance or candidates.attrs.get("max_distance")
     if max_distance is None:
@@ -331,18 +346,19 @@ def position_costs(
             np.linalg.norm(pos[tgt] - predicted, axis=1),
             np.linalg.norm(pos[tgt] - pos[src], axis=1),
         )
-    return config.position * (d / search_radius(max_distance, dt)) ** 2
+    return costs.position * (d / search_radius(max_distance, dt)) ** 2
 
 
 def link_costs(
     objects: pd.DataFrame,
     candidates: pd.DataFrame,
     *,
-    config: LinkCosts | None = None,
+    costs: LinkCosts | None = None,
     labels: Any = None,
     velocities: NDArray[np.float64] | None = None,
     max_distance: float | None = None,
     spacing: Sequence[float] | None = None,
+    config: LinkCosts | None = None,
 ) -> NDArray[np.float64]:
     """Cost of each candidate link (see the module docstring for the terms).
 
@@ -352,14 +368,14 @@ def link_costs(
         Detections (row position = node id).
     candidates : DataFrame
         From :func:`~celldyn.track.candidates.candidate_links`.
-    config : LinkCosts, optional
-        Weights; default ``LinkCosts()``.
+    costs : LinkCosts, optional
+        Weights; default ``LinkCosts()``. (``config=`` is its old, deprecated name.)
     labels : (T, [Z,] Y, X) int array, optional
         Label movie, for the IoU term.
     velocities : (n, ndim) float array, optional
         Displacement per frame of each source node (physical units): the position
         term is measured from ``position + dt * velocity``. The solvers estimate these
-        from the track so far when ``config.motion`` is not ``"none"``.
+        from the track so far when ``costs.motion`` is not ``"none"``.
     max_distance, spacing : optional
         Default to ``candidates.attrs``.
 
@@ -376,8 +392,8 @@ def link_costs(
     >>> link_costs(objects, cands).tolist()
     [0.25, 1.0]
     """
-    config = config or LinkCosts()
-    cost = static_costs(objects, candidates, config=config, labels=labels)
+    costs = _renamed(costs, config, "link_costs") or LinkCosts()
+    cost = static_costs(objects, candidates, costs=costs, labels=labels)
     predicted = None
     if velocities is not None:
         sp = spacing if spacing is not None else candidates.attrs.get("spacing")
@@ -386,7 +402,7 @@ def link_costs(
         dt = candidates["dt"].to_numpy(np.int64)
         predicted = pos[src] + dt[:, None] * np.asarray(velocities, float)[src]
     cost += position_costs(
-        objects, candidates, config=config, max_distance=max_distance, spacing=spacing,
+        objects, candidates, costs=costs, max_distance=max_distance, spacing=spacing,
         predicted=predicted,
     )
     return cost
@@ -398,11 +414,12 @@ def division_evidence(
     d1: NDArray[np.int64],
     d2: NDArray[np.int64],
     *,
-    config: LinkCosts | None = None,
+    costs: LinkCosts | None = None,
     link_terms: bool = True,
     max_distance: float | None = None,
     spacing: Sequence[float] | None = None,
     conservation: tuple[float, float] | None = None,
+    config: LinkCosts | None = None,
 ) -> NDArray[np.float64]:
     """What a division ``mother -> (d1, d2)`` costs beyond its two links and ``division``.
 
@@ -427,7 +444,7 @@ def division_evidence(
     >>> float(division_evidence(objects, [0], [1], [2]).round(3)[0])
     -0.347
     """
-    cfg = config or LinkCosts()
+    costs = _renamed(costs, config, "division_evidence") or LinkCosts()
     m, a, b = (np.asarray(v, np.int64) for v in (mother, d1, d2))
     out = np.zeros(len(m))
     if len(m) == 0:
@@ -439,23 +456,23 @@ def division_evidence(
             # a dividing mother is a grown cell, not a speck: one below a quarter of the
             # median object size pays for it
             size += np.maximum(0.0, np.log(0.25 * np.median(v) / v[m]))
-            out += cfg.division_size * np.nan_to_num(size)
-            if cfg.division_conservation > 0 and cfg.division_conservation_from == "mother":
+            out += costs.division_size * np.nan_to_num(size)
+            if costs.division_conservation > 0 and costs.division_conservation_from == "mother":
                 kept = np.abs(np.log((v[a] + v[b]) / v[m]))
-                out += cfg.division_conservation * np.nan_to_num(kept)
-            elif cfg.division_conservation > 0 and conservation is not None:
+                out += costs.division_conservation * np.nan_to_num(kept)
+            elif costs.division_conservation > 0 and conservation is not None:
                 centre, tolerance = conservation
                 off = np.abs(np.log((v[a] + v[b]) / v[m]) - centre) - tolerance
-                out += cfg.division_conservation * np.nan_to_num(np.maximum(off, 0.0))
-            if link_terms and cfg.area > 0:
+                out += costs.division_conservation * np.nan_to_num(np.maximum(off, 0.0))
+            if link_terms and costs.area > 0:
                 paid = np.abs(np.log(v[a] / v[m])) + np.abs(np.log(v[b] / v[m]))
-                out -= cfg.area * np.nan_to_num(paid)
-    if cfg.division_intensity > 0 and "intensity_mean" in objects:
-        out += cfg.division_intensity * _ratio_term(objects, "intensity_mean", a, b)
-    if cfg.division_midpoint > 0 and max_distance:
+                out -= costs.area * np.nan_to_num(paid)
+    if costs.division_intensity > 0 and "intensity_mean" in objects:
+        out += costs.division_intensity * _ratio_term(objects, "intensity_mean", a, b)
+    if costs.division_midpoint > 0 and max_distance:
         pos = physical_positions(objects, spacing)
         off = np.linalg.norm(0.5 * (pos[a] + pos[b]) - pos[m], axis=1)
-        out += cfg.division_midpoint * (off / float(max_distance)) ** 2
+        out += costs.division_midpoint * (off / float(max_distance)) ** 2
     return out
 
 

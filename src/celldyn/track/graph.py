@@ -312,10 +312,14 @@ def prune_short_branch_edges(
 def subsample_ctc(
     labels: NDArray, table: pd.DataFrame, step: int
 ) -> tuple[NDArray, pd.DataFrame]:
-    """Keep every `step`-th frame of a CTC label movie and rebuild its track table.
+    """Keep every `step`-th frame (0, step, 2 step, ...) of a CTC label movie and
+    rebuild its track table, consistently: the one CTC subsampling of celldyn (training
+    examples, benchmarks).
 
-    A track keeps the kept frames of its ``begin..end``; a track with none left is
-    dropped and its daughters hang from its nearest kept ancestor.
+    A track keeps the kept frames of its ``begin..end`` (cut at the movie's last frame:
+    `labels` may be the first frames of the movie `table` describes); a track with none
+    left is dropped (its pixels too) and its daughters hang from its nearest kept
+    ancestor, so divisions and gaps survive.
 
     Returns
     -------
@@ -331,7 +335,7 @@ def subsample_ctc(
     for r in table.itertuples(index=False):
         parent_of[int(r.label)] = int(r.parent)
         b = -(-int(r.begin) // step)
-        e = int(r.end) // step
+        e = min(int(r.end) // step, len(sub) - 1)
         if b <= e:
             rows[int(r.label)] = [int(r.label), b, e, 0]
     for lab, row in rows.items():

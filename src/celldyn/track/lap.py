@@ -52,7 +52,7 @@ from ._problem import Problem, prepare
 from .candidates import frame_groups, graph_from_links
 from .costs import LinkCosts
 
-__all__ = ["track_lap", "solve_augmented_lap"]
+__all__ = ["lap_links", "solve_augmented_lap", "track_lap"]
 
 
 def solve_augmented_lap(
@@ -124,7 +124,7 @@ def _assign(
     a_nodes, a_loc = _local(prob.src[rows])
     b_nodes, b_loc = _local(prob.tgt[rows])
     chosen = solve_augmented_lap(
-        len(a_nodes), len(b_nodes), a_loc, b_loc, c, prob.config.disappear, prob.config.appear
+        len(a_nodes), len(b_nodes), a_loc, b_loc, c, prob.costs.disappear, prob.costs.appear
     )
     return prob.src[rows[chosen]], prob.tgt[rows[chosen]]
 
@@ -167,7 +167,7 @@ def _frame_pass(prob: Problem, progress: bool):
 
 
 def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
-    cfg = prob.config
+    costs = prob.costs
     src, tgt = prob.src, prob.tgt
     is_start = pred < 0
     is_end = succ < 0
@@ -191,15 +191,15 @@ def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
     extra = np.concatenate([
         np.zeros(gap.size),
         prob.division_evidence(src[split], first, tgt[split]),
-        np.full(merge.size, cfg.merge),
+        np.full(merge.size, costs.merge),
     ])
     c = prob.costs_of(rows_all, state) + extra
     ok = np.isfinite(c)
     rows_all, c = rows_all[ok], c[ok]
     r_nodes, r_loc = _local(src[rows_all])
     c_nodes, c_loc = _local(tgt[rows_all])
-    row_alt = np.where(is_end[r_nodes], cfg.disappear, 0.0)
-    col_alt = np.where(is_start[c_nodes], cfg.appear, 0.0)
+    row_alt = np.where(is_end[r_nodes], costs.disappear, 0.0)
+    col_alt = np.where(is_start[c_nodes], costs.appear, 0.0)
     chosen = solve_augmented_lap(len(r_nodes), len(c_nodes), r_loc, c_loc, c, row_alt, col_alt)
     return np.stack([src[rows_all[chosen]], tgt[rows_all[chosen]]], axis=1)
 
@@ -217,8 +217,7 @@ def track_lap(
     edge_costs: NDArray[np.float64] | None = None,
     candidates: pd.DataFrame | None = None,
     progress: bool = False,
-    as_edges: bool = False,
-) -> nx.DiGraph | NDArray[np.int64]:
+) -> nx.DiGraph:
     """Track detections with frame-by-frame LAP plus a gap/division/merge pass.
 
     Parameters
@@ -250,16 +249,14 @@ def track_lap(
         A precomputed candidate table (that `edge_costs` is aligned with).
     progress : bool
         Show a progress bar over frames.
-    as_edges : bool
-        Return the links as an ``(E, 2)`` array of row indices of `objects` instead
-        of a graph (long movies: a networkx node costs about a kilobyte).
 
     Returns
     -------
     graph : networkx.DiGraph
         One node per row of `objects` (``t``, ``seg_id``, centroid), edges forward in
         time over at most ``max_gap + 1`` frames; out-degree 2 = division, in-degree
-        2 = merge. With `as_edges`, the edges alone.
+        2 = merge. :func:`lap_links` gives the links alone, as an array (long
+        movies: a networkx node costs about a kilobyte).
 
     Raises
     ------
@@ -273,18 +270,53 @@ def track_lap(
     >>> sorted(track_lap(objects, max_distance=4, max_gap=1).edges)
     [(0, 1), (0, 2), (2, 3)]
     """
+    edges = lap_links(
+        objects, labels=labels, max_distance=max_distance, max_gap=max_gap,
+        divisions=divisions, merges=merges, costs=costs, spacing=spacing,
+        edge_costs=edge_costs, candidates=candidates, progress=progress,
+    )
+    graph = graph_from_links(objects.reset_index(drop=True), edges)
+    graph.graph["tracker"] = "lap"
+    return graph
+
+
+def lap_links(
+    objects: pd.DataFrame,
+    *,
+    labels: Any = None,
+    max_distance: float,
+    max_gap: int = 2,
+    divisions: bool = True,
+    merges: bool = False,
+    costs: LinkCosts | None = None,
+    spacing: Sequence[float] | None = None,
+    edge_costs: NDArray[np.float64] | None = None,
+    candidates: pd.DataFrame | None = None,
+    progress: bool = False,
+    conservation: tuple[float, float] | None | str = "movie",
+) -> NDArray[np.int64]:
+    """The links of :func:`track_lap` as an ``(E, 2)`` array of row positions of
+    `objects` (source, target): what :func:`~celldyn.track.track_objects` builds its
+    :class:`~celldyn.track.Tracks` from, without a graph. `conservation` is the
+    movie's daughters' size reference
+    (:func:`~celldyn.track.scale.conservation_reference`) when already measured;
+    ``"movie"`` (default) measures it here when `costs` ask for it.
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1, 1, 3], "label": [1, 1, 2, 1],
+    ...                         "y": [0.0, -2.0, 2.0, 2.5], "x": [0.0, 0.0, 0.0, 0.0]})
+    >>> sorted(lap_links(objects, max_distance=4, max_gap=1).tolist())
+    [[0, 1], [0, 2], [2, 3]]
+    """
     prob = prepare(
         objects, labels=labels, max_distance=max_distance, max_gap=max_gap, costs=costs,
         spacing=spacing, edge_costs=edge_costs, candidates=candidates,
-        divisions=divisions, merges=merges,
+        divisions=divisions, merges=merges, conservation=conservation,
     )
     succ, pred, state = _frame_pass(prob, progress)
     linked = np.flatnonzero(succ >= 0)
     edges = np.concatenate(
         [np.stack([linked, succ[linked]], axis=1), _segment_pass(prob, succ, pred, state)]
     )
-    if as_edges:
-        return np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    graph = graph_from_links(prob.objects, edges)
-    graph.graph["tracker"] = "lap"
-    return graph
+    return np.asarray(edges, dtype=np.int64).reshape(-1, 2)

@@ -213,10 +213,10 @@ def likely_divisions(
 
 def division_offsets(
     objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
-    max_frame_pairs: int = MAX_FRAME_PAIRS,
+    max_frame_pairs: int = MAX_FRAME_PAIRS, divisions: NDArray[np.int64] | None = None,
 ) -> NDArray[np.float64]:
     """Offsets of the likely daughters from their mother (two per likely division,
-    :func:`likely_divisions`).
+    :func:`likely_divisions`; `divisions`: those already found, computed once per run).
 
     Examples
     --------
@@ -225,7 +225,8 @@ def division_offsets(
     >>> division_offsets(objects).round(2).tolist()
     [6.08, 6.08]
     """
-    ev = likely_divisions(objects, spacing=spacing, max_frame_pairs=max_frame_pairs)
+    ev = (likely_divisions(objects, spacing=spacing, max_frame_pairs=max_frame_pairs)
+          if divisions is None else np.asarray(divisions, np.int64).reshape(-1, 3))
     pos = physical_positions(objects, spacing)
     return np.concatenate([np.linalg.norm(pos[ev[:, k]] - pos[ev[:, 0]], axis=1)
                            for k in (1, 2)])
@@ -245,7 +246,7 @@ def _spacing(objects: pd.DataFrame, spacing, max_frame_pairs: int) -> float:
 def estimate_motion_scale(
     objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
     max_frame_pairs: int = MAX_FRAME_PAIRS, motion_factor: float = MOTION_FACTOR,
-    division_factor: float = DIVISION_FACTOR,
+    division_factor: float = DIVISION_FACTOR, divisions: NDArray[np.int64] | None = None,
 ) -> MotionScale:
     """Measure the motion scale and the default search radius of a movie.
 
@@ -260,6 +261,9 @@ def estimate_motion_scale(
         At most this many frame pairs are measured (evenly spread over the movie).
     motion_factor, division_factor : float
         The radius in units of the displacement and of the division offset.
+    divisions : (K, 3) int array, optional
+        The likely divisions (:func:`likely_divisions` with the same `spacing` and
+        `max_frame_pairs`), when already found: a run finds them once.
 
     Returns
     -------
@@ -282,7 +286,8 @@ def estimate_motion_scale(
     (True, True)
     """
     moves = mutual_displacements(objects, spacing=spacing, max_frame_pairs=max_frame_pairs)
-    offsets = division_offsets(objects, spacing=spacing, max_frame_pairs=max_frame_pairs)
+    offsets = division_offsets(objects, spacing=spacing, max_frame_pairs=max_frame_pairs,
+                               divisions=divisions)
     near = _spacing(objects, spacing, max_frame_pairs)
     source = "data"
     if moves.size >= MIN_PAIRS:
@@ -313,14 +318,15 @@ def estimate_motion_scale(
 
 
 def conservation_reference(
-    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None
+    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
+    divisions: NDArray[np.int64] | None = None,
 ) -> tuple[float, float] | None:
     """How the daughters' summed size compares with their mother's in this movie.
 
     Over the likely divisions of :func:`likely_divisions`
     (centroids only), the median ``c`` of ``log((a1 + a2) / a_m)`` and its median
     absolute deviation ``s``; None without an ``area`` column or with fewer than
-    ``MIN_DIVISION_EVENTS`` likely divisions. About ``(0, small)`` for full masks,
+    ``MIN_DIVISION_EVENTS`` likely divisions (`divisions`: those already found). About ``(0, small)`` for full masks,
     ``(log 2, small)`` for tracking markers of one size.
 
     Examples
@@ -334,7 +340,8 @@ def conservation_reference(
     """
     if "area" not in objects:
         return None
-    ev = likely_divisions(objects, spacing=spacing)
+    ev = (likely_divisions(objects, spacing=spacing) if divisions is None
+          else np.asarray(divisions, np.int64).reshape(-1, 3))
     if len(ev) < MIN_DIVISION_EVENTS:
         return None
     v = np.maximum(objects["area"].to_numpy(float), 1e-12)

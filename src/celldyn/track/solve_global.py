@@ -55,11 +55,12 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import InputError
 from ._problem import Problem, prepare
 from .candidates import graph_from_links
-from .costs import LinkCosts, conservation_reference, division_evidence, position_costs
+from .costs import (LinkCosts, _renamed, conservation_reference, division_evidence,
+                    position_costs)
 from .lap import solve_augmented_lap
 from .motion import track_velocities
 
-__all__ = ["track_global", "total_cost"]
+__all__ = ["global_links", "total_cost", "track_global"]
 
 
 def _solve_window(
@@ -101,9 +102,9 @@ def _solve_window(
         lr = lr[fixed_in[prob.tgt[lr]] == 0]
         a_nodes, a_loc = np.unique(prob.src[lr], return_inverse=True)
         b_nodes, b_loc = np.unique(prob.tgt[lr], return_inverse=True)
-        cfg = prob.config
+        costs = prob.costs
         pick = solve_augmented_lap(
-            len(a_nodes), len(b_nodes), a_loc, b_loc, cost[lr], cfg.disappear, cfg.appear
+            len(a_nodes), len(b_nodes), a_loc, b_loc, cost[lr], costs.disappear, costs.appear
         )
         chosen.append(lr[pick])
     ip = np.flatnonzero(needs_ip)
@@ -147,7 +148,7 @@ def _solve_program(
     time_limit: float | None,
 ) -> NDArray[np.int64]:
     """The integer program of one component (or window)."""
-    cfg = prob.config
+    costs = prob.costs
     r1, r2, zc = pairs
     n, e, p = len(nodes), len(rows), len(r1)
     if e == 0:
@@ -180,7 +181,7 @@ def _solve_program(
             shape=(n, nvar),
         ).tocsr()
         constraints.append(LinearConstraint(a_ub, -np.inf, 1.0))
-    event = {"a": cfg.appear, "d": cfg.disappear, "m": cfg.merge}
+    event = {"a": costs.appear, "d": costs.disappear, "m": costs.merge}
     obj = np.concatenate([cost[rows], zc] + [np.full(n, event[b]) for b in blocks])
     options: dict[str, Any] = {"disp": False, "mip_rel_gap": 0.0}
     if time_limit is not None:
@@ -264,8 +265,7 @@ def track_global(
     overlap: int | None = None,
     time_limit: float | None = None,
     progress: bool = False,
-    as_edges: bool = False,
-) -> nx.DiGraph | NDArray[np.int64]:
+) -> nx.DiGraph:
     """Track detections by integer programming over overlapping time windows.
 
     Parameters are those of :func:`~celldyn.track.lap.track_lap`, plus:
@@ -283,7 +283,7 @@ def track_global(
     Returns
     -------
     graph : networkx.DiGraph
-        As :func:`~celldyn.track.lap.track_lap` (the edge array with `as_edges`).
+        As :func:`~celldyn.track.lap.track_lap` (the links alone: :func:`global_links`).
 
     Raises
     ------
@@ -297,10 +297,49 @@ def track_global(
     >>> sorted(track_global(objects, max_distance=4, max_gap=1).edges)
     [(0, 1), (0, 2), (2, 3)]
     """
+    edges = global_links(
+        objects, labels=labels, max_distance=max_distance, max_gap=max_gap,
+        divisions=divisions, merges=merges, costs=costs, spacing=spacing,
+        edge_costs=edge_costs, candidates=candidates, window=window, overlap=overlap,
+        time_limit=time_limit, progress=progress,
+    )
+    graph = graph_from_links(objects.reset_index(drop=True), edges)
+    graph.graph["tracker"] = "global"
+    return graph
+
+
+def global_links(
+    objects: pd.DataFrame,
+    *,
+    labels: Any = None,
+    max_distance: float,
+    max_gap: int = 2,
+    divisions: bool = True,
+    merges: bool = False,
+    costs: LinkCosts | None = None,
+    spacing: Sequence[float] | None = None,
+    edge_costs: NDArray[np.float64] | None = None,
+    candidates: pd.DataFrame | None = None,
+    window: int = 50,
+    overlap: int | None = None,
+    time_limit: float | None = None,
+    progress: bool = False,
+    conservation: tuple[float, float] | None | str = "movie",
+) -> NDArray[np.int64]:
+    """The links of :func:`track_global` as an ``(E, 2)`` array of row positions of
+    `objects` (as :func:`~celldyn.track.lap.lap_links`, `conservation` too).
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1, 1, 3], "label": [1, 1, 2, 1],
+    ...                         "y": [0.0, -2.0, 2.0, 2.5], "x": [0.0, 0.0, 0.0, 0.0]})
+    >>> global_links(objects, max_distance=4, max_gap=1).tolist()
+    [[0, 1], [0, 2], [2, 3]]
+    """
     prob = prepare(
         objects, labels=labels, max_distance=max_distance, max_gap=max_gap, costs=costs,
         spacing=spacing, edge_costs=edge_costs, candidates=candidates,
-        divisions=divisions, merges=merges,
+        divisions=divisions, merges=merges, conservation=conservation,
     )
     longest = int(prob.dt.max()) if len(prob.dt) else 1
     window = int(window)
@@ -316,9 +355,9 @@ def track_global(
         cost = prob.cost
     else:
         # motion: first plain distances, then velocities from that solution
-        cfg = prob.config
+        costs = prob.costs
         plain = prob.static + position_costs(
-            prob.objects, prob.candidates, config=cfg, max_distance=prob.max_distance
+            prob.objects, prob.candidates, costs=costs, max_distance=prob.max_distance
         )
         first = _solve(prob, plain, window, overlap, time_limit, progress)
         indeg = np.bincount(prob.tgt[first], minlength=prob.n)
@@ -327,31 +366,28 @@ def track_global(
         parent[prob.tgt[single]] = prob.src[single]
         state = prob.motion_state()
         vel = track_velocities(
-            prob.pos, prob.t, parent, cfg.motion, process_noise=state.q,
+            prob.pos, prob.t, parent, costs.motion, process_noise=state.q,
             measurement_noise=state.r, initial_velocity_var=state.v0,
         )
         predicted = prob.pos[prob.src] + prob.dt[:, None] * vel[prob.src]
         cost = prob.static + position_costs(
-            prob.objects, prob.candidates, config=cfg, max_distance=prob.max_distance,
+            prob.objects, prob.candidates, costs=costs, max_distance=prob.max_distance,
             predicted=predicted,
         )
     chosen = _solve(prob, cost, window, overlap, time_limit, progress)
     edges = np.stack([prob.src[chosen], prob.tgt[chosen]], axis=1)
-    if as_edges:
-        return np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    graph = graph_from_links(prob.objects, edges)
-    graph.graph["tracker"] = "global"
-    return graph
+    return np.asarray(edges, dtype=np.int64).reshape(-1, 2)
 
 
 def total_cost(
     graph: nx.DiGraph,
     objects: pd.DataFrame,
     candidates: pd.DataFrame,
-    costs: NDArray[np.float64],
-    config: LinkCosts | None = None,
+    edge_costs: NDArray[np.float64],
+    costs: LinkCosts | None = None,
     *,
     outside_costs: bool = False,
+    config: LinkCosts | None = None,
 ) -> float:
     """The objective both solvers minimise, evaluated on a graph.
 
@@ -363,13 +399,14 @@ def total_cost(
         The detections (one node per row).
     candidates : DataFrame
         Candidate table; every edge of `graph` must be one of its rows.
-    costs : (len(candidates),) float array
-        Link cost per candidate row (e.g. :func:`~celldyn.track.costs.link_costs`).
-    config : LinkCosts, optional
+    edge_costs : (len(candidates),) float array
+        Link cost per candidate row (e.g. :func:`~celldyn.track.costs.link_costs`),
+        as the solvers' ``edge_costs``.
+    costs : LinkCosts, optional
         Event costs (appear, disappear, division, merge) and the division evidence
-        weights.
+        weights (``config=`` is its old, deprecated name).
     outside_costs : bool
-        `costs` came from elsewhere (the solvers' ``edge_costs``): divisions then cost
+        `edge_costs` came from elsewhere (the solvers' ``edge_costs``): divisions then cost
         ``division`` only, without the daughters' evidence, as in the solvers.
 
     Returns
@@ -385,10 +422,10 @@ def total_cost(
     InputError
         If an edge is not a candidate or the graph's nodes are not the rows.
     """
-    cfg = config or LinkCosts()
+    costs = _renamed(costs, config, "total_cost") or LinkCosts()
     if set(graph.nodes) != set(range(len(objects))):
         raise InputError("graph nodes must be the row positions of objects")
-    costs = np.asarray(costs, float)
+    edge_costs = np.asarray(edge_costs, float)
     src = candidates["source"].to_numpy(np.int64)
     tgt = candidates["target"].to_numpy(np.int64)
     row_of = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(src, tgt))}
@@ -397,21 +434,21 @@ def total_cost(
         k = row_of.get((int(u), int(v)))
         if k is None:
             raise InputError(f"edge {(u, v)} is not a candidate link")
-        total += float(costs[k])
+        total += float(edge_costs[k])
     indeg = np.array([graph.in_degree(i) for i in range(len(objects))])
     outdeg = np.array([graph.out_degree(i) for i in range(len(objects))])
-    total += cfg.appear * int((indeg == 0).sum()) + cfg.disappear * int((outdeg == 0).sum())
-    total += cfg.division * int((outdeg == 2).sum()) + cfg.merge * int((indeg == 2).sum())
+    total += costs.appear * int((indeg == 0).sum()) + costs.disappear * int((outdeg == 0).sum())
+    total += costs.division * int((outdeg == 2).sum()) + costs.merge * int((indeg == 2).sum())
     mothers = np.flatnonzero(outdeg == 2)
     if mothers.size and not outside_costs:
         kids = np.array([sorted(graph.successors(int(i))) for i in mothers], np.int64)
         objects = objects.reset_index(drop=True)
         spacing = candidates.attrs.get("spacing")
         reference = (conservation_reference(objects, spacing=spacing)
-                     if cfg.division_conservation > 0
-                     and cfg.division_conservation_from == "movie" else None)
+                     if costs.division_conservation > 0
+                     and costs.division_conservation_from == "movie" else None)
         total += float(division_evidence(
-            objects, mothers, kids[:, 0], kids[:, 1], config=cfg,
+            objects, mothers, kids[:, 0], kids[:, 1], costs=costs,
             max_distance=candidates.attrs.get("max_distance"), spacing=spacing,
             conservation=reference,
         ).sum())

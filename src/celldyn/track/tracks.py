@@ -63,6 +63,9 @@ class Tracks:
         CTC track table (``label, begin, end, parent``; parent 0 = none).
     max_distance : float
         Largest displacement between frames the tracker used (units of spacing).
+    note : str
+        Where the search radius and the division evidence came from (one line, for
+        the run summary; set by :func:`~celldyn.track.track_objects`).
     """
 
     objects: pd.DataFrame
@@ -71,6 +74,7 @@ class Tracks:
     rows: NDArray[np.int64]
     table: pd.DataFrame
     max_distance: float = 0.0
+    note: str = ""
 
     @classmethod
     def from_links(

@@ -25,11 +25,11 @@ conflict graph of the candidate table, with a residual MLP after each block), so
 a link's score depends on its alternatives. The head is a per-candidate sigmoid, not
 a softmax over competitors: a division is a source with two likely outgoing links.
 
-Training (:func:`train_association`): binary cross-entropy on ground-truth links. A
-candidate ``(i, j)`` is positive when the ground-truth tracks graph
+Training (:func:`celldyn.training.train_association`): binary cross-entropy on
+ground-truth links. A candidate ``(i, j)`` is positive when the ground-truth tracks graph
 (:func:`~celldyn.track.graph.graph_from_ctc`) has the edge ``i -> j`` (consecutive
 appearances of a track, across gaps too, or parent -> daughter). Examples
-(:func:`examples_from_gt`) come from CTC ground truth measured with
+(:func:`celldyn.training.examples_from_gt`) come from CTC ground truth measured with
 :func:`~celldyn.measure.measure_objects`, optionally subsampled in time
 (:func:`subsample_ctc`) to teach larger displacements, each movie once with and once
 without the label-movie features (so the model also works from an objects table
@@ -40,9 +40,9 @@ Ours: features, network, training loop, ground-truth examples and the shipped mo
 sha256 of the weights, ``CARD.md``). PyTorch does the tensor work.
 
 Modules: :mod:`.network` (features, :class:`AssociationNet`), :mod:`.inference`
-(:class:`LearnedAssociation`, :func:`track_learned`), :mod:`.train` (examples from
-ground truth, :func:`train_association`); simulated examples are in
-:mod:`celldyn.training_data`.
+(:class:`LearnedAssociation`, :func:`track_learned`). Training (examples from ground
+truth and from the simulator, :func:`~celldyn.training.train_association`, held-out
+scores) is in :mod:`celldyn.training`, above the stages.
 """
 
 from __future__ import annotations
@@ -56,26 +56,14 @@ from .network import (
     candidate_features,
     object_scale,
 )
-from .train import (
-    LinkExample,
-    division_f1,
-    examples_from_gt,
-    gt_link_labels,
-    train_association,
-)
 
 __all__ = [
     "DEFAULT_MAX_DISTANCE_FACTOR",
     "FEATURES",
     "AssociationNet",
     "LearnedAssociation",
-    "LinkExample",
     "candidate_features",
-    "division_f1",
-    "examples_from_gt",
-    "gt_link_labels",
     "object_scale",
     "subsample_ctc",
     "track_learned",
-    "train_association",
 ]

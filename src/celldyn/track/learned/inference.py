@@ -41,7 +41,7 @@ class LearnedAssociation:
     """A trained association model: scores candidate links with probabilities.
 
     Load the shipped model with :meth:`from_pretrained`, a saved one with
-    :meth:`load`; train one with :func:`train_association` or
+    :meth:`load`; train one with :func:`celldyn.training.train_association` or
     ``celldyn train tracker``.
     """
 

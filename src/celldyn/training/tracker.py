@@ -1,7 +1,12 @@
-"""Learned association, training: ground-truth examples, the training loop and the
-division score used to pick checkpoints. Beside the other training code
-(:mod:`celldyn.segment.deep.train`); examples from the simulator are built in
-:mod:`celldyn.training_data` (the runtime never imports the simulator)."""
+"""Training the learned tracker (:mod:`celldyn.track.learned`): ground-truth examples
+and the training loop; examples from the simulator are in
+:mod:`celldyn.training.simulated`.
+
+Above the stages (the runtime, :mod:`celldyn.track`, never imports it), so that what
+scores a trained tracker comes from :mod:`celldyn.evaluate`: divisions are matched by
+:func:`celldyn.evaluate.match_divisions` (:func:`held_out_scores`), the one rule of
+every division figure of celldyn.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ...errors import InputError, MissingDependencyError
-from ..candidates import candidate_links
-from ..graph import subsample_ctc
-from .inference import LearnedAssociation
-from .network import (
+from ..errors import InputError, MissingDependencyError
+from ..track.candidates import candidate_links
+from ..track.graph import subsample_ctc
+from ..track.learned.inference import LearnedAssociation
+from ..track.learned.network import (
     DEFAULT_MAX_DISTANCE_FACTOR,
     FEATURES,
     AssociationNet,
@@ -35,7 +40,7 @@ except ImportError:  # pragma: no cover - depends on the environment
         "the learned tracker needs PyTorch; install the extra: pip install 'celldyn[deep]'"
     ) from None
 
-__all__ = ["LinkExample", "division_f1", "examples_from_gt", "gt_link_labels",
+__all__ = ["LinkExample", "examples_from_gt", "gt_link_labels", "held_out_scores",
            "train_association"]
 
 @dataclass
@@ -101,8 +106,8 @@ def examples_from_gt(
     ``max_distance = max_distance_factor x median diameter``. One example per entry of
     `with_masks`: with the label-movie features (IoU) and without them.
     """
-    from ...measure.features import measure_objects
-    from ..graph import graph_from_ctc
+    from ..measure.features import measure_objects
+    from ..track.graph import graph_from_ctc
 
     if step > 1:
         labels, table = subsample_ctc(labels, table, step)
@@ -204,22 +209,53 @@ def train_association(
     return LearnedAssociation(net, config), history
 
 
-# --------------------------------------------------------------------------- inference
+# --------------------------------------------------------------------------- scoring
 
 
-def division_f1(gt_graph: nx.DiGraph, graph: nx.DiGraph) -> dict[str, float]:
-    """Division precision, recall and F1 between graphs over the same nodes.
+def held_out_scores(
+    labels: NDArray, table: pd.DataFrame, *, movie: NDArray | None = None,
+    tracker: str = "learned", model: LearnedAssociation | None = None,
+    max_distance: float | None = None, max_gap: int = 2, step: int = 1,
+    solver: str = "lap",
+) -> dict[str, float]:
+    """Track the ground-truth detections of a CTC movie and score the result.
 
-    A predicted division (out-degree 2) is correct when the ground truth has the same
-    parent node dividing into the same two daughter nodes. For tracking on
-    ground-truth detections, where nodes are shared.
+    The objects are measured on the (every `step`-th frame) ground-truth labels,
+    tracked with `tracker` (``"learned"`` with `model`, default the shipped one, or
+    ``"lap"``: the hand-made costs) within `max_distance` (default twice the median
+    object diameter, the learned model's training convention; the learned tracker
+    solves with `solver`, ``"lap"`` or ``"global"``) and scored with
+    :func:`celldyn.evaluate.tracking_scores`: TRA, LNK and the divisions matched by
+    :func:`celldyn.evaluate.match_divisions`.
+
+    Returns
+    -------
+    dict
+        Every key of :func:`~celldyn.evaluate.tracking_scores` and
+        ``candidate_recall``, the fraction of ground-truth links among the candidates.
     """
-    gt = {n: frozenset(gt_graph.successors(n)) for n in gt_graph
-          if gt_graph.out_degree(n) >= 2}
-    pr = {n: frozenset(graph.successors(n)) for n in graph if graph.out_degree(n) >= 2}
-    tp = sum(1 for n, kids in pr.items() if gt.get(n) == kids)
-    prec = tp / len(pr) if pr else float("nan") if not gt else 0.0
-    rec = tp / len(gt) if gt else float("nan")
-    f1 = 2 * tp / (len(pr) + len(gt)) if (pr or gt) else float("nan")
-    return {"division_precision": prec, "division_recall": rec, "division_f1": f1,
-            "divisions_gt": float(len(gt)), "divisions_pred": float(len(pr))}
+    from ..evaluate import tracking_scores
+    from ..measure.features import measure_objects
+    from ..track.graph import ctc_table, graph_from_ctc, relabel_by_tracklet, tracklet_ids
+    from ..track.lap import lap_links
+    from ..track.learned.inference import track_learned
+
+    labels, table = subsample_ctc(labels, table, step)
+    movie = None if movie is None else np.asarray(movie)[::step]
+    objects = measure_objects(labels, movie)
+    md = max_distance or DEFAULT_MAX_DISTANCE_FACTOR * object_scale(objects)
+    cands = candidate_links(objects, max_distance=md, max_gap=max_gap)
+    _, recall = gt_link_labels(objects, cands, graph_from_ctc(labels, table))
+    if tracker == "learned":
+        graph = track_learned(objects, labels=labels, movie=movie, max_distance=md,
+                              max_gap=max_gap, model=model, solver=solver)
+        edges = np.array(sorted(graph.edges), np.int64).reshape(-1, 2)
+    else:
+        edges = lap_links(objects, labels=labels, max_distance=md, max_gap=max_gap)
+    t = objects["t"].to_numpy(np.int64)
+    seg = objects["label"].to_numpy(np.int64)
+    tid = tracklet_ids(t, seg, edges)
+    res = relabel_by_tracklet(labels, nodes=(t, seg, tid))
+    scores = tracking_scores(labels, table, res, ctc_table(t, tid, edges))
+    scores["candidate_recall"] = recall
+    return scores
