@@ -118,14 +118,10 @@ def bench_command(movie: Path, gt_path: Path, output: Path, quick: bool,
     for note in result.notes:
         click.echo(f"  note: {note}")
     c = result.best_config
-    inputs = {
-        "movie": str(movie.resolve()), "labels_path": None, "segmenter": c.segmenter,
-        "model": c.model, "method": c.method, "params": dict(c.method_params),
-        "dark_objects": c.dark_objects, "axes": axes,
+    inputs = {  # as celldyn run writes run.json's inputs, so --config replays it
+        "movie": str(movie.resolve()), "labels_path": None, "axes": axes,
         "pixel_size": None if pixel_size is None else list(mov.spacing or pixel_size),
-        "frame_interval": frame_interval, "channel": channel, "max_distance": None,
-        "tracker": c.tracker, "max_gap": c.max_gap, "no_divisions": not c.divisions,
-        "merges": c.merges, "classifier": None, "seed": seed, "denoise": None,
+        "frame_interval": frame_interval, **c.to_options(recorded=True),
     }
     best = result.best
     summary = {"best": {"segmenter": best.name, "tracker": best.tracker,
