@@ -434,13 +434,15 @@ def evaluate_command(results: Path, gt: Path) -> None:
 # Subcommands from the modules below main (they import only cli._common), registered
 # here explicitly: `celldyn --help` lists exactly these.
 from .analyze import plot_command, report_command  # noqa: E402
+from .annotate import annotate_next_command  # noqa: E402
+from .bench import bench_command  # noqa: E402
 from .classify import explain_command  # noqa: E402
 from .denoise import denoise_command  # noqa: E402
 from .methods import methods_command  # noqa: E402
 from .train import train  # noqa: E402
 
 for _command in (train, explain_command, report_command, plot_command, methods_command,
-                 denoise_command):
+                 denoise_command, bench_command, annotate_next_command):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

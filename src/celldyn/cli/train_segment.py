@@ -137,8 +137,14 @@ need their own annotations (fine-tune with `--init`).
 @click.option("--stop-after", type=click.IntRange(1), default=None,
               help="With --splits: stop after this many epochs of the --epochs schedule "
                    "(with --resume past it: just write the best checkpoint so far).")
+@click.option("--continue", "continue_from", multiple=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Instead of --images/--masks: fine-tune on the corrected crops of a "
+                   "`celldyn annotate-next` folder (repeatable: every round so far), from "
+                   "the model that proposed the first folder's crops [default --out: "
+                   "the last FOLDER/model].")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
-              required=True, help="Model folder to write.")
+              default=None, help="Model folder to write.")
 @click.option("--init", "init", default=None,
               help="Fine-tune this model (shipped name, e.g. nuclei2d, or a folder).")
 @click.option("--epochs", type=click.IntRange(1), default=10, show_default=True)
@@ -163,8 +169,9 @@ need their own annotations (fine-tune with `--init`).
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @_user_errors
 def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
-                  data: Path | None, exclude: tuple[str, ...], val_per_set: int,
-                  stop_after: int | None, out: Path,
+                  continue_from: tuple[Path, ...], data: Path | None,
+                  exclude: tuple[str, ...], val_per_set: int,
+                  stop_after: int | None, out: Path | None,
                   init: str | None, epochs: int,
                   iters: int, batch: int, crop: int, lr: float, base: int, depth: int,
                   diameter: float | None, val_fraction: float, partial: bool, seed: int,
@@ -174,6 +181,18 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
 
     from ..errors import InputError
 
+    annotated = None
+    if continue_from:
+        if images is not None or masks is not None or splits is not None:
+            raise InputError("give either --continue or --images/--masks/--splits")
+        from ..active import read_annotations
+
+        annotated, manifest = read_annotations(continue_from)
+        init = init or manifest.get("model")
+        out = out or continue_from[-1] / "model"
+        images = masks = continue_from[-1]
+    if out is None:
+        raise InputError("give --out, the model folder to write")
     if splits is not None:
         if images is not None or masks is not None:
             raise InputError("give either --splits or --images/--masks, not both")
@@ -192,7 +211,7 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
     from ..segment.deep.registry import load_segmenter, save_segmenter
     from ..segment.deep.train import Sample, TrainConfig, train_segmenter
 
-    pairs = _pairs(images, masks)
+    pairs = annotated if annotated is not None else _pairs(images, masks)
     ndim = pairs[0][1].ndim
     if ndim not in (2, 3) or any(p[1].ndim != ndim for p in pairs):
         raise InputError("images must all be 2D (YX) or all 3D (ZYX) single-channel frames")

@@ -1,0 +1,453 @@
+"""Active learning vs random selection: held-out AP@0.5 against annotated objects.
+
+The loop of ``celldyn annotate-next`` / ``celldyn train segment --continue``,
+simulated: the ground truth plays the annotator. For each real annotated set the
+*train* part of benchmarks/splits.py SEGMENTATION is the pool (never re-split), its
+*test* part the held-out score (GOWT1-01's test part is the other movie, GOWT1-02, as
+the split says). Data: ../shared/data (see its README for sources and citations).
+
+- Pool: every train image is normalised, rescaled so that its objects' median
+  diameter (its own ground truth) is the model's working size (30 px), and cut into
+  128 x 128 tiles; tiles holding no annotated object are dropped, then at most
+  ``--pool`` tiles are kept (a fixed draw, the same for every seed and strategy).
+  Annotating a tile costs the number of annotated objects in it (objects cut by the
+  tile edge count in full).
+- Model: the shipped ``nuclei2d`` (trained on the stardist DSB2018 image only, none of
+  these pools), fine-tuned each round *from its shipped weights* on all tiles selected
+  so far (``--iters`` iterations, batch 4, 96 px crops, lr 5e-4, batch-norm statistics
+  frozen, then the foreground / marker levels re-tuned on those tiles: the
+  repository's fine-tuning recipe; nothing is tuned on the test part).
+- Active: the current model's test-time-augmentation disagreement and bottleneck
+  embeddings (:mod:`celldyn.active`, ``--n-aug`` symmetries), uncertainty-weighted
+  farthest-point selection (:func:`celldyn.active.select_diverse`). Random: a seeded
+  uniform draw. ``--per-round`` tiles per round, ``--rounds`` rounds, seeds 0..n-1
+  (the seed drives the random draw and the training crops).
+- Full annotation: the same fine-tuning on the whole pool. Target: the number of
+  annotated objects at which a strategy's mean curve first reaches 95 % of that score
+  (linear interpolation between rounds); the saving is ``1 - active / random``.
+- Held-out AP@0.5 (``celldyn.segment.deep.metrics``; the partially annotated CTC sets
+  ignore predictions that overlap no annotated object) on at most ``--test`` tiles of
+  256 x 256, at the same scale (rescaled by the ground truth's diameter, for every
+  strategy alike).
+
+Usage::
+
+    nice python benchmarks/active_learning.py [--quick] [--data ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import markdown_table, write_section
+from splits import SEGMENTATION, SHARED_DATA
+
+from celldyn.active import crop_embedding, select_diverse, tta_maps
+from celldyn.segment import normalize_frame
+from celldyn.segment.deep.datasets import load_part, median_diameter
+from celldyn.segment.deep.heads.postprocess import instances_from_maps
+from celldyn.segment.deep.inference import _post_kwargs, predict_maps
+from celldyn.segment.deep.metrics import match_counts
+from celldyn.segment.deep.registry import load_segmenter
+from celldyn.segment.deep.train import Sample, TrainConfig, train_segmenter
+
+# set -> the set whose test part is held out (GOWT1-01 is tested on movie 02)
+SETS = {
+    "seg-DSB2018-stage1-train-subset": "seg-DSB2018-stage1-train-subset",
+    "Fluo-N2DL-HeLa-01": "Fluo-N2DL-HeLa-01",
+    "Fluo-N2DH-GOWT1-01": "Fluo-N2DH-GOWT1-02",
+}
+TARGET = 30.0
+MODEL = "nuclei2d"
+
+
+def _rescale(img: np.ndarray, lab: np.ndarray, zoom: float) -> tuple[np.ndarray, np.ndarray]:
+    from skimage.transform import resize
+
+    if abs(zoom - 1) < 1e-3:
+        return img, lab
+    shape = tuple(max(8, round(n * zoom)) for n in img.shape)
+    img = resize(img, shape, order=1, preserve_range=True, anti_aliasing=zoom < 1)
+    lab = resize(lab, shape, order=0, preserve_range=True, anti_aliasing=False)
+    return img.astype(np.float32), lab.astype(np.int32)
+
+
+def _tiles(items, size: int, set_diameter: float) -> list[dict]:
+    out = []
+    for it in items:
+        norm = normalize_frame(it.image)
+        if norm is None:
+            continue
+        d = median_diameter(it.labels) or set_diameter
+        img, lab = _rescale(norm, it.labels, TARGET / d)
+        ny, nx = img.shape
+        for y in range(0, max(1, ny - size + 1), size):
+            for x in range(0, max(1, nx - size + 1), size):
+                ti, tl = img[y:y + size, x:x + size], lab[y:y + size, x:x + size]
+                n = int(np.unique(tl[tl > 0]).size)
+                if n:
+                    out.append({"name": f"{it.name}@{y},{x}", "image": ti, "labels": tl,
+                                "objects": n, "partial": it.partial})
+    return out
+
+
+def load_set(name: str, test_name: str, root: Path, pool: int, test: int,
+             tile: int) -> tuple[list[dict], list[dict]]:
+    train_items = load_part(SEGMENTATION[name], "train", root, skip_empty=True)
+    test_items = load_part(SEGMENTATION[test_name], "test", root, skip_empty=True)
+    diam = float(np.median([d for it in train_items if (d := median_diameter(it.labels))]))
+    rng = np.random.default_rng(0)
+    if len(train_items) > 4 * pool:       # DSB2018: a fixed subset of images first
+        keep = sorted(rng.choice(len(train_items), 4 * pool, replace=False).tolist())
+        train_items = [train_items[i] for i in keep]
+    if len(test_items) > test:
+        keep = np.linspace(0, len(test_items) - 1, test).round().astype(int)
+        test_items = [test_items[i] for i in sorted(set(keep.tolist()))]
+    tiles = _tiles(train_items, tile, diam)
+    if len(tiles) > pool:
+        keep = sorted(rng.choice(len(tiles), pool, replace=False).tolist())
+        tiles = [tiles[i] for i in keep]
+    held = _tiles(test_items, 256, diam)
+    if len(held) > test:
+        keep = np.linspace(0, len(held) - 1, test).round().astype(int)
+        held = [held[i] for i in sorted(set(keep.tolist()))]
+    return tiles, held
+
+
+def score(net, thresholds, held: list[dict]) -> float:
+    tot = np.zeros(3, dtype=np.int64)
+    for h in held:
+        prob, dist = predict_maps(net, h["image"], normalized=True)
+        pred = instances_from_maps(prob, dist, **_post_kwargs(thresholds, 1.0))
+        tot += match_counts(h["labels"], pred, (0.5,), ignore_unannotated=h["partial"])[0.5]
+    return float(tot[0] / max(1, tot.sum()))
+
+
+def finetune(base, tiles: list[dict], seed: int, iters: int, args_lr: float = 5e-4):
+    samples = [Sample(t["image"], t["labels"], zoom=1.0, name=t["name"],
+                      ignore_unannotated=t["partial"]) for t in tiles]
+    config = TrainConfig(ndim=2, base=base.net.base, depth=base.net.depth, crop=96,
+                         batch=4, iters_per_epoch=iters, epochs=1, lr=args_lr, seed=seed)
+    # post-processing levels re-tuned on the annotated tiles themselves (as the
+    # repository's fine-tuning recipe does; the held-out tiles are never used)
+    result = train_segmenter(samples, samples, config, init=base.net.state_dict(),
+                             thresholds=dict(base.thresholds), tune=True)
+    return result.net, result.thresholds
+
+
+def active_pick(net, tiles: list[dict], chosen: set[int], k: int, n_aug: int) -> list[int]:
+    free = [i for i in range(len(tiles)) if i not in chosen]
+    u, emb = [], []
+    for i in free:
+        _, _, dis = tta_maps(net, tiles[i]["image"], n_aug=n_aug)
+        u.append(float(dis.mean()))
+        emb.append(crop_embedding(net, tiles[i]["image"]))
+    return [free[j] for j in select_diverse(u, np.stack(emb), k)]
+
+
+def reach(objects: list[float], ap: list[float], level: float) -> float:
+    """Objects at which the curve first reaches `level` (linear between rounds)."""
+    for r in range(len(ap)):
+        if ap[r] >= level:
+            if r == 0:
+                return float(objects[0])
+            f = (level - ap[r - 1]) / max(1e-12, ap[r] - ap[r - 1])
+            return float(objects[r - 1] + f * (objects[r] - objects[r - 1]))
+    return float("nan")
+
+
+def run_set(name: str, test_name: str, args, log) -> dict:
+    t0 = time.perf_counter()
+    tiles, held = load_set(name, test_name, args.data, args.pool, args.test, args.tile)
+    base = load_segmenter(MODEL)
+    ap0 = score(base.net, base.thresholds, held)
+    log(f"{name}: pool {len(tiles)} tiles / {sum(t['objects'] for t in tiles)} objects, "
+        f"held-out {len(held)} tiles; {MODEL} as shipped AP@0.5 {ap0:.3f}")
+    full = []
+    for seed in range(args.seeds):
+        net, th = finetune(base, tiles, seed, args.iters)
+        full.append(score(net, th, held))
+    log(f"  full pool: AP@0.5 {np.mean(full):.3f} (seeds {np.round(full, 3).tolist()})")
+    curves: dict[str, list[dict]] = {"active": [], "random": []}
+    first_active = None
+    for strategy in ("active", "random"):
+        for seed in range(args.seeds):
+            rng = np.random.default_rng(seed)
+            chosen: list[int] = []
+            net, objects, aps = base.net, [0], [ap0]
+            th = base.thresholds
+            for r in range(args.rounds):
+                if strategy == "random":
+                    free = [i for i in range(len(tiles)) if i not in chosen]
+                    pick = sorted(rng.choice(free, args.per_round, replace=False).tolist())
+                elif r == 0 and first_active is not None:   # same model: same choice
+                    pick = first_active
+                else:
+                    pick = active_pick(net, tiles, set(chosen), args.per_round, args.n_aug)
+                    if r == 0:
+                        first_active = pick
+                chosen += pick
+                net, th = finetune(base, [tiles[i] for i in chosen], seed, args.iters)
+                objects.append(objects[-1] + sum(tiles[i]["objects"] for i in pick))
+                aps.append(score(net, th, held))
+            curves[strategy].append({"seed": seed, "objects": objects, "ap50": aps})
+            log(f"  {strategy} seed {seed}: objects {objects}, AP@0.5 "
+                f"{np.round(aps, 3).tolist()}")
+    level = 0.95 * float(np.mean(full))
+    out = {"set": name, "held_out": test_name, "pool_tiles": len(tiles),
+           "pool_objects": int(sum(t["objects"] for t in tiles)), "held_out_tiles": len(held),
+           "ap50_shipped": ap0, "ap50_full": full, "target_95": level, "curves": curves,
+           "seconds": time.perf_counter() - t0}
+    for strategy, cs in curves.items():
+        obj = np.mean([c["objects"] for c in cs], axis=0)
+        ap = np.mean([c["ap50"] for c in cs], axis=0)
+        out[f"{strategy}_reach"] = reach(obj.tolist(), ap.tolist(), level)
+        out[f"{strategy}_reach_per_seed"] = [reach(c["objects"], c["ap50"], level) for c in cs]
+    return out
+
+
+def figure(results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.4), dpi=80)
+    axes = np.atleast_1d(axes)
+    for ax, res in zip(axes, results, strict=True):
+        for strategy, colour in (("active", "C3"), ("random", "C0")):
+            cs = res["curves"][strategy]
+            obj = np.mean([c["objects"] for c in cs], axis=0)
+            ap = np.array([c["ap50"] for c in cs])
+            ax.plot(obj, ap.mean(axis=0), "o-", color=colour, ms=3,
+                    label=f"{strategy} (mean of {len(cs)} seeds)")
+            ax.fill_between(obj, ap.min(axis=0), ap.max(axis=0), color=colour, alpha=0.2)
+        ax.axhline(np.mean(res["ap50_full"]), color="k", lw=0.8, label="full pool")
+        ax.axhline(res["target_95"], color="k", lw=0.8, ls="--", label="95 % of full")
+        ax.set_title(res["set"].replace("seg-", "").replace("-stage1-train-subset", ""),
+                     fontsize=9)
+        ax.set_xlabel("annotated objects")
+        ax.set_ylabel("held-out AP@0.5")
+    axes[0].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp)
+    tmp.replace(path)
+
+
+def _mean_curve(r: dict, strategy: str) -> tuple[list[float], list[float]]:
+    cs = r["curves"][strategy]
+    return (np.mean([c["objects"] for c in cs], axis=0).tolist(),
+            np.mean([c["ap50"] for c in cs], axis=0).tolist())
+
+
+def _saving(a: float, b: float) -> float:
+    if np.isnan(a) or np.isnan(b):
+        return float("nan")
+    if b == 0:
+        return 0.0 if a == 0 else float("-inf")
+    return 1 - a / b
+
+
+def _fmt_reach(v: float) -> str:
+    return "not reached" if np.isnan(v) else f"{v:.0f}"
+
+
+def summarise(results: list[dict]) -> list[dict]:
+    """Table rows: objects to the issue's target (95 % of the full-pool score) and,
+    because the shipped model can already be that close, to 95 % of the *gain* from
+    the shipped model to the full pool."""
+    rows = []
+    for r in results:
+        full = float(np.mean(r["ap50_full"]))
+        ap0 = r["ap50_shipped"]
+        gain_level = ap0 + 0.95 * (full - ap0) if full > ap0 else float("nan")
+        reach_95 = {s: reach(*_mean_curve(r, s), 0.95 * full) for s in ("active", "random")}
+        reach_g = {s: reach(*_mean_curve(r, s), gain_level) if not np.isnan(gain_level)
+                   else float("nan") for s in ("active", "random")}
+        sv = _saving(reach_95["active"], reach_95["random"])
+        sg = _saving(reach_g["active"], reach_g["random"])
+        trivial = ap0 >= 0.95 * full
+        r.update(saving=sv, saving_gain=sg, target_95=0.95 * full, gain_level=gain_level)
+        rows.append({
+            "set": r["set"], "pool objects": r["pool_objects"],
+            "AP@0.5 shipped": ap0,
+            "AP@0.5 full pool (mean ± sd)": f"{full:.3f} ± {np.std(r['ap50_full']):.3f}",
+            "objects to 95 % of full: active / random":
+                f"{_fmt_reach(reach_95['active'])} / {_fmt_reach(reach_95['random'])}",
+            "saving": ("n/a (shipped already there)" if trivial else
+                       "n/a" if np.isnan(sv) else f"{100 * sv:.0f} %"),
+            "objects to 95 % of the gain: active / random":
+                "n/a (no gain)" if np.isnan(gain_level) else
+                f"{_fmt_reach(reach_g['active'])} / {_fmt_reach(reach_g['random'])}",
+            "saving (gain)": "n/a" if np.isnan(sg) else f"{100 * sg:.0f} %",
+            "target met (≥ 30 % fewer)": "yes" if (not np.isnan(sv) and sv >= 0.30
+                                                    and not trivial) else "no",
+        })
+    return rows
+
+
+def diagnose_dsb(args: argparse.Namespace) -> str:
+    """Which kinds of image the shipped model's first active picks are, on DSB2018 (its
+    index.csv names each image's kind), against the pool and the held-out tiles."""
+    import pandas as pd
+
+    name = "seg-DSB2018-stage1-train-subset"
+    tiles, held = load_set(name, name, args.data, args.pool, args.test, args.tile)
+    idx = pd.read_csv(args.data / name / "index.csv")
+    kind = dict(zip(idx["file_stem"].astype(str), idx["kind"], strict=True))
+
+    def k(tile: dict) -> str:
+        return kind.get(tile["name"].split(":")[1].split("@")[0], "?")
+
+    def count(ts: list[dict]) -> str:
+        c = pd.Series([k(t) for t in ts]).value_counts()
+        return ", ".join(f"{n} {v}" for v, n in c.items())
+
+    base = load_segmenter(MODEL)
+    pick = active_pick(base.net, tiles, set(), args.per_round, args.n_aug)
+    return (f"DSB2018 diagnosis: pool tiles {count(tiles)}; held-out tiles {count(held)}; "
+            f"the shipped model's first active picks: "
+            + ", ".join(f"{k(tiles[i])} ({tiles[i]['objects']} objects)" for i in pick))
+
+
+def report(results: list[dict], args: argparse.Namespace, total: float) -> None:
+    rows = summarise(results)
+    table = markdown_table(rows, list(rows[0]))
+    print(table)
+    figure(results, args.figure)
+    if args.quick or args.no_results_md:
+        return
+    lines = []
+    for r in results:
+        parts = []
+        for s in ("active", "random"):
+            obj, ap = _mean_curve(r, s)
+            sd = np.std([c["ap50"] for c in r["curves"][s]], axis=0)
+            parts.append(f"{s} " + ", ".join(f"{o:.0f}: {a:.3f} ± {d:.3f}"
+                                              for o, a, d in zip(obj, ap, sd, strict=True)))
+        lines.append(f"- {r['set']} (objects: AP@0.5 mean ± sd over seeds): "
+                     + "; ".join(parts))
+    per_round = "\n".join(lines)
+    diagnosis = (diagnose_dsb(args) if any(r["set"].startswith("seg-DSB") for r in results)
+                 else "")
+    verdicts = []
+    for r in results:
+        full, ap0 = float(np.mean(r["ap50_full"])), r["ap50_shipped"]
+        if ap0 >= 0.95 * full:
+            verdicts.append(f"{r['set']}: the shipped model ({ap0:.3f}) is already within "
+                            f"5 % of the full pool ({full:.3f}); the target is met by both "
+                            "strategies at 0 objects and says nothing")
+        else:
+            verdicts.append(f"{r['set']}: saving {100 * r['saving']:.0f} % at 95 % of the "
+                            f"full pool, {100 * r['saving_gain']:.0f} % at 95 % of the gain"
+                            if not np.isnan(r["saving"]) else
+                            f"{r['set']}: at least one strategy never reaches 95 % of "
+                            "the full pool within the budget")
+    verdict = "\n".join(f"- {v}" for v in verdicts)
+    body = f"""Script: `benchmarks/active_learning.py` (figure `benchmarks/figures/active_learning.png`,
+JSON `benchmarks/active_learning.json`). The ground truth plays the annotator; pools are
+the *train* parts of benchmarks/splits.py SEGMENTATION, scores are AP@0.5 on their *test*
+parts (GOWT1-01 is tested on movie 02), which no selection, training or threshold saw.
+Model `{MODEL}` fine-tuned from its shipped weights each round on every tile chosen so
+far ({args.iters} iterations, batch 4, levels re-tuned on the chosen tiles);
+{args.per_round} tiles of {args.tile} px per round, {args.rounds} rounds, {args.seeds}
+seeds; pool of at most {args.pool} tiles, {args.test} held-out tiles of 256 px; active =
+TTA disagreement ({args.n_aug} symmetries) x embedding diversity (celldyn.active).
+Target (issue 18): 95 % of the full-pool score with at least 30 % fewer annotated objects
+than random (objects by linear interpolation on the mean curve over seeds). Total
+{total / 60:.1f} min on one thread of a shared 2-core machine.
+
+{table}
+
+Mean AP@0.5 per round (round 0 = the shipped model, 0 objects):
+{per_round}
+
+Verdict per set:
+{verdict}
+
+{diagnosis}
+
+Why the target is missed (read with the numbers above):
+- Uncertainty sampling's cold start. The tiles on which the model disagrees most with
+  itself under flips and rotations are those least like what it was trained on; on
+  DSB2018 these are brightfield / H&E tiles (diagnosis line), while the held-out
+  tiles drawn are fluorescence (12 of 104 test images, evenly spaced), so the first
+  annotations teach a modality the test does not hold, and fine-tuning on them costs
+  fluorescence accuracy. The diversity
+  term spreads the picks in feature space but does not prefer *representative* tiles;
+  weighting uncertainty by similarity to the rest of the pool (information density) or
+  picking the most uncertain tile per cluster of the pool is the next thing to try.
+- Nothing to save where the shipped model is already good: on the CTC nuclei sets the
+  shipped `nuclei2d` scores as well as the model fine-tuned on the whole pool (a
+  fine-tuning budget this small mostly moves the post-processing levels), so 95 % of
+  the full score is reached by both strategies with no annotation at all.
+- Noise. {args.test} held-out tiles (a few dozen nuclei) and fine-tuning on 2 to
+  {args.per_round * args.rounds} tiles: one tile more or less moves AP@0.5 by several
+  points, random selection too falls below the shipped model at some rounds, and the
+  full-pool score varies by about ±0.05 between seeds. A larger pool, held-out set and
+  training budget need more CPU than this shared 2-core machine gives (the run above
+  took {total / 60:.0f} min).
+"""
+    write_section("Active learning", body, packages=("torch",))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=SHARED_DATA)
+    ap.add_argument("--json", type=Path, default=Path(__file__).with_name("active_learning.json"))
+    ap.add_argument("--figure", type=Path,
+                    default=Path(__file__).parent / "figures" / "active_learning.png")
+    ap.add_argument("--sets", nargs="*", default=list(SETS))
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--per-round", type=int, default=2)
+    ap.add_argument("--pool", type=int, default=24)
+    ap.add_argument("--test", type=int, default=12)
+    ap.add_argument("--tile", type=int, default=128)
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--n-aug", type=int, default=4)
+    ap.add_argument("--quick", action="store_true", help="1 set, 1 seed, 2 rounds (smoke)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="Rewrite the table, figure and RESULTS.md section from --json.")
+    ap.add_argument("--no-results-md", action="store_true")
+    args = ap.parse_args()
+    if args.report_only:
+        record = json.loads(args.json.read_text())
+        for k, v in record["config"].items():
+            if k not in ("report_only", "json", "figure", "no_results_md"):
+                setattr(args, k, Path(v) if k == "data" else v)
+        report(record["results"], args, record.get("seconds", float("nan")))
+        return
+    if args.quick:
+        args.sets, args.seeds, args.rounds, args.pool, args.test = args.sets[:1], 1, 2, 16, 6
+        args.iters = 5
+    import torch
+
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    results = []
+    config = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    for name in args.sets:
+        results.append(run_set(name, SETS[name], args, lambda m: print(m, flush=True)))
+        record = {"config": config, "model": MODEL,
+                  "seconds": time.perf_counter() - started, "results": results}
+        tmp = args.json.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(record, indent=1))     # after each set: a checkpoint
+        tmp.replace(args.json)
+    report(results, args, time.perf_counter() - started)
+    tmp = args.json.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=1, default=float))
+    tmp.replace(args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,406 @@
+"""Active learning: which crops of a movie to annotate next (``celldyn annotate-next``).
+
+What is ours: the uncertainty, the diversity rule and the proposal layout. What we
+delegate: the network and its post-processing (:mod:`celldyn.segment.deep`), the
+fine-tuning loop (``celldyn train segment --continue``).
+
+Uncertainty comes from the model itself, by **test-time augmentation** (TTA): the
+deep model predicts each frame under the eight symmetries of the square (identity,
+three 90° rotations, and each of them flipped); every prediction is mapped back, and
+the per-pixel standard deviation across the eight of the foreground probability
+(``1 - P(background)``) and of the boundary probability, summed, is the pixel's
+disagreement. The network was trained with flips and 90° rotations, so where it
+understands the image the eight answers agree; where they disagree (ambiguous
+contacts, unfamiliar texture, out-of-focus cells) its answer depends on the pose of
+the image, a sign that a label there would teach it something. A crop's uncertainty
+is the mean disagreement over its pixels.
+
+Diversity: the crops' **embeddings** are the model's own bottleneck features (the
+deepest encoder level, averaged and its spread taken over the crop), so crops the
+network sees alike lie close together. Selection is greedy: the first proposal is the
+most uncertain crop; each next one maximises ``uncertainty x distance`` (both scaled to
+[0, 1]), where distance is the embedding distance to the nearest crop already chosen
+(a farthest-point rule weighted by uncertainty), among the ``shortlist x n`` most
+uncertain crops. So five proposals are not five neighbouring patches of the same
+confusing cluster.
+
+Layout written by :func:`write_proposals` (opens in napari: drag ``images/NAME.tif``
+then ``labels/NAME.tif`` in, the latter as a Labels layer; correct it and save over
+it)::
+
+    OUT/images/crop_000.tif        raw crop (the movie's dtype)
+    OUT/labels/crop_000.tif        current prediction, a starting label (uint16)
+    OUT/uncertainty/crop_000.tif   TTA disagreement map (float32)
+    OUT/manifest.json / .csv       frame, box, uncertainty, rank, model, diameter
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = [
+    "MANIFEST",
+    "Proposal",
+    "crop_embedding",
+    "propose_crops",
+    "read_annotations",
+    "select_diverse",
+    "tta_maps",
+    "write_proposals",
+]
+
+MANIFEST = "manifest.json"
+
+
+def _forward(k: int, flip: bool, a: np.ndarray) -> np.ndarray:
+    a = np.rot90(a, k, axes=(-2, -1))
+    return a[..., ::-1] if flip else a
+
+
+def _backward(k: int, flip: bool, a: np.ndarray) -> np.ndarray:
+    a = a[..., ::-1] if flip else a
+    return np.rot90(a, -k, axes=(-2, -1))
+
+
+TRANSFORMS = tuple((k, f) for f in (False, True) for k in range(4))
+
+
+def tta_maps(net: Any, image: np.ndarray, *, zoom: float = 1.0, tile: int = 512,
+             n_aug: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean maps and per-pixel disagreement of a U-Net over test-time augmentations.
+
+    Parameters
+    ----------
+    net : UNet
+        A :class:`celldyn.segment.deep.unet.UNet` (``DeepSegmenter.net``).
+    image : (Y, X) array
+        One frame, normalised (``celldyn.segment.normalize_frame``).
+    zoom : float
+        Rescale factor to the model's working object size.
+    n_aug : int
+        How many of the eight square symmetries to use (identity first; 1 gives no
+        disagreement).
+
+    Returns
+    -------
+    prob : (3, Y, X) float32
+        Mean background / interior / boundary probabilities.
+    dist : (Y, X) float32
+        Mean normalised distance.
+    disagreement : (Y, X) float32
+        Standard deviation across augmentations of ``1 - P(background)`` plus that of
+        ``P(boundary)``.
+    """
+    from .segment.deep.inference import predict_maps
+
+    img = np.asarray(image, dtype=np.float32)
+    if img.ndim != 2:
+        raise InputError(f"active learning works on 2D frames; got shape {img.shape}")
+    probs, dists = [], []
+    for k, flip in TRANSFORMS[:max(1, min(8, int(n_aug)))]:
+        p, d = predict_maps(net, np.ascontiguousarray(_forward(k, flip, img)), zoom=zoom,
+                            tile=tile, normalized=True)
+        probs.append(_backward(k, flip, p))
+        dists.append(_backward(k, flip, d))
+    prob = np.stack(probs)
+    disagreement = (1.0 - prob[:, 0]).std(axis=0) + prob[:, 2].std(axis=0)
+    return (prob.mean(axis=0).astype(np.float32),
+            np.mean(dists, axis=0).astype(np.float32), disagreement.astype(np.float32))
+
+
+def crop_embedding(net: Any, image: np.ndarray, *, zoom: float = 1.0) -> np.ndarray:
+    """The model's own features of a normalised crop: mean and standard deviation of
+    its bottleneck (deepest encoder level) over space, a ``(2 * channels,)`` vector."""
+    import torch
+    from skimage.transform import resize
+
+    img = np.asarray(image, dtype=np.float32)
+    if abs(zoom - 1.0) > 1e-6:
+        shape = tuple(max(net.multiple, round(n * zoom)) for n in img.shape)
+        img = resize(img, shape, order=1, preserve_range=True,
+                     anti_aliasing=zoom < 1).astype(np.float32)
+    m = net.multiple
+    pad = [(0, (-n) % m) for n in img.shape]
+    img = np.pad(img, pad, mode="reflect" if min(img.shape) > 1 else "edge")
+    got: list[Any] = []
+    hook = net.down[-1].register_forward_hook(lambda _m, _i, out: got.append(out))
+    try:
+        net.eval()
+        with torch.inference_mode():
+            net(torch.from_numpy(np.ascontiguousarray(img))[None, None])
+    finally:
+        hook.remove()
+    feat = got[0][0].flatten(1).numpy()
+    return np.concatenate([feat.mean(axis=1), feat.std(axis=1)]).astype(np.float32)
+
+
+def select_diverse(uncertainty: Sequence[float], embeddings: np.ndarray, n: int, *,
+                   shortlist: int = 4) -> list[int]:
+    """Indices of `n` crops: uncertain and unlike each other (see the module docstring).
+
+    Ties are broken by index (the earlier crop), so the choice is deterministic.
+
+    Examples
+    --------
+    >>> emb = np.array([[0.0], [0.01], [1.0]])
+    >>> select_diverse([1.0, 0.99, 0.5], emb, 2)  # not the near-duplicate 1
+    [0, 2]
+    """
+    u = np.asarray(uncertainty, dtype=np.float64)
+    emb = np.asarray(embeddings, dtype=np.float64).reshape(len(u), -1)
+    n = min(int(n), len(u))
+    if n <= 0:
+        return []
+    order = np.argsort(-u, kind="stable")
+    pool = order[:max(n, int(shortlist) * n)]
+    span = u[pool].max() - u[pool].min()
+    un = (u[pool] - u[pool].min()) / span if span > 0 else np.ones(len(pool))
+    chosen = [0]                                   # position in pool: the most uncertain
+    dmin = np.linalg.norm(emb[pool] - emb[pool[0]], axis=1)
+    while len(chosen) < n:
+        top = dmin.max()
+        dn = dmin / top if top > 0 else np.zeros_like(dmin)
+        score = (0.05 + un) * dn       # an all-equal uncertainty still spreads out
+        score[chosen] = -1.0
+        nxt = int(np.argmax(score))
+        chosen.append(nxt)
+        dmin = np.minimum(dmin, np.linalg.norm(emb[pool] - emb[pool[nxt]], axis=1))
+    return [int(pool[i]) for i in chosen]
+
+
+@dataclass
+class Proposal:
+    """One proposed crop: where it is, how uncertain, and its arrays."""
+
+    name: str
+    frame: int
+    box: tuple[int, int, int, int]            # y0, x0, y1, x1
+    uncertainty: float
+    n_predicted: int
+    rank: int = 0
+    image: np.ndarray = field(default=None, repr=False)          # type: ignore[assignment]
+    labels: np.ndarray = field(default=None, repr=False)         # type: ignore[assignment]
+    disagreement: np.ndarray = field(default=None, repr=False)   # type: ignore[assignment]
+
+    def record(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("image", "labels", "disagreement"):
+            d.pop(k)
+        d["box"] = list(self.box)
+        return d
+
+
+def _grid(n: int, size: int) -> list[int]:
+    if n <= size:
+        return [0]
+    k = int(np.ceil(n / size))
+    return [int(round(v)) for v in np.linspace(0, n - size, k)]
+
+
+def propose_crops(movie: Any, *, model: Any = "nuclei2d", n: int = 5, crop: int = 256,
+                  frames: Sequence[int] | None = None, max_frames: int = 20,
+                  diameter: float | None | str = "auto", n_aug: int = 8,
+                  exclude: Sequence[tuple[int, int, int, int, int]] = (),
+                  dark_objects: bool = False, progress: bool | type = False,
+                  ) -> tuple[list[Proposal], dict[str, Any]]:
+    """Propose the `n` crops of a 2D movie whose annotation should help the model most.
+
+    Parameters
+    ----------
+    movie : (T, Y, X) array or Movie
+        Single channel.
+    model : str, path or DeepSegmenter
+        The deep model to improve (shipped name or a folder from ``celldyn train
+        segment``).
+    n : int
+        Crops to propose.
+    crop : int
+        Crop side in pixels of the movie (frames smaller than that give one crop).
+    frames : sequence of int, optional
+        Frames to consider; default `max_frames` frames evenly spread over the movie.
+    diameter : float, "auto" or None
+        Object diameter in pixels; "auto" asks the model's scale probe once on the
+        middle frame (as ``celldyn run --segmenter deep``).
+    n_aug : int
+        Test-time augmentations (2 to 8).
+    exclude : sequence of (frame, y0, x0, y1, x1)
+        Crops annotated already (earlier rounds): crops overlapping them are skipped.
+
+    Returns
+    -------
+    proposals : list of Proposal
+        In proposal order, with the raw crop, the predicted labels and the
+        disagreement map.
+    info : dict
+        Model, diameter, frames scored, number of candidate crops.
+    """
+    from .segment.classical import normalize_frame
+    from .segment.deep.heads.postprocess import instances_from_maps
+    from .segment.deep.inference import _post_kwargs
+    from .segment.deep.registry import DeepSegmenter, load_segmenter
+
+    data = getattr(movie, "data", movie)
+    if getattr(data, "ndim", 0) != 3:
+        raise InputError(f"annotate-next needs a 2D movie (axes TYX, one channel); got shape "
+                         f"{tuple(getattr(data, 'shape', ()))}")
+    if n < 1 or crop < 16:
+        raise InputError(f"need n >= 1 and crop >= 16 px (got n={n}, crop={crop})")
+    seg = model if isinstance(model, DeepSegmenter) else load_segmenter(model)
+    n_frames = data.shape[0]
+    invert = float(np.max(data)) if dark_objects else None
+
+    def frame(t: int) -> np.ndarray:
+        f = np.asarray(data[t], dtype=np.float32)
+        return invert - f if invert is not None else f
+
+    if frames is None:
+        frames = sorted(set(np.linspace(0, n_frames - 1, min(max_frames, n_frames))
+                            .round().astype(int).tolist()))
+    bad = [t for t in frames if not 0 <= t < n_frames]
+    if bad:
+        raise InputError(f"frame {bad[0]} is outside the movie (frames 0..{n_frames - 1})")
+    if diameter == "auto":
+        diameter = seg.estimate_diameter(frame(n_frames // 2))
+    zoom = seg.zoom_for(diameter if isinstance(diameter, (int, float)) else None)
+    cands: list[Proposal] = []
+    embs: list[np.ndarray] = []
+    it: Any = frames
+    if progress:
+        from tqdm.auto import tqdm as bar
+        it = (progress if progress is not True else bar)(frames, desc="uncertainty",
+                                                         unit="frame")
+    for t in it:
+        raw = frame(t)
+        norm = normalize_frame(raw)
+        if norm is None:                           # constant frame: nothing to learn
+            continue
+        prob, dist, dis = tta_maps(seg.net, norm, zoom=zoom, n_aug=n_aug)
+        labels = instances_from_maps(prob, dist, **_post_kwargs(seg.thresholds, zoom))
+        ny, nx = raw.shape
+        for y0 in _grid(ny, crop):
+            for x0 in _grid(nx, crop):
+                y1, x1 = min(ny, y0 + crop), min(nx, x0 + crop)
+                if any(e[0] == t and e[1] < y1 and y0 < e[3] and e[2] < x1 and x0 < e[4]
+                       for e in exclude):
+                    continue
+                lab = labels[y0:y1, x0:x1]
+                cands.append(Proposal(
+                    name="", frame=int(t), box=(y0, x0, y1, x1),
+                    uncertainty=float(dis[y0:y1, x0:x1].mean()),
+                    n_predicted=int(np.unique(lab[lab > 0]).size),
+                    image=np.asarray(data[t])[y0:y1, x0:x1], labels=lab,
+                    disagreement=dis[y0:y1, x0:x1]))
+                embs.append(crop_embedding(seg.net, norm[y0:y1, x0:x1], zoom=zoom))
+    if not cands:
+        raise InputError("no crop to propose: every frame is constant or already annotated")
+    picked = select_diverse([c.uncertainty for c in cands], np.stack(embs), n)
+    out = []
+    for rank, i in enumerate(picked):
+        c = cands[i]
+        c.rank, c.name = rank, f"crop_{rank:03d}_t{c.frame:03d}_y{c.box[0]}_x{c.box[1]}"
+        c.labels = _relabel(c.labels)
+        out.append(c)
+    info = {"model": str(seg.name), "diameter": None if diameter is None else
+            float(diameter), "zoom": zoom, "frames": [int(t) for t in frames],
+            "candidates": len(cands), "crop": int(crop), "n_aug": int(n_aug),
+            "dark_objects": bool(dark_objects)}
+    return out, info
+
+
+def _relabel(labels: np.ndarray) -> np.ndarray:
+    ids = np.unique(labels[labels > 0])
+    lut = np.zeros(int(labels.max()) + 1 if labels.size else 1, dtype=np.int32)
+    lut[ids] = np.arange(1, ids.size + 1)
+    return lut[labels]
+
+
+def write_proposals(folder: str | Path, proposals: Sequence[Proposal],
+                    info: dict[str, Any], *, source: str = "",
+                    overwrite: bool = False) -> Path:
+    """Write the proposals (images, starting labels, disagreement maps, manifest) to
+    `folder`, atomically; see the module docstring for the layout."""
+    import tifffile
+
+    from ._atomic import atomic_path
+
+    folder = Path(folder)
+    if folder.exists() and not overwrite:
+        raise InputError(f"{folder} already exists; choose another -o folder or pass "
+                         "--overwrite")
+    with atomic_path(folder, overwrite=overwrite) as tmp:
+        for sub in ("images", "labels", "uncertainty"):
+            (tmp / sub).mkdir(parents=True)
+        for p in proposals:
+            tifffile.imwrite(tmp / "images" / f"{p.name}.tif", p.image)
+            tifffile.imwrite(tmp / "labels" / f"{p.name}.tif",
+                             p.labels.astype(np.uint16), compression="zlib")
+            tifffile.imwrite(tmp / "uncertainty" / f"{p.name}.tif",
+                             p.disagreement.astype(np.float32))
+        records = [p.record() for p in proposals]
+        (tmp / MANIFEST).write_text(json.dumps(
+            {"source": source, **info, "proposals": records,
+             "how": "correct labels/NAME.tif (napari: open images/NAME.tif, then "
+                    "labels/NAME.tif as a Labels layer; save over it), then run "
+                    "celldyn train segment --continue THIS_FOLDER"}, indent=2))
+        with open(tmp / "manifest.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["name", "rank", "frame", "y0", "x0", "y1", "x1", "uncertainty",
+                        "n_predicted"])
+            for p in proposals:
+                w.writerow([p.name, p.rank, p.frame, *p.box, f"{p.uncertainty:.6g}",
+                            p.n_predicted])
+    return folder
+
+
+def read_annotations(folders: Sequence[str | Path]) -> tuple[list[tuple[str, Any, Any]],
+                                                             dict[str, Any]]:
+    """The corrected crops of one or more :func:`write_proposals` folders:
+    ``(name, image, labels)`` triples, and the first folder's manifest. Crops of a
+    movie with dark objects come back inverted, as the model saw them.
+
+    Raises
+    ------
+    InputError
+        A folder without manifest.json, a missing file, or a label crop whose shape
+        differs from its image.
+    """
+    import tifffile
+
+    out: list[tuple[str, Any, Any]] = []
+    first: dict[str, Any] | None = None
+    for folder in folders:
+        folder = Path(folder)
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text())
+        except (OSError, ValueError):
+            raise InputError(f"{folder} has no readable {MANIFEST}; pass a folder written "
+                             "by celldyn annotate-next") from None
+        first = first or manifest
+        for rec in manifest.get("proposals", []):
+            name = rec["name"]
+            try:
+                img = tifffile.imread(folder / "images" / f"{name}.tif")
+                lab = tifffile.imread(folder / "labels" / f"{name}.tif")
+            except OSError as err:
+                raise InputError(f"{folder}: cannot read crop {name} ({err})") from None
+            if img.shape != lab.shape:
+                raise InputError(f"{folder}/labels/{name}.tif has shape {lab.shape} but its "
+                                 f"image has {img.shape}; keep the crop's size")
+            if not np.issubdtype(lab.dtype, np.integer):
+                raise InputError(f"{folder}/labels/{name}.tif must hold integer labels; got "
+                                 f"{lab.dtype}")
+            if manifest.get("dark_objects"):   # the model saw them inverted
+                img = float(np.max(img)) - np.asarray(img, dtype=np.float32)
+            out.append((f"{folder.name}:{name}", img, lab.astype(np.int32)))
+    if not out:
+        raise InputError("no annotated crops found in " + ", ".join(map(str, folders)))
+    return out, first or {}

@@ -1,0 +1,95 @@
+"""Active learning (issue 18): TTA uncertainty, diversity, ``celldyn annotate-next`` and
+``celldyn train segment --continue``. Tiny simulated movies; the shipped nuclei2d."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+
+pytest.importorskip("torch")
+
+from test_bench import assert_user_error, invoke
+
+from celldyn.active import propose_crops, select_diverse, tta_maps
+from celldyn.segment.deep.registry import load_segmenter
+
+
+@pytest.fixture(scope="module")
+def sim():
+    from celldyn.simulate import simulate_movie
+
+    return simulate_movie(ndim=2, n_frames=3, shape=(96, 96), n_objects=8, rng=2)
+
+
+def test_tta_is_equivariant_and_measures_disagreement(sim):
+    """The mean over the eight square symmetries is itself symmetric: rotating the
+    input rotates the maps (up to float error); one pose has no disagreement."""
+    from celldyn.segment import normalize_frame
+
+    net = load_segmenter("nuclei2d").net
+    img = normalize_frame(sim.movie.data[0])
+    prob, dist, dis = tta_maps(net, img)
+    assert prob.shape == (3, 96, 96) and dist.shape == dis.shape == (96, 96)
+    prob_r, _, dis_r = tta_maps(net, np.ascontiguousarray(np.rot90(img)))
+    np.testing.assert_allclose(prob_r, np.rot90(prob, axes=(1, 2)), atol=1e-4)
+    np.testing.assert_allclose(dis_r, np.rot90(dis), atol=1e-4)
+    assert dis.max() > 0
+    _, _, none = tta_maps(net, img, n_aug=1)
+    assert not none.any()
+
+
+def test_selection_prefers_uncertain_and_diverse():
+    emb = np.array([[0.0, 0.0], [0.0, 0.01], [5.0, 5.0], [0.01, 0.0]])
+    # 1 and 3 are near-duplicates of 0; 2 is far and almost as uncertain
+    assert select_diverse([0.9, 0.89, 0.8, 0.88], emb, 2) == [0, 2]
+    # with identical embeddings nothing is gained by spreading: by uncertainty order
+    assert select_diverse([0.1, 0.3, 0.2], np.zeros((3, 1)), 1) == [1]
+
+
+def test_proposals_skip_excluded_crops(sim):
+    props, info = propose_crops(sim.movie, n=2, crop=48, diameter=None, n_aug=2)
+    assert info["candidates"] == 12 and len(props) == 2
+    assert props[0].uncertainty >= max(p.uncertainty for p in props[1:])
+    done = [(p.frame, *p.box) for p in props]
+    again, info2 = propose_crops(sim.movie, n=2, crop=48, diameter=None, n_aug=2,
+                                 exclude=done)
+    assert info2["candidates"] == 10
+    assert not {(p.frame, p.box) for p in again} & {(p.frame, p.box) for p in props}
+
+
+def test_annotate_next_then_continue_training(sim, tmp_path):
+    from celldyn.io import write_tiff
+
+    write_tiff(tmp_path / "movie.ome.tif", sim.movie)
+    out = tmp_path / "round1"
+    r = invoke("annotate-next", tmp_path / "movie.ome.tif", "-n", "3", "--crop", "48",
+               "--diameter", "12", "--n-aug", "2", "-o", out, "--no-progress")
+    assert r.exit_code == 0, r.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"] == "nuclei2d" and len(manifest["proposals"]) == 3
+    for p in manifest["proposals"]:
+        img = tifffile.imread(out / "images" / f"{p['name']}.tif")
+        lab = tifffile.imread(out / "labels" / f"{p['name']}.tif")
+        y0, x0, y1, x1 = p["box"]
+        np.testing.assert_array_equal(img, sim.movie.data[p["frame"], y0:y1, x0:x1])
+        assert lab.shape == img.shape and lab.dtype == np.uint16
+    # the annotator corrects one crop: the simulated truth
+    p = manifest["proposals"][0]
+    y0, x0, y1, x1 = p["box"]
+    tifffile.imwrite(out / "labels" / f"{p['name']}.tif",
+                     sim.labels[p["frame"], y0:y1, x0:x1].astype(np.uint16))
+    r = invoke("train", "segment", "--continue", out, "--epochs", "1", "--iters", "1",
+               "--batch", "2", "--crop", "32", "--no-progress")
+    assert r.exit_code == 0, r.stderr
+    model = load_segmenter(out / "model")
+    card = json.loads((out / "model" / "config.json").read_text())
+    assert card["training"]["init"] == "nuclei2d"
+    assert model.net.base == load_segmenter("nuclei2d").net.base
+    # a crop whose label was saved at another size: one line
+    tifffile.imwrite(out / "labels" / f"{p['name']}.tif", np.zeros((5, 5), np.uint16))
+    r = invoke("train", "segment", "--continue", out, "--out", tmp_path / "m2",
+               "--epochs", "1", "--iters", "1")
+    assert_user_error(r, "keep the crop's size")
