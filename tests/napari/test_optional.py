@@ -49,4 +49,4 @@ def test_napari_is_an_extra_only():
     deps = text.split("dependencies = [", 1)[1].split("]", 1)[0]
     assert "napari" not in deps and "qt" not in deps.lower()
     extras = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
-    assert 'napari = ["napari[pyqt5]' in extras and '"celldyn[napari]"' in extras
+    assert 'napari = ["napari[qt]' in extras and '"celldyn[napari]"' in extras
