@@ -39,19 +39,18 @@ def run_folder(tmp_path_factory):
     return tmp / "run", result
 
 
-def _npe2_validate(manifest: Path) -> subprocess.CompletedProcess:
-    npe2 = Path(sys.executable).with_name("npe2")
-    return subprocess.run([str(npe2), "validate", "--imports", str(manifest)], capture_output=True,
-                          text=True, timeout=120)
-
-
 def test_manifest_validates_and_a_broken_one_does_not(tmp_path):
-    """`npe2 validate` imports every command; a missing function fails it."""
-    ok = _npe2_validate(MANIFEST)
-    assert ok.returncode == 0 and "valid" in ok.stdout, ok.stdout + ok.stderr
+    """`npe2 validate` accepts the manifest; its import check (`--imports`, run here
+    in-process where the modules are loaded already) finds every command, and fails on
+    a missing function."""
     from npe2 import PluginManifest
 
-    broken = tmp_path / "napari.yaml"  # what `npe2 validate --imports` checks, in-process
+    npe2 = Path(sys.executable).with_name("npe2")
+    ok = subprocess.run([str(npe2), "validate", str(MANIFEST)], capture_output=True,
+                        text=True, timeout=120)
+    assert ok.returncode == 0 and "valid" in ok.stdout, ok.stdout + ok.stderr
+    PluginManifest.from_file(MANIFEST).validate_imports()
+    broken = tmp_path / "napari.yaml"
     broken.write_text(MANIFEST.read_text().replace("_reader:get_reader", "_reader:nothing"))
     with pytest.raises(Exception, match="nothing"):
         PluginManifest.from_file(broken).validate_imports()
@@ -132,6 +131,21 @@ def test_widget_error_is_one_line(viewer, monkeypatch):
     _, widget = viewer.window.add_plugin_dock_widget("celldyn", "celldyn")
     assert widget.run() is None  # no image layer
     assert shown == ["open a movie first: there is no image layer"]
+
+
+def test_worker_error_is_one_line(viewer, qtbot, monkeypatch):
+    """A user mistake raised in the worker thread (a single image, not a movie) is
+    shown as one line."""
+    import celldyn.napari._widget as w
+
+    shown = []
+    monkeypatch.setattr(w, "show_error", shown.append)
+    viewer.add_image(np.zeros((32, 32)), name="one frame")
+    _, widget = viewer.window.add_plugin_dock_widget("celldyn", "celldyn")
+    with qtbot.waitSignal(widget.run().finished, timeout=30_000):
+        pass
+    assert len(shown) == 1 and shown[0].startswith("the image layer must be a movie")
+    assert widget.run_button.isEnabled()
 
 
 def test_click_shows_track_lineage_and_explanation(viewer, run_folder):

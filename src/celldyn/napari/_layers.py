@@ -129,8 +129,12 @@ def _scale(spacing: Any, ndim: int) -> dict[str, Any]:
     return {"scale": (1.0, *[float(s) for s in spacing][-(ndim - 1):])}
 
 
-def movie_layer(data: Any, *, name: str, spacing: Any = None) -> LayerData:
-    """An image layer of a T[Z]YX movie."""
+def movie_layer(data: Any, *, name: str, spacing: Any = None, axes: str = "") -> LayerData:
+    """An image layer of a T[Z]YX movie; a ``C`` axis in `axes` becomes one layer per
+    channel (napari's ``channel_axis``)."""
+    if "C" in axes:
+        return data, {"name": name, "channel_axis": axes.index("C"),
+                      **_scale(spacing, data.ndim - 1)}, "image"
     return data, {"name": name, **_scale(spacing, data.ndim)}, "image"
 
 

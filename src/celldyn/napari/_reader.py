@@ -63,7 +63,7 @@ def read_movie_layers(path: str | list[str]) -> list[LayerData]:
     p = _one(path)
     movie = read_movie(p)
     name = p.name.split(".")[0] or p.name
-    return [movie_layer(movie.data, name=name, spacing=movie.spacing)]
+    return [movie_layer(movie.data, name=name, spacing=movie.spacing, axes=movie.axes)]
 
 
 def _tracked_view(labels: Any, table: Any, name: str) -> RunView:

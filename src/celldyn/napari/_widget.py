@@ -148,7 +148,8 @@ class CelldynWidget(QWidget):
             return None
         scale = [float(s) for s in layer.scale[1:]]
         spacing = None if all(s == 1.0 for s in scale) else scale
-        worker = thread_worker(run_steps, progress={"total": 2, "desc": "celldyn"})(
+        worker = thread_worker(run_steps, progress={"total": 2, "desc": "celldyn"},
+                               ignore_errors=True)(  # _failed shows or re-raises them
             layer.data, spacing=spacing, config=config, name=layer.name)
         worker.returned.connect(self._add_run)
         worker.errored.connect(self._failed)
