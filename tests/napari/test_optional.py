@@ -16,7 +16,7 @@ BLOCK_GUI = textwrap.dedent(f"""
     class _NoGui:
         def find_spec(self, name, path=None, target=None):
             if name.split(".")[0] in {GUI!r}:
-                raise ImportError(f"No module named {{name!r}}")
+                raise ModuleNotFoundError(f"No module named {{name!r}}")
     sys.meta_path.insert(0, _NoGui())
 """)
 
