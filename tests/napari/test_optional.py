@@ -38,7 +38,7 @@ def test_core_runs_without_napari_or_qt():
         print("loaded:", loaded)
     """).replace("set(GUI)", repr(set(GUI)))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=300)
+                       timeout=300, check=False)
     assert r.returncode == 0, r.stderr
     assert "widget: No module named 'napari" in r.stdout  # the blocker did work
     assert "loaded: []" in r.stdout
