@@ -105,11 +105,10 @@ def test_dock_widget_runs_the_pipeline_in_a_worker(viewer, qtbot, run_folder):
     viewer.add_image(reference.movie.data, name="sim")
     _, widget = viewer.window.add_plugin_dock_widget("celldyn", "celldyn")
     widget.tracker.setCurrentText("global")
-    worker = widget.run()
-    assert worker is not None
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
-    qtbot.waitUntil(lambda: any(ly.name == "sim labels" for ly in viewer.layers))
+    assert widget.run() is not None
+    assert not widget.run_button.isEnabled()  # until the worker is done
+    qtbot.waitUntil(lambda: "sim objects" in viewer.layers and widget.run_button.isEnabled(),
+                    timeout=60_000)
     expected = run(reference.movie, tracker="global")
     labels = viewer.layers["sim labels"]
     np.testing.assert_array_equal(labels.data, expected.labels)
@@ -142,8 +141,8 @@ def test_worker_error_is_one_line(viewer, qtbot, monkeypatch):
     monkeypatch.setattr(w, "show_error", shown.append)
     viewer.add_image(np.zeros((32, 32)), name="one frame")
     _, widget = viewer.window.add_plugin_dock_widget("celldyn", "celldyn")
-    with qtbot.waitSignal(widget.run().finished, timeout=30_000):
-        pass
+    assert widget.run() is not None
+    qtbot.waitUntil(lambda: bool(shown) and widget.run_button.isEnabled(), timeout=30_000)
     assert len(shown) == 1 and shown[0].startswith("the image layer must be a movie")
     assert widget.run_button.isEnabled()
 
