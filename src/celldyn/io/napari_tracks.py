@@ -19,7 +19,39 @@ import pandas as pd
 from ._atomic import atomic_path
 from .trackmate import _check, _unpack
 
-__all__ = ["write_napari_tracks"]
+__all__ = ["napari_tracks", "write_napari_tracks"]
+
+
+def napari_tracks(objects: Any, tracks: pd.DataFrame | None = None
+                  ) -> tuple[pd.DataFrame, dict[int, list[int]]]:
+    """The data and graph of a napari Tracks layer, from objects and a CTC track table.
+
+    Returns
+    -------
+    table : DataFrame
+        ``track_id, t, [z,] y, x, parent_track_id`` (pixels; -1: no parent), sorted by
+        track and time: the first columns are the layer's data.
+    graph : dict of int -> list of int
+        Track id -> its parent track ids (the divisions), napari's ``graph``.
+
+    Examples
+    --------
+    >>> obj = pd.DataFrame({"t": [0, 1, 2, 2], "label": [1, 1, 2, 3], "y": 1.0, "x": 2.0})
+    >>> trk = pd.DataFrame({"label": [1, 2, 3], "begin": [0, 2, 2], "end": [1, 2, 2],
+    ...                     "parent": [0, 1, 1]})
+    >>> napari_tracks(obj, trk)[1]
+    {2: [1], 3: [1]}
+    """
+    objects, tracks, _, _ = _unpack(objects, tracks, None, None)
+    _check(objects, tracks)
+    axes = [a for a in ("z", "y", "x") if a in objects.columns]
+    parent = dict(zip(tracks["label"].astype(int), tracks["parent"].astype(int)))
+    df = objects[["label", "t", *axes]].rename(columns={"label": "track_id"})
+    df = df.sort_values(["track_id", "t"], kind="stable").reset_index(drop=True)
+    df["parent_track_id"] = [parent.get(int(v), 0) or -1 for v in df["track_id"]]
+    present = set(df["track_id"].tolist())
+    graph = {k: [p] for k, p in sorted(parent.items()) if p > 0 and k in present}
+    return df, graph
 
 
 def write_napari_tracks(path: str | Path, objects: Any,
@@ -39,13 +71,7 @@ def write_napari_tracks(path: str | Path, objects: Any,
     >>> print(p.read_text().splitlines()[-1])
     3,2,1.0,2.0,1
     """
-    objects, tracks, _, _ = _unpack(objects, tracks, None, None)
-    _check(objects, tracks)
-    axes = [a for a in ("z", "y", "x") if a in objects.columns]
-    parent = dict(zip(tracks["label"].astype(int), tracks["parent"].astype(int)))
-    df = objects[["label", "t", *axes]].rename(columns={"label": "track_id"})
-    df = df.sort_values(["track_id", "t"], kind="stable").reset_index(drop=True)
-    df["parent_track_id"] = [parent.get(int(v), 0) or -1 for v in df["track_id"]]
+    df, _ = napari_tracks(objects, tracks)
     path = Path(path)
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
