@@ -2,7 +2,8 @@
 
 What is ours: the uncertainty, the diversity rule and the proposal layout. What we
 delegate: the network and its post-processing (:mod:`celldyn.segment.deep`), the
-fine-tuning loop (``celldyn train segment --continue``).
+fine-tuning loop (:func:`celldyn.segment.deep.finetune.train_on_pairs`, called by
+:func:`fine_tune` and ``celldyn train segment --continue``).
 
 Uncertainty comes from the model itself, by **test-time augmentation** (TTA): the
 deep model predicts each frame under the eight symmetries of the square (identity,
@@ -51,10 +52,12 @@ __all__ = [
     "MANIFEST",
     "Proposal",
     "crop_embedding",
+    "fine_tune",
     "propose_crops",
     "read_annotations",
     "select_diverse",
     "tta_maps",
+    "write_corrected_labels",
     "write_proposals",
 ]
 
@@ -404,3 +407,51 @@ def read_annotations(folders: Sequence[str | Path]) -> tuple[list[tuple[str, Any
     if not out:
         raise InputError("no annotated crops found in " + ", ".join(map(str, folders)))
     return out, first or {}
+
+
+def write_corrected_labels(folder: str | Path, labels: dict[str, Any]) -> list[Path]:
+    """Save corrected label crops over ``folder/labels/NAME.tif`` (``{NAME: labels}``;
+    each keeps its crop's shape), as an annotator's editor would."""
+    import tifffile
+
+    folder = Path(folder)
+    written = []
+    for name, lab in labels.items():
+        path = folder / "labels" / f"{name}.tif"
+        if not path.exists():
+            raise InputError(f"{folder} has no crop {name!r} (labels/{name}.tif)")
+        lab = np.asarray(lab)
+        old = tifffile.imread(path)
+        if lab.shape != old.shape:
+            raise InputError(f"labels of crop {name} have shape {lab.shape}, not the "
+                             f"crop's {old.shape}; keep the crop's size")
+        if lab.size and (lab.min() < 0 or lab.max() > np.iinfo(np.uint16).max):
+            raise InputError(f"labels of crop {name} must be 0..65535")
+        tifffile.imwrite(path, lab.astype(np.uint16), compression="zlib")
+        written.append(path)
+    return written
+
+
+def fine_tune(folders: Sequence[str | Path], out: str | Path | None = None, *,
+              model: Any = None, epochs: int = 1, iters: int = 10, batch: int = 4,
+              crop: int = 64, seed: int = 0, progress: bool = False,
+              on_epoch: Any = None) -> Path:
+    """Fine-tune the model that proposed the crops on their corrections (every
+    :func:`write_proposals` folder in `folders`: all rounds so far), as ``celldyn train
+    segment --continue`` does; returns the new model folder (default: the last
+    folder's ``model``). `model` overrides the manifest's model."""
+    from .segment.deep.finetune import train_on_pairs
+
+    if not folders:
+        raise InputError("no annotation folder to train on: annotate next first")
+    pairs, manifest = read_annotations(folders)
+    init = model or manifest.get("model")
+    out = Path(out) if out is not None else Path(folders[-1]) / "model"
+    last = Path(folders[-1])
+    done = train_on_pairs(pairs, out, init=init, epochs=epochs, iters=iters, batch=batch,
+                          crop=crop, seed=seed, progress=progress, on_epoch=on_epoch,
+                          images=str(last), masks=str(last),
+                          command="celldyn.active.fine_tune(" + ", ".join(
+                              repr(str(f)) for f in folders) + f", epochs={epochs}, "
+                          f"iters={iters}, batch={batch}, crop={crop}, seed={seed})")
+    return done.folder

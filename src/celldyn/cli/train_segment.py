@@ -1,8 +1,8 @@
 """``celldyn train segment``: train a deep segmentation model, or fine-tune a shipped one.
 
-A thin shell: reads image/mask pairs, splits off validation images, calls
-:func:`celldyn.segment.deep.train.train_segmenter`, writes the model folder
-(``weights.pt``, ``config.json``, ``thresholds.json``, ``CARD.md``).
+A thin shell: reads image/mask pairs and calls
+:func:`celldyn.segment.deep.finetune.train_on_pairs` (split, train, write the model
+folder ``weights.pt``, ``config.json``, ``thresholds.json``, ``CARD.md``).
 """
 
 from __future__ import annotations
@@ -69,52 +69,6 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
     return out
 
 
-def _card(meta: dict[str, Any], names_train: list[str], names_val: list[str],
-          history: list[dict[str, float]], thresholds: dict[str, Any]) -> str:
-    last = history[-1] if history else {}
-    rows = "\n".join(
-        f"| {int(h['epoch'])} | {h['loss']:.4f} | {h.get('val_ap50', float('nan')):.4f} | "
-        f"{h.get('val_ap75', float('nan')):.4f} |" for h in history)
-    t = meta["training"]
-    return f"""# Model card: `{meta['name']}` (celldyn deep segmentation)
-
-U-Net ({meta['architecture_text']}) with a semantic head (background / interior /
-boundary) and a normalised-distance head, marker-watershed post-processing
-(`celldyn.segment.deep`). Axes {meta['axes']}; input normalised to its
-1st-99.8th percentiles; objects rescaled to {meta['target_diameter']:.0f} px diameter
-(training objects: {t['diameter_px']:.1f} px, so zoom {t['zoom']:.3f}).
-
-## Data and split
-Images `{t['images']}`, masks `{t['masks']}`.
-Training: {len(names_train)} images ({', '.join(names_train[:10])}{' ...' if len(names_train) > 10 else ''}).
-Validation: {len(names_val)} images ({', '.join(names_val[:10]) or 'none'}).
-{'Initialised from: `' + str(t['init']) + '` (fine-tuned).' if t.get('init') else 'Trained from scratch.'}
-
-## Command and seed
-```
-{t['command']}
-```
-seed {t['seed']}; {t['epochs']} epochs x {t['iters_per_epoch']} iterations, batch
-{t['batch']}, crops {t['crop']} px, augmentation: flips, 90° rotations, rotation,
-scale, elastic, intensity scale/offset, gamma, blur, Poisson-Gaussian noise.
-{t['seconds']:.0f} s on CPU.
-
-## Validation (used to tune thresholds.json: {thresholds})
-
-| epoch | loss | AP@0.5 | AP@0.75 |
-|---|---|---|---|
-{rows}
-
-Final validation AP@0.5 {last.get('val_ap50', float('nan')):.4f}. These images also
-chose the thresholds: they are not a held-out test; score the model on images it has
-never seen before trusting it.
-
-## Limits
-Trained only on the images above; other modalities, magnifications or object types
-need their own annotations (fine-tune with `--init`).
-"""
-
-
 @click.command("segment")
 @click.option("--images", "images", type=click.Path(exists=True, file_okay=False,
               path_type=Path), default=None,
@@ -177,8 +131,6 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
                   diameter: float | None, val_fraction: float, partial: bool, seed: int,
                   checkpoint_dir: Path | None, resume: bool, progress: bool) -> None:
     """Train a deep segmentation model on images + instance masks (or fine-tune one)."""
-    import numpy as np
-
     from ..errors import InputError
 
     annotated = None
@@ -203,54 +155,12 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
     if images is None or masks is None:
         raise InputError("give --images and --masks (or --splits benchmarks/splits.py)")
 
-    from ..errors import InputError
-    from ..segment import normalize_frame
     from .._optional import require_torch
 
     require_torch("celldyn train segment")
-    from ..segment.deep.registry import load_segmenter, save_segmenter
-    from ..segment.deep.train import Sample, TrainConfig, train_segmenter
+    from ..segment.deep.finetune import train_on_pairs
 
     pairs = annotated if annotated is not None else _pairs(images, masks)
-    ndim = pairs[0][1].ndim
-    if ndim not in (2, 3) or any(p[1].ndim != ndim for p in pairs):
-        raise InputError("images must all be 2D (YX) or all 3D (ZYX) single-channel frames")
-    areas = np.concatenate([np.bincount(p[2][p[2] > 0].ravel())[1:] for p in pairs])
-    areas = areas[areas > 0]
-    if areas.size == 0:
-        raise InputError(f"the masks in {masks} hold no objects")
-    if diameter is None:
-        per_slice = areas / (pairs[0][2].shape[0] if ndim == 3 else 1)
-        diameter = float(np.sqrt(4 * np.median(per_slice) / np.pi))
-    thresholds, init_state, target = None, None, 30.0
-    if init is not None:
-        base_model = load_segmenter(init)
-        if base_model.ndim != ndim:
-            raise InputError(f"model {init} is {base_model.ndim}D but the images are {ndim}D")
-        init_state = base_model.net.state_dict()
-        thresholds = dict(base_model.thresholds)
-        target = base_model.target_diameter
-        base, depth = base_model.net.base, base_model.net.depth
-    zoom = target / diameter
-    n_val = round(len(pairs) * val_fraction) if len(pairs) > 1 else 0
-    if len(pairs) > 1 and val_fraction > 0:
-        n_val = max(1, min(n_val, len(pairs) - 1))
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(pairs))
-    val_idx, train_idx = sorted(order[:n_val].tolist()), sorted(order[n_val:].tolist())
-
-    def sample(i: int) -> Sample:
-        name, img, lab = pairs[i]
-        norm = normalize_frame(img)
-        if norm is None:
-            norm = np.zeros(img.shape, dtype=np.float32)
-        return Sample(norm, lab, zoom=zoom, name=name, ignore_unannotated=partial)
-
-    train_s = [sample(i) for i in train_idx]
-    val_s = [sample(i) for i in val_idx]
-    config = TrainConfig(ndim=ndim, base=base, depth=depth, crop=crop, batch=batch,
-                         iters_per_epoch=iters, epochs=epochs, lr=lr, seed=seed)
-    ckpt = checkpoint_dir or out / "checkpoints"
 
     def report(rec: dict[str, float]) -> None:
         score = (f", validation AP@0.5 {rec['val_ap50']:.3f}, AP@0.75 {rec['val_ap75']:.3f}"
@@ -258,33 +168,16 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
         click.echo(f"epoch {int(rec['epoch']) + 1}/{epochs}: loss {rec['loss']:.4f}{score}",
                    err=True)
 
-    result = train_segmenter(train_s, val_s, config, init=init_state, thresholds=thresholds,
-                             checkpoint_dir=ckpt, resume=resume, progress=progress,
-                             on_epoch=report)
-    command = "celldyn train segment " + " ".join(shlex.quote(a) for a in sys.argv[3:]) \
-        if len(sys.argv) > 3 and sys.argv[1:3] == ["train", "segment"] else \
-        (f"celldyn train segment --images {images} --masks {masks} --out {out} "
-         f"--epochs {epochs} --iters {iters} --batch {batch} --crop {crop} --seed {seed}"
-         + (f" --init {init}" if init else ""))
-    meta: dict[str, Any] = {
-        "name": out.name, "version": 1, "axes": "YX" if ndim == 2 else "ZYX",
-        "normalization": {"method": "percentile", "low": 1.0, "high": 99.8},
-        "target_diameter": target,
-        "architecture_text": f"{ndim}D, base {base}, depth {depth}",
-        "training": {"command": command, "images": str(images), "masks": str(masks),
-                     "init": init, "seed": seed, "epochs": epochs,
-                     "iters_per_epoch": iters, "batch": batch, "crop": crop,
-                     "diameter_px": diameter, "zoom": zoom,
-                     "train": [pairs[i][0] for i in train_idx],
-                     "val": [pairs[i][0] for i in val_idx],
-                     "config": config.to_dict(), "seconds": round(result.seconds, 1),
-                     "history": result.history},
-    }
-    card = _card(meta, meta["training"]["train"], meta["training"]["val"], result.history,
-                 result.thresholds)
-    digest = save_segmenter(out, result.net, meta, result.thresholds, card)
-    click.echo(f"wrote {out} (weights sha256 {digest[:12]}...; {len(train_idx)} training, "
-               f"{len(val_idx)} validation images; {result.seconds:.0f} s)")
+    command = ("celldyn train segment " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+               if len(sys.argv) > 3 and sys.argv[1:3] == ["train", "segment"] else None)
+    done = train_on_pairs(pairs, out, init=init, epochs=epochs, iters=iters, batch=batch,
+                          crop=crop, lr=lr, base=base, depth=depth, diameter=diameter,
+                          val_fraction=val_fraction, partial=partial, seed=seed,
+                          checkpoint_dir=checkpoint_dir, resume=resume, progress=progress,
+                          on_epoch=report, images=str(images), masks=str(masks),
+                          command=command)
+    click.echo(f"wrote {out} (weights sha256 {done.digest[:12]}...; {done.n_train} "
+               f"training, {done.n_val} validation images; {done.seconds:.0f} s)")
 
 
 def _train_from_splits(splits: Path, data: Path | None, exclude: tuple[str, ...],
