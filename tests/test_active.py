@@ -93,3 +93,10 @@ def test_annotate_next_then_continue_training(sim, tmp_path):
     r = invoke("train", "segment", "--continue", out, "--out", tmp_path / "m2",
                "--epochs", "1", "--iters", "1")
     assert_user_error(r, "keep the crop's size")
+
+
+def test_proposals_of_a_plain_array(sim):
+    """An ndarray movie works as a Movie does (not its ``.data`` buffer)."""
+    props, _ = propose_crops(np.asarray(sim.movie.data), n=1, crop=48, diameter=None,
+                             n_aug=2)
+    assert len(props) == 1 and props[0].image.shape == (48, 48)

@@ -251,7 +251,8 @@ def propose_crops(movie: Any, *, model: Any = "nuclei2d", n: int = 5, crop: int 
     from .segment.deep.inference import _post_kwargs
     from .segment.deep.registry import DeepSegmenter, load_segmenter
 
-    data = getattr(movie, "data", movie)
+    # a Movie's pixels; an array is its own (ndarray.data is its raw buffer)
+    data = movie if isinstance(movie, np.ndarray) else getattr(movie, "data", movie)
     if getattr(data, "ndim", 0) != 3:
         raise InputError(f"annotate-next needs a 2D movie (axes TYX, one channel); got shape "
                          f"{tuple(getattr(data, 'shape', ()))}")
