@@ -65,7 +65,7 @@ def test_annotate_next_retrain_rerun(viewer, qtbot, tmp_path, monkeypatch):
 
     # rerun: the pipeline with the new model adds its result layers
     assert widget.rerun() is not None
-    qtbot.waitUntil(lambda: "sim labels" in viewer.layers and _idle(widget),
+    qtbot.waitUntil(lambda: shown or ("sim labels" in viewer.layers and _idle(widget)),
                     timeout=60_000)
     assert widget.config().model == str(model)
     assert viewer.layers["sim labels"].data.shape == sim.movie.data.shape

@@ -195,6 +195,7 @@ class CelldynWidget(QWidget):
         self._relay.message.connect(self.status.setText)
         self.al_folders: list[Path] = []
         self.al_done: list[tuple[int, int, int, int, int]] = []  # crops of earlier rounds
+        self.al_movie: Image | None = None  # the image layer the crops came from
         al = QFormLayout()
         al.addRow("deep model", self.model)
         al.addRow("crops", self.al_n)
@@ -233,19 +234,21 @@ class CelldynWidget(QWidget):
             classifier=None if cls == "none" else cls)
 
     def _image(self) -> Image:
+        """The selected image layer, else the last one (never an active-learning crop)."""
         layer = self.viewer.layers.selection.active
-        if not isinstance(layer, Image):
-            images = [ly for ly in self.viewer.layers if isinstance(ly, Image)]
+        if not isinstance(layer, Image) or CROP_KEY in layer.metadata:
+            images = [ly for ly in self.viewer.layers
+                      if isinstance(ly, Image) and CROP_KEY not in ly.metadata]
             if not images:
                 raise CelldynError("open a movie first: there is no image layer")
             layer = images[-1]
         return layer
 
-    def run(self) -> Any:
-        """Start the pipeline on the selected (or last) image layer in a worker thread;
-        returns the worker (None after a one-line error)."""
+    def run(self, layer: Image | None = None) -> Any:
+        """Start the pipeline on `layer` (default: the selected or last image layer) in a
+        worker thread; returns the worker (None after a one-line error)."""
         try:
-            layer = self._image()
+            layer = layer if layer is not None else self._image()
             config = self.config()
         except CelldynError as err:
             show_error(str(err))
@@ -357,6 +360,7 @@ class CelldynWidget(QWidget):
 
     def _add_crops(self, folder: Path, proposals: list[Any], layer: Image) -> None:
         self.al_folders.append(Path(folder))
+        self.al_movie = layer
         scale = tuple(layer.scale[1:])
         for p in proposals:
             self.al_done.append((p.frame, *p.box))
@@ -409,7 +413,8 @@ class CelldynWidget(QWidget):
     def rerun(self) -> Any:
         """Run the pipeline with the (new) deep model; returns the worker."""
         self.segmenter.setCurrentText("deep")
-        return self.run()
+        movie = self.al_movie if self.al_movie in self.viewer.layers else None
+        return self.run(movie)
 
     # -- inspecting --------------------------------------------------------------
     def _clicked(self, layer: Labels, event: Any) -> None:
