@@ -100,3 +100,22 @@ def test_proposals_of_a_plain_array(sim):
     props, _ = propose_crops(np.asarray(sim.movie.data), n=1, crop=48, diameter=None,
                              n_aug=2)
     assert len(props) == 1 and props[0].image.shape == (48, 48)
+
+
+def test_write_corrected_labels(tmp_path):
+    """Corrections are saved over labels/NAME.tif; another size or name is one line."""
+    from celldyn.active import Proposal, write_corrected_labels, write_proposals
+    from celldyn.errors import InputError
+
+    z = np.zeros((8, 8), np.uint16)
+    p = Proposal("c0", 0, (0, 0, 8, 8), 0.1, 0, image=z, labels=z,
+                 disagreement=z.astype(np.float32))
+    folder = write_proposals(tmp_path / "r", [p], {"model": "nuclei2d"})
+    fixed = np.zeros((8, 8), np.int32)
+    fixed[2:5, 2:5] = 1
+    write_corrected_labels(folder, {"c0": fixed})
+    np.testing.assert_array_equal(tifffile.imread(folder / "labels" / "c0.tif"), fixed)
+    with pytest.raises(InputError, match="keep the crop's size"):
+        write_corrected_labels(folder, {"c0": fixed[:4]})
+    with pytest.raises(InputError, match="no crop"):
+        write_corrected_labels(folder, {"c9": fixed})
