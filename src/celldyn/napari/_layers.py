@@ -103,7 +103,7 @@ class RunView:
         return "\n".join(lines)
 
     def _explanation(self, t: int, label: int, top: int = 3) -> list[str]:
-        from ..classify import explain_object, load_classifier, object_features
+        from ..classify import explain_object, load_classifier, model_features
         from ..track.graph import graph_from_ctc
 
         name = self.config.get("classifier")
@@ -114,9 +114,9 @@ class RunView:
             return [f"(no feature explanation for the {name} classifier)"]
         if self._features is None:
             labels = np.asarray(self.labels)
-            self._features = object_features(
-                labels, np.asarray(self.movie), graph=graph_from_ctc(labels, self.tracks),
-                spacing=self.spacing)
+            self._features = model_features(  # as the model was trained (crop features)
+                model, labels, np.asarray(self.movie),
+                graph_from_ctc(labels, self.tracks), spacing=self.spacing)
         table, info = explain_object(model, self._features, t, label)
         out = [f"why {info['predicted']}: " + ", ".join(
             f"{r.feature} {r.contribution:+.3f}" for r in table.head(top).itertuples())]
