@@ -197,10 +197,13 @@ def track_learned(
     graph : networkx.DiGraph
         As from the solvers; ``graph.graph["link_model"] = "learned"``.
     """
-    graph = _solve(objects, labels=labels, movie=movie, max_distance=max_distance,
-                   max_gap=max_gap, divisions=divisions, solver=solver, model=model,
-                   spacing=spacing, costs=costs, as_edges=False)
-    graph.graph["link_model"] = "learned"
+    from ..candidates import graph_from_links
+
+    edges = learned_links(objects, labels=labels, movie=movie, max_distance=max_distance,
+                          max_gap=max_gap, divisions=divisions, solver=solver, model=model,
+                          spacing=spacing, costs=costs)
+    graph = graph_from_links(objects.reset_index(drop=True), edges)
+    graph.graph.update(tracker=solver, link_model="learned")
     return graph
 
 
@@ -220,16 +223,8 @@ def learned_links(
     """:func:`track_learned`'s links as an ``(E, 2)`` array of rows of `objects`.
 
     Same parameters; no networkx graph is built (``track_objects(...,
-    tracker="learned")`` uses it).
+    tracker="learned")`` uses it; :func:`track_learned` builds its graph from it).
     """
-    return _solve(objects, labels=labels, movie=movie, max_distance=max_distance,
-                  max_gap=max_gap, divisions=divisions, solver=solver, model=model,
-                  spacing=spacing, costs=costs, as_edges=True)
-
-
-def _solve(objects: pd.DataFrame, *, labels: Any, movie: Any, max_distance: float | None,
-           max_gap: int, divisions: bool, solver: str, model: LearnedAssociation | None,
-           spacing: Sequence[float] | None, costs: Any, as_edges: bool) -> Any:
     if solver not in ("lap", "global"):
         raise InputError(f"solver must be 'lap' or 'global' (got {solver!r})")
     model = model or LearnedAssociation.from_pretrained()
@@ -245,12 +240,12 @@ def _solve(objects: pd.DataFrame, *, labels: Any, movie: Any, max_distance: floa
         "edge_costs": costs_from_probabilities(p), "candidates": cands, "costs": costs,
     }
     if solver == "lap":
-        from ..lap import lap_links, track_lap
+        from ..lap import lap_links
 
-        return (lap_links if as_edges else track_lap)(objects, **kwargs)
-    from ..solve_global import global_links, track_global
+        return lap_links(objects, **kwargs)
+    from ..solve_global import global_links
 
-    return (global_links if as_edges else track_global)(objects, **kwargs)
+    return global_links(objects, **kwargs)
 
 
 # --------------------------------------------------------------------------- scoring
