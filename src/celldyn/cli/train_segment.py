@@ -88,6 +88,9 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
               help="With --splits: leave this set out of training (leave-one-set-out).")
 @click.option("--val-per-set", type=click.IntRange(1), default=6, show_default=True,
               help="With --splits: validation images per set scored each epoch.")
+@click.option("--val-every", type=click.IntRange(1), default=1, show_default=True,
+              help="With --splits: score the validation parts every N epochs (and after "
+                   "the last); the best scored epoch is kept.")
 @click.option("--stop-after", type=click.IntRange(1), default=None,
               help="With --splits: stop after this many epochs of the --epochs schedule "
                    "(with --resume past it: just write the best checkpoint so far).")
@@ -124,7 +127,7 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
 @_user_errors
 def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
                   continue_from: tuple[Path, ...], data: Path | None,
-                  exclude: tuple[str, ...], val_per_set: int,
+                  exclude: tuple[str, ...], val_per_set: int, val_every: int,
                   stop_after: int | None, out: Path | None,
                   init: str | None, epochs: int,
                   iters: int, batch: int, crop: int, lr: float, base: int, depth: int,
@@ -150,7 +153,7 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
             raise InputError("give either --splits or --images/--masks, not both")
         _train_from_splits(splits, data, exclude, val_per_set, out, init, epochs, iters,
                            batch, crop, lr, base, depth, seed, checkpoint_dir, resume,
-                           progress, stop_after)
+                           progress, stop_after, val_every)
         return
     if images is None or masks is None:
         raise InputError("give --images and --masks (or --splits benchmarks/splits.py)")
@@ -184,7 +187,8 @@ def _train_from_splits(splits: Path, data: Path | None, exclude: tuple[str, ...]
                        val_per_set: int, out: Path, init: str | None, epochs: int,
                        iters: int, batch: int, crop: int, lr: float, base: int, depth: int,
                        seed: int, checkpoint_dir: Path | None, resume: bool,
-                       progress: bool, stop_after: int | None = None) -> None:
+                       progress: bool, stop_after: int | None = None,
+                       val_every: int = 1) -> None:
     """The generalist recipe: all train parts together, per-set crop shares, keep_best."""
     from ..errors import InputError
     from ..segment.deep.datasets import load_split_table, split_samples
@@ -216,7 +220,7 @@ def _train_from_splits(splits: Path, data: Path | None, exclude: tuple[str, ...]
         raise InputError(f"no training images found under {data} for {splits}")
     config = TrainConfig(ndim=2, base=base, depth=depth, crop=crop, batch=batch,
                          iters_per_epoch=iters, epochs=epochs, lr=lr, seed=seed,
-                         val_every=1, keep_best=True)
+                         val_every=val_every, keep_best=True)
     ckpt = checkpoint_dir or out / "checkpoints"
 
     def report(rec: dict[str, float]) -> None:
@@ -234,7 +238,8 @@ def _train_from_splits(splits: Path, data: Path | None, exclude: tuple[str, ...]
                f"--iters {iters} --batch {batch} --crop {crop} --seed {seed}"
                + (f" --init {init}" if init else "")
                + "".join(f" --exclude {e}" for e in exclude)
-               + (f" --stop-after {stop_after}" if stop_after else ""))
+               + (f" --stop-after {stop_after}" if stop_after else "")
+               + (f" --val-every {val_every}" if val_every != 1 else ""))
     sets = sorted({s.name.split(":")[0] for s in train_s})
     meta: dict[str, Any] = {
         "name": out.name, "version": 1, "axes": "YX",
