@@ -79,13 +79,14 @@ def predict_logits(
     pad_x = (margin, n_tx * core_x - nx + margin)
     lead = [(0, 0)] * (img.ndim - 2)
     padded = np.pad(img, lead + [pad_y, pad_x], mode="reflect" if min(ny, nx) > 1 else "edge")
+    device = next(net.parameters()).device
     out = np.zeros((N_OUT, *img.shape[:-2], n_ty * core_y, n_tx * core_x), dtype=np.float32)
     for iy in range(n_ty):
         for ix in range(n_tx):
             y0, x0 = iy * core_y, ix * core_x
             crop = padded[..., y0:y0 + core_y + 2 * margin, x0:x0 + core_x + 2 * margin]
-            x = torch.from_numpy(np.ascontiguousarray(crop))[None, None]
-            y = net(x)[0].numpy()
+            x = torch.from_numpy(np.ascontiguousarray(crop))[None, None].to(device)
+            y = net(x)[0].cpu().numpy()
             out[..., y0:y0 + core_y, x0:x0 + core_x] = \
                 y[..., margin:margin + core_y, margin:margin + core_x]
     return out[..., :ny, :nx]
