@@ -1166,7 +1166,7 @@ def _severe(labels_list: list[np.ndarray]) -> int:
 def _gen_method(method: str, items: list, set_name: str) -> dict:
     t0 = time.perf_counter()
     preds: list[np.ndarray | None] = [None] * len(items)
-    diameters = []
+    diameters, agree = [], []
     if method in GEN_CLASSICAL:
         from celldyn.segment import segment_frame
 
@@ -1193,6 +1193,8 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
     else:
         from celldyn.segment.deep import load_segmenter
 
+        from celldyn.segment.auto import _watershed, agreement
+
         seg = load_segmenter(method)
         for group in _gen_groups(set_name, items):
             middle = items[group[len(group) // 2]].image
@@ -1200,9 +1202,15 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
             diameters.append(d)
             for i in group:
                 preds[i] = seg.segment(items[i].image, diameter=d)
+            # the automatic rule's test: agreement with the plain watershed, middle frame
+            t1 = time.perf_counter()
+            agree.append(round(agreement(_watershed(middle, False),
+                                         preds[group[len(group) // 2]]), 4))
+            t0 += time.perf_counter() - t1      # not part of the model's time
     sec = time.perf_counter() - t0
     groups = _gen_groups(set_name, items)
-    return {"items": [_item_counts(it, p) for it, p in zip(items, preds, strict=True)],
+    return {"agreement": agree,
+            "items": [_item_counts(it, p) for it, p in zip(items, preds, strict=True)],
             "groups": groups, "severe": [_severe([preds[i] for i in g]) for g in groups],
             "diameters": [None if d is None else round(float(d), 1) for d in diameters],
             "ms_per_mp": 1000 * sec / (sum(it.image.size for it in items) / 1e6),
@@ -1216,15 +1224,23 @@ def _summary(item_counts: list[list[float]]) -> dict:
             "SEG": round(float(c[6] / max(1, c[7])), 4), "n_gt": int(c[7])}
 
 
-def _auto_counts(res: dict, set_name: str, part: str) -> tuple[list, str]:
-    """The rule of celldyn.segment.auto replayed per group from the cached outputs."""
+def _auto_counts(res: dict, set_name: str, part: str,
+                 tau: float | None = None) -> tuple[list, str]:
+    """The rule of celldyn.segment.auto replayed per group from the cached outputs
+    (`tau`: its agreement level; default the shipped AGREEMENT)."""
+    if tau is None:
+        from celldyn.segment.auto import AGREEMENT as tau
     gen = res.get("generalist2d", {}).get(set_name, {}).get(part)
     cla = res.get("watershed (triangle)", {}).get(set_name, {}).get(part)
     if gen is None or cla is None:
         return [], "missing"
+    if not gen.get("agreement"):
+        return [], "missing (no agreement recorded)"
     out, fell_back = [], 0
     for g, (s_gen, s_cla) in enumerate(zip(gen["severe"], cla["severe"], strict=True)):
-        use_gen = s_cla > 0 and s_gen < s_cla       # watershed first, generalist fallback
+        # celldyn.segment.auto: the generalist where it disagrees with the watershed,
+        # unless its output is the more pathological one
+        use_gen = gen["agreement"][g] < tau and not s_gen > s_cla
         fell_back += use_gen
         src = gen if use_gen else cla
         out.extend(src["items"][i] for i in gen["groups"][g])
@@ -1270,6 +1286,20 @@ def _best_classical(res: dict, set_name: str) -> str | None:
         if s > score + 1e-12:
             best, score = m, s
     return best
+
+
+AGREEMENT_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def agreement_sweep(res: dict, part: str = "validation") -> list[tuple[float, float, int]]:
+    """(tau, mean AP@0.5 over the sets of `part`, sets scored) of the automatic rule
+    at each agreement level: how celldyn.segment.auto.AGREEMENT is chosen (validation)."""
+    out = []
+    for tau in AGREEMENT_GRID:
+        aps = [_summary(c)["AP@0.5"] for c, _ in (_auto_counts(res, n, part, tau)
+                                                 for n in _gen_sets()) if c]
+        out.append((tau, round(float(np.mean(aps)), 4) if aps else float("nan"), len(aps)))
+    return out
 
 
 def write_generalist_section(res: dict) -> None:

@@ -129,6 +129,8 @@ class RunConfig:
     Attributes
     ----------
     segmenter : str
+        ``auto`` (default: the watershed or the shipped generalist, by the rule of
+        :mod:`celldyn.segment.auto`; the choice and its reason are in the summary),
         ``classical`` (scikit-image methods, see `method`) or ``deep`` (a shipped or
         trained U-Net, see `model`; needs torch).
     method : str
@@ -181,10 +183,11 @@ class RunConfig:
         measured on the raw movie. None: no denoising.
     """
 
-    segmenter: Literal["classical", "deep"] = field(
-        default="classical", metadata=cli_option(
-        "--segmenter", "classical (scikit-image, see --method) or deep (U-Net, see "
-        "--model).", choices=SEGMENTERS))
+    segmenter: Literal["auto", "classical", "deep"] = field(
+        default="auto", metadata=cli_option(
+        "--segmenter", "auto: the watershed or the shipped generalist model, whichever "
+        "suits the movie (the rule and its reason are in the summary); classical "
+        "(scikit-image, see --method); deep (U-Net, see --model).", choices=SEGMENTERS))
     method: str = field(default="watershed", metadata=cli_option(
         "--method", "Classical method: watershed, threshold, edges, spots (their "
         "parameters: `celldyn methods`)."))

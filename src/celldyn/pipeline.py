@@ -30,6 +30,7 @@ from .scale import segment_measure
 from .movie import Movie, as_movie
 from .denoise import denoise_movie
 from .segment.api import segment_movie
+from .segment.auto import resolve_auto
 from .segment.sanity import check_segmentation
 from .track import track_objects
 from .track.tracks import node_table, tracks_graph
@@ -70,6 +71,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     max_distance: float = 0.0
     tracking: str = ""  # the motion scale and division settings the tracker used
+    segmentation: str = ""  # what --segmenter auto chose, and why
 
     @functools.cached_property
     def graph(self) -> nx.DiGraph:
@@ -95,6 +97,7 @@ class RunResult:
             "merges": int(merges),
             "gaps_closed": int(gaps),
             "tracking": self.tracking,
+            **({"segmentation": self.segmentation} if self.segmentation else {}),
             "seconds": dict(self.timings),
         }
 
@@ -135,14 +138,8 @@ def run(
         Segment and measure as dask tasks there, chunk by chunk, the cache written as
         they finish (:func:`celldyn.scale.segment_measure`); same results.
 
-    Returns
-    -------
-    RunResult
-
-    Raises
-    ------
-    InputError
-        Empty movie, NaN/Inf frames, labels of another shape or not integers.
+    Returns a :class:`RunResult`; raises :class:`~celldyn.errors.InputError` for an empty
+    movie, NaN/Inf frames, or labels of another shape or not integers.
 
     Examples
     --------
@@ -163,13 +160,15 @@ def run(
         from .classify import load_classifier
     classifier = load_classifier(config.classifier) if config.classifier else None
 
-    t0 = time.perf_counter()
+    t0, chosen = time.perf_counter(), ""
     if labels is None:
         seen = movie if not config.denoise else dataclasses.replace(movie, data=denoise_movie(
             movie.data, method=config.denoise, seed=config.seed, progress=bool(progress)))
         how = dict(segmenter=config.segmenter, method=config.method, model=config.model,
                    dark_objects=config.dark_objects, progress=bool(progress), cache=cache,
                    params=config.method_params)
+        if config.segmenter == "auto":  # issue 15: decided once, on the middle frame
+            how, chosen = resolve_auto(seen.data, how)
         seg, objects = (segment_measure(seen, movie, client=client, **how) if client
                         else (segment_movie(seen, **how), None))  # issue 19: on dask
     else:
@@ -211,7 +210,7 @@ def run(
     return RunResult(
         movie=movie, labels=tracked, objects=objects, edges=edges, tracks=tracks.table,
         config=config, timings=timings, max_distance=tracks.max_distance,
-        tracking=tracks.note,
+        tracking=tracks.note, segmentation=chosen,
     )
 
 

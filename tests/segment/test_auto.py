@@ -5,28 +5,96 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from celldyn.segment.auto import segment_movie_auto
+from celldyn.segment import auto
+from celldyn.segment.auto import AGREEMENT, agreement, choose_segmenter, segment_movie_auto
 
 
-def test_auto_keeps_a_plausible_watershed(sim2d):
-    movie = np.asarray(sim2d.movie.data[:3])
-    labels, choice = segment_movie_auto(movie)
-    assert choice.segmenter == "classical" and "plausible" in choice.reason
-    assert labels.shape == movie.shape and labels.max() >= 1
-    assert choice.to_dict()["reason"] == choice.reason
+def test_agreement_is_the_f1_of_matched_objects():
+    a = np.zeros((20, 20), np.int32)
+    a[2:8, 2:8], a[12:18, 12:18] = 1, 2
+    b = a.copy()
+    assert agreement(a, b) == 1.0
+    b[12:18, 12:18] = 0                       # one of two objects missing
+    assert agreement(a, b) == pytest.approx(2 / 3)
+    assert agreement(np.zeros_like(a), np.zeros_like(a)) == 1.0
 
 
 def test_auto_3d_movie_stays_classical():
-    movie = np.zeros((2, 3, 32, 32), dtype=np.float32)   # empty: suspect, but 3D
+    movie = np.zeros((2, 3, 32, 32), dtype=np.float32)
     labels, choice = segment_movie_auto(movie)
     assert choice.segmenter == "classical" and "3D" in choice.reason
     assert labels.shape == movie.shape
 
 
-def test_auto_tries_the_deep_model_when_the_watershed_fails():
+class _Stub:
+    """A stand-in for the generalist that returns fixed labels (the rule is tested,
+    not the network)."""
+
+    ndim = 2
+
+    def __init__(self, labels, diameter=12.0):
+        self.labels, self.diameter = labels, diameter
+
+    def estimate_diameter(self, frame):
+        return self.diameter
+
+    def segment(self, frame, diameter=None, **kw):
+        return self.labels
+
+
+def _blobs():
+    from celldyn.simulate import simulate_movie
+
+    sim = simulate_movie(n_frames=3, shape=(96, 96), n_objects=6, rng=1)
+    return np.asarray(sim.movie.data), np.asarray(sim.labels)
+
+
+@pytest.fixture
+def stub(monkeypatch):
     pytest.importorskip("torch")
-    movie = np.zeros((2, 64, 64), dtype=np.uint8)   # nothing to find: every frame empty
-    labels, choice = segment_movie_auto(movie, model="nuclei2d")
-    assert choice.segmenter == "classical"
-    assert "empty" in choice.reason and "nuclei2d" in choice.reason
-    assert labels.shape == movie.shape
+    holder = {}
+    import celldyn.segment.deep.registry as registry
+
+    monkeypatch.setattr(registry, "load_segmenter", lambda name: holder["seg"])
+    return holder
+
+
+def test_auto_keeps_the_watershed_when_the_generalist_agrees(stub):
+    movie, _ = _blobs()
+    stub["seg"] = _Stub(auto._watershed(movie[1], False))   # the same objects
+    choice = choose_segmenter(movie)
+    assert choice.segmenter == "classical" and "agree" in choice.reason
+    assert choice.agreement == 1.0 and choice.frame == 1
+    labels, _ = segment_movie_auto(movie)
+    assert labels.shape == movie.shape and labels.max() >= 1
+
+
+def test_auto_runs_the_generalist_where_they_disagree(stub):
+    movie, _ = _blobs()
+    other = np.zeros(movie.shape[1:], np.int32)
+    other[10:30, 10:30], other[50:70, 40:60] = 1, 2      # objects elsewhere
+    stub["seg"] = _Stub(other, diameter=20.0)
+    choice = choose_segmenter(movie)
+    assert choice.segmenter == "deep" and choice.agreement < AGREEMENT
+    assert choice.diameter == 20.0 and "disagree" in choice.text()
+    labels, _ = segment_movie_auto(movie)
+    assert np.array_equal(labels[0], other)               # the stub's output, every frame
+
+
+def test_auto_keeps_the_watershed_when_the_generalist_is_pathological(stub):
+    movie, _ = _blobs()
+    stub["seg"] = _Stub(np.ones(movie.shape[1:], np.int32))  # one object over the frame
+    choice = choose_segmenter(movie)
+    assert choice.segmenter == "classical" and "pathological" in choice.reason
+
+
+def test_auto_on_a_simulated_nuclei_movie_with_the_shipped_generalist(sim2d):
+    """Real models: on simulated fluorescent nuclei the shipped generalist agrees with the
+    watershed, so the cheaper watershed runs (and the choice is recorded)."""
+    pytest.importorskip("torch")
+    movie = np.asarray(sim2d.movie.data[:3])
+    labels, choice = segment_movie_auto(movie)
+    assert choice.segmenter == "classical", choice.reason
+    assert choice.agreement >= AGREEMENT
+    assert choice.to_dict()["reason"] == choice.reason
+    assert labels.shape == movie.shape and labels.max() >= 1

@@ -68,6 +68,8 @@ def _print_summary(result, path: Path | None, seconds: float, source: Any = None
         ("merges / gaps closed", f"{s['merges']} / {s['gaps_closed']}"),
         ("tracking", s.get("tracking", "")),
     ]
+    if s.get("segmentation"):
+        rows.insert(1, ("segmentation", s["segmentation"]))
     rows += [(f"time: {k}", f"{v:.2f} s") for k, v in s["seconds"].items()]
     rows.append(("time: total", f"{seconds:.2f} s"))
     if path is not None:
@@ -439,10 +441,11 @@ from .bench import bench_command  # noqa: E402
 from .classify import explain_command  # noqa: E402
 from .denoise import denoise_command  # noqa: E402
 from .methods import methods_command  # noqa: E402
+from .models import models_command  # noqa: E402
 from .train import train  # noqa: E402
 
 for _command in (train, explain_command, report_command, plot_command, methods_command,
-                 denoise_command, bench_command, annotate_next_command):
+                 denoise_command, bench_command, annotate_next_command, models_command):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,7 +25,7 @@ from .classical import METHODS, _method
 __all__ = ["SEGMENTERS", "Parameter", "check_params", "frame_function", "methods",
            "segment_movie", "segmenter_parameters"]
 
-SEGMENTERS = ("classical", "deep")
+SEGMENTERS = ("auto", "classical", "deep")
 _DEEP_PARAMS = ("diameter", "tile", "thresholds")
 
 
@@ -89,7 +89,7 @@ def segmenter_parameters(segmenter: str = "classical", method: str = "watershed"
                 "pip install 'celldyn[deep]'"
             ) from None
         func, names = segment_movie_deep, _DEEP_PARAMS
-    elif segmenter == "classical":
+    elif segmenter in ("classical", "auto"):   # auto's watershed takes the method's
         name = str(method).partition(":")[0]
         if name not in METHODS:
             raise ConfigError(
@@ -143,7 +143,7 @@ def check_params(segmenter: str, method: str, params: dict[str, Any]) -> None:
     method or parameter."""
     if segmenter not in SEGMENTERS:
         raise ConfigError(f"segmenter must be one of {SEGMENTERS} (got {segmenter!r})")
-    if segmenter == "classical" and str(method).partition(":")[0] not in METHODS:
+    if segmenter != "deep" and str(method).partition(":")[0] not in METHODS:
         _method(str(method), {})  # the message names the methods and their variants
     known = segmenter_parameters(segmenter, method)
     unknown = sorted(set(params) - {p.name for p in known})
@@ -155,7 +155,7 @@ def check_params(segmenter: str, method: str, params: dict[str, Any]) -> None:
             f"unknown parameters {unknown} for {what}; it takes {takes} "
             "(see `celldyn methods`)"
         )
-    if segmenter == "classical":
+    if segmenter != "deep":
         _method(str(method), dict(params))  # a variant given twice
 
 
@@ -237,9 +237,10 @@ def segment_movie(
     movie : Movie or (T, [Z,] Y, X) array
         Single-channel movie; an array is read as ``TYX`` when 3D and ``TZYX`` when 4D.
         Frames are loaded one at a time.
-    segmenter : {"classical", "deep"}
+    segmenter : {"auto", "classical", "deep"}
         Classical: scikit-image methods (`method`). Deep: a U-Net (`model`; needs
-        torch).
+        torch). Auto: one of the two, by the rule of :mod:`celldyn.segment.auto`
+        (`model` is then the shipped generalist).
     method : str
         Classical method, a key of :data:`~celldyn.segment.classical.METHODS`,
         optionally ``name:variant`` (``threshold:li``, ``edges:canny``, ``spots:dog``).
@@ -293,6 +294,16 @@ def segment_movie(
                 f"{tuple(data.shape)}; wrap it in celldyn.Movie with its axes"
             )
         movie = Movie(data, "TYX" if data.ndim == 3 else "TZYX")
+    if segmenter == "auto":
+        from .auto import choose_segmenter
+
+        params = {**(params or {}), **kwargs}
+        choice = choose_segmenter(movie.data, dark_objects=dark_objects, method=method,
+                                  params=params)
+        how = choice.how(dark_objects)
+        if how["segmenter"] == "classical":
+            how["params"] = params
+        return segment_movie(movie, method=method, progress=progress, cache=cache, **how)
     func = frame_function(movie, segmenter=segmenter, method=method, model=model,
                           dark_objects=dark_objects, params={**(params or {}), **kwargs})
     shape = tuple(movie.data.shape)

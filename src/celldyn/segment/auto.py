@@ -1,23 +1,25 @@
-"""``--segmenter auto``: which segmenter a movie gets, and why (a documented rule).
+"""``--segmenter auto`` (the default): which segmenter a movie gets, and why.
 
-The rule, fixed from the *validation* parts of benchmarks/splits.py only (figures in
-benchmarks/RESULTS.md, section "Segmentation: generalist and automatic choice"):
+The rule (our own; its one level, :data:`AGREEMENT`, was chosen on the *validation*
+parts of benchmarks/splits.py only: benchmarks/RESULTS.md, section "Segmentation:
+generalist and automatic choice"):
 
-1. Primary: the classical watershed (``--dark-objects`` as the user says). On the
-   validation parts the shipped ``generalist2d`` (a short CPU training) did not beat it:
-   on DIC HeLa and the phase-contrast E. coli colony both fail (AP@0.5 <= 0.03), the
-   generalist's scale probe misjudged the object size there (4-7 px for 25-110 px
-   objects), and on nuclei the watershed is strong. So the generalist is not the
-   default until a better-trained model beats the watershed on validation data.
-2. Fallback: if the watershed's output is pathological
-   (:func:`celldyn.segment.sanity.check_segmentation` finds empty frames, one object
-   covering a frame, or fragments) and torch is installed and the movie is 2D, the
-   shipped generalist (:data:`FALLBACK_MODEL`, object size by its scale probe once per
-   movie) is run too and kept if it has fewer such findings. The reason is recorded.
+1. On the middle frame, run the classical watershed (``--dark-objects`` as the user
+   says) and the shipped generalist (:data:`GENERALIST`, object size from its scale
+   probe on that frame; it sees the raw frame, as it was trained on both polarities).
+2. If they agree (F1 of their objects matched at IoU 0.5 at least :data:`AGREEMENT`),
+   the movie is the watershed's kind (fluorescent nuclei and blobs, where it was
+   validated as strong): keep the watershed, which is about a hundred times cheaper.
+3. If they disagree, the generalist is run on the whole movie at that object size,
+   unless its frame is pathological (:func:`celldyn.segment.sanity.check_segmentation`:
+   empty, one object covering the frame, fragments) and the watershed's is not.
+4. Without torch, or for 3D movies (no 3D generalist), the watershed runs and the reason
+   says so.
 
-:func:`segment_movie_auto` returns the labels and a :class:`Choice` (what ran, the
-diameter, the reason and the remaining findings) for the summary and run.json; it prints
-nothing.
+:func:`choose_segmenter` decides from one frame (cheap, and the same decision in
+process and on a Dask cluster); :func:`segment_movie_auto` also segments. Both return
+a :class:`Choice` (what ran, the object size, the agreement and the reason) for the
+summary and run.json; nothing is printed here.
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ import numpy as np
 
 from .sanity import Finding, check_segmentation
 
-__all__ = ["FALLBACK_MODEL", "Choice", "segment_movie_auto"]
+__all__ = ["AGREEMENT", "FALLBACK_MODEL", "GENERALIST", "Choice", "choose_segmenter",
+           "resolve_auto", "segment_movie_auto"]
 
-FALLBACK_MODEL = "generalist2d"
+GENERALIST = "generalist2d"
+FALLBACK_MODEL = GENERALIST           # the former name, kept for callers
+AGREEMENT = 0.6
 SEVERE = ("empty", "covering", "fragments")
 
 
@@ -45,61 +50,109 @@ class Choice:
     reason: str
     diameter: float | None = None
     findings: list[Finding] = field(default_factory=list)
+    agreement: float | None = None
+    frame: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"segmenter": self.segmenter, "model": self.model, "reason": self.reason,
-                "diameter": self.diameter,
+                "diameter": self.diameter, "agreement": self.agreement, "frame": self.frame,
                 "findings": [{"kind": f.kind, "frames": list(f.frames),
                               "message": f.message} for f in self.findings]}
+
+    def text(self) -> str:
+        """One line for the run summary."""
+        what = (f"deep {self.model}" + (f" (objects about {self.diameter:.0f} px)"
+                                        if self.diameter else "")
+                if self.segmenter == "deep" else "classical watershed")
+        return f"auto: {what}; {self.reason}"
+
+    def how(self, dark_objects: bool = False) -> dict[str, Any]:
+        """Keywords of :func:`celldyn.segment.api.segment_movie` for this choice."""
+        if self.segmenter == "deep":
+            return {"segmenter": "deep", "model": self.model, "dark_objects": False,
+                    "params": {"diameter": self.diameter}}
+        return {"segmenter": "classical", "dark_objects": dark_objects}
 
 
 def _severe(findings: list[Finding]) -> int:
     return sum(1 for f in findings if f.kind in SEVERE)
 
 
-def _classical(data: Any, dark_objects: bool) -> np.ndarray:
-    from .classical import segment_movie
+def _watershed(frame: np.ndarray, dark_objects: bool, method: str = "watershed",
+               params: dict[str, Any] | None = None) -> np.ndarray:
+    from .classical import segment_frame
 
+    arr = np.asarray(frame, dtype=np.float32)
+    params = dict(params or {})
     if dark_objects:
-        arr = np.asarray(data, dtype=np.float32)
-        return segment_movie(float(arr.max()) - arr, fill_holes=False)
-    return segment_movie(data)
+        arr = float(arr.max()) - arr
+        params.setdefault("fill_holes", False) if method == "watershed" else None
+    return segment_frame(arr, method, **params)
+
+
+def agreement(a: np.ndarray, b: np.ndarray, iou: float = 0.5) -> float:
+    """F1 of the objects of two label images matched one-to-one at IoU >= `iou`
+    (1.0 when both are empty)."""
+    from .deep.metrics import match_counts
+
+    tp, fp, fn = match_counts(np.asarray(a), np.asarray(b), (iou,))[iou]
+    return 1.0 if tp + fp + fn == 0 else float(2 * tp / max(1, 2 * tp + fp + fn))
+
+
+def choose_segmenter(data: Any, *, dark_objects: bool = False, model: str = GENERALIST,
+                     method: str = "watershed",
+                     params: dict[str, Any] | None = None) -> Choice:
+    """The :class:`Choice` for a single-channel movie ``(T, [Z,] Y, X)`` (array-like,
+    dask included: only the middle frame is read)."""
+    n = int(data.shape[0])
+    t = n // 2
+    frame = np.asarray(data[t])
+    if frame.ndim != 2:
+        return Choice("classical", None, "3D movie: no 3D generalist is shipped, the "
+                      "watershed runs", frame=t)
+    if importlib.util.find_spec("torch") is None:
+        return Choice("classical", None, "torch is not installed (celldyn[deep]), so the "
+                      "generalist cannot be compared", frame=t)
+    ws = _watershed(frame, dark_objects, method, params)
+    found = check_segmentation(ws[None])
+    from .deep.registry import load_segmenter
+
+    seg = load_segmenter(model)
+    diameter = seg.estimate_diameter(frame)
+    if diameter is None:
+        return Choice("classical", None, f"the {model} scale probe found no objects in "
+                      f"frame {t}", None, found, frame=t)
+    deep = seg.segment(frame, diameter=diameter)
+    score = agreement(ws, deep)
+    found_d = check_segmentation(deep[None])
+    if score >= AGREEMENT:
+        return Choice("classical", None, f"the watershed and {model} agree on frame {t} "
+                      f"(F1 {score:.2f} >= {AGREEMENT}): the cheaper watershed runs",
+                      None, found, score, t)
+    if _severe(found_d) > _severe(found):
+        return Choice("classical", None, f"the watershed and {model} disagree on frame {t} "
+                      f"(F1 {score:.2f}) but {model}'s output is pathological there",
+                      None, found, score, t)
+    return Choice("deep", model, f"the watershed and {model} disagree on frame {t} "
+                  f"(F1 {score:.2f} < {AGREEMENT}): the generalist runs", float(diameter),
+                  found_d, score, t)
+
+
+def resolve_auto(data: Any, how: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """`how` (keywords of :func:`celldyn.segment.api.segment_movie` with
+    ``segmenter="auto"``) with the segmenter chosen for `data`, and the summary line."""
+    choice = choose_segmenter(data, dark_objects=bool(how.get("dark_objects")),
+                              method=how.get("method", "watershed"), params=how.get("params"))
+    return {**how, **choice.how(bool(how.get("dark_objects")))}, choice.text()
 
 
 def segment_movie_auto(data: Any, *, dark_objects: bool = False,
-                       model: str = FALLBACK_MODEL,
+                       model: str = GENERALIST,
                        progress: bool | type = False) -> tuple[np.ndarray, Choice]:
-    """Labels ``(T, [Z,] Y, X)`` of a single-channel movie array and the :class:`Choice`.
+    """Labels ``(T, [Z,] Y, X)`` of a single-channel movie array and the :class:`Choice`."""
+    from .api import segment_movie
 
-    `dark_objects` applies to the watershed only: the generalist was trained on both
-    polarities (phase-contrast bacteria, H&E and fluorescence) and sees the raw frame.
-    """
     arr = data if hasattr(data, "ndim") else np.asarray(data)
-    labels = _classical(arr, dark_objects)
-    found = check_segmentation(labels)
-    if _severe(found) == 0:
-        return labels, Choice("classical", None, "the watershed (the validated default) "
-                              "gave plausible output", None, found)
-    kinds = ", ".join(f.kind for f in found if f.kind in SEVERE)
-    if arr.ndim != 3:
-        return labels, Choice("classical", None, f"the watershed output is suspect ({kinds}) "
-                              "but no 3D deep model is shipped", None, found)
-    if importlib.util.find_spec("torch") is None:
-        return labels, Choice("classical", None, f"the watershed output is suspect ({kinds}); "
-                              "install torch (celldyn[deep]) to try the deep model", None,
-                              found)
-    from .deep.registry import load_segmenter, segment_movie_deep
-
-    seg = load_segmenter(model)
-    diameter = seg.estimate_diameter(np.asarray(arr[arr.shape[0] // 2]))
-    if diameter is None:
-        return labels, Choice("classical", None, f"the watershed output is suspect ({kinds}) "
-                              f"and the {model} scale probe found no objects", None, found)
-    deep = segment_movie_deep(arr, model=seg, diameter=diameter, progress=progress)
-    found_d = check_segmentation(deep)
-    if _severe(found_d) < _severe(found):
-        return deep, Choice("deep", model, f"the watershed output was pathological "
-                            f"({kinds}); {model} was not (objects about {diameter:.0f} px)",
-                            diameter, found_d)
-    return labels, Choice("classical", None, f"the watershed output is suspect ({kinds}) "
-                          f"and {model} was no better", None, found)
+    choice = choose_segmenter(arr, dark_objects=dark_objects, model=model)
+    labels = segment_movie(arr, progress=progress, **choice.how(dark_objects))
+    return labels, choice

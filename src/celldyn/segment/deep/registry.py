@@ -34,7 +34,7 @@ SHIPPED: dict[str, dict[str, str]] = {
     "nuclei2d": {"folder": "nuclei2d",
                  "sha256": "afe60de2201a3f5d90f8a860b508c6b456510404b2f65e643634c145d4e2c268"},
     "generalist2d": {"folder": "generalist2d",
-                     "sha256": "77031901b2e2b69adbdf32687541731807261afcfca26411ff529cb040e9e0cd"},
+                     "sha256": "ea376cd88c821399f920834b2857337a33bd7d622bf161ded435d68d19934478"},
 }
 
 
