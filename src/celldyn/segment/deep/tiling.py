@@ -21,7 +21,7 @@ import math
 import numpy as np
 import torch
 
-from .unet import N_OUT, UNet
+from .unet import UNet
 
 __all__ = ["predict_logits", "receptive_radius"]
 
@@ -49,7 +49,7 @@ def _round_up(n: int, m: int) -> int:
 def predict_logits(
     net: UNet, image: np.ndarray, *, tile: int = 512, margin: int | None = None
 ) -> np.ndarray:
-    """Logits ``(N_OUT, [Z,] Y, X)`` of `net` on one normalised frame.
+    """Logits ``(net.out_channels, [Z,] Y, X)`` of `net` on one normalised frame.
 
     Parameters
     ----------
@@ -79,7 +79,7 @@ def predict_logits(
     pad_x = (margin, n_tx * core_x - nx + margin)
     lead = [(0, 0)] * (img.ndim - 2)
     padded = np.pad(img, lead + [pad_y, pad_x], mode="reflect" if min(ny, nx) > 1 else "edge")
-    out = np.zeros((N_OUT, *img.shape[:-2], n_ty * core_y, n_tx * core_x), dtype=np.float32)
+    out = np.zeros((net.out_channels, *img.shape[:-2], n_ty * core_y, n_tx * core_x), dtype=np.float32)
     for iy in range(n_ty):
         for ix in range(n_tx):
             y0, x0 = iy * core_y, ix * core_x
