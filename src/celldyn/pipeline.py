@@ -70,6 +70,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     max_distance: float = 0.0
     tracking: str = ""  # the motion scale and division settings the tracker used
+    semantic: dict[str, Any] = field(default_factory=dict)  # a semantic model's class map
 
     @functools.cached_property
     def graph(self) -> nx.DiGraph:
@@ -163,7 +164,7 @@ def run(
         from .classify import load_classifier
     classifier = load_classifier(config.classifier) if config.classifier else None
 
-    t0 = time.perf_counter()
+    t0, semantic = time.perf_counter(), {}  # semantic: filled by a class-map model
     if labels is None:
         seen = movie if not config.denoise else dataclasses.replace(movie, data=denoise_movie(
             movie.data, method=config.denoise, seed=config.seed, progress=bool(progress)))
@@ -171,7 +172,7 @@ def run(
                    dark_objects=config.dark_objects, progress=bool(progress), cache=cache,
                    params=config.method_params)
         seg, objects = (segment_measure(seen, movie, client=client, **how) if client
-                        else (segment_movie(seen, **how), None))  # issue 19: on dask
+                        else (segment_movie(seen, **how, semantic=semantic), None))
     else:
         seg = check_labels(labels, shape=movie.data.shape)
     timings["segment"] = time.perf_counter() - t0
@@ -211,7 +212,7 @@ def run(
     return RunResult(
         movie=movie, labels=tracked, objects=objects, edges=edges, tracks=tracks.table,
         config=config, timings=timings, max_distance=tracks.max_distance,
-        tracking=tracks.note,
+        tracking=tracks.note, semantic=semantic,
     )
 
 
@@ -245,4 +246,4 @@ def write_run(
         record=record, spacing=m.spacing, frame_interval=m.frame_interval,
         overwrite=overwrite, progress=progress,
         derived=lambda folder: write_analysis(result, folder, record=record),
-    )
+        semantic=result.semantic)

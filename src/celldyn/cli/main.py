@@ -439,10 +439,11 @@ from .bench import bench_command  # noqa: E402
 from .classify import explain_command  # noqa: E402
 from .denoise import denoise_command  # noqa: E402
 from .methods import methods_command  # noqa: E402
+from .models import models_command  # noqa: E402
 from .train import train  # noqa: E402
 
 for _command in (train, explain_command, report_command, plot_command, methods_command,
-                 denoise_command, bench_command, annotate_next_command):
+                 denoise_command, bench_command, annotate_next_command, models_command):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
