@@ -48,7 +48,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _results import markdown_table, write_section  # noqa: E402
+from _results import markdown_table, write_section
 
 SECTION = "Segmentation 3D and EM (benchmarks/segmentation_3d_em.py)"
 SET_3D = "seg-PlantSeg-3D-nuclei"
@@ -103,8 +103,8 @@ def bench_3d(quick: bool) -> dict:
     test = load_set_part(sp, "test", root)
     model = load_segmenter("nuclei3d")
     for name, fn in (
-        (f"watershed 3D ({best['threshold_method']}, sigma {best['smooth_sigma']}, "
-         f"min_distance {best['min_distance']}; chosen on validation)",
+        ((f"watershed 3D ({best['threshold_method']}, sigma {best['smooth_sigma']}, "
+          f"min_distance {best['min_distance']}; chosen on validation)"),
          lambda v: segment_watershed(v, spacing=vox, **best)),
         ("watershed 3D (default parameters)", lambda v: segment_watershed(v, spacing=vox)),
         ("deep nuclei3d", lambda v: model.segment(v, spacing=vox)),
@@ -141,7 +141,11 @@ def bench_em(quick: bool) -> dict:
     from celldyn.segment.deep.datasets import load_set_part
     from celldyn.segment.deep.metrics import average_precision
     from celldyn.segment.deep.semantic import (
-        class_scores, confusion, instances_of_class, tune_min_size)
+        class_scores,
+        confusion,
+        instances_of_class,
+        tune_min_size,
+    )
     from celldyn.segment.deep.set_models import SEMANTIC_CLASSES
 
     table, root = _splits()
@@ -167,8 +171,8 @@ def bench_em(quick: bool) -> dict:
     test = load_set_part(sp, "test", root)
     rows, per_class = [], []
     for name, fn, min_size in (
-        (f"classical (sigma {best['sigma']}, Otsu x{best['factor']}, opening r "
-         f"{best['radius']}, min size {size}; chosen on validation)",
+        ((f"classical (sigma {best['sigma']}, Otsu x{best['factor']}, opening r "
+          f"{best['radius']}, min size {size}; chosen on validation)"),
          lambda im: _classical_em(im, **best), size),
         ("deep mito_em", model.classify, int(model.thresholds.get("min_size", 0))),
     ):

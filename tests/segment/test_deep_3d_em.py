@@ -124,7 +124,11 @@ def test_train_semantic_set_is_deterministic(data_root, tmp_path):
 
 
 def test_semantic_scores_and_instances():
-    from celldyn.segment.deep.semantic import class_scores, confusion, instances_of_class
+    from celldyn.segment.deep.semantic import (
+        class_scores,
+        confusion,
+        instances_of_class,
+    )
 
     truth = np.array([[0, 0, 3, 3], [1, 1, 3, 3]])
     pred = np.array([[0, 1, 3, 3], [1, 1, 3, 0]])

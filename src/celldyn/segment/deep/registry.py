@@ -41,6 +41,8 @@ SHIPPED: dict[str, dict[str, str]] = {
                  "sha256": "afe60de2201a3f5d90f8a860b508c6b456510404b2f65e643634c145d4e2c268"},
     "generalist2d": {"folder": "generalist2d",
                      "sha256": "77031901b2e2b69adbdf32687541731807261afcfca26411ff529cb040e9e0cd"},
+    "nuclei3d": {"folder": "nuclei3d",
+                 "sha256": "aa964ec66a5f3b30951765d48449d41fe5f3f28e7db81a7aa781cf4d46d9a1b2"},
 }
 
 
