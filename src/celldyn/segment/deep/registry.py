@@ -43,6 +43,8 @@ SHIPPED: dict[str, dict[str, str]] = {
                      "sha256": "77031901b2e2b69adbdf32687541731807261afcfca26411ff529cb040e9e0cd"},
     "nuclei3d": {"folder": "nuclei3d",
                  "sha256": "aa964ec66a5f3b30951765d48449d41fe5f3f28e7db81a7aa781cf4d46d9a1b2"},
+    "mito_em": {"folder": "mito_em",
+                "sha256": "95a8bb1b0c0d1ad6bbdcecb3d93d30cebc2605b30d352d176c93e0cee0da82e7"},
 }
 
 

@@ -93,7 +93,7 @@ def class_scores(conf: np.ndarray) -> dict[str, list[float]]:
 
 
 def tune_min_size(pred_classes: Sequence[np.ndarray], truth_labels: Sequence[np.ndarray],
-                  cls: int, sizes: Sequence[int] = (0, 10, 20, 40, 80, 160)
+                  cls: int, sizes: Sequence[int] = (0, 20, 40, 80, 160, 320, 640, 1280)
                   ) -> tuple[int, float]:
     """The `min_size` of :func:`instances_of_class` with the best AP@0.5 against
     `truth_labels` (validation images); ties go to the smaller size."""
