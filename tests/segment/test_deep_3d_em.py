@@ -69,7 +69,7 @@ def data_root(tmp_path_factory):
     for sub in ("images", "masks", "masks_semantic"):
         (em / sub).mkdir(parents=True)
     for k in range(4):
-        img2, lab2 = _balls((1, 48, 48), 4, rng, radius=(1, 6, 6))
+        img2, lab2 = _balls((1, 48, 48), 4, rng, radius=(0.5, 6, 6))
         classes = np.where(lab2[0] > 0, 3, 0).astype(np.uint8)
         classes[::12, :] = 1                             # "membranes": dark lines
         img = np.where(classes == 1, 20, 255 - img2[0]).astype(np.uint8)
@@ -147,7 +147,7 @@ def test_shipped_nuclei3d_on_a_crop():
 
     seg = load_segmenter("nuclei3d")
     assert seg.ndim == 3 and not seg.semantic
-    vol = tifffile.imread(DATA / "seg-PlantSeg-3D-nuclei" / "images" / "1137_mini.tif")
+    vol = tifffile.imread(DATA / "seg-PlantSeg-3D-nuclei" / "images" / "1136_mini.tif")
     crop = vol[30:54, 20:84, 20:84]
     out = seg.segment(crop, spacing=tuple(seg.config["voxel_size_um"]))
     assert out.shape == crop.shape and out.dtype == np.int32
