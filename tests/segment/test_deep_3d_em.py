@@ -179,3 +179,16 @@ def test_shipped_mito_em_and_the_run_writes_the_class_map(tmp_path):
     record = json.loads((folder / "run.json").read_text())
     assert record["semantic"]["classes"][3] == "mitochondria"
     assert record["semantic"]["objects_are"] == "mitochondria"
+
+
+def test_models_command_lists_the_shipped_models_with_their_cards():
+    res = CliRunner().invoke(main, ["models"])
+    assert res.exit_code == 0, res.output
+    lines = {ln.split()[0]: ln for ln in res.output.splitlines() if ln.strip()}
+    assert "3D convolutions" in lines["nuclei3d"]
+    assert "semantic" in lines["mito_em"]
+    card = CliRunner().invoke(main, ["models", "mito_em"])
+    assert card.exit_code == 0 and "## Limits" in card.output
+    bad = CliRunner().invoke(main, ["models", "nope"])
+    assert bad.exit_code != 0 and "unknown shipped segmentation model" in bad.output
+    assert "Traceback" not in bad.output
