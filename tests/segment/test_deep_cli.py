@@ -80,3 +80,14 @@ def test_train_segment_cli_errors(tmp_path):
     r = CliRunner().invoke(main, ["train", "segment", "--images", str(tmp_path / "a"),
                                   "--masks", str(tmp_path / "b"), "--out", str(tmp_path / "m")])
     assert r.exit_code == 2 and "no TIFF files" in r.output
+
+
+def test_train_segment_device_cuda_without_gpu_is_one_line(folders, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is present")
+    r = CliRunner().invoke(main, _args(folders, tmp_path / "m", "--device", "cuda"))
+    assert r.exit_code == 2, r.output
+    assert "no CUDA GPU" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "m" / "weights.pt").exists()

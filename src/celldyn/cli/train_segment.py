@@ -129,6 +129,10 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Checkpoints [default: OUT/checkpoints].")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint.")
+@click.option("--device", default="cpu", show_default=True,
+              help="Torch device for training, e.g. cuda where a GPU is available; the "
+                   "model runs on the CPU afterwards. CPU runs are the reproducible "
+                   "reference.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @_user_errors
 def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
@@ -138,7 +142,8 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
                   init: str | None, epochs: int,
                   iters: int, batch: int, crop: int, lr: float, base: int, depth: int,
                   diameter: float | None, val_fraction: float, partial: bool, seed: int,
-                  checkpoint_dir: Path | None, resume: bool, progress: bool) -> None:
+                  checkpoint_dir: Path | None, resume: bool, progress: bool,
+                  device: str = "cpu") -> None:
     """Train a deep segmentation model on images + instance masks (or fine-tune one)."""
     from ..errors import InputError
 
@@ -160,11 +165,11 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
         if set_name is not None:
             _train_one_set(splits, data, set_name, out, epochs, iters, batch, crop, z_crop,
                            lr, base, depth, seed, checkpoint_dir, resume, progress,
-                           stop_after, val_every)
+                           stop_after, val_every, device)
             return
         _train_from_splits(splits, data, exclude, val_per_set, out, init, epochs, iters,
                            batch, crop, lr, base, depth, seed, checkpoint_dir, resume,
-                           progress, stop_after, val_every)
+                           progress, stop_after, val_every, device)
         return
     if images is None or masks is None:
         raise InputError("give --images and --masks (or --splits benchmarks/splits.py)")
@@ -189,7 +194,7 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
                           val_fraction=val_fraction, partial=partial, seed=seed,
                           checkpoint_dir=checkpoint_dir, resume=resume, progress=progress,
                           on_epoch=report, images=str(images), masks=str(masks),
-                          command=command)
+                          command=command, device=device)
     click.echo(f"wrote {out} (weights sha256 {done.digest[:12]}...; {done.n_train} "
                f"training, {done.n_val} validation images; {done.seconds:.0f} s)")
 
@@ -204,7 +209,7 @@ def _train_one_set(splits: Path, data: Path | None, set_name: str, out: Path,
                    epochs: int, iters: int, batch: int, crop: int, z_crop: int, lr: float,
                    base: int, depth: int, seed: int, checkpoint_dir: Path | None,
                    resume: bool, progress: bool, stop_after: int | None,
-                   val_every: int) -> None:
+                   val_every: int, device: str = "cpu") -> None:
     """A 3D or semantic model of one set (:mod:`celldyn.segment.deep.set_models`)."""
     from .._optional import require_torch
 
@@ -231,7 +236,7 @@ def _train_one_set(splits: Path, data: Path | None, set_name: str, out: Path,
     done = train_set_model(table, set_name, data, out, config=config,
                            checkpoint_dir=checkpoint_dir or out / "checkpoints",
                            resume=resume, progress=progress, on_epoch=report,
-                           stop_after=stop_after, command=_command())
+                           stop_after=stop_after, command=_command(), device=device)
     click.echo(f"wrote {out} (weights sha256 {done.digest}; {done.n_train} training, "
                f"{done.n_val} validation images of {set_name}; best epoch "
                f"{done.result.best_epoch}; thresholds {done.thresholds}; "
@@ -243,7 +248,7 @@ def _train_from_splits(splits: Path, data: Path | None, exclude: tuple[str, ...]
                        iters: int, batch: int, crop: int, lr: float, base: int, depth: int,
                        seed: int, checkpoint_dir: Path | None, resume: bool,
                        progress: bool, stop_after: int | None = None,
-                       val_every: int = 1) -> None:
+                       val_every: int = 1, device: str = "cpu") -> None:
     """The generalist recipe: all train parts together, per-set crop shares, keep_best."""
     from ..errors import InputError
     from ..segment.deep.datasets import load_split_table, split_samples
@@ -286,7 +291,8 @@ def _train_from_splits(splits: Path, data: Path | None, exclude: tuple[str, ...]
 
     result = train_segmenter(train_s, val_s, config, init=init_state, thresholds=thresholds,
                              checkpoint_dir=ckpt, resume=resume, progress=progress,
-                             on_epoch=report, freeze_norm=False, stop_after=stop_after)
+                             on_epoch=report, freeze_norm=False, stop_after=stop_after,
+                             device=device)
     command = ("celldyn train segment " + " ".join(shlex.quote(a) for a in sys.argv[3:])
                if len(sys.argv) > 3 and sys.argv[1:3] == ["train", "segment"] else
                f"celldyn train segment --splits {splits} --out {out} --epochs {epochs} "

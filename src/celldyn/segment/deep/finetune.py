@@ -87,7 +87,7 @@ def train_on_pairs(pairs: Sequence[tuple[str, Any, Any]], out: str | Path, *,
                    progress: bool = True,
                    on_epoch: Callable[[dict[str, float]], None] | None = None,
                    images: str = "", masks: str = "", command: str | None = None,
-                   ) -> TrainedModel:
+                   device: str = "cpu") -> TrainedModel:
     """Train a model on ``(name, image, labels)`` pairs (fine-tune `init` when given:
     its architecture, thresholds and object size), split off ``val_fraction`` of the
     pairs for validation, write the model folder `out`.
@@ -141,6 +141,7 @@ def train_on_pairs(pairs: Sequence[tuple[str, Any, Any]], out: str | Path, *,
                          iters_per_epoch=iters, epochs=epochs, lr=lr, seed=seed)
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else out / "checkpoints"
     result = train_segmenter(train_s, val_s, config, init=init_state, thresholds=thresholds,
+                             device=device,
                              checkpoint_dir=ckpt, resume=resume, progress=progress,
                              on_epoch=on_epoch)
     if command is None:

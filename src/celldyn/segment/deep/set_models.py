@@ -104,14 +104,15 @@ def train_set_model(
     table: dict[str, Any], name: str, root: str | Path, out: str | Path, *,
     config: TrainConfig, checkpoint_dir: str | Path | None = None, resume: bool = False,
     progress: bool | type = False, on_epoch: Callable[[dict[str, float]], None] | None = None,
-    stop_after: int | None = None, command: str | None = None,
+    stop_after: int | None = None, command: str | None = None, device: str = "cpu",
 ) -> SetModel:
     """Train the model of set `name` (3D instance or semantic) and write its folder.
 
     `config` gives the schedule and size (``base``, ``depth``, ``crop``, ``z_crop``,
     ``batch``, ``epochs``, ``iters_per_epoch``, ``lr``, ``seed``); the kind-specific
     fields (``ndim``, ``sampling``, ``n_classes``, ``class_weights``, ``keep_best``)
-    are set here. Returns the sha256 and the record; the folder has no CARD.md (the
+    are set here. `device` as :func:`~.train.train_segmenter` (CPU: the reproducible
+    reference). Returns the sha256 and the record; the folder has no CARD.md (the
     shipped cards are written by hand from the benchmark's test scores).
     """
     from ...errors import InputError
@@ -155,7 +156,7 @@ def train_set_model(
     result = train_segmenter(train, val, config, thresholds=start,
                              checkpoint_dir=checkpoint_dir,
                              resume=resume, progress=progress, on_epoch=on_epoch,
-                             freeze_norm=False, stop_after=stop_after)
+                             freeze_norm=False, stop_after=stop_after, device=device)
     thresholds = result.thresholds
     if kind == "semantic":
         from .semantic import predict_classes, tune_min_size

@@ -16,14 +16,17 @@ X only (Z is kept whole).
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
+
 import torch
+from torch import nn
 
 from .unet import UNet
 
-__all__ = ["predict_logits", "receptive_radius"]
+__all__ = ["inference_net", "predict_logits", "receptive_radius"]
 
 
 def receptive_radius(net: UNet) -> int:
@@ -39,6 +42,30 @@ def receptive_radius(net: UNet) -> int:
         r += step + 2 * step   # transposed conv + two convs
     m = net.multiple
     return int(math.ceil(r / m) * m)
+
+
+def inference_net(net: UNet) -> nn.Module:
+    """An eval-mode copy of `net` for inference: each convolution fused with the batch
+    norm after it (``torch.nn.utils.fusion.fuse_conv_bn_eval``) and, in 2D, channels-last
+    memory (faster oneDNN kernels on CPUs). Same outputs up to float rounding; about
+    1.7x faster on 2 CPU threads (benchmarks/RESULTS.md, Segmentation speed). Built per
+    call (a few milliseconds) so a network still being trained is never served stale.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    fast = copy.deepcopy(net).eval()
+    for block in (*getattr(fast, "down", ()), *getattr(fast, "dec", ())):
+        if not isinstance(block, nn.Sequential):
+            continue
+        for i in range(len(block) - 1):
+            conv, norm = block[i], block[i + 1]
+            if (isinstance(conv, (nn.Conv2d, nn.Conv3d))
+                    and isinstance(norm, (nn.BatchNorm2d, nn.BatchNorm3d))):
+                block[i] = fuse_conv_bn_eval(conv, norm)
+                block[i + 1] = nn.Identity()
+    if getattr(net, "ndim", 2) == 2:
+        fast = fast.to(memory_format=torch.channels_last)
+    return fast
 
 
 def _round_up(n: int, m: int) -> int:
@@ -79,13 +106,17 @@ def predict_logits(
     pad_x = (margin, n_tx * core_x - nx + margin)
     lead = [(0, 0)] * (img.ndim - 2)
     padded = np.pad(img, lead + [pad_y, pad_x], mode="reflect" if min(ny, nx) > 1 else "edge")
-    out = np.zeros((net.out_channels, *img.shape[:-2], n_ty * core_y, n_tx * core_x), dtype=np.float32)
+    device = next(net.parameters()).device
+    fast = inference_net(net)
+    layout = torch.channels_last if net.ndim == 2 else torch.contiguous_format
+    out = np.zeros((net.out_channels, *img.shape[:-2], n_ty * core_y, n_tx * core_x),
+                   dtype=np.float32)
     for iy in range(n_ty):
         for ix in range(n_tx):
             y0, x0 = iy * core_y, ix * core_x
             crop = padded[..., y0:y0 + core_y + 2 * margin, x0:x0 + core_x + 2 * margin]
-            x = torch.from_numpy(np.ascontiguousarray(crop))[None, None]
-            y = net(x)[0].numpy()
+            x = torch.from_numpy(np.ascontiguousarray(crop))[None, None].to(device)
+            y = fast(x.contiguous(memory_format=layout))[0].cpu().numpy()
             out[..., y0:y0 + core_y, x0:x0 + core_x] = \
                 y[..., margin:margin + core_y, margin:margin + core_x]
     return out[..., :ny, :nx]

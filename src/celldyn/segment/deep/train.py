@@ -160,10 +160,10 @@ def _loss(net: UNet, x: torch.Tensor, sem: torch.Tensor, dist: torch.Tensor,
           config: TrainConfig) -> torch.Tensor:
     out = net(x)
     if config.n_classes:
-        cw = (torch.tensor(config.class_weights, dtype=torch.float32)
+        cw = (torch.tensor(config.class_weights, dtype=torch.float32, device=out.device)
               if config.class_weights else None)
         return F.cross_entropy(out, sem, weight=cw, ignore_index=-1)
-    weight = torch.tensor([1.0, 1.0, config.boundary_weight])
+    weight = torch.tensor([1.0, 1.0, config.boundary_weight], device=out.device)
     ce = F.cross_entropy(out[:, :3], sem, weight=weight, ignore_index=-1)
     valid = (dist >= 0).float()
     bce = (F.binary_cross_entropy_with_logits(out[:, 3], dist.clamp(min=0),
@@ -259,6 +259,7 @@ def train_segmenter(
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     freeze_norm: bool | None = None,
     stop_after: int | None = None,
+    device: str = "cpu",
 ) -> TrainResult:
     """Train (or fine-tune, with `init`) a U-Net on `train`; score `val` every epoch.
 
@@ -288,6 +289,10 @@ def train_segmenter(
         ``config.epochs``): the same weights as the full run had at that epoch. With
         `resume` past that epoch, nothing is trained: the best (``keep_best``) or last
         checkpoint is tuned and returned.
+    device : str
+        Torch device to train on (``"cuda"`` where a GPU is available). Inference and
+        the returned network are on the CPU; CPU training is the reproducible
+        reference (GPU kernels are not bit-identical).
     on_epoch : callable, optional
         Called with each epoch's record ``{"epoch", "loss", "val_ap50", "val_ap75",
         "seconds"}``.
@@ -296,9 +301,16 @@ def train_segmenter(
         raise ValueError("no training samples")
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
     seed_everything(config.seed)
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            from ...errors import InputError
+            raise InputError("--device cuda: no CUDA GPU is available to torch here")
+        torch.use_deterministic_algorithms(True, warn_only=True)
     net = build_unet(config.architecture())
     if init is not None:
         net.load_state_dict(init)
+    net.to(dev)
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     total = config.epochs * config.iters_per_epoch
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, total))
@@ -312,7 +324,7 @@ def train_segmenter(
     if resume:
         if ckpt is None or not (ckpt / "last.pt").is_file():
             raise FileNotFoundError(f"no checkpoint to resume in {ckpt}")
-        state = torch.load(ckpt / "last.pt", weights_only=True)
+        state = torch.load(ckpt / "last.pt", weights_only=True, map_location=dev)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
@@ -339,7 +351,7 @@ def train_segmenter(
                     mod.eval()
         losses = []
         for _ in range(config.iters_per_epoch):
-            x, sem, dist = _batch(prepared, config, rng)
+            x, sem, dist = (t.to(dev) for t in _batch(prepared, config, rng))
             loss = _loss(net, x, sem, dist, config)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -360,7 +372,8 @@ def train_segmenter(
                 bar.set_postfix(loss=f"{record['loss']:.3f}", val_miou=f"{score:.3f}")
             if config.keep_best and (best is None or score > best["score"] + 1e-12):
                 best = {"score": score, "epoch": epoch,
-                        "model": {k: v.detach().clone() for k, v in net.state_dict().items()}}
+                        "model": {k: v.detach().cpu().clone()
+                                  for k, v in net.state_dict().items()}}
         elif validate:
             ap = validation_ap(val, _predict_val(net, val), thresholds)
             record.update(val_ap50=ap[0.5], val_ap75=ap[0.75])
@@ -369,7 +382,8 @@ def train_segmenter(
             score = float(np.mean([ap[0.5], ap[0.75]]))
             if config.keep_best and (best is None or score > best["score"] + 1e-12):
                 best = {"score": score, "epoch": epoch,
-                        "model": {k: v.detach().clone() for k, v in net.state_dict().items()}}
+                        "model": {k: v.detach().cpu().clone()
+                                  for k, v in net.state_dict().items()}}
         record["seconds"] = time.perf_counter() - te
         history.append(record)
         if ckpt is not None:
@@ -379,6 +393,7 @@ def train_segmenter(
     if bar is not None:
         bar.close()
     net.eval()
+    net.to("cpu")
     if config.keep_best and best is not None:
         net.load_state_dict(best["model"])
     if tune and val and not config.n_classes:
