@@ -223,12 +223,17 @@ SEGMENTATION: dict[str, Split] = {s.set: s for s in (
                "about 340 cells); silver-quality labels"),
     Split("seg-PlantSeg-3D-nuclei", "image", train=("1135_mini",),
           validation=("1136_mini",), test=("1137_mini",),
-          note="3D volumes; no 3D model is shipped yet (the 2D generalist does not use it)"),
+          note="3D volumes, split by volume: nuclei3d trains on 1135_mini, chooses its "
+               "epoch and levels on 1136_mini (as does the classical baseline's "
+               "variant); 1137_mini is test only (benchmarks/segmentation_3d_em.py). "
+               "The 2D generalist does not use this set"),
     Split("seg-EM-drosophila-vnc-mito", "image",
           train=tuple(f"s{i:02d}" for i in range(14)),
           validation=("s14", "s15", "s16"), test=("s17", "s18", "s19"),
-          note="ssTEM sections in contiguous blocks; semantic/mitochondria; no EM model is "
-               "shipped yet (the 2D generalist does not use it)"),
+          note="ssTEM sections in contiguous blocks; mito_em (5-class map) trains on "
+               "s00-s13, chooses its epoch and smallest mitochondrion on s14-s16 (as "
+               "does the classical baseline); s17-s19 are test only "
+               "(benchmarks/segmentation_3d_em.py). The 2D generalist does not use it"),
 )}
 
 # Tracking sets (lineage ground truth): filled in by the tracking work (issue 16).

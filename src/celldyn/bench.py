@@ -504,7 +504,7 @@ def bench(
 def _mark_auto(movie: Movie, frames: list[int], rows: list[Row], dark_objects: bool,
                notes: list[str]) -> None:
     """Flag the row that ``segment.auto`` would choose on the annotated frames."""
-    from .segment.auto import segment_movie_auto
+    from .segment.api import segment_movie_auto
 
     data = np.stack([np.asarray(movie.data[t]) for t in frames])
     try:

@@ -72,6 +72,7 @@ class RunResult:
     max_distance: float = 0.0
     tracking: str = ""  # the motion scale and division settings the tracker used
     segmentation: str = ""  # what --segmenter auto chose, and why
+    semantic: dict[str, Any] = field(default_factory=dict)  # a semantic model's class map
 
     @functools.cached_property
     def graph(self) -> nx.DiGraph:
@@ -160,7 +161,7 @@ def run(
         from .classify import load_classifier
     classifier = load_classifier(config.classifier) if config.classifier else None
 
-    t0, chosen = time.perf_counter(), ""
+    t0, chosen, semantic = time.perf_counter(), "", {}  # semantic: a class-map model's
     if labels is None:
         seen = movie if not config.denoise else dataclasses.replace(movie, data=denoise_movie(
             movie.data, method=config.denoise, seed=config.seed, progress=bool(progress)))
@@ -170,7 +171,7 @@ def run(
         if config.segmenter == "auto":  # issue 15: decided once, on the middle frame
             how, chosen = resolve_auto(seen.data, how)
         seg, objects = (segment_measure(seen, movie, client=client, **how) if client
-                        else (segment_movie(seen, **how), None))  # issue 19: on dask
+                        else (segment_movie(seen, **how, semantic=semantic), None))
     else:
         seg = check_labels(labels, shape=movie.data.shape)
     timings["segment"] = time.perf_counter() - t0
@@ -210,7 +211,7 @@ def run(
     return RunResult(
         movie=movie, labels=tracked, objects=objects, edges=edges, tracks=tracks.table,
         config=config, timings=timings, max_distance=tracks.max_distance,
-        tracking=tracks.note, segmentation=chosen,
+        tracking=tracks.note, segmentation=chosen, semantic=semantic,
     )
 
 
@@ -244,4 +245,4 @@ def write_run(
         record=record, spacing=m.spacing, frame_interval=m.frame_interval,
         overwrite=overwrite, progress=progress,
         derived=lambda folder: write_analysis(result, folder, record=record),
-    )
+        semantic=result.semantic)

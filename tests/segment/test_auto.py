@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from celldyn.segment import auto
-from celldyn.segment.auto import AGREEMENT, agreement, choose_segmenter, segment_movie_auto
+from celldyn.segment.api import segment_movie_auto
+from celldyn.segment.auto import AGREEMENT, agreement, choose_segmenter
 
 
 def test_agreement_is_the_f1_of_matched_objects():
@@ -31,6 +32,7 @@ class _Stub:
     not the network)."""
 
     ndim = 2
+    semantic = False
 
     def __init__(self, labels, diameter=12.0):
         self.labels, self.diameter = labels, diameter

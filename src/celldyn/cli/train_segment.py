@@ -84,6 +84,12 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
 @click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Data folder the split file names [default: the split "
                                  "file's SHARED_DATA].")
+@click.option("--set", "set_name", default=None,
+              help="With --splits: train a single-set model on this set's train part "
+                   "(3D sets: a 3D instance model; semantic sets such as "
+                   "seg-EM-drosophila-vnc-mito: a class-map model).")
+@click.option("--z-crop", type=click.IntRange(4), default=32, show_default=True,
+              help="With --set and a 3D set: Z extent of the training crops.")
 @click.option("--exclude", "exclude", multiple=True,
               help="With --splits: leave this set out of training (leave-one-set-out).")
 @click.option("--val-per-set", type=click.IntRange(1), default=6, show_default=True,
@@ -131,7 +137,7 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
 @_user_errors
 def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
                   continue_from: tuple[Path, ...], data: Path | None,
-                  exclude: tuple[str, ...], val_per_set: int, val_every: int,
+                  set_name: str | None, z_crop: int, exclude: tuple[str, ...], val_per_set: int, val_every: int,
                   stop_after: int | None, out: Path | None,
                   init: str | None, epochs: int,
                   iters: int, batch: int, crop: int, lr: float, base: int, depth: int,
@@ -156,6 +162,11 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
     if splits is not None:
         if images is not None or masks is not None:
             raise InputError("give either --splits or --images/--masks, not both")
+        if set_name is not None:
+            _train_one_set(splits, data, set_name, out, epochs, iters, batch, crop, z_crop,
+                           lr, base, depth, seed, checkpoint_dir, resume, progress,
+                           stop_after, val_every, device)
+            return
         _train_from_splits(splits, data, exclude, val_per_set, out, init, epochs, iters,
                            batch, crop, lr, base, depth, seed, checkpoint_dir, resume,
                            progress, stop_after, val_every, device)
@@ -186,6 +197,50 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
                           command=command, device=device)
     click.echo(f"wrote {out} (weights sha256 {done.digest[:12]}...; {done.n_train} "
                f"training, {done.n_val} validation images; {done.seconds:.0f} s)")
+
+
+def _command() -> str | None:
+    if len(sys.argv) > 3 and sys.argv[1:3] == ["train", "segment"]:
+        return "celldyn train segment " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    return None
+
+
+def _train_one_set(splits: Path, data: Path | None, set_name: str, out: Path,
+                   epochs: int, iters: int, batch: int, crop: int, z_crop: int, lr: float,
+                   base: int, depth: int, seed: int, checkpoint_dir: Path | None,
+                   resume: bool, progress: bool, stop_after: int | None,
+                   val_every: int, device: str = "cpu") -> None:
+    """A 3D or semantic model of one set (:mod:`celldyn.segment.deep.set_models`)."""
+    from .._optional import require_torch
+
+    require_torch("celldyn train segment")
+    from ..errors import InputError
+    from ..segment.deep.datasets import _split_module_data, load_split_table
+    from ..segment.deep.set_models import default_augment, set_kind, train_set_model
+    from ..segment.deep.train import TrainConfig
+
+    table = load_split_table(splits)
+    data = data if data is not None else _split_module_data(splits)
+    if not Path(data).is_dir():
+        raise InputError(f"data folder {data} does not exist (give --data)")
+    config = TrainConfig(base=base, depth=depth, crop=crop, z_crop=z_crop, batch=batch,
+                         iters_per_epoch=iters, epochs=epochs, lr=lr, seed=seed,
+                         val_every=val_every, augment=default_augment(set_kind(set_name)))
+
+    def report(rec: dict[str, float]) -> None:
+        score = "".join(f", validation {k[4:]} {rec[k]:.3f}" for k in
+                        ("val_ap50", "val_ap75", "val_miou") if k in rec)
+        click.echo(f"epoch {int(rec['epoch']) + 1}/{epochs}: loss {rec['loss']:.4f}{score} "
+                   f"({rec['seconds']:.0f} s)", err=True)
+
+    done = train_set_model(table, set_name, data, out, config=config,
+                           checkpoint_dir=checkpoint_dir or out / "checkpoints",
+                           resume=resume, progress=progress, on_epoch=report,
+                           stop_after=stop_after, command=_command(), device=device)
+    click.echo(f"wrote {out} (weights sha256 {done.digest}; {done.n_train} training, "
+               f"{done.n_val} validation images of {set_name}; best epoch "
+               f"{done.result.best_epoch}; thresholds {done.thresholds}; "
+               f"{done.result.seconds:.0f} s)")
 
 
 def _train_from_splits(splits: Path, data: Path | None, exclude: tuple[str, ...],

@@ -267,13 +267,16 @@ def write_run_folder(
     overwrite: bool = False,
     progress: bool = False,
     derived: Callable[[Path], Any] | None = None,
+    semantic: dict[str, Any] | None = None,
 ) -> Path:
     """Write the run folder atomically: everything appears at once, or nothing.
 
     Layout: ``labels.ome.zarr`` (tracked labels), ``objects.parquet``, ``tracks.geff``
     (`nodes` with geff names, `edges` as row pairs), ``ctc/`` (mask*.tif +
     res_track.txt from `tracks`), ``run.json`` (`record`), then whatever
-    ``derived(folder)`` writes into the temporary folder (tables, report).
+    ``derived(folder)`` writes into the temporary folder (tables, report). With a
+    semantic model's output (`semantic`: ``{"semantic": (T, [Z,] Y, X) uint8 class map,
+    "classes": names}``) also ``semantic.ome.tif``, named in run.json's ``semantic``.
     """
     path = Path(path)
     if path.exists() and not overwrite:
@@ -310,6 +313,9 @@ def write_run_folder(
         done()
         write_ctc_result(tmp / "ctc", labels, tracks)
         done()
+        if semantic and semantic.get("semantic") is not None:
+            record = {**record, "semantic": _write_semantic(tmp, semantic, labels, spacing,
+                                                            frame_interval)}
         (tmp / "run.json").write_text(json.dumps(record, indent=2, default=str))
         done()
         if derived is not None:
@@ -318,6 +324,20 @@ def write_run_folder(
     if bar is not None:
         bar.close()
     return path
+
+
+def _write_semantic(folder: Path, semantic: dict[str, Any], labels: Any, spacing: Any,
+                    frame_interval: float | None) -> dict[str, Any]:
+    """``semantic.ome.tif`` (uint8 class indices) and its run.json entry."""
+    from ..movie import Movie
+    from .tiff import write_tiff
+
+    classes = np.asarray(semantic["semantic"], dtype=np.uint8)
+    axes = "TYX" if classes.ndim == 3 else "TZYX"
+    write_tiff(folder / "semantic.ome.tif",
+               Movie(classes, axes, spacing=spacing, frame_interval=frame_interval))
+    return {"file": "semantic.ome.tif", "classes": list(semantic.get("classes", [])),
+            "objects_are": semantic.get("objects_are"), "model": semantic.get("model")}
 
 
 @dataclass

@@ -56,7 +56,7 @@ __all__ = ["CelldynWidget", "annotate_steps", "retrain_steps", "run_steps"]
 log = logging.getLogger(__name__)
 CROP_KEY = "celldyn_crop"  # layer metadata of an active-learning crop: (folder, name)
 
-SEGMENTERS = [*METHODS, "deep"]  # classical methods, then the U-Net
+SEGMENTERS = ["auto", *METHODS, "deep"]  # the automatic choice, classical methods, U-Net
 CLASSIFIERS = ["none", *(k for k in SHIPPED if not k.endswith("-cnn"))]
 
 
@@ -133,7 +133,8 @@ class CelldynWidget(QWidget):
         self.classifier = QComboBox()
         self.classifier.addItems(CLASSIFIERS)
         defaults = RunConfig()  # the library's defaults, as `celldyn run` has them
-        self.segmenter.setCurrentText(defaults.method)
+        self.segmenter.setCurrentText(defaults.method if defaults.segmenter == "classical"
+                                      else defaults.segmenter)
         self.tracker.setCurrentText(defaults.tracker)
         self.run_button = QPushButton("Run on the current image layer")
         self.run_button.clicked.connect(self.run)
@@ -227,8 +228,8 @@ class CelldynWidget(QWidget):
         seg = self.segmenter.currentText()
         cls = self.classifier.currentText()
         return RunConfig(
-            segmenter="deep" if seg == "deep" else "classical",
-            method="watershed" if seg == "deep" else seg,
+            segmenter=seg if seg in ("auto", "deep") else "classical",
+            method="watershed" if seg in ("auto", "deep") else seg,
             model=self.model.text().strip() or RunConfig().model,
             dark_objects=self.dark.isChecked(), tracker=self.tracker.currentText(),
             classifier=None if cls == "none" else cls)

@@ -23,6 +23,7 @@ from ..movie import Movie
 from .classical import METHODS, _method
 
 __all__ = ["SEGMENTERS", "Parameter", "check_params", "frame_function", "methods",
+           "segment_movie_auto",
            "segment_movie", "segmenter_parameters"]
 
 SEGMENTERS = ("auto", "classical", "deep")
@@ -180,12 +181,15 @@ def frame_function(
         if movie.spacing is not None and "spacing" in accepts:
             params.setdefault("spacing", movie.spacing)
 
-    def segment_frame(frame: np.ndarray) -> np.ndarray:
+    def segment_frame(frame: np.ndarray, **out: Any) -> np.ndarray:
         frame = np.asarray(frame)
         if invert is not None:
             frame = invert - frame.astype(np.float32)
-        return func(frame, **params)
+        return func(frame, **params, **out)
 
+    # a semantic deep model's classes (segment_frame(..., classes_out=array) fills the
+    # frame's class map): {"classes", "objects_are"}; None for the other segmenters
+    segment_frame.semantic = getattr(func, "semantic", None)  # type: ignore[attr-defined]
     return segment_frame
 
 
@@ -210,11 +214,16 @@ def _deep_frame(movie: Movie, model: Any, params: dict[str, Any],
         middle = np.asarray(movie.data[movie.n_frames // 2])
         if invert is not None:
             middle = invert - middle.astype(np.float32)
-        diameter = net.estimate_diameter(middle, tile=tile) if net.ndim == 2 else None
+        diameter = net.estimate_diameter(middle, tile=tile) \
+            if net.ndim == 2 and not net.semantic else None
+    spacing = movie.spacing if net.ndim == 3 else None  # 3D: resampled to its voxels
 
-    def segment_frame(frame: np.ndarray) -> np.ndarray:
-        return net.segment(frame, diameter=diameter, tile=tile, thresholds=thresholds)
+    def segment_frame(frame: np.ndarray, **out: Any) -> np.ndarray:
+        return net.segment(frame, diameter=diameter, tile=tile, thresholds=thresholds,
+                           spacing=spacing, **out)
 
+    segment_frame.semantic = ({"classes": net.classes, "objects_are": net.classes[int(  # type: ignore[attr-defined]
+        net.config.get("instance_class", 1))]} if net.semantic else None)
     return segment_frame
 
 
@@ -228,6 +237,7 @@ def segment_movie(
     progress: bool | type = False,
     cache: Any = None,
     params: dict[str, Any] | None = None,
+    semantic: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> Any:
     """Segment every frame of a movie with a classical method or a deep model.
@@ -260,6 +270,11 @@ def segment_movie(
         ``celldyn methods``), as a dict and/or keywords; a classical function's own
         ``method`` (the variant) can only be given in the dict. Classical ``spacing``
         defaults to the movie's.
+    semantic : dict, optional
+        Filled when the model is semantic (e.g. ``mito_em``): ``semantic``, the
+        ``(T, [Z,] Y, X)`` uint8 class map, ``classes`` its names, ``objects_are`` the
+        class whose components are the returned labels, ``model`` the model's name.
+        Left empty otherwise. With a `cache`, frames are then recomputed, not skipped.
 
     Returns
     -------
@@ -307,6 +322,10 @@ def segment_movie(
     func = frame_function(movie, segmenter=segmenter, method=method, model=model,
                           dark_objects=dark_objects, params={**(params or {}), **kwargs})
     shape = tuple(movie.data.shape)
+    info = getattr(func, "semantic", None)
+    classes = np.zeros(shape, dtype=np.uint8) if info and semantic is not None else None
+    if classes is not None:
+        semantic.update(info, semantic=classes, model=str(getattr(model, "name", model)))
     out: Any = np.zeros(shape, dtype=np.int32) if cache is None else None
     frames: Any = range(movie.n_frames)
     if progress:
@@ -317,13 +336,26 @@ def segment_movie(
         what = method if segmenter == "classical" else f"deep {model}"
         frames = bar(frames, desc=f"segment ({what})", unit="frame")
     for t in frames:
-        if cache is not None:
+        if cache is not None and classes is None:
             done = cache.get(t)
             if done is not None and done.shape == shape[1:]:
                 continue
-        labels = func(movie.data[t])
+        labels = func(movie.data[t]) if classes is None else \
+            func(movie.data[t], classes_out=classes[t])
         if cache is None:
             out[t] = labels
         else:
             cache.put(t, labels)
     return out if cache is None else cache.frames(shape)
+
+
+def segment_movie_auto(data: Any, *, dark_objects: bool = False, model: str | None = None,
+                       progress: bool | type = False) -> tuple[Any, Any]:
+    """Labels ``(T, [Z,] Y, X)`` of a single-channel movie array and the
+    :class:`~celldyn.segment.auto.Choice` (`model`: the generalist to compare with)."""
+    from .auto import GENERALIST, choose_segmenter
+
+    arr = data if hasattr(data, "ndim") else np.asarray(data)
+    choice = choose_segmenter(arr, dark_objects=dark_objects, model=model or GENERALIST)
+    labels = segment_movie(arr, progress=progress, **choice.how(dark_objects))
+    return labels, choice

@@ -17,7 +17,8 @@ generalist and automatic choice"):
    says so.
 
 :func:`choose_segmenter` decides from one frame (cheap, and the same decision in
-process and on a Dask cluster); :func:`segment_movie_auto` also segments. Both return
+process and on a Dask cluster); :func:`celldyn.segment.api.segment_movie_auto` also
+segments. Both return
 a :class:`Choice` (what ran, the object size, the agreement and the reason) for the
 summary and run.json; nothing is printed here.
 """
@@ -33,7 +34,7 @@ import numpy as np
 from .sanity import Finding, check_segmentation
 
 __all__ = ["AGREEMENT", "FALLBACK_MODEL", "GENERALIST", "Choice", "choose_segmenter",
-           "resolve_auto", "segment_movie_auto"]
+           "resolve_auto"]
 
 GENERALIST = "generalist2d"
 FALLBACK_MODEL = GENERALIST           # the former name, kept for callers
@@ -144,15 +145,3 @@ def resolve_auto(data: Any, how: dict[str, Any]) -> tuple[dict[str, Any], str]:
     choice = choose_segmenter(data, dark_objects=bool(how.get("dark_objects")),
                               method=how.get("method", "watershed"), params=how.get("params"))
     return {**how, **choice.how(bool(how.get("dark_objects")))}, choice.text()
-
-
-def segment_movie_auto(data: Any, *, dark_objects: bool = False,
-                       model: str = GENERALIST,
-                       progress: bool | type = False) -> tuple[np.ndarray, Choice]:
-    """Labels ``(T, [Z,] Y, X)`` of a single-channel movie array and the :class:`Choice`."""
-    from .api import segment_movie
-
-    arr = data if hasattr(data, "ndim") else np.asarray(data)
-    choice = choose_segmenter(arr, dark_objects=dark_objects, model=model)
-    labels = segment_movie(arr, progress=progress, **choice.how(dark_objects))
-    return labels, choice

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["GENERALIST_WEIGHTS", "Item", "PARTIAL_SETS", "SETS_3D", "SETS_SEMANTIC", "load_part",
-           "load_split_table", "median_diameter", "split_samples"]
+           "load_split_table", "load_set_part", "median_diameter", "split_samples"]
 
 PARTIAL_SETS = frozenset({"Fluo-N2DH-GOWT1-01", "Fluo-N2DH-GOWT1-02", "Fluo-N2DL-HeLa-01"})
 SETS_3D = frozenset({"seg-PlantSeg-3D-nuclei"})
@@ -37,12 +37,14 @@ _FRAMES = re.compile(r"^t(\d+)-(\d+)$")
 
 @dataclass
 class Item:
-    """One annotated 2D image (or a region of one)."""
+    """One annotated 2D image (or a region of one), or a 3D volume, or a class map
+    (``labels``) with its instances (``instances``)."""
 
     name: str
     image: np.ndarray
     labels: np.ndarray
     partial: bool = False
+    instances: np.ndarray | None = None
 
 
 def _read(path: Path) -> np.ndarray:
@@ -150,6 +152,30 @@ def load_part(split: Any, part: str, root: str | Path, *, grow: int = 15,
             if skip_empty and not (lab > 0).any():
                 continue
             out.append(Item(f"{set_name}:{name}", img, lab, set_name in PARTIAL_SETS))
+    return out
+
+
+def load_set_part(split: Any, part: str, root: str | Path) -> list[Item]:
+    """The items of `part` of a 3D or semantic set (still images, ``images/NAME.tif``).
+
+    3D sets (:data:`SETS_3D`): each item is a ZYX volume with its instance labels.
+    Semantic sets (:data:`SETS_SEMANTIC`): ``labels`` is the class map
+    (``masks_semantic/NAME.tif``); the instance labels (``masks/NAME.tif``) are in the
+    item's ``instances`` attribute, for scoring instances of one class.
+    """
+    root = Path(root)
+    base = root / split.set
+    out: list[Item] = []
+    for unit in getattr(split, part):
+        img = _read(base / "images" / f"{unit}.tif")
+        if split.set in SETS_SEMANTIC:
+            lab = _read(base / "masks_semantic" / f"{unit}.tif").astype(np.int32)
+            item = Item(f"{split.set}:{unit}", img, lab,
+                        instances=_read(base / "masks" / f"{unit}.tif").astype(np.int32))
+        else:
+            item = Item(f"{split.set}:{unit}", img, _read(base / "masks" / f"{unit}.tif")
+                        .astype(np.int32))
+        out.append(item)
     return out
 
 

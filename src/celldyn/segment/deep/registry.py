@@ -8,6 +8,12 @@ Shipped models also have their hash pinned here, so an edited weights file canno
 pass by rewriting its own ``config.json``. Nothing is downloaded.
 
 :func:`segment_movie_deep` is the stage function the pipeline calls.
+
+Semantic models (``config.json`` ``"task": "semantic"``, e.g. ``mito_em``) give a class
+map per frame (:meth:`DeepSegmenter.classify`); their instances are the connected
+components of the ``instance_class`` (:meth:`DeepSegmenter.segment`), so they track like
+any other objects. 3D models record the voxel size they were trained at
+(``voxel_size_um``); a movie with another voxel size is resampled to it.
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ from ...movie import Movie
 from .inference import segment_image
 from .unet import UNet, build_unet
 
-__all__ = ["SHIPPED", "DeepSegmenter", "load_segmenter", "model_folder", "save_segmenter",
-           "segment_movie_deep"]
+__all__ = ["SHIPPED", "DeepSegmenter", "card_summary", "load_segmenter", "model_folder",
+           "save_segmenter", "segment_movie_deep"]
 
 SHIPPED: dict[str, dict[str, str]] = {
     # name: folder under celldyn/models, pinned sha256 of weights.pt
@@ -35,6 +41,10 @@ SHIPPED: dict[str, dict[str, str]] = {
                  "sha256": "afe60de2201a3f5d90f8a860b508c6b456510404b2f65e643634c145d4e2c268"},
     "generalist2d": {"folder": "generalist2d",
                      "sha256": "ea376cd88c821399f920834b2857337a33bd7d622bf161ded435d68d19934478"},
+    "nuclei3d": {"folder": "nuclei3d",
+                 "sha256": "aa964ec66a5f3b30951765d48449d41fe5f3f28e7db81a7aa781cf4d46d9a1b2"},
+    "mito_em": {"folder": "mito_em",
+                "sha256": "95a8bb1b0c0d1ad6bbdcecb3d93d30cebc2605b30d352d176c93e0cee0da82e7"},
 }
 
 
@@ -44,6 +54,22 @@ def model_folder(name: str) -> Path:
         raise ModelError(f"unknown shipped segmentation model {name!r}; "
                          f"shipped: {sorted(SHIPPED)}")
     return Path(str(resources.files("celldyn") / "models" / SHIPPED[name]["folder"]))
+
+
+def card_summary(folder: str | Path) -> str:
+    """One line about a model folder: its card's title without the ``# Model card:``
+    prefix (or config.json's ``architecture_text`` when there is no card)."""
+    folder = Path(folder)
+    card = folder / "CARD.md"
+    if card.is_file():
+        for line in card.read_text().splitlines():
+            if line.strip():
+                return line.lstrip("# ").removeprefix("Model card:").strip()
+    try:
+        return str(json.loads((folder / "config.json").read_text())
+                   .get("architecture_text", ""))
+    except (OSError, ValueError):
+        return ""
 
 
 # zooms of the diameter probe: 1/4 to sqrt(2), in quarter octaves
@@ -65,6 +91,15 @@ class DeepSegmenter:
         return self.net.ndim
 
     @property
+    def semantic(self) -> bool:
+        """A class-map model (``task: semantic``): :meth:`classify` gives the classes."""
+        return self.config.get("task") == "semantic"
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.config.get("classes", [])]
+
+    @property
     def target_diameter(self) -> float:
         return float(self.config.get("target_diameter", 30.0))
 
@@ -76,17 +111,69 @@ class DeepSegmenter:
             raise InputError(f"diameter must be a positive number of pixels, got {diameter}")
         return self.target_diameter / float(diameter)
 
-    def segment(self, frame: ArrayLike, *, diameter: float | None = None,
-                tile: int = 512, thresholds: dict[str, Any] | None = None) -> np.ndarray:
-        """int32 instance labels of one frame (YX for 2D models, ZYX for 3D)."""
+    def _check(self, frame: ArrayLike) -> np.ndarray:
         arr = np.asarray(frame)
         if arr.ndim != self.ndim:
             raise InputError(
                 f"model {self.name or 'deep'} is {self.ndim}D and needs "
                 f"{'YX' if self.ndim == 2 else 'ZYX'} frames; got a frame of shape {arr.shape}"
             )
+        return arr
+
+    def _resampling(self, shape: tuple[int, ...],
+                    spacing: tuple[float, ...] | None) -> tuple[int, ...] | None:
+        """The frame's shape on the model's voxel grid, or None when it is already
+        there (within 10 %) or either voxel size is unknown."""
+        vox = self.config.get("voxel_size_um")
+        if self.ndim != 3 or not vox or spacing is None or len(spacing) != 3:
+            return None
+        factors = np.asarray(spacing, dtype=float) / np.asarray(vox, dtype=float)
+        if np.all(np.abs(factors - 1.0) <= 0.1):
+            return None
+        return tuple(max(1, round(n * f)) for n, f in zip(shape, factors, strict=True))
+
+    def segment(self, frame: ArrayLike, *, diameter: float | None = None,
+                tile: int = 512, thresholds: dict[str, Any] | None = None,
+                spacing: tuple[float, ...] | None = None,
+                classes_out: np.ndarray | None = None) -> np.ndarray:
+        """int32 instance labels of one frame (YX for 2D models, ZYX for 3D).
+
+        A semantic model's instances are the connected components of its
+        ``instance_class`` (at least ``min_size`` pixels); `classes_out` (an array of
+        the frame's shape) then receives the class map. `spacing` (µm per axis) of a
+        3D frame resamples it to the model's voxel size (``voxel_size_um``) and the
+        labels back (nearest neighbour).
+        """
+        arr = self._check(frame)
         th = {**self.thresholds, **(thresholds or {})}
-        return segment_image(self.net, arr, th, zoom=self.zoom_for(diameter), tile=tile)
+        if self.semantic:
+            from .semantic import instances_of_class
+
+            classes = self.classify(arr, diameter=diameter, tile=tile)
+            if classes_out is not None:
+                classes_out[...] = classes
+            return instances_of_class(classes, int(self.config.get("instance_class", 1)),
+                                      min_size=int(th.get("min_size", 0)))
+        grid = self._resampling(arr.shape, spacing)
+        if grid is None:
+            return segment_image(self.net, arr, th, zoom=self.zoom_for(diameter), tile=tile)
+        from skimage.transform import resize
+
+        img = resize(arr.astype(np.float32), grid, order=1, preserve_range=True,
+                     anti_aliasing=False)
+        labels = segment_image(self.net, img, th, zoom=self.zoom_for(diameter), tile=tile)
+        return resize(labels, arr.shape, order=0, preserve_range=True,
+                      anti_aliasing=False).astype(np.int32)
+
+    def classify(self, frame: ArrayLike, *, diameter: float | None = None,
+                 tile: int = 512) -> np.ndarray:
+        """uint8 class map of one frame (semantic models; indices into :attr:`classes`)."""
+        if not self.semantic:
+            raise ModelError(f"model {self.name} is an instance model; it has no classes")
+        from .semantic import predict_classes
+
+        return predict_classes(self.net, self._check(frame), zoom=self.zoom_for(diameter),
+                               tile=tile)
 
     def estimate_diameter(self, frame: ArrayLike, *, tile: int = 512,
                           zooms: tuple[float, ...] | None = None,
@@ -230,8 +317,9 @@ def segment_movie_deep(
         Shipped name (``nuclei2d``) or a folder from ``celldyn train segment``.
     progress : bool or tqdm-like class
     spacing : tuple of float, optional
-        Pixel size per spatial axis. Recorded for 3D models' anisotropy; 2D models
-        work in pixels (use `diameter` for object size) and ignore it.
+        Pixel size per spatial axis (µm; default: the Movie's). A 3D model resamples
+        each stack to its training voxel size (anisotropy); 2D models work in pixels
+        (use `diameter` for object size) and ignore it.
     diameter : float, "auto" or None
         Typical object diameter in pixels (Y/X). ``"auto"`` (default) estimates it once
         per movie on its middle frame (:meth:`DeepSegmenter.estimate_diameter`, a
@@ -246,7 +334,6 @@ def segment_movie_deep(
     -------
     (T, [Z,] Y, X) int32 labels, ids per frame (not tracked).
     """
-    del spacing  # 2D models work in pixels; see the docstring
     seg = model if isinstance(model, DeepSegmenter) else load_segmenter(model)
     if isinstance(movie_or_array, Movie):
         if "C" in movie_or_array.axes:
@@ -254,6 +341,7 @@ def segment_movie_deep(
                 f"segment_movie_deep needs a single-channel movie; got axes "
                 f"{movie_or_array.axes!r}; pass movie.channel(i)")
         data = movie_or_array.data
+        spacing = movie_or_array.spacing if spacing is None else spacing
     else:
         data = movie_or_array if hasattr(movie_or_array, "ndim") else np.asarray(movie_or_array)
     if data.ndim != seg.ndim + 1:
@@ -265,11 +353,11 @@ def segment_movie_deep(
         if diameter != "auto":
             raise InputError(f"diameter must be a number, 'auto' or None; got {diameter!r}")
         diameter = seg.estimate_diameter(np.asarray(data[n // 2]), tile=tile) \
-            if seg.ndim == 2 else None
+            if seg.ndim == 2 and not seg.semantic else None
     from ..._frames import map_frames
 
     return map_frames(
         lambda frame: seg.segment(frame, diameter=diameter, tile=tile,
-                                  thresholds=thresholds),
+                                  thresholds=thresholds, spacing=spacing),
         data, progress=progress, desc=f"segment (deep {seg.name})",
     )

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .unet import N_OUT, UNet
+from .unet import UNet
 
 __all__ = ["inference_net", "predict_logits", "receptive_radius"]
 
@@ -76,7 +76,7 @@ def _round_up(n: int, m: int) -> int:
 def predict_logits(
     net: UNet, image: np.ndarray, *, tile: int = 512, margin: int | None = None
 ) -> np.ndarray:
-    """Logits ``(N_OUT, [Z,] Y, X)`` of `net` on one normalised frame.
+    """Logits ``(net.out_channels, [Z,] Y, X)`` of `net` on one normalised frame.
 
     Parameters
     ----------
@@ -109,7 +109,8 @@ def predict_logits(
     device = next(net.parameters()).device
     fast = inference_net(net)
     layout = torch.channels_last if net.ndim == 2 else torch.contiguous_format
-    out = np.zeros((N_OUT, *img.shape[:-2], n_ty * core_y, n_tx * core_x), dtype=np.float32)
+    out = np.zeros((net.out_channels, *img.shape[:-2], n_ty * core_y, n_tx * core_x),
+                   dtype=np.float32)
     for iy in range(n_ty):
         for ix in range(n_tx):
             y0, x0 = iy * core_y, ix * core_x

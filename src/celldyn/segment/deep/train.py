@@ -14,6 +14,13 @@ distance transform. Optimiser: AdamW with cosine decay of the learning rate.
 
 After the last epoch, :func:`tune_thresholds` picks the foreground and marker levels
 that maximise mean AP@0.5 and AP@0.75 on the *validation* samples.
+
+3D (``ndim=3``): ``sampling`` (relative voxel size ZYX) makes the distance target
+physical, so an anisotropic nucleus still peaks at its centre. Semantic models
+(``n_classes=C``): the samples' ``labels`` are class maps, the loss is a class-weighted
+cross-entropy over the C-class head (:mod:`.semantic`), validation scores the mean IoU
+over classes (recorded as ``val_miou``), and ``keep_best`` keeps the epoch with the
+best mean IoU.
 """
 
 from __future__ import annotations
@@ -73,6 +80,9 @@ class TrainConfig:
     seed: int = 0
     val_every: int = 1          # validate every n epochs (and after the last one)
     keep_best: bool = False     # return the validated epoch with the best mean AP
+    sampling: tuple[float, ...] | None = None   # relative voxel size (ZYX) for targets
+    n_classes: int | None = None    # semantic model with this many classes
+    class_weights: tuple[float, ...] | None = None   # semantic loss weights per class
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,10 +96,16 @@ class TrainConfig:
         aug = d.pop("augment", None)
         aug = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v
                                for k, v in aug.items()}) if aug else AugmentConfig()
+        for key in ("sampling", "class_weights"):
+            if d.get(key) is not None:
+                d[key] = tuple(d[key])
         return cls(**d, augment=aug)
 
     def architecture(self) -> dict[str, int]:
-        return {"ndim": self.ndim, "in_channels": 1, "base": self.base, "depth": self.depth}
+        out = {"ndim": self.ndim, "in_channels": 1, "base": self.base, "depth": self.depth}
+        if self.n_classes:
+            out["out_channels"] = int(self.n_classes)
+        return out
 
 
 @dataclass
@@ -126,7 +142,10 @@ def _batch(samples: Sequence[Sample] | Sequence[tuple[Sample, np.ndarray, np.nda
         img, lab = sample_crop(image, s.labels, config.crop, rng, config.augment,
                                zoom=s.zoom, z_size=config.z_crop, fg_index=fg)
         img = augment_intensity(img, rng, config.augment)
-        sem, dist = make_targets(lab)
+        if config.n_classes:             # a class map: the target as it is
+            sem, dist = lab.astype(np.int64), np.zeros(lab.shape, dtype=np.float32)
+        else:
+            sem, dist = make_targets(lab, sampling=config.sampling)
         xs.append(img)
         sems.append(sem)
         dists.append(dist)
@@ -140,6 +159,10 @@ def _batch(samples: Sequence[Sample] | Sequence[tuple[Sample, np.ndarray, np.nda
 def _loss(net: UNet, x: torch.Tensor, sem: torch.Tensor, dist: torch.Tensor,
           config: TrainConfig) -> torch.Tensor:
     out = net(x)
+    if config.n_classes:
+        cw = (torch.tensor(config.class_weights, dtype=torch.float32, device=out.device)
+              if config.class_weights else None)
+        return F.cross_entropy(out, sem, weight=cw, ignore_index=-1)
     weight = torch.tensor([1.0, 1.0, config.boundary_weight], device=out.device)
     ce = F.cross_entropy(out[:, :3], sem, weight=weight, ignore_index=-1)
     valid = (dist >= 0).float()
@@ -151,6 +174,16 @@ def _loss(net: UNet, x: torch.Tensor, sem: torch.Tensor, dist: torch.Tensor,
 
 def _predict_val(net: UNet, val: Sequence[Sample]) -> list[tuple[np.ndarray, np.ndarray]]:
     return [predict_maps(net, s.image, zoom=s.zoom, normalized=True) for s in val]
+
+
+def validation_miou(net: UNet, val: Sequence[Sample], n_classes: int) -> float:
+    """Mean over classes of the IoU of a semantic `net` on `val` (one confusion)."""
+    from .semantic import class_scores, confusion, predict_classes
+
+    conf = sum(confusion(s.labels, predict_classes(net, s.image, zoom=s.zoom,
+                                                   normalized=True), n_classes)
+               for s in val)
+    return float(np.nanmean(class_scores(conf)["iou"]))
 
 
 def validation_ap(
@@ -330,7 +363,18 @@ def train_segmenter(
                 bar.set_postfix(loss=f"{losses[-1]:.3f}")
         record = {"epoch": epoch, "loss": float(np.mean(losses))}
         every = max(1, int(config.val_every))
-        if val and ((epoch + 1) % every == 0 or epoch == config.epochs - 1):
+        validate = val and ((epoch + 1) % every == 0 or epoch == config.epochs - 1)
+        if validate and config.n_classes:
+            net.eval()
+            score = validation_miou(net, val, config.n_classes)
+            record["val_miou"] = score
+            if bar is not None:
+                bar.set_postfix(loss=f"{record['loss']:.3f}", val_miou=f"{score:.3f}")
+            if config.keep_best and (best is None or score > best["score"] + 1e-12):
+                best = {"score": score, "epoch": epoch,
+                        "model": {k: v.detach().cpu().clone()
+                                  for k, v in net.state_dict().items()}}
+        elif validate:
             ap = validation_ap(val, _predict_val(net, val), thresholds)
             record.update(val_ap50=ap[0.5], val_ap75=ap[0.75])
             if bar is not None:
@@ -352,7 +396,7 @@ def train_segmenter(
     net.to("cpu")
     if config.keep_best and best is not None:
         net.load_state_dict(best["model"])
-    if tune and val:
+    if tune and val and not config.n_classes:
         thresholds, _ = tune_thresholds(net, val, thresholds)
     return TrainResult(net=net, history=history, thresholds=thresholds,
                        seconds=time.perf_counter() - t0,

@@ -25,6 +25,10 @@ works for small and large nuclei.
 1x2x2), because microscope stacks usually have few, coarse Z slices (CTC
 Fluo-N3DH-CHO: 5 slices at 1 µm vs 0.2 µm pixels). Z can therefore have any size;
 Y and X must be multiples of ``2**depth`` (the tiler pads to that).
+
+Semantic models (``out_channels=C``, e.g. ``mito_em``): the same body with a C-class
+head (logits of a softmax over C classes, no distance channel); the 4-channel
+instance head above is the default and is unchanged.
 """
 
 from __future__ import annotations
@@ -59,15 +63,19 @@ class UNet(nn.Module):
         Channels of the first level (doubled at each level).
     depth : int
         Number of poolings; Y and X must be multiples of ``2**depth``.
+    out_channels : int
+        ``N_OUT`` (instance heads, default) or the number of classes of a semantic
+        model.
     """
 
     def __init__(self, ndim: int = 2, in_channels: int = 1, base: int = 16,
-                 depth: int = 3) -> None:
+                 depth: int = 3, out_channels: int = N_OUT) -> None:
         super().__init__()
         if ndim not in (2, 3):
             raise ValueError(f"ndim must be 2 or 3, got {ndim}")
-        if depth < 1 or base < 1:
-            raise ValueError("depth and base must be positive")
+        if depth < 1 or base < 1 or out_channels < 1:
+            raise ValueError("depth, base and out_channels must be positive")
+        self.out_channels = int(out_channels)
         self.ndim, self.in_channels, self.base, self.depth = ndim, in_channels, base, depth
         conv = nn.Conv2d if ndim == 2 else nn.Conv3d
         norm = nn.BatchNorm2d if ndim == 2 else nn.BatchNorm3d
@@ -86,7 +94,7 @@ class UNet(nn.Module):
             self.up.append(up(c, ch, pool_k, stride=pool_k))
             self.dec.append(_block(conv, norm, 2 * ch, ch))
             c = ch
-        self.head = conv(c, N_OUT, 1)
+        self.head = conv(c, self.out_channels, 1)
 
     @property
     def multiple(self) -> int:
@@ -94,8 +102,11 @@ class UNet(nn.Module):
         return 2**self.depth
 
     def config(self) -> dict[str, int]:
-        return {"ndim": self.ndim, "in_channels": self.in_channels, "base": self.base,
-                "depth": self.depth}
+        out = {"ndim": self.ndim, "in_channels": self.in_channels, "base": self.base,
+               "depth": self.depth}
+        if self.out_channels != N_OUT:     # instance models keep their old config.json
+            out["out_channels"] = self.out_channels
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
@@ -112,4 +123,5 @@ class UNet(nn.Module):
 def build_unet(config: dict[str, Any]) -> UNet:
     """A UNet from ``config.json``'s ``architecture`` entry."""
     return UNet(ndim=int(config.get("ndim", 2)), in_channels=int(config.get("in_channels", 1)),
-                base=int(config.get("base", 16)), depth=int(config.get("depth", 3)))
+                base=int(config.get("base", 16)), depth=int(config.get("depth", 3)),
+                out_channels=int(config.get("out_channels", N_OUT)))
