@@ -91,12 +91,12 @@ def test_auto_keeps_the_watershed_when_the_generalist_is_pathological(stub):
 
 
 def test_auto_on_a_simulated_nuclei_movie_with_the_shipped_generalist(sim2d):
-    """Real models: on simulated fluorescent nuclei the shipped generalist agrees with the
-    watershed, so the cheaper watershed runs (and the choice is recorded)."""
+    """Real models: whichever segmenter the rule picks on simulated nuclei, the choice
+    follows the agreement level, is recorded, and its objects match the truth."""
     pytest.importorskip("torch")
     movie = np.asarray(sim2d.movie.data[:3])
     labels, choice = segment_movie_auto(movie)
-    assert choice.segmenter == "classical", choice.reason
-    assert choice.agreement >= AGREEMENT
+    assert (choice.segmenter == "classical") == (choice.agreement >= AGREEMENT)
     assert choice.to_dict()["reason"] == choice.reason
-    assert labels.shape == movie.shape and labels.max() >= 1
+    assert labels.shape == movie.shape
+    assert agreement(np.asarray(sim2d.labels[1]), labels[1]) >= 0.8

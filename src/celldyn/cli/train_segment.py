@@ -305,9 +305,10 @@ def _train_from_splits(splits: Path, data: Path | None, exclude: tuple[str, ...]
     meta: dict[str, Any] = {
         "name": out.name, "version": 1, "axes": "YX",
         # the scale probe: half-octave zooms 1/4..2 (bacteria and small nuclei need
-        # zoom 2; HeLa cells 1/4) on a 256 px central crop, cheap enough per image
+        # zoom 2; HeLa cells 1/4) on a 512 px central crop (a 256 px crop often held no
+        # object or only a few, and the probe then measured texture: RESULTS.md)
         "probe_zooms": [round(2.0 ** (k / 2), 4) for k in range(-4, 3)],
-        "probe_crop": 256,
+        "probe_crop": 512,
         "normalization": {"method": "percentile", "low": 1.0, "high": 99.8},
         "target_diameter": target,
         "architecture_text": f"2D, base {base}, depth {depth}",

@@ -38,7 +38,7 @@ __all__ = ["AGREEMENT", "FALLBACK_MODEL", "GENERALIST", "Choice", "choose_segmen
 
 GENERALIST = "generalist2d"
 FALLBACK_MODEL = GENERALIST           # the former name, kept for callers
-AGREEMENT = 0.6
+AGREEMENT = 0.9
 SEVERE = ("empty", "covering", "fragments")
 
 
