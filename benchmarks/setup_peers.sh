@@ -5,6 +5,8 @@
 #   benchmarks/.envs/btrack  btrack 0.6.5 (pins pydantic<2; its config is built in code)
 #   benchmarks/.envs/cellpose  cellpose 3.1.1.3 (trains from scratch on CPU; for
 #                              benchmarks/segmentation.py, peers/run_cellpose.py)
+#   benchmarks/.envs/careamics  careamics 0.3.5 (Noise2Void peer of benchmarks/denoising.py,
+#                              peers/run_careamics.py; CPU torch kept, no torchvision)
 # Usage: bash benchmarks/setup_peers.sh [PYTHON]   (default: python3.11 or python3)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -33,3 +35,17 @@ make_env cellpose "cellpose==3.1.1.3" "numpy==2.0.2" "opencv-python-headless==5.
 "$envs/peers/bin/python" -c "import laptrack, trackpy; print('peers ok: laptrack', laptrack.__version__, 'trackpy', trackpy.__version__)"
 "$envs/btrack/bin/python" -c "import btrack; print('btrack ok:', btrack.__version__)"
 "$envs/cellpose/bin/python" -c "import importlib.metadata as m, cellpose.models; print('cellpose ok:', m.version('cellpose'))"
+# CAREamics (Noise2Void peer of benchmarks/denoising.py, peers/run_careamics.py): the
+# pinned CPU torch first, then careamics 0.3.5 WITHOUT its torchvision requirement (the
+# PyPI torchvision for torch 2.13 is a CUDA build that cannot load against the CPU torch;
+# run_careamics.py puts empty stand-ins for the LVAE-only torchvision imports), then the
+# rest of its requirements with torch kept at the pin.
+make_env careamics "torch==2.13.0"
+"$envs/careamics/bin/python" -m pip install --quiet --no-deps "careamics==0.3.5"
+"$envs/careamics/bin/python" -m pip install --quiet -c "$constraints" \
+    "bioimageio-core>=0.9.0,<=0.11.0" "lightning>=2.2,<=2.6.6,!=2.6.2,!=2.6.3" \
+    "matplotlib<=3.11.2" "microssim<=0.0.5" "numpy>=1.21,<=2.4.6" "pillow<=13.0.0" \
+    "psutil<=7.2.2" "pydantic>=2.11,<=2.14.1" "pyyaml<=6.0.3,!=6.0.0" \
+    "scikit-image<=0.26.0" "tifffile<=2026.3.3" "torchmetrics>0.7.0,<1.9.0" \
+    "zarr>=3.0.0,<4.0.0"
+"$envs/careamics/bin/python" -c "import importlib.metadata as m, torch; print('careamics env ok:', m.version('careamics'), 'torch', torch.__version__)"

@@ -88,10 +88,11 @@ def test_tiled_inference_matches_whole_frame(pair):
 def test_3d_movie_keeps_shape():
     clean = np.stack([_clean(3, 32)] * 4, axis=1)  # T, Z, Y, X
     noisy = clean + np.random.default_rng(1).normal(scale=15, size=clean.shape)
-    for method, params in (("nlmeans", {}), ("n2v", {"epochs": 1, "steps_per_epoch": 3,
-                                                          "batch_size": 4, "patch": 16})):
+    tiny = {"epochs": 1, "steps_per_epoch": 3, "batch_size": 4, "patch": 16}
+    for method, params in (("nlmeans", {}), ("tv", {}), ("n2v", tiny), ("temporal", tiny)):
         out = denoise_movie(noisy, method=method, **params)
         assert out.shape == noisy.shape and out.dtype == np.float32
+        assert np.isfinite(out).all()
 
 
 @pytest.mark.parametrize("method", ["nlmeans", "n2v", "temporal"])
@@ -154,20 +155,25 @@ def test_cli_writes_same_shape_tiff_and_zarr(tmp_path, pair):
     assert res.exit_code == 2 and "already exists" in res.output
 
 
-def test_cli_bad_movie_is_one_line_exit_2(tmp_path, pair):
+@pytest.mark.parametrize("case, says", [("nan", "NaN"), ("constant", "constant")])
+def test_cli_bad_movie_is_one_line_exit_2(tmp_path, pair, case, says):
     import tifffile
     from click.testing import CliRunner
 
     from celldyn.cli.main import main
 
     bad = pair[1].astype(np.float32)
-    bad[0, 3, 3] = np.nan
-    src = tmp_path / "nan.tif"
+    if case == "nan":
+        bad[0, 3, 3] = np.nan
+    else:
+        bad[1] = 5.0
+    src = tmp_path / f"{case}.tif"
     tifffile.imwrite(src, bad, imagej=True, metadata={"axes": "TYX"})
     out = tmp_path / "den.tif"
     res = CliRunner().invoke(main, ["denoise", str(src), "-o", str(out)])
     assert res.exit_code == 2
-    assert "NaN" in res.output and res.output.strip().count("\n") == 0
+    assert says in res.output and res.output.strip().count("\n") == 0
+    assert "Traceback" not in res.output
     assert not out.exists()
 
 
@@ -192,3 +198,29 @@ def test_cli_keeps_channels_and_z(tmp_path):
     den = np.asarray(m.data)
     # channels are denoised separately: channel 1 stays about twice channel 0
     assert abs(float(den[:, 1].mean() / den[:, 0].mean()) - 2.0) < 0.1
+
+
+def test_segmentation_augmentation_reproduces_the_estimated_noise():
+    """Estimate a movie's noise, bring it to normalised units, let the segmentation
+    augmentation add it: a flat normalised image gets the movie's variance back."""
+    from celldyn.segment.deep.augment import AugmentConfig, augment_intensity
+
+    gain, offset = 2.0, 9.0
+    clean = np.stack([np.tile(np.linspace(20, 220, 256), (256, 1))] * 3)
+    noisy = NoiseModel(gain, offset).add_noise(clean, rng=1)
+    low, high = np.percentile(noisy, [1.0, 99.8])
+    norm = estimate_noise_model(noisy).rescaled(low, high)
+    config = AugmentConfig(gamma=(1.0, 1.0), blur_p=0.0, noise_p=1.0,
+                           intensity_scale=(1.0, 1.0), intensity_offset=0.0,
+                           noise_model=(norm.gain, norm.offset))
+    for level in (40.0, 180.0):
+        flat = np.full((128, 128), (level - low) / (high - low), np.float32)
+        out = augment_intensity(flat, np.random.default_rng(0), config)
+        raw_var = float(out.var()) * (high - low) ** 2
+        assert raw_var == pytest.approx(gain * level + offset, rel=0.15)
+    # without a noise model the default random-level noise is unchanged by the option
+    img = np.full((32, 32), 0.5, np.float32)
+    a = augment_intensity(img, np.random.default_rng(5), AugmentConfig())
+    b = augment_intensity(img, np.random.default_rng(5), AugmentConfig(noise_model=None))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, augment_intensity(img, np.random.default_rng(5), config))

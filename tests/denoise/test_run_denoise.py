@@ -68,3 +68,23 @@ def test_cli_records_and_replays_denoise(noisy, tmp_path):
     r = runner.invoke(main, ["run", str(tmp_path / "m.ome.tif"), "--denoise", "median",
                              "-o", str(tmp_path / "x")])
     assert r.exit_code == 2 and "median" in r.output
+
+
+@pytest.mark.parametrize("case, says", [("nan", "NaN"), ("constant", "constant")])
+def test_cli_run_denoise_bad_movie_is_one_line(noisy, tmp_path, case, says):
+    import tifffile
+
+    data = np.asarray(noisy[1].data, np.float32).copy()
+    if case == "nan":
+        data[1, 4, 4] = np.nan
+    else:
+        data[2] = 3.0
+    src = tmp_path / f"{case}.tif"
+    tifffile.imwrite(src, data, imagej=True, metadata={"axes": "TYX"})
+    out = tmp_path / "res"
+    r = CliRunner().invoke(main, ["run", str(src), "--denoise", "tv", "-o", str(out),
+                                  "--no-progress"])
+    assert r.exit_code == 2, r.output
+    errors = [line for line in r.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and says in errors[0], r.output   # (a metadata warning may
+    assert "Traceback" not in r.output and not out.exists()    # come before it)

@@ -68,6 +68,29 @@ def test_train_segment_cli(folders):
     assert "fine-tuned" in (folders / "ft" / "CARD.md").read_text()
 
 
+def test_train_segment_noise_from_movie(folders, tmp_path):
+    """--noise-from: the movie's noise model, in normalised units, is the noise
+    augmentation recorded in the model folder."""
+    import tifffile
+
+    from celldyn.denoise import NoiseModel
+
+    clean = np.stack([np.tile(np.linspace(20, 220, 128), (128, 1))] * 2)
+    movie = NoiseModel(2.0, 9.0).add_noise(clean, rng=0)
+    src = tmp_path / "noisy.tif"
+    tifffile.imwrite(src, movie, imagej=True, metadata={"axes": "TYX"})
+    out = tmp_path / "model"
+    r = CliRunner().invoke(main, _args(folders, out, "--epochs", "1", "--noise-from",
+                                       str(src)))
+    assert r.exit_code == 0, r.output
+    assert "noise model of noisy.tif" in r.output
+    aug = json.loads((out / "config.json").read_text())["training"]["config"]["augment"]
+    gain, offset = aug["noise_model"]
+    low, high = np.percentile(movie, [1.0, 99.8])
+    assert gain * (high - low) == pytest.approx(2.0, rel=0.15)   # back in movie units
+    assert offset > 0
+
+
 def folders_img(d, t):
     import tifffile
 

@@ -69,6 +69,25 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
     return out
 
 
+def _noise_augment(movie: Path) -> Any:
+    """The default augmentation with `movie`'s noise model in normalised units."""
+    import numpy as np
+
+    from ..denoise import estimate_noise_model
+    from ..io import read_movie
+    from ..segment.deep.augment import AugmentConfig
+
+    src = read_movie(movie)
+    data = np.asarray((src.channel(0) if "C" in src.axes else src).data)
+    model = estimate_noise_model(data)
+    low, high = (float(v) for v in np.percentile(data, [1.0, 99.8]))
+    norm = model.rescaled(low, high)
+    click.echo(f"noise model of {movie.name}: gain {model.gain:.4g}, offset "
+               f"{model.offset:.4g} (movie units); {norm.gain:.4g}, {norm.offset:.4g} "
+               "normalised: used as the noise augmentation", err=True)
+    return AugmentConfig(noise_model=(norm.gain, norm.offset))
+
+
 @click.command("segment")
 @click.option("--images", "images", type=click.Path(exists=True, file_okay=False,
               path_type=Path), default=None,
@@ -133,6 +152,12 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
               help="Torch device for training, e.g. cuda where a GPU is available; the "
                    "model runs on the CPU afterwards. CPU runs are the reproducible "
                    "reference.")
+@click.option("--noise-from", "noise_from", type=click.Path(exists=True, path_type=Path),
+              help="A movie of the microscope to segment: its Poisson-Gaussian noise model "
+              "(celldyn.denoise.estimate_noise_model, first channel) is brought to the "
+              "training images' normalised units with the movie's 1st/99.8th "
+              "percentiles and replaces the random noise augmentation, so the model "
+              "learns on cleaner annotated images with the noise it will meet.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @_user_errors
 def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
@@ -142,10 +167,12 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
                   init: str | None, epochs: int,
                   iters: int, batch: int, crop: int, lr: float, base: int, depth: int,
                   diameter: float | None, val_fraction: float, partial: bool, seed: int,
-                  checkpoint_dir: Path | None, resume: bool, progress: bool,
-                  device: str = "cpu") -> None:
+                  checkpoint_dir: Path | None, resume: bool, noise_from: Path | None,
+                  progress: bool, device: str = "cpu") -> None:
     """Train a deep segmentation model on images + instance masks (or fine-tune one)."""
     from ..errors import InputError
+
+    augment = _noise_augment(noise_from) if noise_from is not None else None
 
     annotated = None
     if continue_from:
@@ -169,7 +196,7 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
             return
         _train_from_splits(splits, data, exclude, val_per_set, out, init, epochs, iters,
                            batch, crop, lr, base, depth, seed, checkpoint_dir, resume,
-                           progress, stop_after, val_every, device)
+                           progress, stop_after, val_every, device, augment)
         return
     if images is None or masks is None:
         raise InputError("give --images and --masks (or --splits benchmarks/splits.py)")
@@ -194,7 +221,7 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
                           val_fraction=val_fraction, partial=partial, seed=seed,
                           checkpoint_dir=checkpoint_dir, resume=resume, progress=progress,
                           on_epoch=report, images=str(images), masks=str(masks),
-                          command=command, device=device)
+                          command=command, device=device, augment=augment)
     click.echo(f"wrote {out} (weights sha256 {done.digest[:12]}...; {done.n_train} "
                f"training, {done.n_val} validation images; {done.seconds:.0f} s)")
 
@@ -248,7 +275,7 @@ def _train_from_splits(splits: Path, data: Path | None, exclude: tuple[str, ...]
                        iters: int, batch: int, crop: int, lr: float, base: int, depth: int,
                        seed: int, checkpoint_dir: Path | None, resume: bool,
                        progress: bool, stop_after: int | None = None,
-                       val_every: int = 1, device: str = "cpu") -> None:
+                       val_every: int = 1, device: str = "cpu", augment: Any = None) -> None:
     """The generalist recipe: all train parts together, per-set crop shares, keep_best."""
     from ..errors import InputError
     from ..segment.deep.datasets import load_split_table, split_samples
@@ -281,6 +308,10 @@ def _train_from_splits(splits: Path, data: Path | None, exclude: tuple[str, ...]
     config = TrainConfig(ndim=2, base=base, depth=depth, crop=crop, batch=batch,
                          iters_per_epoch=iters, epochs=epochs, lr=lr, seed=seed,
                          val_every=val_every, keep_best=True)
+    if augment is not None:
+        import dataclasses
+
+        config = dataclasses.replace(config, augment=augment)
     ckpt = checkpoint_dir or out / "checkpoints"
 
     def report(rec: dict[str, float]) -> None:

@@ -6,7 +6,10 @@ scale (times the image's own ``zoom``, which brings its nuclei to the model's wo
 diameter), a random rotation, and a smooth elastic displacement field; then exact
 flips and 90° rotations. Labels are resampled with nearest neighbour, so ids stay
 whole. :func:`augment_intensity` then applies intensity scaling and offset, gamma,
-Gaussian blur and Poisson-Gaussian noise to the image only.
+Gaussian blur and Poisson-Gaussian noise to the image only: random levels by default,
+or the user's own noise model (``AugmentConfig.noise_model``, estimated from their movie
+by :func:`celldyn.denoise.estimate_noise_model`) so that a model trained on cleaner
+annotated images sees the noise of the movies it will segment.
 
 Every random draw comes from the ``numpy.random.Generator`` passed in: the same
 generator state gives the same crop (tested). 3D stacks ``(Z, Y, X)`` are rotated,
@@ -44,6 +47,10 @@ class AugmentConfig:
     poisson_peak: tuple[float, float] = (10.0, 200.0)  # photons at intensity 1
     gauss_sigma: tuple[float, float] = (0.0, 0.05)
     foreground_p: float = 0.5                    # crop centres drawn on objects
+    # (gain, offset) of a Poisson-Gaussian noise model in the units of the normalised
+    # training images (``celldyn.denoise.NoiseModel.rescaled``): when set, the noise
+    # step samples the user's own measured noise instead of the random ranges above
+    noise_model: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,7 +168,13 @@ def augment_intensity(
         if sigma > 0:
             axes_sigma = [0.0] * (img.ndim - 2) + [sigma, sigma]
             img = ndi.gaussian_filter(img, axes_sigma)
-    if rng.random() < config.noise_p:
+    if config.noise_model is not None and rng.random() < config.noise_p:
+        gain, offset = (float(v) for v in config.noise_model)
+        clipped = np.clip(img, 0.0, None)
+        if gain > 0:
+            img = (rng.poisson(clipped / gain) * gain).astype(np.float32)
+        img += rng.normal(0.0, np.sqrt(max(offset, 0.0)), img.shape).astype(np.float32)
+    elif config.noise_model is None and rng.random() < config.noise_p:
         peak = float(np.exp(rng.uniform(*np.log(config.poisson_peak))))
         lam = np.clip(img, 0.0, None) * peak
         img = (rng.poisson(lam).astype(np.float32) / np.float32(peak))

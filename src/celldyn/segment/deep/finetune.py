@@ -9,6 +9,7 @@ The reusable part of ``celldyn train segment --images/--masks`` and ``--continue
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,12 +88,14 @@ def train_on_pairs(pairs: Sequence[tuple[str, Any, Any]], out: str | Path, *,
                    progress: bool = True,
                    on_epoch: Callable[[dict[str, float]], None] | None = None,
                    images: str = "", masks: str = "", command: str | None = None,
-                   device: str = "cpu") -> TrainedModel:
+                   device: str = "cpu", augment: Any = None) -> TrainedModel:
     """Train a model on ``(name, image, labels)`` pairs (fine-tune `init` when given:
     its architecture, thresholds and object size), split off ``val_fraction`` of the
     pairs for validation, write the model folder `out`.
 
     `images` / `masks` / `command` only describe the data in the model card.
+    `augment`: an :class:`~.augment.AugmentConfig` (default: the shipped model's), e.g.
+    with the user's ``noise_model``.
     """
     from .. import normalize_frame
     from .registry import load_segmenter, save_segmenter
@@ -139,6 +142,8 @@ def train_on_pairs(pairs: Sequence[tuple[str, Any, Any]], out: str | Path, *,
     val_s = [sample(i) for i in val_idx]
     config = TrainConfig(ndim=ndim, base=base, depth=depth, crop=crop, batch=batch,
                          iters_per_epoch=iters, epochs=epochs, lr=lr, seed=seed)
+    if augment is not None:
+        config = dataclasses.replace(config, augment=augment)
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else out / "checkpoints"
     result = train_segmenter(train_s, val_s, config, init=init_state, thresholds=thresholds,
                              device=device,
