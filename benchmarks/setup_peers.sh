@@ -7,11 +7,19 @@
 #                              benchmarks/segmentation.py, peers/run_cellpose.py)
 #   benchmarks/.envs/careamics  careamics 0.3.5 (Noise2Void peer of benchmarks/denoising.py,
 #                              peers/run_careamics.py; CPU torch kept, no torchvision)
-# Usage: bash benchmarks/setup_peers.sh [PYTHON]   (default: python3.11 or python3)
+# Usage: bash benchmarks/setup_peers.sh [ENV ...]   (default: all: peers btrack cellpose careamics)
+#        PEER_PYTHON=/path/to/python3.11 bash benchmarks/setup_peers.sh btrack
+# The environments live under benchmarks/.envs/ (gitignored); benchmarks/tracking.py
+# runs btrack there through benchmarks/peers/run_btrack.py and skips it, saying so,
+# when benchmarks/.envs/btrack is absent. Creating the btrack one takes about a minute
+# and 0.5 GB; it downloads nothing at run time.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 envs="$here/.envs"
-py="${1:-$(command -v python3.11 || command -v python3)}"
+py="${PEER_PYTHON:-$(command -v python3.11 || command -v python3)}"
+wanted=("$@")
+[ ${#wanted[@]} -eq 0 ] && wanted=(peers btrack cellpose careamics)
+want() { local w; for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 mkdir -p "$envs"
 constraints="$envs/constraints.txt"
 # Any environment that pulls torch must get the pinned CPU build (PEERS.md).
@@ -26,26 +34,36 @@ make_env() {  # name, packages...
     "$envs/$name/bin/python" -m pip install --quiet -c "$constraints" "$@"
 }
 
-make_env peers "laptrack==0.17.1" "trackpy==0.7" numpy pandas
-make_env btrack "btrack==0.6.5" numpy
-# torch first (pinned CPU build), then cellpose 3 with the versions it was run with
-make_env cellpose "torch==2.13.0"
-make_env cellpose "cellpose==3.1.1.3" "numpy==2.0.2" "opencv-python-headless==5.0.0.93" \
-    "fastremap==1.21.0" "tifffile==2026.3.3" "scipy==1.17.1"
-"$envs/peers/bin/python" -c "import laptrack, trackpy; print('peers ok: laptrack', laptrack.__version__, 'trackpy', trackpy.__version__)"
-"$envs/btrack/bin/python" -c "import btrack; print('btrack ok:', btrack.__version__)"
-"$envs/cellpose/bin/python" -c "import importlib.metadata as m, cellpose.models; print('cellpose ok:', m.version('cellpose'))"
-# CAREamics (Noise2Void peer of benchmarks/denoising.py, peers/run_careamics.py): the
-# pinned CPU torch first, then careamics 0.3.5 WITHOUT its torchvision requirement (the
-# PyPI torchvision for torch 2.13 is a CUDA build that cannot load against the CPU torch;
-# run_careamics.py puts empty stand-ins for the LVAE-only torchvision imports), then the
-# rest of its requirements with torch kept at the pin.
-make_env careamics "torch==2.13.0"
-"$envs/careamics/bin/python" -m pip install --quiet --no-deps "careamics==0.3.5"
-"$envs/careamics/bin/python" -m pip install --quiet -c "$constraints" \
-    "bioimageio-core>=0.9.0,<=0.11.0" "lightning>=2.2,<=2.6.6,!=2.6.2,!=2.6.3" \
-    "matplotlib<=3.11.2" "microssim<=0.0.5" "numpy>=1.21,<=2.4.6" "pillow<=13.0.0" \
-    "psutil<=7.2.2" "pydantic>=2.11,<=2.14.1" "pyyaml<=6.0.3,!=6.0.0" \
-    "scikit-image<=0.26.0" "tifffile<=2026.3.3" "torchmetrics>0.7.0,<1.9.0" \
-    "zarr>=3.0.0,<4.0.0"
-"$envs/careamics/bin/python" -c "import importlib.metadata as m, torch; print('careamics env ok:', m.version('careamics'), 'torch', torch.__version__)"
+if want peers; then
+    make_env peers "laptrack==0.17.1" "trackpy==0.7" numpy pandas
+    "$envs/peers/bin/python" -c "import laptrack, trackpy; print('peers ok: laptrack', laptrack.__version__, 'trackpy', trackpy.__version__)"
+fi
+if want btrack; then
+    # btrack 0.7.0's compiled core needs a newer C++ runtime than these machines have;
+    # 0.6.5 pins pydantic<2, hence its own environment (../shared/PEERS.md)
+    make_env btrack "btrack==0.6.5" "pydantic<2" numpy
+    "$envs/btrack/bin/python" -c "import btrack, pydantic; print('btrack ok:', btrack.__version__, 'pydantic', pydantic.VERSION)"
+fi
+if want cellpose; then
+    # torch first (pinned CPU build), then cellpose 3 with the versions it was run with
+    make_env cellpose "torch==2.13.0"
+    make_env cellpose "cellpose==3.1.1.3" "numpy==2.0.2" "opencv-python-headless==5.0.0.93" \
+        "fastremap==1.21.0" "tifffile==2026.3.3" "scipy==1.17.1"
+    "$envs/cellpose/bin/python" -c "import importlib.metadata as m, cellpose.models; print('cellpose ok:', m.version('cellpose'))"
+fi
+if want careamics; then
+    # CAREamics (Noise2Void peer of benchmarks/denoising.py, peers/run_careamics.py): the
+    # pinned CPU torch first, then careamics 0.3.5 WITHOUT its torchvision requirement (the
+    # PyPI torchvision for torch 2.13 is a CUDA build that cannot load against the CPU torch;
+    # run_careamics.py puts empty stand-ins for the LVAE-only torchvision imports), then the
+    # rest of its requirements with torch kept at the pin.
+    make_env careamics "torch==2.13.0"
+    "$envs/careamics/bin/python" -m pip install --quiet --no-deps "careamics==0.3.5"
+    "$envs/careamics/bin/python" -m pip install --quiet -c "$constraints" \
+        "bioimageio-core>=0.9.0,<=0.11.0" "lightning>=2.2,<=2.6.6,!=2.6.2,!=2.6.3" \
+        "matplotlib<=3.11.2" "microssim<=0.0.5" "numpy>=1.21,<=2.4.6" "pillow<=13.0.0" \
+        "psutil<=7.2.2" "pydantic>=2.11,<=2.14.1" "pyyaml<=6.0.3,!=6.0.0" \
+        "scikit-image<=0.26.0" "tifffile<=2026.3.3" "torchmetrics>0.7.0,<1.9.0" \
+        "zarr>=3.0.0,<4.0.0"
+    "$envs/careamics/bin/python" -c "import importlib.metadata as m, torch; print('careamics env ok:', m.version('careamics'), 'torch', torch.__version__)"
+fi

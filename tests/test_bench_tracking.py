@@ -93,3 +93,28 @@ def test_random_walk_is_seeded(bench):
     b = bench.random_walk(5, 7, seed=1)
     assert len(a) == 35 and a.equals(b)
     assert a["y"].min() >= 0 and a.groupby("t").size().eq(7).all()
+
+
+def test_training_frames_follow_the_split(bench):
+    from splits import TRACKING
+
+    hela = TRACKING["Fluo-N2DL-HeLa-01"]
+    n = bench.training_frames("Fluo-N2DL-HeLa-01")
+    assert n == max(hela.validation) + 1 and n <= min(hela.test)  # no test frame
+    assert bench.training_frames("Fluo-N2DH-SIM+-01") is None  # a training movie: whole
+    assert bench.training_frames("Fluo-N2DH-GOWT1-02") == 0  # a test movie: none
+
+
+def test_flow_links_follow_a_drifting_colony(bench):
+    # a 3 x 3 grid, 20 px apart, drifting 6 px a frame: every cell is followed
+    g = np.stack(np.meshgrid(np.arange(3) * 20.0, np.arange(3) * 20.0), -1).reshape(-1, 2)
+    rows = [(t, i + 1, y, x + 6.0 * t) for t in range(4) for i, (y, x) in enumerate(g)]
+    objects = pd.DataFrame(rows, columns=["t", "label", "y", "x"])
+    edges = bench.flow_links(objects, None, max_distance=15.0, max_gap=0)
+    lab = objects["label"].to_numpy()
+    assert len(edges) == 27 and (lab[edges[:, 0]] == lab[edges[:, 1]]).all()
+
+
+def test_missing_btrack_says_how_to_make_it(bench):
+    text = bench.peer_missing("btrack")
+    assert "setup_peers.sh btrack" in text and "pydantic<2" in text
