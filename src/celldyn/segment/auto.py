@@ -81,14 +81,18 @@ def _severe(findings: list[Finding]) -> int:
 
 def _watershed(frame: np.ndarray, dark_objects: bool, method: str = "watershed",
                params: dict[str, Any] | None = None) -> np.ndarray:
-    from .classical import segment_frame
+    import inspect
+
+    from .classical import _method
 
     arr = np.asarray(frame, dtype=np.float32)
     params = dict(params or {})
+    func = _method(method, params)          # takes a variant out of `params`
     if dark_objects:
         arr = float(arr.max()) - arr
-        params.setdefault("fill_holes", False) if method == "watershed" else None
-    return segment_frame(arr, method, **params)
+        if "fill_holes" in inspect.signature(func).parameters:
+            params.setdefault("fill_holes", False)
+    return func(arr, **params)
 
 
 def agreement(a: np.ndarray, b: np.ndarray, iou: float = 0.5) -> float:
