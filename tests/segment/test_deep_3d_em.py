@@ -18,18 +18,7 @@ from celldyn.cli import main
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
-SPLIT_FILE = '''
-from dataclasses import dataclass, field
-
-@dataclass(frozen=True)
-class Split:
-    set: str
-    unit: str
-    train: tuple = field(default_factory=tuple)
-    validation: tuple = field(default_factory=tuple)
-    test: tuple = field(default_factory=tuple)
-    note: str = ""
-
+SPLIT_BODY = '''
 SEGMENTATION = {
     "seg-PlantSeg-3D-nuclei": Split("seg-PlantSeg-3D-nuclei", "image", train=("a",),
                                     validation=("b",), test=("c",)),
@@ -53,7 +42,7 @@ def _balls(shape, n, rng, radius=(4, 2, 2)):
 
 
 @pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
+def data_root(tmp_path_factory, split_header):
     root = tmp_path_factory.mktemp("data")
     rng = np.random.default_rng(0)
     d3 = root / "seg-PlantSeg-3D-nuclei"
@@ -76,7 +65,7 @@ def data_root(tmp_path_factory):
         tifffile.imwrite(em / "images" / f"s{k}.tif", img)
         tifffile.imwrite(em / "masks_semantic" / f"s{k}.tif", classes)
         tifffile.imwrite(em / "masks" / f"s{k}.tif", lab2[0] * (classes == 3))
-    (root / "splits.py").write_text(SPLIT_FILE)
+    (root / "splits.py").write_text(split_header + SPLIT_BODY)
     return root
 
 

@@ -14,18 +14,7 @@ from click.testing import CliRunner
 
 from celldyn.cli import main
 
-SPLIT_FILE = '''
-from dataclasses import dataclass, field
-
-@dataclass(frozen=True)
-class Split:
-    set: str
-    unit: str
-    train: tuple = field(default_factory=tuple)
-    validation: tuple = field(default_factory=tuple)
-    test: tuple = field(default_factory=tuple)
-    note: str = ""
-
+SPLIT_BODY = '''
 SEGMENTATION = {
     "seg-rods": Split("seg-rods", "image", train=("a", "b"), validation=("c",),
                       test=("d",)),
@@ -53,12 +42,12 @@ def _write_set(folder, names, rods, rng):
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
+def data(tmp_path_factory, split_header):
     d = tmp_path_factory.mktemp("splitdata")
     rng = np.random.default_rng(0)
     _write_set(d / "seg-rods", "abcd", True, rng)
     _write_set(d / "seg-blobs", "x", False, rng)
-    (d / "splits.py").write_text(SPLIT_FILE)
+    (d / "splits.py").write_text(split_header + SPLIT_BODY)
     return d
 
 
