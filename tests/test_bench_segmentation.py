@@ -40,9 +40,10 @@ def test_missing_cellpose_env_is_skipped(bench, monkeypatch, tmp_path):
     assert "skipped" in text and "StarDist" in text
 
 
-def _part(items, severe, groups=None):
+def _part(items, severe, groups=None, agreement=None):
     return {"items": items, "groups": groups or [[i] for i in range(len(items))],
-            "severe": severe, "diameters": [], "ms_per_mp": 1.0, "names": []}
+            "severe": severe, "diameters": [], "ms_per_mp": 1.0, "names": [],
+            "agreement": agreement}
 
 
 def test_generalist_summary_auto_rule_and_best_classical(bench):
@@ -50,14 +51,22 @@ def test_generalist_summary_auto_rule_and_best_classical(bench):
     s = bench._summary([good, bad])
     assert s["AP@0.5"] == round(1 / 5, 4) and s["SEG"] == 0.45 and s["n_gt"] == 2
     res = {
-        "generalist2d": {"S": {"test": _part([bad, good], [0, 0])}},
-        "watershed (triangle)": {"S": {"test": _part([good, bad], [0, 2]),
+        "generalist2d": {"S": {"test": _part([bad, good, good], [0, 0, 3],
+                                             agreement=[0.95, 0.2, 0.2]),
+                               "validation": _part([good], [0], agreement=[0.5])}},
+        "watershed (triangle)": {"S": {"test": _part([good, bad, bad], [0, 2, 0]),
                                        "validation": _part([bad], [0])}},
         "watershed (triangle, dark objects)": {"S": {"validation": _part([good], [0])}},
     }
-    # group 0: the watershed is sane, kept; group 1: pathological, the generalist is not
-    counts, how = bench._auto_counts(res, "S", "test")
-    assert counts == [good, good] and how == "generalist in 1 of 2 groups"
+    # group 0: they agree, the watershed is kept; group 1: they disagree, the generalist
+    # runs; group 2: they disagree but the generalist is the pathological one
+    counts, how = bench._auto_counts(res, "S", "test", tau=0.9)
+    assert counts == [good, good, bad] and how == "generalist in 1 of 3 groups"
+    # a higher agreement level hands group 0 to the generalist too
+    assert bench._auto_counts(res, "S", "test", tau=0.99)[0] == [bad, good, bad]
     # the best classical variant is chosen on the validation part, not the test part
     assert bench._best_classical(res, "S") == "watershed (triangle, dark objects)"
     assert bench._auto_counts(res, "T", "test") == ([], "missing")
+    no_agreement = {k: v for k, v in res.items()}
+    no_agreement["generalist2d"] = {"S": {"test": _part([good], [0])}}
+    assert bench._auto_counts(no_agreement, "S", "test")[0] == []

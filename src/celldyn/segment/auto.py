@@ -25,7 +25,6 @@ summary and run.json; nothing is printed here.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,7 +114,12 @@ def choose_segmenter(data: Any, *, dark_objects: bool = False, model: str = GENE
     if frame.ndim != 2:
         return Choice("classical", None, "3D movie: no 3D generalist is shipped, the "
                       "watershed runs", frame=t)
-    if importlib.util.find_spec("torch") is None:
+    from .._optional import require_torch
+    from ..errors import MissingDependencyError
+
+    try:
+        require_torch("the generalist")
+    except MissingDependencyError:
         return Choice("classical", None, "torch is not installed (celldyn[deep]), so the "
                       "generalist cannot be compared", frame=t)
     ws = _watershed(frame, dark_objects, method, params)
