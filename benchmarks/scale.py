@@ -83,7 +83,7 @@ def run_row(movie: Path, out: Path, workers: int | None, method: str,
 
     cmd = [sys.executable, "-c", "import sys; from celldyn.cli.main import main; "
            "main(sys.argv[1:])", "run", str(movie), "-o", str(out), "--no-progress",
-           "--method", method, "--overwrite"]
+           "--segmenter", "classical", "--method", method, "--overwrite"]
     if workers:
         cmd += ["--workers", str(workers)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

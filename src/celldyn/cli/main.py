@@ -208,8 +208,9 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None,
 # Execution (issue 19): where the work runs; not part of the run's inputs or
 # fingerprint (the results are the same on any of them).
 _EXECUTION_HELP = {
-    "workers": "Run on a dask LocalCluster of N worker processes. Default: in this "
-               "process, or one worker per CPU for a movie over a quarter of memory.",
+    "workers": "Run on a dask LocalCluster of N worker processes (N=1: one worker "
+               "thread in this process). Default: in this process, or one worker per CPU "
+               "for a movie over a quarter of memory.",
     "scheduler": "Run on an existing dask.distributed cluster, e.g. tcp://HOST:8786 "
                  "(the workers must see the movie and the -o folder).",
 }

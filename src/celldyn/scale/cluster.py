@@ -36,7 +36,10 @@ def connect(*, workers: int | None = None, scheduler: str | None = None,
     """A ``distributed.Client`` and one line saying what it runs on; closed on exit.
 
     `scheduler` (``tcp://host:8786``) joins an existing cluster; otherwise a
-    LocalCluster of `workers` processes, one thread each, is started (and stopped).
+    LocalCluster of `workers` processes, one thread each, is started (and stopped). One
+    worker runs as a thread of this process: nothing to start, no frames to ship, so the
+    Dask path costs +7 % over the in-process run instead of +20 % (benchmarks/scale.py,
+    0.25 GB row); two or more are processes, which is where the speed-up comes from.
     Worker processes inherit this process's ``sys.path`` (through ``PYTHONPATH``), so
     they import the same celldyn.
 
@@ -74,7 +77,7 @@ def connect(*, workers: int | None = None, scheduler: str | None = None,
     os.environ.update(env)  # the nanny passes the environment to its worker process
     try:
         cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1,
-                               processes=True, dashboard_address=":0",
+                               processes=int(workers) > 1, dashboard_address=":0",
                                silence_logs=50)
     finally:
         for k, v in old.items():
@@ -84,7 +87,8 @@ def connect(*, workers: int | None = None, scheduler: str | None = None,
                 os.environ[k] = v
     client = Client(cluster)
     try:
-        yield client, f"LocalCluster of {int(workers)} worker processes"
+        yield client, (f"LocalCluster of {int(workers)} worker processes" if int(workers) > 1
+                       else "LocalCluster of 1 worker (a thread of this process)")
     finally:
         client.close()
         cluster.close()
