@@ -32,11 +32,10 @@ import numpy as np
 
 from .sanity import Finding, check_segmentation
 
-__all__ = ["AGREEMENT", "FALLBACK_MODEL", "GENERALIST", "Choice", "choose_segmenter",
+__all__ = ["AGREEMENT", "GENERALIST", "Choice", "choose_segmenter",
            "resolve_auto"]
 
 GENERALIST = "generalist2d"
-FALLBACK_MODEL = GENERALIST           # the former name, kept for callers
 AGREEMENT = 0.9
 SEVERE = ("empty", "covering", "fragments")
 
