@@ -80,11 +80,12 @@ class DeepSegmenter:
     """A loaded model: the network, its config and its post-processing thresholds."""
 
     def __init__(self, net: UNet, config: dict[str, Any], thresholds: dict[str, Any],
-                 name: str = "") -> None:
+                 name: str = "", size_model: Any = None) -> None:
         self.net = net.eval()
         self.config = config
         self.thresholds = thresholds
         self.name = name
+        self.size_model = size_model      # celldyn.segment.deep.size.SizeModel or None
 
     @property
     def ndim(self) -> int:
@@ -191,15 +192,26 @@ class DeepSegmenter:
         zoom whose objects come closest to the working size) was fooled by the pieces
         of an over-segmentation, which have the working size by construction
         (benchmarks/RESULTS.md, Segmentation). Returns None when nothing is found.
+        A model with a learned size model (``size.json``, :mod:`.size`) reads the
+        object size from the same probe passes' features instead, combined with the
+        plateau by the rule stored with it (chosen on validation parts).
         `zooms` default: the model's ``probe_zooms`` and ``probe_crop`` (config.json),
         else :data:`PROBE_ZOOMS` and `crop`.
         """
-        if zooms is None:
-            zooms = tuple(float(z) for z in self.config.get("probe_zooms", PROBE_ZOOMS))
-            crop = int(self.config.get("probe_crop", crop))
         arr = np.asarray(frame)
         if arr.ndim != 2:
             return None
+        if zooms is None and self.size_model is not None:
+            from .size import combine, probe_features
+
+            features, found = probe_features(self, arr, tile=tile)
+            if not np.isfinite(found).any():
+                return None
+            return combine(str(self.size_model.meta.get("rule", "size model")),
+                           _plateau(found, tolerance), self.size_model.predict(features))
+        if zooms is None:
+            zooms = tuple(float(z) for z in self.config.get("probe_zooms", PROBE_ZOOMS))
+            crop = int(self.config.get("probe_crop", crop))
         ny, nx = arr.shape
         cy, cx = max(0, (ny - crop) // 2), max(0, (nx - crop) // 2)
         sub = arr[cy:cy + crop, cx:cx + crop]
@@ -268,7 +280,16 @@ def load_segmenter(name: str | Path = "nuclei2d") -> DeepSegmenter:
     )
     net = build_unet(config["architecture"])
     net.load_state_dict(torch.load(wfile, weights_only=True))
-    return DeepSegmenter(net, config, thresholds, name=str(name))
+    size_model = None
+    if (folder / "size.json").is_file():
+        from .size import SizeModel
+
+        try:
+            size_model = SizeModel.load(folder / "size.json")
+        except (OSError, ValueError, KeyError) as err:
+            raise ModelError(f"size model {folder / 'size.json'} cannot be read ({err})") \
+                from None
+    return DeepSegmenter(net, config, thresholds, name=str(name), size_model=size_model)
 
 
 def save_segmenter(folder: str | Path, net: UNet, config: dict[str, Any],
