@@ -74,19 +74,22 @@ def probe_features(seg: Any, frame: np.ndarray, *, crop: int = 512, tile: int = 
         pooled.append(out.detach().float().mean(dim=(0, *range(2, out.ndim))).cpu().numpy())
 
     feats, found = [], []
+    from .tiling import torch_backend
+
     handle = seg.net.down[-1].register_forward_hook(hook)
     try:
-        for z in sorted(zooms):
-            pooled.clear()
-            labels = segment_image(seg.net, sub, seg.thresholds, zoom=float(z), tile=tile)
-            areas = np.bincount(labels.ravel())[1:]
-            areas = areas[areas > 0]
-            d = float(np.sqrt(4 * np.median(areas) / np.pi)) if areas.size else float("nan")
-            found.append(d)
-            style = np.mean(pooled, axis=0) if pooled else np.zeros(1, np.float32)
-            rel = np.log(d * z / seg.target_diameter) if np.isfinite(d) else 0.0
-            feats.append(np.concatenate([style, [rel, float(not np.isfinite(d)),
-                                                 np.log1p(areas.size)]]))
+        with torch_backend():     # the hook needs PyTorch's modules
+            for z in sorted(zooms):
+                pooled.clear()
+                labels = segment_image(seg.net, sub, seg.thresholds, zoom=float(z), tile=tile)
+                areas = np.bincount(labels.ravel())[1:]
+                areas = areas[areas > 0]
+                d = float(np.sqrt(4 * np.median(areas) / np.pi)) if areas.size else float("nan")
+                found.append(d)
+                style = np.mean(pooled, axis=0) if pooled else np.zeros(1, np.float32)
+                rel = np.log(d * z / seg.target_diameter) if np.isfinite(d) else 0.0
+                feats.append(np.concatenate([style, [rel, float(not np.isfinite(d)),
+                                                     np.log1p(areas.size)]]))
     finally:
         handle.remove()
     return np.concatenate(feats).astype(np.float64), np.asarray(found)
