@@ -77,7 +77,7 @@ def _backward(k: int, flip: bool, a: np.ndarray) -> np.ndarray:
 TRANSFORMS = tuple((k, f) for f in (False, True) for k in range(4))
 
 
-def tta_maps(net: Any, image: np.ndarray, *, zoom: float = 1.0, tile: int = 512,
+def tta_maps(net: Any, image: np.ndarray, *, zoom: float = 1.0, tile: int | None = None,
              n_aug: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean maps and per-pixel disagreement of a U-Net over test-time augmentations.
 

@@ -207,7 +207,8 @@ def _deep_frame(movie: Movie, model: Any, params: dict[str, Any],
             f"deep model {model!r} is {net.ndim}D but the movie has axes "
             f"{movie.axes}; use a {movie.n_spatial}D model or --segmenter classical"
         )
-    tile = int(params.pop("tile", 512))
+    tile = params.pop("tile", None)
+    tile = None if tile is None else int(tile)
     thresholds = params.pop("thresholds", None)
     diameter = params.pop("diameter", "auto")
     if diameter == "auto":

@@ -21,7 +21,7 @@ def _resize(arr: np.ndarray, shape: tuple[int, ...], order: int) -> np.ndarray:
 
 
 def predict_maps(
-    net: UNet, image: np.ndarray, *, zoom: float = 1.0, tile: int = 512,
+    net: UNet, image: np.ndarray, *, zoom: float = 1.0, tile: int | None = None,
     normalized: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(prob (3, ...), distance (...))`` at the frame's own size.
@@ -48,7 +48,7 @@ def predict_maps(
 
 def segment_image(
     net: UNet, image: np.ndarray, thresholds: dict[str, Any], *, zoom: float = 1.0,
-    tile: int = 512, normalized: bool = False,
+    tile: int | None = None, normalized: bool = False,
 ) -> np.ndarray:
     """int32 instance labels of one frame."""
     prob, dist = predict_maps(net, image, zoom=zoom, tile=tile, normalized=normalized)

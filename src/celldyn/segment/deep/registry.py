@@ -133,7 +133,7 @@ class DeepSegmenter:
         return tuple(max(1, round(n * f)) for n, f in zip(shape, factors, strict=True))
 
     def segment(self, frame: ArrayLike, *, diameter: float | None = None,
-                tile: int = 512, thresholds: dict[str, Any] | None = None,
+                tile: int | None = None, thresholds: dict[str, Any] | None = None,
                 spacing: tuple[float, ...] | None = None,
                 classes_out: np.ndarray | None = None) -> np.ndarray:
         """int32 instance labels of one frame (YX for 2D models, ZYX for 3D).
@@ -166,7 +166,7 @@ class DeepSegmenter:
                       anti_aliasing=False).astype(np.int32)
 
     def classify(self, frame: ArrayLike, *, diameter: float | None = None,
-                 tile: int = 512) -> np.ndarray:
+                 tile: int | None = None) -> np.ndarray:
         """uint8 class map of one frame (semantic models; indices into :attr:`classes`)."""
         if not self.semantic:
             raise ModelError(f"model {self.name} is an instance model; it has no classes")
@@ -175,7 +175,7 @@ class DeepSegmenter:
         return predict_classes(self.net, self._check(frame), zoom=self.zoom_for(diameter),
                                tile=tile)
 
-    def estimate_diameter(self, frame: ArrayLike, *, tile: int = 512,
+    def estimate_diameter(self, frame: ArrayLike, *, tile: int | None = None,
                           zooms: tuple[float, ...] | None = None,
                           crop: int = 512, tolerance: float = 1.2) -> float | None:
         """Typical object diameter (pixels) as the model sees it, by a scale probe.
@@ -323,7 +323,7 @@ def segment_movie_deep(
     progress: bool | type = False,
     spacing: tuple[float, ...] | None = None,
     diameter: float | str | None = "auto",
-    tile: int = 512,
+    tile: int | None = None,
     thresholds: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """Segment every frame of a movie with a deep model.
@@ -344,7 +344,8 @@ def segment_movie_deep(
         per movie on its middle frame (:meth:`DeepSegmenter.estimate_diameter`, a
         probe at zooms 1/4 to 1.4); None runs at the native scale.
     tile : int
-        Tile side for inference; memory is bounded by one tile.
+        Largest tile side for inference (default: 768 px in 2D, 512 in 3D); memory is
+        bounded by one tile.
     thresholds : dict, optional
         Override ``thresholds.json`` entries (``fg_threshold``, ``marker_threshold``,
         ``min_size``).

@@ -24,7 +24,7 @@ __all__ = ["class_scores", "confusion", "instances_of_class", "predict_classes",
            "tune_min_size"]
 
 
-def predict_classes(net: Any, image: np.ndarray, *, zoom: float = 1.0, tile: int = 512,
+def predict_classes(net: Any, image: np.ndarray, *, zoom: float = 1.0, tile: int | None = None,
                     normalized: bool = False) -> np.ndarray:
     """uint8 class map (argmax of the C logits) of one frame, at the frame's size."""
     from skimage.transform import resize

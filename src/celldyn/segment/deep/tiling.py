@@ -17,8 +17,8 @@ Speed: on the CPU, a 2D network runs through ONNX Runtime when ``onnx`` and
 ``onnxruntime`` are installed (the ``deep`` extra): the fused network is exported once
 per set of weights and the session is cached for the network object. On a 512x512 tile
 of the generalist this was 2.6x faster than PyTorch's CPU kernels with the same fused,
-channels-last network, with logits equal to 3e-6 (benchmarks/RESULTS.md, Segmentation:
-learned object size). Without them, or with ``CELLDYN_ONNX=0``, or inside
+channels-last network, with logits equal to 3e-6 (benchmarks/segmentation_speed.py,
+benchmarks/RESULTS.md "Segmentation speed"). Without them, or with ``CELLDYN_ONNX=0``, or inside
 :func:`torch_backend`, PyTorch runs. Ours: the choice and the cache; the export and the
 runtime are PyTorch's and ONNX Runtime's.
 """
@@ -44,6 +44,12 @@ from torch import nn
 from .unet import UNet
 
 __all__ = ["inference_net", "predict_logits", "receptive_radius", "torch_backend"]
+
+# Default largest tile sides: a 2D tile of 768 px holds a 512 px network input whole
+# (one 640 px tile: half the time of 2 x 2 tiles of 512 px, identical labels); 3D tiles
+# keep Z whole, so their side stays smaller for memory.
+TILE_2D = 768
+TILE_3D = 512
 
 _FORCE_TORCH: contextvars.ContextVar[bool] = contextvars.ContextVar("celldyn_force_torch",
                                                                     default=False)
@@ -140,9 +146,35 @@ def _round_up(n: int, m: int) -> int:
     return int(math.ceil(n / m) * m)
 
 
+def _cores(n: int, core_max: int, margin: int, m: int) -> tuple[int, int]:
+    """(number of tiles, core side) along an axis of `n` pixels that computes the
+    fewest pixels, ``k * (core + 2 * margin)``, with cores of at most `core_max`
+    pixels, multiples of `m`.
+
+    >>> _cores(512, 384, 64, 8)     # two 384 px tiles, not two 512 px ones
+    (2, 256)
+    >>> _cores(512, 640, 64, 8)     # tiles up to 768 px: one 640 px tile
+    (1, 512)
+    >>> _cores(1024, 896, 64, 8)    # two tiles of 512 + 2 * 64
+    (2, 512)
+    """
+    best: tuple[int, int, int] | None = None
+    for k in range(max(1, math.ceil(n / core_max)), math.ceil(n / m) + 1):
+        core = _round_up(math.ceil(n / k), m)
+        if core > core_max:
+            continue
+        cost = k * (core + 2 * margin)
+        if best is None or cost < best[0]:
+            best = (cost, k, core)
+        if k * m >= n or (best is not None and k * 2 * margin > best[0]):
+            break
+    assert best is not None
+    return best[1], best[2]
+
+
 @torch.inference_mode()
 def predict_logits(
-    net: UNet, image: np.ndarray, *, tile: int = 512, margin: int | None = None
+    net: UNet, image: np.ndarray, *, tile: int | None = None, margin: int | None = None
 ) -> np.ndarray:
     """Logits ``(net.out_channels, [Z,] Y, X)`` of `net` on one normalised frame.
 
@@ -152,8 +184,12 @@ def predict_logits(
         Put in eval mode here.
     image : ([Z,] Y, X) float array
         One single-channel frame (2D for a 2D net, ZYX for a 3D net).
-    tile : int
-        Tile side in Y and X (rounded up to the net's multiple), including margins.
+    tile : int, optional
+        Largest tile side in Y and X (rounded up to the net's multiple), including
+        margins; default :data:`TILE_2D` for 2D nets, :data:`TILE_3D` for 3D ones. Per axis the frame gets the tiling that computes the fewest pixels
+        (:func:`_cores`): with 64 px margins and tiles up to 512 px, a 512 px square
+        frame is 2 x 2 tiles of 384 px, not of 512 px (1.8x fewer pixels through
+        the network); with tiles up to 768 px it is one tile of 640 px.
     margin : int, optional
         Context on each side; by default :func:`receptive_radius` (needed for no seams).
     """
@@ -161,15 +197,14 @@ def predict_logits(
     img = np.asarray(image, dtype=np.float32)
     if img.ndim != net.ndim:
         raise ValueError(f"a {net.ndim}D network needs {net.ndim}D frames, got shape {img.shape}")
+    if tile is None:
+        tile = TILE_2D if net.ndim == 2 else TILE_3D
     m = net.multiple
     margin = receptive_radius(net) if margin is None else _round_up(int(margin), m)
     tile = max(_round_up(int(tile), m), 2 * margin + m)
     ny, nx = img.shape[-2:]
-    core = tile - 2 * margin
-    # shrink the core for small frames (less padding to compute)
-    core_y = min(core, _round_up(ny, m))
-    core_x = min(core, _round_up(nx, m))
-    n_ty, n_tx = math.ceil(ny / core_y), math.ceil(nx / core_x)
+    n_ty, core_y = _cores(ny, tile - 2 * margin, margin, m)
+    n_tx, core_x = _cores(nx, tile - 2 * margin, margin, m)
     pad_y = (margin, n_ty * core_y - ny + margin)
     pad_x = (margin, n_tx * core_x - nx + margin)
     lead = [(0, 0)] * (img.ndim - 2)
