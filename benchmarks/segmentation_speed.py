@@ -32,6 +32,10 @@ DATA = HERE.parents[1] / "shared" / "data"
 OUT = HERE / "segmentation_speed.json"
 MODELS = ("generalist2d", "nuclei2d")
 FRAME = DATA / "Fluo-N2DH-GOWT1-02" / "02" / "t010.tif"
+# the same script before tiles were balanced and 2D tiles raised to 768 px (commit
+# 5088ef5; a 512 px network input then took 2 x 2 tiles of 512 px), load average 7
+HISTORY = ("Before balanced tiling (commit 5088ef5, same script, load 7): generalist2d "
+           "at 60 px 2227 ms/MP (PyTorch) and 954 (ONNX Runtime); at 30 px 2657 and 1340.")
 
 
 def _frame() -> np.ndarray:
@@ -140,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             + f"ONNX Runtime speed-up over PyTorch: {'; '.join(ratios)}. "
             f"1-minute load average at the start: {load:.1f} (2 CPUs, shared with other "
             "jobs: absolute times are rough, the alternating ratio is the figure). "
-            "Target (issue 15): <= 500 ms/MP for the 2D default.\n")
+            "Target (issue 15): <= 500 ms/MP for the 2D default.\n\n" + HISTORY + "\n")
     write_section("Segmentation speed: PyTorch vs ONNX Runtime "
                   "(benchmarks/segmentation_speed.py)", body,
                   packages=("torch", "onnxruntime"))

@@ -15,8 +15,8 @@ X only (Z is kept whole).
 
 Speed: on the CPU, a 2D network runs through ONNX Runtime when ``onnx`` and
 ``onnxruntime`` are installed (the ``deep`` extra): the fused network is exported once
-per set of weights and the session is cached for the network object. On a 512x512 tile
-of the generalist this was 2.6x faster than PyTorch's CPU kernels with the same fused,
+per set of weights and the session is cached for the network object. Segmenting a
+1024x1024 frame this was 1.2-1.9x faster than PyTorch's CPU kernels with the same fused,
 channels-last network, with logits equal to 3e-6 (benchmarks/segmentation_speed.py,
 benchmarks/RESULTS.md "Segmentation speed"). Without them, or with ``CELLDYN_ONNX=0``, or inside
 :func:`torch_backend`, PyTorch runs. Ours: the choice and the cache; the export and the
