@@ -1259,7 +1259,12 @@ def _gen_finetune(items: list, set_name: str, quick: bool = False) -> dict:
     from celldyn.segment.classical import normalize_frame
     from celldyn.segment.deep import DeepSegmenter, load_segmenter
     from celldyn.segment.deep.datasets import median_diameter
-    from celldyn.segment.deep.train import Sample, TrainConfig, train_segmenter, tune_thresholds
+    from celldyn.segment.deep.train import (
+        Sample,
+        TrainConfig,
+        train_segmenter,
+        tune_thresholds,
+    )
 
     ft_items, why = _gen_ft_images(_gen_sets()[set_name], [it.name for it in items])
     if why:
@@ -1275,13 +1280,16 @@ def _gen_finetune(items: list, set_name: str, quick: bool = False) -> dict:
     sched = FINE_TUNE if not quick else {"epochs": 1, "iters_per_epoch": 2, "lr": 5e-4}
     cfg = replace(TrainConfig.from_dict(shipped.config["training"]["config"]), **sched,
                   seed=SEED, keep_best=False)
+    items = items[:2] if quick else items
+    # diagnosis: the shipped model at the same diameter, before fine-tuning (separates
+    # the effect of the stated size from that of the fine-tuning)
+    before = [_item_counts(it, shipped.segment(it.image, diameter=d_ft)) for it in items]
     t0 = time.perf_counter()
     trained = train_segmenter(tune_s, (), cfg, init=shipped.net.state_dict(),
                               thresholds=shipped.thresholds, tune=False)
     levels, _ = tune_thresholds(trained.net, tune_s, shipped.thresholds)
     ft_sec = time.perf_counter() - t0
     ft = DeepSegmenter(trained.net, shipped.config, levels, "generalist2d-finetuned")
-    items = items[:2] if quick else items
     t1 = time.perf_counter()
     preds = [ft.segment(it.image, diameter=d_ft) for it in items]
     sec = time.perf_counter() - t1
@@ -1297,7 +1305,8 @@ def _gen_finetune(items: list, set_name: str, quick: bool = False) -> dict:
                                              for d in diams],
                          "iterations": cfg.epochs * cfg.iters_per_epoch, "lr": cfg.lr,
                          "batch": cfg.batch, "crop": cfg.crop, "seed": cfg.seed,
-                         "threads": 1, "levels": levels, "seconds": round(ft_sec, 1)}}
+                         "threads": 1, "levels": levels, "seconds": round(ft_sec, 1),
+                         "before_items": before}}
 
 
 def _gen_ft_row(r: dict) -> tuple[str, dict | None, str]:
@@ -1308,14 +1317,19 @@ def _gen_ft_row(r: dict) -> tuple[str, dict | None, str]:
     names = ", ".join(n.split(":", 1)[-1] for n in f["images"])
     lv = f["levels"]
     n = len(f["images"])
-    return (f"deep {GEN_FT.replace(' 5', f' {n}')} spare test images "
-            f"({f['iterations']} it, lr {f['lr']:g}, batch {f['batch']}, seed {f['seed']}; "
-            f"images {names})",
-            _summary(r["items"]),
-            f"diameter {r['diameters'][0]:.0f} px from the fine-tuning annotations; "
-            f"fine-tune {f['seconds']:.0f} s on 1 thread; levels re-tuned on them: fg "
+    method = (f"deep {GEN_FT.replace(' 5', f' {n}')} spare test images "
+              f"({f['iterations']} it, lr {f['lr']:g}, batch {f['batch']}, "
+              f"seed {f['seed']}; images {names})")
+    note = (f"diameter {r['diameters'][0]:.0f} px from the fine-tuning annotations; "
+            f"fine-tune and level tuning {f['seconds']:.0f} s on 1 thread (shared CPU); "
+            f"levels re-tuned on the same images: fg "
             f"{lv['fg_threshold']:g}, marker {lv['marker_threshold']:g}; "
             f"{r['ms_per_mp']:.0f} ms/MP")
+    if f.get("before_items"):
+        b = _summary(f["before_items"])
+        note += (f"; shipped generalist2d at the same diameter, before fine-tuning: "
+                 f"AP@0.5 {b['AP@0.5']:.3f}, AP@0.75 {b['AP@0.75']:.3f}, SEG {b['SEG']:.3f}")
+    return method, _summary(r["items"]), note
 
 
 def _summary(item_counts: list[list[float]]) -> dict:
@@ -1497,8 +1511,23 @@ overlap no annotated nucleus. SEG: CTC SEG, the mean Jaccard over ground-truth o
 Deep models estimate the object size with their scale probe (once per movie for CTC
 movies, once per image for still-image sets); ms/MP is wall time per megapixel of input
 on the shared 2-core machine under load from other jobs, including the probe (a rough
-figure, not a speed benchmark). Leave-one-set-out column and fine-tuned / Cellpose rows:
-not run in this pass (no time on the shared CPUs).
+figure, not a speed benchmark). Leave-one-set-out column and Cellpose rows: not run in
+this pass (no time on the shared CPUs).
+
+Fine-tuned rows (`--methods "{GEN_FT}" --parts test`): the shipped generalist2d
+fine-tuned on up to {GEN_FT_N} annotated images of the set's *test* part that are **not among
+the scored images** (evenly spaced among the remaining test images that hold an annotated
+object; training and validation parts are not used), with the nuclei2d fine-tuning recipe
+(FINE_TUNE: {FINE_TUNE['epochs'] * FINE_TUNE['iters_per_epoch']} iterations, lr {FINE_TUNE['lr']:g}, the generalist's batch and crop, batch-norm
+statistics frozen, seed {SEED}, one CPU thread), each image at its own annotated median
+diameter; the post-processing levels are re-tuned on the same images. It is scored on
+the same subsampled test images as the other rows, at one stated object size: the
+median of the fine-tuning images' median diameters (no scale probe). The notes give the
+shipped generalist at that same size before fine-tuning, which separates the effect of
+the stated size from that of the fine-tuning. Sets whose test part has fewer than
+{GEN_FT_MIN} spare annotated images get no row figures (the reason is given). GOWT1-02's
+annotation is partial: most of its SEG frames annotate a single (large) nucleus, so the
+size taken from such frames is not the typical nucleus size.
 
 ### Test parts (held out)
 
