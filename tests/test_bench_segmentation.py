@@ -70,3 +70,29 @@ def test_generalist_summary_auto_rule_and_best_classical(bench):
     no_agreement = {k: v for k, v in res.items()}
     no_agreement["generalist2d"] = {"S": {"test": _part([good], [0])}}
     assert bench._auto_counts(no_agreement, "S", "test")[0] == []
+
+
+def test_generalist_fine_tune_images_never_scored(bench, monkeypatch):
+    import numpy as np
+
+    from celldyn.segment.deep import datasets
+    from celldyn.segment.deep.datasets import Item
+
+    def item(i, empty=False):
+        lab = np.zeros((4, 4), np.int32)
+        if not empty:
+            lab[1:3, 1:3] = 1
+        return Item(f"S:t{i:03d}", np.zeros((4, 4), np.float32), lab)
+
+    pool = [item(i, empty=i == 2) for i in range(12)]
+    monkeypatch.setattr(datasets, "load_part", lambda sp, part, root: pool)
+    scored = [f"S:t{i:03d}" for i in (0, 4, 8, 11)]
+    chosen, why = bench._gen_ft_images(None, scored)
+    names = [it.name for it in chosen]
+    # 5 evenly spaced among the 7 spare annotated images (t002 is empty, 4 are scored)
+    assert why == "" and names == ["S:t001", "S:t005", "S:t006", "S:t007", "S:t010"]
+    # fewer than 2 spare annotated images: no fine-tuning, and the row says why
+    chosen, why = bench._gen_ft_images(None, [f"S:t{i:03d}" for i in range(12) if i != 2])
+    assert chosen == [] and why.startswith("not possible") and "11 of them scored" in why
+    method, summary, note = bench._gen_ft_row({"not_possible": why, "items": []})
+    assert summary is None and note == why and method.startswith("deep generalist2d")
