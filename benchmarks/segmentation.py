@@ -328,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="train the Cellpose 3 peer from scratch on the training split "
                          f"(default {CELLPOSE_EPOCHS} epochs; cellpose environment, weights "
                          "in benchmarks/.envs/cellpose_models)")
+    ap.add_argument("--train-cellpose-generalist", type=int, nargs="?",
+                    const=CP_GEN_EPOCHS, default=None, metavar="EPOCHS",
+                    help="train Cellpose 3 from scratch on the generalist's training parts "
+                         f"(default {CP_GEN_EPOCHS} epochs; weights in "
+                         "benchmarks/.envs/cellpose_models/generalist_split)")
     ap.add_argument("--peers-only", action="store_true",
                     help="score only the peers (Cellpose 3), merge their rows into "
                          "segmentation.json and rewrite the RESULTS.md section")
@@ -400,6 +405,13 @@ def main(argv: list[str] | None = None) -> int:
             print(why)
             return 1
         print(json.dumps(cellpose_train(args.train_cellpose)))
+        return 0
+    if args.train_cellpose_generalist is not None:
+        why = cellpose_available()
+        if why:
+            print(why)
+            return 1
+        print(json.dumps(cellpose_train_generalist(args.train_cellpose_generalist)))
         return 0
     if args.peers_only:
         return run_peers_only(quick=args.quick)
@@ -695,6 +707,61 @@ def cellpose_rows(sets: dict, quick: bool = False) -> tuple[list[dict], dict | N
     for r in rows:
         r["peak MiB (1 MP frame)"] = round(mem, 1)
     return rows, meta, ""
+
+
+# Cellpose 3 trained from scratch on the generalist's training parts (issue 15, item 4).
+CP_GEN_METHOD = "cellpose3 (from scratch, generalist split)"
+CP_GEN_MODELS = CELLPOSE_MODELS / "generalist_split"
+CP_GEN_EPOCHS = 30
+
+
+def cellpose_train_generalist(epochs: int, nimg_per_epoch: int = CELLPOSE_NIMG_PER_EPOCH,
+                              out: Path = CP_GEN_MODELS, save_every: int = 5) -> dict:
+    """Train Cellpose 3 from scratch on exactly generalist2d's training parts.
+
+    Every 2D instance set's ``load_part(sp, "train")`` (as ``split_samples`` reads them:
+    object-free images dropped except the yeast traps, which Cellpose's
+    ``min_train_masks=1`` then drops), each set's share of crops GENERALIST_WEIGHTS split
+    evenly over its images, the raw grey images. Ignored pixels (-1: unannotated nuclei of
+    the partial CTC sets) are left out of Cellpose's loss by run_cellpose.py (not set to 0).
+    Object size: Cellpose's ``train_seg`` (``rescale=True``) rescales every image by its
+    own labels' mean diameter (``utils.diameters``) to ``diam_mean`` 30. No validation
+    data (validation parts serve only a final check). Seed 0, one torch thread,
+    ``nice -n 10``; the weights are rewritten every `save_every` epochs.
+    """
+    import subprocess
+
+    from celldyn.segment.deep.datasets import GENERALIST_WEIGHTS, load_part
+
+    sets = _gen_sets()
+    arrays, probs, per_set = {}, [], {}
+    for name, sp in sets.items():
+        items = load_part(sp, "train", DATA, skip_empty=name != "seg-BABY-yeast-brightfield")
+        w = GENERALIST_WEIGHTS.get(name, 1.0 / len(sets)) / max(1, len(items))
+        for it in items:
+            i = len(probs)
+            arrays[f"train_img_{i}"] = it.image
+            arrays[f"train_lab_{i}"] = it.labels
+            probs.append(w)
+        per_set[name] = {"images": len(items),
+                         "ignored_px": int(sum((it.labels < 0).sum() for it in items))}
+    arrays["train_prob"] = np.asarray(probs)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "train.npz"
+        np.savez(data, **arrays)
+        print(json.dumps({"images": len(probs), "per_set": per_set}), flush=True)
+        t0 = time.perf_counter()
+        subprocess.run(["nice", "-n", "10", str(CELLPOSE_PY), str(CELLPOSE_RUN), "train",
+                        str(data), str(out), "--epochs", str(epochs),
+                        "--nimg-per-epoch", str(nimg_per_epoch),
+                        "--save-every", str(save_every)],
+                       env=_peer_env(), check=True)
+        wall = time.perf_counter() - t0
+    meta = json.loads((out / "train.json").read_text())
+    meta.update(wall_seconds=round(wall, 1), per_set=per_set)
+    (out / "train.json").write_text(json.dumps(meta, indent=1))
+    return meta
 
 
 def _shipped_minutes() -> str:
@@ -1170,6 +1237,17 @@ def _severe(labels_list: list[np.ndarray]) -> int:
     return sum(1 for f in found if f.kind in SEVERE)
 
 
+def _train_part_diameter(set_name: str) -> float | None:
+    """Median object diameter (celldyn's median_diameter per image, then the median) of
+    the set's training part (GOWT1-02: GOWT1-01's)."""
+    from celldyn.segment.deep.datasets import load_part, median_diameter
+
+    src = GEN_VALIDATION_OF.get(set_name, set_name)
+    train = load_part(_gen_sets()[src], "train", DATA)
+    known = [d for d in (median_diameter(it.labels) for it in train) if d]
+    return float(np.median(known)) if known else None
+
+
 def _gen_method(method: str, items: list, set_name: str) -> dict:
     t0 = time.perf_counter()
     preds: list[np.ndarray | None] = [None] * len(items)
@@ -1183,6 +1261,19 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
             if dark:
                 img = float(img.max()) - img
             preds[i] = segment_frame(img, name, **params)
+    elif method == CP_GEN_METHOD:
+        # the peer at the set's training-part median diameter (its own size model is not
+        # trained here); one subprocess per set, `seconds` = model.eval only
+        d = _train_part_diameter(set_name)
+        diameters.append(d)
+        preds, ms = cellpose_predict(items, d or 0.0, CP_GEN_MODELS / "models" /
+                                     "cellpose3_scratch")
+        groups = _gen_groups(set_name, items)
+        return {"agreement": [],
+                "items": [_item_counts(it, p) for it, p in zip(items, preds, strict=True)],
+                "groups": groups, "severe": [_severe([preds[i] for i in g]) for g in groups],
+                "diameters": [None if d is None else round(float(d), 1)],
+                "ms_per_mp": ms, "names": [it.name for it in items]}
     elif method.endswith(GEN_TRAIN_DIAMETER):
         # diagnosis row: the object size the user could state (median diameter of the
         # set's *training* part), instead of the scale probe

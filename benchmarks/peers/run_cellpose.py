@@ -4,6 +4,7 @@ Runs with the python of ``benchmarks/.envs/cellpose`` (cellpose 3.1.1.3, torch 2
 see benchmarks/setup_peers.sh); needs only numpy/tifffile/torch/cellpose, never celldyn.
 
     python run_cellpose.py train  DATA.npz MODEL_DIR --epochs N [--nimg-per-epoch M]
+                                  [--save-every K]
     python run_cellpose.py predict DATA.npz OUT.npz --model MODEL_FILE
     python run_cellpose.py peakmem IMAGE.tif --model MODEL_FILE --diameter D
 
@@ -113,7 +114,7 @@ def train(args) -> int:
         model.net, train_data=imgs, train_labels=flows, train_probs=prob,
         test_data=vimgs or None, test_labels=vflows, channels=[0, 0], normalize=True,
         n_epochs=args.epochs, nimg_per_epoch=args.nimg_per_epoch, min_train_masks=1,
-        save_path=str(out_dir), save_every=10**9, model_name="cellpose3_scratch")
+        save_path=str(out_dir), save_every=args.save_every, model_name="cellpose3_scratch")
     sec = time.perf_counter() - t1
     meta = {"cellpose": _version(), "torch": torch.__version__, "epochs": args.epochs,
             "nimg_per_epoch": args.nimg_per_epoch, "batch": 8, "bsize": 224,
@@ -198,6 +199,8 @@ def main(argv=None) -> int:
     t.add_argument("model_dir")
     t.add_argument("--epochs", type=int, required=True)
     t.add_argument("--nimg-per-epoch", type=int, default=64)
+    t.add_argument("--save-every", type=int, default=10**9,
+                   help="also write the weights every N epochs (a checkpoint to stop at)")
     p = sub.add_parser("predict")
     p.add_argument("data")
     p.add_argument("output")
