@@ -5,6 +5,9 @@
     nice -n 19 python benchmarks/segmentation.py --train-cellpose
         trains the Cellpose 3 peer from scratch on the same split (its own environment,
         benchmarks/.envs/cellpose; see benchmarks/setup_peers.sh)
+    nice python benchmarks/segmentation.py --train-cellpose-generalist [EPOCHS]
+        trains Cellpose 3 from scratch on the generalist's training parts (scored by
+        --generalist --methods "cellpose3 (from scratch, generalist split)")
     nice python benchmarks/segmentation.py [--peers-only]
         scores every method on the held-out frames (--peers-only: only the peers, merged
         into segmentation.json), writes the RESULTS.md section
@@ -1237,6 +1240,61 @@ def _severe(labels_list: list[np.ndarray]) -> int:
     return sum(1 for f in found if f.kind in SEVERE)
 
 
+def _cp_gen_training() -> dict:
+    """The trained peer's train.json, without the per-image lists."""
+    f = CP_GEN_MODELS / "train.json"
+    meta = json.loads(f.read_text()) if f.is_file() else {}
+    return {k: v for k, v in meta.items() if k not in ("train_probs", "test_loss", "model")}
+
+
+def _cp_gen_text(res: dict) -> str:
+    """The Cellpose 3 peer's paragraph and the 'generalist ahead' count (test parts)."""
+    cp = res.get(CP_GEN_METHOD, {})
+    if not cp:
+        return (f"Cellpose 3 peer (`{CP_GEN_METHOD}`): not run (train it with "
+                "`--train-cellpose-generalist EPOCHS`, then "
+                f"`--generalist --methods \"{CP_GEN_METHOD}\" --parts test`).")
+    ahead, same_d, n, n_same = [], [], 0, 0
+    for set_name, parts in cp.items():
+        r = parts.get("test")
+        g = res.get("generalist2d", {}).get(set_name, {}).get("test")
+        if r is None or g is None:
+            continue
+        n += 1
+        a_cp = _summary(r["items"])["AP@0.5"]
+        if _summary(g["items"])["AP@0.5"] > a_cp:
+            ahead.append(set_name)
+        gd = res.get("generalist2d" + GEN_TRAIN_DIAMETER, {}).get(set_name, {}).get("test")
+        if gd is not None:
+            n_same += 1
+            if _summary(gd["items"])["AP@0.5"] > a_cp:
+                same_d.append(set_name)
+    same_txt = (f"; generalist2d at the same stated diameter ahead on {len(same_d)} of "
+                f"{n_same} sets that have that row" if n_same else "")
+    t = next((p["test"].get("training") for p in cp.values() if p.get("test")), None) or {}
+    epochs, nimg = t.get("epochs", "?"), t.get("nimg_per_epoch", "?")
+    return f"""Cellpose 3 peer (`{CP_GEN_METHOD}`; `nice python benchmarks/segmentation.py
+--train-cellpose-generalist {epochs}`, then `--generalist --methods "{CP_GEN_METHOD}"
+--parts test`): a fresh Cellpose {t.get("cellpose", "3")} CPnet (no pretrained weights)
+trained by cellpose's own `train_seg` on exactly generalist2d's training parts (every 2D
+instance set's `load_part(sp, "train")`, {t.get("n_train_images", "?")} images; object-free
+images dropped as the generalist does, the two empty yeast traps by Cellpose's
+`min_train_masks=1`; each set's crop share GENERALIST_WEIGHTS), the raw
+grey images, seed 0, one CPU thread: {epochs} epochs x {nimg} crops (batch 8, 224 px;
+{t.get("iterations", "?")} iterations, {t.get("train_seconds", 0) / 60:.0f} min wall on the
+shared CPUs) - **a short schedule** (Cellpose's own default is 500 epochs with a 10-epoch
+learning-rate warm-up), forced by the session's CPU budget, so these rows are a lower
+bound for Cellpose 3. Object size in training: Cellpose rescales each image by its own
+labels' diameter to 30 px (`train_seg`, `rescale=True`). Unannotated nuclei of the
+partial CTC sets (-1) are left out of its loss (benchmarks/peers/run_cellpose.py), not set
+to background. At test time Cellpose's size model is not trained here: each set gets the
+median object diameter of its *training* part (GOWT1-02: GOWT1-01's), stated in the
+notes. Validation parts were not used. ms/MP counts `model.eval` only.
+
+**generalist ahead of Cellpose 3 on {len(ahead)} of {n} sets (AP@0.5)** (generalist2d with
+its scale probe vs the peer at the stated diameter{same_txt})."""
+
+
 def _train_part_diameter(set_name: str) -> float | None:
     """Median object diameter (celldyn's median_diameter per image, then the median) of
     the set's training part (GOWT1-02: GOWT1-01's)."""
@@ -1273,7 +1331,8 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
                 "items": [_item_counts(it, p) for it, p in zip(items, preds, strict=True)],
                 "groups": groups, "severe": [_severe([preds[i] for i in g]) for g in groups],
                 "diameters": [None if d is None else round(float(d), 1)],
-                "ms_per_mp": ms, "names": [it.name for it in items]}
+                "ms_per_mp": ms, "names": [it.name for it in items],
+                "training": _cp_gen_training()}
     elif method.endswith(GEN_TRAIN_DIAMETER):
         # diagnosis row: the object size the user could state (median diameter of the
         # set's *training* part), instead of the scale probe
@@ -1603,6 +1662,13 @@ def write_generalist_section(res: dict) -> None:
                             "probe found nothing")
                     rows.append((f"deep {m}", _summary(r["items"]),
                                  f"{dtxt}; {r['ms_per_mp']:.0f} ms/MP"))
+            cp = res.get(CP_GEN_METHOD, {}).get(set_name, {}).get(part)
+            if cp is not None:
+                d = cp["diameters"][0]
+                dtxt = "no diameter" if d is None else f"diameter {d:.0f} px"
+                rows.append((f"peer {CP_GEN_METHOD}", _summary(cp["items"]),
+                             f"{dtxt} from the training part (stated; no size model); "
+                             f"{cp['ms_per_mp']:.0f} ms/MP (model.eval)"))
             auto, how = _auto_counts(res, set_name, part)
             if auto:
                 rows.append(("automatic choice", _summary(auto), how))
@@ -1667,8 +1733,10 @@ overlap no annotated nucleus. SEG: CTC SEG, the mean Jaccard over ground-truth o
 Deep models estimate the object size with their scale probe (once per movie for CTC
 movies, once per image for still-image sets); ms/MP is wall time per megapixel of input
 on the shared 2-core machine under load from other jobs, including the probe (a rough
-figure, not a speed benchmark). Leave-one-set-out column and Cellpose rows: not run in
-this pass (no time on the shared CPUs).
+figure, not a speed benchmark). Leave-one-set-out column: not run in this pass (no time
+on the shared CPUs).
+
+{_cp_gen_text(res)}
 
 Fine-tuned rows (`--methods "{GEN_FT}" --parts test`): the shipped generalist2d
 fine-tuned on up to {GEN_FT_N} annotated images of the set's *test* part that are **not among
