@@ -143,6 +143,10 @@ def test_trackastra_split_names_the_frames_it_saw(bench):
         f"trained: frames 0-{max(hela.validation)} of {max(hela.test) + 1}")
     assert bench.trackastra_split("Fluo-N2DH-GOWT1-02") == "test"
     assert bench.trackastra_split("Fluo-N2DH-SIM+-01") == "train"
+    # --test-parts scores only what neither learned tracker saw
+    assert bench.test_part("Fluo-N2DL-HeLa-01") == (min(hela.test), max(hela.test))
+    assert min(hela.test) > max(hela.validation)
+    assert bench.test_part("Fluo-N2DH-GOWT1-02") is None
 
 
 def test_merge_replaces_only_the_trackers_run(bench, tmp_path):
