@@ -176,3 +176,20 @@ def test_merge_replaces_only_the_trackers_run(bench, tmp_path):
         (hela, "laptrack"), (psc, "celldyn LAP")]
     assert "btrack: skipped, absent." in out["notes"]
     assert "Target 'x': met." not in out["notes"]  # checks are recomputed, not kept
+
+
+def test_trackastra_training_sentence_reports_the_kept_epoch(bench, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(bench, "TRACKASTRA_MODEL", tmp_path)
+    assert bench.trackastra_training() == ""  # no model: nothing claimed
+    args = {"d_model": 64, "layers": 2, "window": 4, "epochs": 3, "steps": 50, "batch": 4,
+            "augment": 1, "lr": 5e-4, "seed": 0}
+    history = [{"epoch": e, "val_loss": v} for e, v in enumerate((0.3, 0.1, 0.2))]
+    (tmp_path / "training.json").write_text(json.dumps({
+        "args": args, "best_epoch": 1, "history": history, "parameters": 1000,
+        "train_windows": 400, "validation_windows": 18, "cpu_seconds": 600.0,
+        "trackastra": "0.5.6", "torch": "2.13.0"}))
+    text = bench.trackastra_training()
+    assert "epoch 1 kept (validation loss 0.1000" in text and "3 epochs x 50" in text
+    assert "10 CPU-minutes" in text
