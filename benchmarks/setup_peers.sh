@@ -7,7 +7,10 @@
 #                              benchmarks/segmentation.py, peers/run_cellpose.py)
 #   benchmarks/.envs/careamics  careamics 0.3.5 (Noise2Void peer of benchmarks/denoising.py,
 #                              peers/run_careamics.py; CPU torch kept, no torchvision)
-# Usage: bash benchmarks/setup_peers.sh [ENV ...]   (default: all: peers btrack cellpose careamics)
+#   benchmarks/.envs/trackastra  trackastra 0.5.6 + its `train` extra (transformer linker
+#                              trained from scratch by peers/train_trackastra.py, run by
+#                              peers/run_trackastra.py; CPU torch kept, no torchvision)
+# Usage: bash benchmarks/setup_peers.sh [ENV ...]   (default: all: peers btrack cellpose careamics trackastra)
 #        PEER_PYTHON=/path/to/python3.11 bash benchmarks/setup_peers.sh btrack
 # The environments live under benchmarks/.envs/ (gitignored); benchmarks/tracking.py
 # runs btrack there through benchmarks/peers/run_btrack.py and skips it, saying so,
@@ -18,7 +21,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 envs="$here/.envs"
 py="${PEER_PYTHON:-$(command -v python3.11 || command -v python3)}"
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(peers btrack cellpose careamics)
+[ ${#wanted[@]} -eq 0 ] && wanted=(peers btrack cellpose careamics trackastra)
 want() { local w; for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 mkdir -p "$envs"
 constraints="$envs/constraints.txt"
@@ -66,4 +69,22 @@ if want careamics; then
         "scikit-image<=0.26.0" "tifffile<=2026.3.3" "torchmetrics>0.7.0,<1.9.0" \
         "zarr>=3.0.0,<4.0.0"
     "$envs/careamics/bin/python" -c "import importlib.metadata as m, torch; print('careamics env ok:', m.version('careamics'), 'torch', torch.__version__)"
+fi
+if want trackastra; then
+    # Trackastra (benchmarks/tracking.py's learned peer): the pinned CPU torch first, then
+    # trackastra 0.5.6 WITHOUT its torchvision requirement (the PyPI torchvision for torch
+    # 2.13 is a CUDA build that cannot load against the CPU torch; trackastra's own code
+    # never imports it), then the rest of its requirements and of its `train` extra
+    # (lightning, tensorboard, configargparse, matplotlib, kornia, gitpython; not wandb,
+    # which the training here does not use), torch kept at the pin. Its pretrained
+    # weights are downloaded at run time, so none are used: peers/train_trackastra.py
+    # trains it on celldyn's tracking training parts.
+    make_env trackastra "torch==2.13.0"
+    "$envs/trackastra/bin/python" -m pip install --quiet --no-deps "trackastra==0.5.6"
+    "$envs/trackastra/bin/python" -m pip install --quiet -c "$constraints" \
+        numpy scipy pandas scikit-image pyyaml edt joblib lz4 "imagecodecs>=2023.7.10" \
+        chardet dask fastremap numba "geff>=1" tqdm requests psutil platformdirs \
+        "motile[gurobi]>=1.0" "ilpy>=0.6" lightning tensorboard configargparse matplotlib \
+        "kornia>=0.7.0" gitpython
+    "$envs/trackastra/bin/python" -c "import importlib.metadata as m, importlib.util as u, torch, trackastra.model, lightning, kornia; assert u.find_spec('torchvision') is None; print('trackastra env ok:', m.version('trackastra'), 'torch', torch.__version__)"
 fi

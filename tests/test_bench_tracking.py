@@ -118,3 +118,78 @@ def test_flow_links_follow_a_drifting_colony(bench):
 def test_missing_btrack_says_how_to_make_it(bench):
     text = bench.peer_missing("btrack")
     assert "setup_peers.sh btrack" in text and "pydantic<2" in text
+
+
+def test_missing_trackastra_says_what_is_missing(bench, tmp_path, monkeypatch):
+    env = tmp_path / "trackastra"
+    monkeypatch.setitem(bench.PEER_RUNNERS, "trackastra",
+                        (env / "bin" / "python", bench.PEERS / "run_trackastra.py"))
+    monkeypatch.setattr(bench, "TRACKASTRA_MODEL", tmp_path / "model")
+    monkeypatch.setattr(bench, "HERE", tmp_path)
+    assert "setup_peers.sh trackastra" in bench.peer_missing("trackastra")
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").touch()
+    # the environment alone is not enough: without trained weights it is skipped
+    assert bench.peer_runner("trackastra") is None
+    assert "no trained model" in bench.peer_missing("trackastra")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model.pt").touch()
+    assert bench.peer_runner("trackastra") == bench.PEER_RUNNERS["trackastra"]
+
+
+def test_trackastra_split_names_the_frames_it_saw(bench):
+    hela = bench.TRACKING["Fluo-N2DL-HeLa-01"]
+    assert bench.trackastra_split("Fluo-N2DL-HeLa-01") == (
+        f"trained: frames 0-{max(hela.validation)} of {max(hela.test) + 1}")
+    assert bench.trackastra_split("Fluo-N2DH-GOWT1-02") == "test"
+    assert bench.trackastra_split("Fluo-N2DH-SIM+-01") == "train"
+    # --test-parts scores only what neither learned tracker saw
+    assert bench.test_part("Fluo-N2DL-HeLa-01") == (min(hela.test), max(hela.test))
+    assert min(hela.test) > max(hela.validation)
+    assert bench.test_part("Fluo-N2DH-GOWT1-02") is None
+
+
+def test_merge_replaces_only_the_trackers_run(bench, tmp_path):
+    import json
+
+    def row(name, tracker, tra):
+        return {"set": name, "split": "test", "detections": "GT masks", "step": 1,
+                "frames": 3, "objects": 10, "max_gap": 2, "tracker": tracker,
+                "max_distance": 20.0, "TRA": tra, "DET": 1.0, "LNK": tra, "BC(1)": 0.5,
+                "CT": 0.5, "CCA": math.nan, "div_precision": 0.5, "div_recall": 0.5,
+                "div_F1": 0.5, "FN": 0, "FP": 0, "ED": 0, "EA": 0, "EC": 0, "div_TP": 1,
+                "div_FP": 1, "div_FN": 1, "gt_divisions": 2, "res_divisions": 2,
+                "seconds": 0.1, "best_TRA": tra, "best_BC(1)": 0.5}
+
+    hela, psc = "Fluo-N2DL-HeLa-01", "PhC-C2DL-PSC-01"
+    old = [row(hela, "celldyn LAP", 0.9), row(hela, "laptrack", 0.8),
+           row(psc, "celldyn LAP", 0.7)]
+    path = tmp_path / "tracking.json"
+    path.write_text(json.dumps({"rows": old, "laptrack_sweep": [], "scale": [],
+                                "notes": ["Target 'x': met.", "btrack: skipped, absent."]}))
+    # nothing is linked (--skip-sets): HeLa's LAP row is dropped as re-run, the rest kept
+    assert bench.main(["--skip-sets", "--skip-scale", "--merge", "--no-results-md",
+                       "--trackers", "celldyn LAP", "--sets", hela, "--json",
+                       str(path)]) == 0
+    out = json.loads(path.read_text())
+    assert sorted((r["set"], r["tracker"]) for r in out["rows"]) == [
+        (hela, "laptrack"), (psc, "celldyn LAP")]
+    assert "btrack: skipped, absent." in out["notes"]
+    assert "Target 'x': met." not in out["notes"]  # checks are recomputed, not kept
+
+
+def test_trackastra_training_sentence_reports_the_kept_epoch(bench, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(bench, "TRACKASTRA_MODEL", tmp_path)
+    assert bench.trackastra_training() == ""  # no model: nothing claimed
+    args = {"d_model": 64, "layers": 2, "window": 4, "epochs": 3, "steps": 50, "batch": 4,
+            "augment": 1, "lr": 5e-4, "seed": 0}
+    history = [{"epoch": e, "val_loss": v} for e, v in enumerate((0.3, 0.1, 0.2))]
+    (tmp_path / "training.json").write_text(json.dumps({
+        "args": args, "best_epoch": 1, "history": history, "parameters": 1000,
+        "train_windows": 400, "validation_windows": 18, "cpu_seconds": 600.0,
+        "trackastra": "0.5.6", "torch": "2.13.0"}))
+    text = bench.trackastra_training()
+    assert "epoch 1 kept (validation loss 0.1000" in text and "3 epochs x 50" in text
+    assert "10 CPU-minutes" in text
