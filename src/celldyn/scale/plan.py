@@ -62,7 +62,7 @@ def auto_block(frame_shape: tuple[int, ...], overlap: int, memory: float) -> int
     >>> auto_block((1024, 1024), 64, 16e9) is None
     True
     >>> auto_block((40000, 40000), 64, 16e9)
-    9088
+    8960
     """
     budget = memory / MEMORY_SHARE
     if math.prod(frame_shape) * WORK_BYTES_PER_PIXEL <= budget:
