@@ -126,17 +126,29 @@ def run_row(movie: Path, out: Path, workers: int | None, method: str,
             proc.kill()
             proc.communicate()
             return {"status": f"timeout ({timeout:.0f} s)",
-                    "seconds": time.perf_counter() - t0, "peak RSS MB": peak / 2**20}
+                    "seconds": time.perf_counter() - t0, "peak RSS MB": peak / 2**20,
+                    "frames done": _frames_done(out)}
         time.sleep(0.2)
     stdout, stderr = proc.communicate()
     secs = time.perf_counter() - t0
     if proc.returncode != 0:
         print(stderr[-2000:], file=sys.stderr)
         return {"status": f"failed ({proc.returncode})", "seconds": secs,
-                "peak RSS MB": peak / 2**20}
+                "peak RSS MB": peak / 2**20, "frames done": _frames_done(out)}
     summary = json.loads((out / "run.json").read_text())["summary"]
     return {"status": "ok", "seconds": secs, "peak RSS MB": peak / 2**20,
             "objects": summary["objects"], "tracks": summary["tracks"]}
+
+
+def _frames_done(out: Path) -> int:
+    """Frames an unfinished run had segmented and measured: its resume cache's Parquet
+    parts (``part_T0_T1.parquet``, one per complete chunk)."""
+    parts = out.with_name(f".{out.name}.partial") / "objects"
+    done = 0
+    for p in parts.glob("part_*_*.parquet"):
+        t0, t1 = p.stem.split("_")[1:3]
+        done += int(t1) - int(t0)
+    return done
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.note:
                 row["note"] = args.note
             row.update(run_row(made[gb], out, workers, args.method, args.timeout))
+            if "frames done" in row:  # an unfinished run: how far it got
+                row["status"] += (f", {row.pop('frames done')} of {n_frames} frames "
+                                  "segmented and measured")
             if row["status"] == "ok":
                 row["frames/s"] = round(n_frames / row["seconds"], 2)
                 row["MB/s"] = round(n_frames * frame_mb / row["seconds"], 1)
