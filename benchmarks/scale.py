@@ -254,6 +254,15 @@ def _report(rows: list[dict], old: list[dict], args: argparse.Namespace) -> None
         notes.append("Not run (time on this 2-CPU machine shared with other jobs): "
                      + ", ".join(f"{g} GB with {w} worker{'s' * (w > 1)}"
                                  for g, w in skipped) + ".")
+    unfinished = [(gb, w) for gb in GRID_SIZES for w in (1, 2) if (gb, w) not in skipped
+                  and not any(r["movie GB"] == gb and r["path"] == "dask"
+                              and str(r["workers"]) == str(w) and r["status"] == "ok"
+                              for r in allrows)]
+    if unfinished:
+        notes.append("Not completed (see the row's status; no time or throughput "
+                     "target is judged on it): " + ", ".join(
+                         f"{g} GB with {w} worker{'s' * (w > 1)}" for g, w in unfinished)
+                     + ".")
     columns = ["method", "movie GB", "frames", "path", "workers", "seconds", "frames/s", "MB/s",
                "peak RSS MB", "speed-up vs 1 worker", "vs in-process", "objects",
                "tracks", "load", "status", "note"]
