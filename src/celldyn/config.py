@@ -122,6 +122,11 @@ _FIRST_INPUTS = frozenset({
 })
 
 
+# Fields added for large movies (issue 19): recorded in run.json's "config" only when set.
+_SCALE_FIELDS = frozenset({"block_size", "block_overlap", "track_window"})
+MIN_BLOCK = 16  # pixels per side: smaller blocks are all margin
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Parameters of one run (saved in run.json).
@@ -181,6 +186,19 @@ class RunConfig:
         Denoise the movie before segmenting it (:func:`celldyn.denoise.denoise_movie`:
         ``nlmeans``, ``tv``, ``wavelet``, ``n2v``, ``temporal``); intensities are still
         measured on the raw movie. None: no denoising.
+    block_size : int or None
+        Segment each frame in blocks of this many pixels per side, overlapping by
+        `block_overlap` and stitched (:func:`celldyn.scale.segment_blocks`), for frames
+        too large for one worker's memory. None (default): whole frames, or blocks
+        when a frame would not fit (:func:`celldyn.scale.plan.auto_block`; the summary
+        says); 0: always whole frames.
+    block_overlap : int
+        Margin around each block, in pixels; wider than the largest clump of touching
+        objects for the stitched frame to equal the whole-frame segmentation.
+    track_window : int or None
+        Track in windows of this many frames, each with context frames before and
+        after, joined into one graph (:func:`celldyn.scale.track_windows`): tracker
+        memory bounded by the window, not the movie. None: the whole movie at once.
     """
 
     segmenter: Literal["auto", "classical", "deep"] = field(
@@ -232,6 +250,18 @@ class RunConfig:
     denoise: str | None = field(default=None, metadata=cli_option(
         "--denoise", "Denoise the movie before segmenting it (intensities are still "
         "measured on the raw movie; see `celldyn denoise`).", choices=DENOISE_METHODS))
+    block_size: int | None = field(default=None, metadata=cli_option(
+        "--block-size", "Segment each frame in blocks of PIXELS per side, overlapping by "
+        "--block-overlap and stitched (frames too large for memory). Default: whole "
+        "frames, or blocks when a frame would not fit a worker's memory (the summary "
+        "says); 0: always whole frames.", type=int, metavar="PIXELS"))
+    block_overlap: int = field(default=64, metadata=cli_option(
+        "--block-overlap", "Margin around each block in pixels; wider than the largest "
+        "clump of touching objects.", type=int, metavar="PIXELS"))
+    track_window: int | None = field(default=None, metadata=cli_option(
+        "--track-window", "Track in windows of FRAMES frames with context frames on "
+        "either side, joined into one graph (long movies). Default: the whole movie.",
+        type=int, metavar="FRAMES"))
 
     def __post_init__(self) -> None:
         check_params(self.segmenter, self.method, dict(self.method_params))
@@ -252,9 +282,27 @@ class RunConfig:
                               f"(got {self.denoise!r})")
         if self.max_distance is not None and not self.max_distance > 0:
             raise ConfigError(f"max_distance must be positive (got {self.max_distance!r})")
+        _whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+        if self.block_size is not None and not (_whole(self.block_size) and (
+                self.block_size == 0 or self.block_size >= MIN_BLOCK)):
+            raise ConfigError(f"block size must be 0 (whole frames) or a whole number of "
+                              f"at least {MIN_BLOCK} pixels (got {self.block_size!r})")
+        if not (_whole(self.block_overlap) and self.block_overlap >= 0):
+            raise ConfigError("block overlap must be a whole number of pixels >= 0 (got "
+                              f"{self.block_overlap!r})")
+        if self.track_window is not None and not (
+                _whole(self.track_window) and self.track_window >= 1):
+            raise ConfigError("track window must be a whole number of frames >= 1 (got "
+                              f"{self.track_window!r})")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as run.json's ``config`` records them; the scale fields only when
+        set (run folders of runs without them stay byte-identical)."""
+        out = dataclasses.asdict(self)
+        for f in dataclasses.fields(self):
+            if f.name in _SCALE_FIELDS and out[f.name] == f.default:
+                del out[f.name]
+        return out
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> RunConfig:

@@ -26,13 +26,11 @@ from ._validate import check_labels, check_movie
 from .config import SEGMENTERS, RunConfig
 from .io.run_folder import FrameCache, fingerprint, run_record, write_run_folder
 from .measure import measure_objects
-from .scale import segment_measure
+from .scale import plan
 from .movie import Movie, as_movie
 from .denoise import denoise_movie
-from .segment.api import segment_movie
 from .segment.auto import resolve_auto
 from .segment.sanity import check_segmentation
-from .track import track_objects
 from .track.tracks import node_table, tracks_graph
 
 __all__ = ["FrameCache", "RunConfig", "RunResult", "fingerprint", "run", "write_run", "SEGMENTERS"]
@@ -71,7 +69,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     max_distance: float = 0.0
     tracking: str = ""  # the motion scale and division settings the tracker used
-    segmentation: str = ""  # what --segmenter auto chose, and why
+    segmentation: str = ""  # what --segmenter auto chose, and why; frames in blocks
     semantic: dict[str, Any] = field(default_factory=dict)  # a semantic model's class map
 
     @functools.cached_property
@@ -137,7 +135,9 @@ def run(
         not grow with the number of frames); ``result.labels`` is then a dask array.
     client : distributed.Client, optional
         Segment and measure as dask tasks there, chunk by chunk, the cache written as
-        they finish (:func:`celldyn.scale.segment_measure`); same results.
+        they finish (:func:`celldyn.scale.segment_measure`); same results. Frames too
+        large for memory are segmented in blocks, long movies tracked in windows
+        (``block_size``, ``track_window``: :mod:`celldyn.scale.plan`).
 
     Returns a :class:`RunResult`; raises :class:`~celldyn.errors.InputError` for an empty
     movie, NaN/Inf frames, or labels of another shape or not integers.
@@ -170,8 +170,9 @@ def run(
                    params=config.method_params)
         if config.segmenter == "auto":  # issue 15: decided once, on the middle frame
             how, chosen = resolve_auto(seen.data, how)
-        seg, objects = (segment_measure(seen, movie, client=client, **how) if client
-                        else (segment_movie(seen, **how, semantic=semantic), None))
+        seg, objects, blocks = plan.segment(seen, movie, how, config, client=client,
+                                            semantic=semantic)  # blocks: issue 19
+        chosen = "; ".join(v for v in (chosen, blocks) if v)
     else:
         seg = check_labels(labels, shape=movie.data.shape)
     timings["segment"] = time.perf_counter() - t0
@@ -186,11 +187,8 @@ def run(
     release_memory()  # long movies: per-frame scratch of the stages above
 
     t0 = time.perf_counter()
-    tracks = track_objects(  # radius from the movie's motion (issue 16): tracks.note
-        objects, labels=seg, tracker=config.tracker, max_distance=config.max_distance,
-        max_gap=config.max_gap, divisions=config.divisions, merges=config.merges,
-        min_daughter_frames=config.min_daughter_frames, spacing=movie.spacing,
-        movie=movie.data, progress=bool(progress))
+    # radius from the movie's motion (issue 16), in time windows (issue 19): tracks.note
+    tracks = plan.track(objects, seg, config, movie, progress=bool(progress))
     release_memory()  # the tracker's candidates and cost arrays
     if cache is not None and labels is None:  # long movies: tracked labels on disk
         from dask.array import from_zarr

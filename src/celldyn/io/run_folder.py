@@ -200,7 +200,10 @@ def fingerprint(movie: Any, config: Any) -> str:
          "model": config.model if config.segmenter == "deep" else None,
          "params": config.method_params, "dark": config.dark_objects,
          "channel": config.channel, "denoise": getattr(config, "denoise", None),
-         "version": __version__},
+         "version": __version__,
+         # given blocks segment differently (ids; the statistics of deep models)
+         **({"blocks": [config.block_size, config.block_overlap]}
+            if getattr(config, "block_size", None) else {})},
         sort_keys=True, default=str).encode())
     for t in range(movie.n_frames):
         h.update(np.ascontiguousarray(np.asarray(movie.data[t])).tobytes())

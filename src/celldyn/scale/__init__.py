@@ -9,8 +9,10 @@
   (:mod:`celldyn.scale.blocks`).
 - :func:`track_windows`: tracking in overlapping time windows, joined
   (:mod:`celldyn.scale.windows`).
+- :mod:`celldyn.scale.plan`: the pipeline's one call to segment (whole frames or
+  blocks; the automatic block size) and to track (whole movie or windows).
 
-Below the pipeline (which calls :func:`segment_measure` when given a client), above
+Below the pipeline (which calls :mod:`~celldyn.scale.plan`), above
 the stages and io.
 """
 

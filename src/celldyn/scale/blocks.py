@@ -105,11 +105,11 @@ def segment_blocks(
     """
     shape = tuple(int(n) for n in frame.shape)
     grid = block_grid(shape, block, int(overlap))
-    out = np.zeros(shape, dtype=np.int64)
+    out = np.zeros(shape, dtype=np.int32)  # ids < 2**31 per frame; half int64's memory
     ext_labels: list[np.ndarray] = []
     offset = 0
     for core, ext in grid:
-        lab = np.asarray(func(np.asarray(frame[ext]))).astype(np.int64)
+        lab = np.asarray(func(np.asarray(frame[ext]))).astype(np.int32)
         lab = np.where(lab > 0, lab + offset, 0)
         offset = int(max(offset, lab.max(initial=0)))
         out[core] = lab[_local(core, ext)]
@@ -134,7 +134,7 @@ def segment_blocks(
             union.union(int(la), int(lb))
     if union.parent:
         ids = np.unique(out)
-        roots = np.array([union.find(int(v)) for v in ids])
+        roots = np.array([union.find(int(v)) for v in ids], dtype=np.int32)
         out = roots[np.searchsorted(ids, out)]
     flat = out.ravel()
     uniq, first = np.unique(flat, return_index=True)

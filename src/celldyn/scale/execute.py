@@ -5,7 +5,7 @@ path's (:func:`~celldyn.segment.api.frame_function`,
 :func:`~celldyn.measure.measure_objects`), run per chunk of frames on the workers of a
 ``dask.distributed`` client. Each task reads its frames from the (lazy) movie,
 segments them (per frame, or block by block with overlap for frames too large for a
-worker: :func:`~celldyn.scale.blocks.segment_blocks`), measures the objects and, with
+worker: :func:`~celldyn.scale.blocks.segment_blocks` as the frame function's tiler), measures the objects and, with
 a resume cache, writes its labels into the cache's zarr store and its objects as one
 Parquet part (labels first, the part last: a part on disk means a complete chunk), so
 an interrupted run continues from the chunks it finished and a task run twice (a
@@ -17,6 +17,7 @@ by the segmentation parameters): a deep model is loaded once per worker, not per
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable
@@ -48,9 +49,12 @@ def worker_segmenter(spec: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]
         # `invert`), its spacing and dimensionality: a one-pixel stand-in carries them
         stub = Movie(np.full((1,) * (n + 1), spec["invert"] or 0.0), axes,
                      spacing=spec["spacing"])
+        tiler = None if not spec["block"] else functools.partial(
+            segment_blocks, block=spec["block"], overlap=spec["overlap"])
         func = frame_function(
             stub, segmenter=spec["segmenter"], method=spec["method"], model=spec["model"],
-            dark_objects=spec["invert"] is not None, params=dict(spec["params"]))
+            dark_objects=spec["invert"] is not None, params=dict(spec["params"]),
+            tiler=tiler)
         _SEGMENTERS[key] = func
         LOADS["count"] += 1
     return func
@@ -66,11 +70,7 @@ def _segment_chunk(frames: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
     func = worker_segmenter(spec)
     out = np.zeros(frames.shape, dtype=np.int32)
     for i in range(frames.shape[0]):
-        if spec["block"]:
-            out[i] = segment_blocks(frames[i], func, block=spec["block"],
-                                    overlap=spec["overlap"])
-        else:
-            out[i] = func(frames[i])
+        out[i] = func(frames[i])  # in blocks with spec["block"] (frame_function's tiler)
     return out
 
 

@@ -32,7 +32,9 @@ def track_windows(
     max_distance: float,
     min_daughter_frames: int = 0,
     labels: Any = None,
+    movie: Any = None,
     map_windows: Callable[..., Any] | None = None,
+    progress: bool = False,
     **kwargs: Any,
 ) -> Tracks:
     """Track `objects` window by window and join the windows into one :class:`Tracks`.
@@ -53,9 +55,13 @@ def track_windows(
         Applied once, to the joined graph.
     labels : array, optional
         The label movie, for the IoU cost (frame-indexable; windows read their frames).
+    movie : array, optional
+        The intensities (the learned tracker's features), read as `labels`.
     map_windows : callable, optional
         ``map_windows(func, items) -> results`` to run the windows elsewhere (e.g. a
         dask client's ``map`` + ``gather``); default one after another here.
+    progress : bool
+        A progress bar over windows (run here).
     **kwargs
         Passed to :func:`~celldyn.track.track_objects` (tracker, max_gap, divisions,
         spacing, ...).
@@ -86,22 +92,30 @@ def track_windows(
     def one(item: tuple[np.ndarray, int, int]) -> np.ndarray:
         rows, start, stop = item
         sub = objects.iloc[rows].reset_index(drop=True)
-        sub_labels = None
-        if labels is not None:  # frames lo..hi of the label movie, as frames 0..
+        sub_labels = sub_movie = None
+        if labels is not None or movie is not None:  # frames lo.. of the movies, as 0..
             lo = int(sub["t"].min()) if len(sub) else 0
             sub = sub.assign(t=sub["t"] - lo)
-            sub_labels = _Frames(labels, lo)
+            sub_labels = None if labels is None else _Frames(labels, lo)
+            sub_movie = None if movie is None else _Frames(movie, lo)
         else:
             lo = 0
-        tracks = track_objects(sub, labels=sub_labels, max_distance=max_distance,
-                               min_daughter_frames=0, **kwargs)
+        tracks = track_objects(sub, labels=sub_labels, movie=sub_movie,
+                               max_distance=max_distance, min_daughter_frames=0, **kwargs)
         pairs = tracks.rows[tracks.edges].reshape(-1, 2)  # rows of `sub`
         child_t = sub["t"].to_numpy(np.int64)[pairs[:, 1]] + lo
         keep = (child_t >= start) & (child_t < stop)
         return rows[pairs[keep]].reshape(-1, 2)
 
-    results = (map_windows(one, items) if map_windows is not None
-               else [one(item) for item in items])
+    if map_windows is not None:
+        results = map_windows(one, items)
+    else:
+        loop: Any = items
+        if progress:
+            from tqdm.auto import tqdm
+
+            loop = tqdm(items, desc=f"track (windows of {window} frames)", unit="window")
+        results = [one(item) for item in loop]
     edges = (np.concatenate(list(results)) if items else np.zeros((0, 2), np.int64))
     return Tracks.from_links(objects, edges, min_daughter_frames=min_daughter_frames,
                              max_distance=max_distance)

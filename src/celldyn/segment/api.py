@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ConfigError, InputError, MissingDependencyError, ModelError
 from ..movie import Movie
-from .classical import METHODS, _method
+from .classical import METHODS, _method, block_settings
 
 __all__ = ["SEGMENTERS", "Parameter", "check_params", "frame_function", "methods",
            "segment_movie_auto",
@@ -163,10 +163,16 @@ def check_params(segmenter: str, method: str, params: dict[str, Any]) -> None:
 def frame_function(
     movie: Movie, *, segmenter: str = "classical", method: str = "watershed",
     model: Any = "nuclei2d", dark_objects: bool = False,
-    params: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None, tiler: Callable[..., np.ndarray] | None = None,
 ) -> Callable[[np.ndarray], np.ndarray]:
     """The segmentation of one frame of `movie`, with every per-movie setting resolved
-    (see :func:`segment_movie`)."""
+    (see :func:`segment_movie`).
+
+    `tiler` ``(frame, block_function) -> labels`` segments a frame in pieces (e.g.
+    :func:`celldyn.scale.segment_blocks` with its block size bound); a classical method
+    then gets the whole frame's statistics fixed for every block
+    (:func:`~celldyn.segment.classical.block_settings`).
+    """
     params = dict(params or {})
     check_params(segmenter, method, params)
     invert = float(np.max(movie.data)) if dark_objects else None
@@ -185,7 +191,15 @@ def frame_function(
         frame = np.asarray(frame)
         if invert is not None:
             frame = invert - frame.astype(np.float32)
-        return func(frame, **params, **out)
+        if tiler is None:
+            return func(frame, **params, **out)
+        if out:
+            raise InputError("a semantic model's class map cannot be made in blocks; "
+                             "use --block-size 0 (whole frames)")
+        if segmenter == "deep":
+            return tiler(frame, func)
+        fixed, finish = block_settings(frame, func, params)
+        return finish(tiler(frame, lambda block: func(block, **fixed)))
 
     # a semantic deep model's classes (segment_frame(..., classes_out=array) fills the
     # frame's class map): {"classes", "objects_are"}; None for the other segmenters
@@ -239,6 +253,7 @@ def segment_movie(
     cache: Any = None,
     params: dict[str, Any] | None = None,
     semantic: dict[str, Any] | None = None,
+    tiler: Callable[..., np.ndarray] | None = None,
     **kwargs: Any,
 ) -> Any:
     """Segment every frame of a movie with a classical method or a deep model.
@@ -276,6 +291,9 @@ def segment_movie(
         ``(T, [Z,] Y, X)`` uint8 class map, ``classes`` its names, ``objects_are`` the
         class whose components are the returned labels, ``model`` the model's name.
         Left empty otherwise. With a `cache`, frames are then recomputed, not skipped.
+    tiler : callable, optional
+        Segment each frame in pieces (frames too large for memory), as
+        :func:`frame_function`.
 
     Returns
     -------
@@ -319,9 +337,11 @@ def segment_movie(
         how = choice.how(dark_objects)
         if how["segmenter"] == "classical":
             how["params"] = params
-        return segment_movie(movie, method=method, progress=progress, cache=cache, **how)
+        return segment_movie(movie, method=method, progress=progress, cache=cache,
+                             tiler=tiler, **how)
     func = frame_function(movie, segmenter=segmenter, method=method, model=model,
-                          dark_objects=dark_objects, params={**(params or {}), **kwargs})
+                          dark_objects=dark_objects, params={**(params or {}), **kwargs},
+                          tiler=tiler)
     shape = tuple(movie.data.shape)
     info = getattr(func, "semantic", None)
     classes = np.zeros(shape, dtype=np.uint8) if info and semantic is not None else None

@@ -43,6 +43,7 @@ from ..movie import Movie
 __all__ = [
     "METHODS",
     "auto_min_size",
+    "block_settings",
     "detect_spots",
     "find_spots",
     "normalize_frame",
@@ -97,21 +98,34 @@ def _sigmas(sigma: float, scale: np.ndarray) -> np.ndarray:
 
 
 def normalize_frame(
-    image: ArrayLike, *, low: float = 1.0, high: float = 99.8
+    image: ArrayLike, *, low: float = 1.0, high: float = 99.8,
+    intensity_range: Sequence[float] | None = None,
 ) -> np.ndarray | None:
-    """Scale a frame to about [0, 1] by its `low` and `high` percentiles (float32).
+    """Scale a frame to about [0, 1] by its `low` and `high` percentiles (float32), or
+    by a given `intensity_range` ``(lo, hi)`` (a block of a larger frame: the frame's).
 
     Returns None for a constant frame (nothing to segment).
     """
     arr = _check_frame(image).astype(np.float32, copy=False)
     if not np.all(np.isfinite(arr)):
         raise InputError("image contains NaN or infinite values; replace them first")
+    rng = _intensity_range(arr, low, high) if intensity_range is None else tuple(
+        float(v) for v in intensity_range)
+    if rng is None or not rng[1] > rng[0]:
+        return None
+    lo, hi = rng
+    return (arr - np.float32(lo)) / np.float32(hi - lo)
+
+
+def _intensity_range(arr: np.ndarray, low: float = 1.0,
+                     high: float = 99.8) -> tuple[float, float] | None:
+    """The intensities :func:`normalize_frame` maps to 0 and 1; None: a constant frame."""
     lo, hi = np.percentile(arr, [low, high])
     if hi - lo <= _EPS * max(1.0, abs(float(hi))):
         lo, hi = float(arr.min()), float(arr.max())
         if hi - lo <= _EPS * max(1.0, abs(hi)):
             return None
-    return (arr - np.float32(lo)) / np.float32(hi - lo)
+    return lo, hi
 
 
 def _smooth(img: np.ndarray, sigma: float, scale: np.ndarray) -> np.ndarray:
@@ -198,13 +212,25 @@ def _foreground(
     block_size: int | None,
     offset: float,
     scale: np.ndarray,
+    level: float | None = None,
 ) -> np.ndarray:
-    """Binary foreground of a normalised, smoothed frame."""
+    """Binary foreground of a normalised, smoothed frame (`level`: the threshold, when
+    fixed beforehand)."""
+    value, thr = _level(img, method=method, block_size=block_size, scale=scale,
+                        level=level)
+    return value > thr + offset
+
+
+def _level(img: np.ndarray, *, method: str, block_size: int | None, scale: np.ndarray,
+           level: float | None = None) -> tuple[np.ndarray, float]:
+    """The image the threshold applies to and the threshold (`level` when given)."""
     if method in _GLOBAL:
+        if level is not None:
+            return img, float(level)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             thr = float(_GLOBAL[method](img))
-        return img > thr + offset
+        return img, thr
     if method == "local":
         if block_size is None:
             block_size = max(31, min(img.shape[-2:]) // 8)
@@ -213,13 +239,78 @@ def _foreground(
         # Otsu on the local contrast (the frame minus its local mean): adapts to uneven
         # illumination, and sparse objects do not drag the level into the background.
         contrast = img - local
+        if level is not None:
+            return contrast, float(level)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             thr = float(filters.threshold_otsu(contrast))
-        return contrast > thr + offset
+        return contrast, thr
     raise ConfigError(
         f"threshold method must be one of {sorted([*_GLOBAL, 'local'])}; got {method!r}"
     )
+
+
+# -- blocks of a large frame ---------------------------------------------------------
+def block_settings(
+    image: ArrayLike, func: Callable[..., np.ndarray], params: dict[str, Any], *,
+    max_pixels: int = 2**24,
+) -> tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]:
+    """Parameters that make a block of `image` segment as it does in the whole frame,
+    and the step to apply to the stitched frame (for block-wise segmentation, ours).
+
+    The threshold and watershed methods read statistics of the whole frame: the
+    intensity range of :func:`normalize_frame`, the threshold level, the watershed's
+    default `min_distance` and the default size filter. They are measured here once,
+    on the frame (every k-th pixel per axis when it has more than `max_pixels`: exact
+    up to that size, an estimate above) and fixed in the returned parameters; blocks
+    keep objects from 30 px and the frame's size filter (:func:`auto_min_size`) runs
+    on the stitched frame. The other steps are local, so with blocks overlapping by
+    more than the largest clump of touching objects the stitched frame is the
+    whole-frame segmentation up to the order of ids. The other methods (edges, spots)
+    are returned unchanged: their statistics are the block's.
+
+    Examples
+    --------
+    >>> img = np.zeros((40, 40)); img[5:15, 5:15] = 1; img[25:35, 20:30] = 2
+    >>> fixed, finish = block_settings(img, segment_threshold, {})
+    >>> sorted(fixed), fixed["min_size"]
+    (['intensity_range', 'level', 'method', 'min_size'], 30)
+    """
+    params = dict(params)
+    if func not in (segment_threshold, segment_watershed):
+        return params, lambda labels: labels
+    arr = _check_frame(image)
+    k = max(1, int(np.ceil((arr.size / max_pixels) ** (1 / arr.ndim))))
+    sample = np.asarray(arr[(slice(None, None, k),) * arr.ndim], dtype=np.float32)
+    if params.get("intensity_range") is None:
+        rng = _intensity_range(sample)
+        params["intensity_range"] = (0.0, 0.0) if rng is None else tuple(map(float, rng))
+    norm = normalize_frame(sample, intensity_range=params["intensity_range"])
+    key = "method" if func is segment_threshold else "threshold_method"
+    params.setdefault(key, "otsu" if func is segment_threshold else "triangle")
+    if params[key] == "local" and params.get("block_size") is None:
+        params["block_size"] = max(31, min(arr.shape[-2:]) // 8)
+    auto_size = params.get("min_size") is None
+    if norm is not None and params.get("level") is None:
+        scale = _scale(arr.ndim, params.get("spacing"))
+        sm = _smooth(norm, params.get("smooth_sigma", 2.0) / k, scale)
+        bs = params.get("block_size")
+        params["level"] = _level(sm, method=params[key], block_size=None if bs is None
+                                 else max(3, bs // k), scale=scale)[1]
+        if func is segment_watershed and params.get("min_distance") is None:
+            fg = sm > params["level"] + params.get("offset", 0.0)
+            fg = _fill(fg) if params.get("fill_holes", True) else fg
+            floor = MIN_SIZE_FLOOR if auto_size else params["min_size"]
+            comps = _relabel(_label(fg), max(1, floor // k**arr.ndim))
+            areas = np.bincount(comps.ravel())[1:] * float(np.prod(scale)) * k**arr.ndim
+            r = 0.0 if areas.size == 0 else float(
+                np.sqrt(np.median(areas) / np.pi) if arr.ndim == 2
+                else np.cbrt(np.median(areas) * 3 / (4 * np.pi)))
+            params["min_distance"] = max(2.0, 0.5 * r)
+    if not auto_size:
+        return params, lambda labels: labels
+    params["min_size"] = MIN_SIZE_FLOOR
+    return params, lambda labels: _relabel(labels, None)
 
 
 # -- threshold --------------------------------------------------------------------
@@ -233,6 +324,8 @@ def segment_threshold(
     smooth_sigma: float = 2.0,
     fill_holes: bool = True,
     spacing: Sequence[float] | None = None,
+    intensity_range: Sequence[float] | None = None,
+    level: float | None = None,
 ) -> np.ndarray:
     """Segment a frame by a global or local threshold and connected components.
 
@@ -260,6 +353,11 @@ def segment_threshold(
         Fill holes in the foreground before labelling.
     spacing : sequence of float, optional
         Pixel size per axis; makes smoothing and the local block isotropic in space.
+    intensity_range, level : optional
+        The intensities mapped to 0 and 1 (default: the frame's 1st and 99.8th
+        percentiles) and the threshold on the normalised, smoothed frame (default: by
+        `method`); fixed when a frame is segmented in blocks
+        (:func:`block_settings`), so every block uses the whole frame's.
 
     Returns
     -------
@@ -273,12 +371,13 @@ def segment_threshold(
     >>> int(segment_threshold(img, min_size=5).max())
     2
     """
-    img = normalize_frame(image)
+    img = normalize_frame(image, intensity_range=intensity_range)
     if img is None:
         return np.zeros(np.shape(image), dtype=np.int32)
     scale = _scale(img.ndim, spacing)
     img = _smooth(img, smooth_sigma, scale)
-    fg = _foreground(img, method=method, block_size=block_size, offset=offset, scale=scale)
+    fg = _foreground(img, method=method, block_size=block_size, offset=offset, scale=scale,
+                     level=level)
     if fill_holes:
         fg = _fill(fg)
     return _relabel(_label(fg), min_size)
@@ -392,6 +491,8 @@ def segment_watershed(
     fill_holes: bool = True,
     compactness: float = 0.0,
     spacing: Sequence[float] | None = None,
+    intensity_range: Sequence[float] | None = None,
+    level: float | None = None,
 ) -> np.ndarray:
     """Split touching objects: threshold, distance transform, peaks, watershed.
 
@@ -409,7 +510,7 @@ def segment_watershed(
         Smallest distance between two object centres, in X pixels; about an object's
         radius. Default: half the median equivalent radius of the foreground's
         connected components (at least 2), so it follows the objects' scale.
-    threshold_method, block_size, offset, smooth_sigma, fill_holes
+    threshold_method, block_size, offset, smooth_sigma, fill_holes, intensity_range, level
         Foreground, as in :func:`segment_threshold`.
     min_size : int, optional
         Objects with fewer pixels (voxels) are removed. Default: 0.3 of the frame's
@@ -431,13 +532,14 @@ def segment_watershed(
     >>> int(segment_watershed(img.astype(float), min_size=5).max())
     2
     """
-    img = normalize_frame(image)
+    img = normalize_frame(image, intensity_range=intensity_range)
     if img is None:
         return np.zeros(np.shape(image), dtype=np.int32)
     scale = _scale(img.ndim, spacing)
     sm = _smooth(img, smooth_sigma, scale)
     fg = _foreground(
-        sm, method=threshold_method, block_size=block_size, offset=offset, scale=scale
+        sm, method=threshold_method, block_size=block_size, offset=offset, scale=scale,
+        level=level,
     )
     if fill_holes:
         fg = _fill(fg)
