@@ -1584,6 +1584,16 @@ AGREEMENT_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 MIN_SIZES = (16, 32, 64, 100, 150, 200, 300)
 
 
+def _validation_probes(seg):
+    """(set name, items, group, probe diameter, zoom) per group of every validation part,
+    each group at `seg`'s own scale probe on its middle image."""
+    for name, sp in _gen_sets().items():
+        items = _gen_items(sp, "validation") if sp.validation else []
+        for g in _gen_groups(name, items) if items else []:
+            d = seg.estimate_diameter(items[g[len(g) // 2]].image)
+            yield name, items, g, d, seg.zoom_for(d)
+
+
 def min_size_sweep() -> int:
     """generalist2d's ``min_size`` (pixels at the model's scale) on the validation
     parts: each group at its probe's size, objects below each level dropped (the same
@@ -1591,24 +1601,19 @@ def min_size_sweep() -> int:
     from celldyn.segment.deep import load_segmenter
 
     seg = load_segmenter("generalist2d")
-    out: dict[str, dict[str, float]] = {}
-    for name, sp in _gen_sets().items():
-        items = _gen_items(sp, "validation") if sp.validation else []
-        per: dict[int, list] = {m: [] for m in MIN_SIZES}
-        for g in _gen_groups(name, items) if items else []:
-            d = seg.estimate_diameter(items[g[len(g) // 2]].image)
-            z = seg.zoom_for(d)
-            for i in g:
-                lab = seg.segment(items[i].image, diameter=d,
-                                  thresholds={"min_size": min(MIN_SIZES)})
-                areas = np.bincount(lab.ravel())
-                for m in MIN_SIZES:
-                    small = np.flatnonzero(areas < m / z**2)
-                    per[m].append(_item_counts(items[i], np.where(
-                        np.isin(lab, small[small > 0]), 0, lab)))
-        if items:
-            out[name] = {str(m): _summary(per[m])["AP@0.5"] for m in MIN_SIZES}
-            print(name, out[name], flush=True)
+    per: dict[str, dict[int, list]] = {}
+    for name, items, g, d, z in _validation_probes(seg):
+        counts = per.setdefault(name, {m: [] for m in MIN_SIZES})
+        for i in g:
+            lab = seg.segment(items[i].image, diameter=d,
+                              thresholds={"min_size": min(MIN_SIZES)})
+            areas = np.bincount(lab.ravel())
+            for m in MIN_SIZES:
+                small = np.flatnonzero(areas < m / z**2)
+                counts[m].append(_item_counts(items[i], np.where(
+                    np.isin(lab, small[small > 0]), 0, lab)))
+    out = {name: {str(m): _summary(c[m])["AP@0.5"] for m in MIN_SIZES}
+           for name, c in per.items()}
     res = json.loads(GEN_JSON.read_text()) if GEN_JSON.exists() else {}
     res["min_size_sweep"] = out
     tmp = GEN_JSON.with_suffix(f".{os.getpid()}.tmp")
@@ -1634,22 +1639,17 @@ def levels_sweep() -> int:
 
     seg = load_segmenter("generalist2d")
     combos = list(product(LEVELS_FG, LEVELS_MARKER, LEVELS_MIN))
-    out: dict[str, dict[str, float]] = {}
-    for name, sp in _gen_sets().items():
-        items = _gen_items(sp, "validation") if sp.validation else []
-        per: dict[tuple, list] = {c: [] for c in combos}
-        for g in _gen_groups(name, items) if items else []:
-            d = seg.estimate_diameter(items[g[len(g) // 2]].image)
-            z = seg.zoom_for(d)
-            for i in g:
-                prob, dist = predict_maps(seg.net, items[i].image, zoom=z)
-                for c in combos:
-                    th = {"fg_threshold": c[0], "marker_threshold": c[1], "min_size": c[2]}
-                    per[c].append(_item_counts(items[i], instances_from_maps(
-                        prob, dist, **_post_kwargs(th, z))))
-        if items:
-            out[name] = {"/".join(map(str, c)): _summary(per[c])["AP@0.5"] for c in combos}
-            print(name, flush=True)
+    per: dict[str, dict[tuple, list]] = {}
+    for name, items, g, _d, z in _validation_probes(seg):
+        counts = per.setdefault(name, {c: [] for c in combos})
+        for i in g:
+            prob, dist = predict_maps(seg.net, items[i].image, zoom=z)
+            for c in combos:
+                th = {"fg_threshold": c[0], "marker_threshold": c[1], "min_size": c[2]}
+                counts[c].append(_item_counts(items[i], instances_from_maps(
+                    prob, dist, **_post_kwargs(th, z))))
+    out = {name: {"/".join(map(str, c)): _summary(v[c])["AP@0.5"] for c in combos}
+           for name, v in per.items()}
     res = json.loads(GEN_JSON.read_text()) if GEN_JSON.exists() else {}
     res["levels_sweep"] = out
     tmp = GEN_JSON.with_suffix(f".{os.getpid()}.tmp")
