@@ -87,3 +87,16 @@ def test_the_variant_as_a_parameter_still_works(sim2d):
         segment_movie(sim2d.movie, method="threshold:li"))
     with pytest.raises(ConfigError, match="variant once"):
         segment_movie(sim2d.movie, method="threshold:li", params={"method": "otsu"})
+
+
+@pytest.mark.parametrize("params", [{"tile": "abc"}, {"tile": 0}, {"diameter": -3},
+                                    {"thresholds": {"min_size": "x"}},
+                                    {"thresholds": [1, 2]}])
+def test_deep_params_of_the_wrong_kind_get_one_line(params):
+    from celldyn.errors import ConfigError
+    from celldyn.segment.api import check_params
+
+    with pytest.raises(ConfigError):
+        check_params("deep", "watershed", params)
+    check_params("deep", "watershed", {"tile": 512, "diameter": 30.5,
+                                       "thresholds": {"min_size": 16}})

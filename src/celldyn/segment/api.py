@@ -158,6 +158,26 @@ def check_params(segmenter: str, method: str, params: dict[str, Any]) -> None:
         )
     if segmenter != "deep":
         _method(str(method), dict(params))  # a variant given twice
+    else:
+        _check_deep_params(params)
+
+
+def _check_deep_params(params: dict[str, Any]) -> None:
+    """One-line errors for deep parameters of the wrong kind (a user's --param)."""
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+
+    if params.get("tile") is not None and not (number(params["tile"])
+                                               and float(params["tile"]).is_integer()):
+        raise ConfigError(f"tile must be a whole number of pixels (got {params['tile']!r})")
+    if params.get("diameter") is not None and not number(params["diameter"]):
+        raise ConfigError(f"diameter must be a positive number of pixels (got "
+                          f"{params['diameter']!r})")
+    th = params.get("thresholds")
+    if th is not None and not (isinstance(th, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in th.values())):
+        raise ConfigError("thresholds must map names (fg_threshold, marker_threshold, "
+                          f"min_size) to numbers (got {th!r})")
 
 
 def frame_function(
