@@ -22,8 +22,10 @@ from .costs import (
     LinkCosts,
     conservation_reference,
     division_evidence,
+    iou_of_candidates,
     position_costs,
     static_costs,
+    union_iou_term,
 )
 from .motion import MotionState
 
@@ -45,6 +47,7 @@ class Problem:
     merges: bool
     external: bool = False  # link costs came from outside (edge_costs)
     conservation: tuple[float, float] | None = None  # the movie's size reference
+    iou: NDArray[np.float64] | None = None  # mask IoU per candidate row (costs.iou > 0)
 
     @property
     def n(self) -> int:
@@ -90,8 +93,40 @@ class Problem:
         return self.costs.division + division_evidence(
             self.objects, mother, d1, d2, costs=self.costs,
             max_distance=self.max_distance, spacing=self.candidates.attrs.get("spacing"),
-            conservation=self.conservation,
+            conservation=self.conservation, link_iou=self.link_iou(mother, d1, d2),
         )
+
+    def merge_cost(
+        self, source: NDArray[np.int64], other: NDArray[np.int64], target: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        """Merge cost beyond the link ``source -> target``: the event cost, plus with the
+        IoU term how well `source` and `other` (the target's other predecessor)
+        together cover the target (:func:`~celldyn.track.costs.union_iou_term`)."""
+        out = np.full(len(source), self.costs.merge)
+        if self.iou is not None and len(source) and "area" in self.objects:
+            i1, i2 = self._iou_of(source, target), self._iou_of(other, target)
+            out += self.costs.iou * union_iou_term(self.objects, target, source, other,
+                                                   (i1, i2))
+        return out
+
+    def _iou_of(self, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.float64]:
+        """The IoU of candidate links a -> b (0 for a pair that is no candidate)."""
+        assert self.iou is not None
+        n = self.n
+        keys = self.src * n + self.tgt
+        order = np.argsort(keys, kind="stable")
+        sk = keys[order]
+        q = np.asarray(a, np.int64) * n + np.asarray(b, np.int64)
+        if len(sk) == 0:
+            return np.zeros(len(q))
+        i = np.clip(np.searchsorted(sk, q), 0, len(sk) - 1)
+        return np.where(sk[i] == q, self.iou[order[i]], 0.0)
+
+    def link_iou(self, mother, d1, d2):
+        """IoU of the links mother -> d1 and mother -> d2 (None without the IoU term)."""
+        if self.iou is None:
+            return None
+        return self._iou_of(mother, d1), self._iou_of(mother, d2)
 
     def division_pairs(
         self, cost: NDArray[np.float64], rows: NDArray[np.int64] | None = None
@@ -186,7 +221,9 @@ def prepare(
         static = edge_costs
         cost: NDArray[np.float64] | None = edge_costs
     else:
-        static = static_costs(objects, candidates, costs=costs, labels=labels)
+        iou = (iou_of_candidates(labels, objects, candidates)
+               if costs.iou > 0 and labels is not None else None)
+        static = static_costs(objects, candidates, costs=costs, labels=labels, iou=iou)
         if costs.motion == "none":
             cost = static + position_costs(
                 objects, candidates, costs=costs, max_distance=max_distance
@@ -199,10 +236,12 @@ def prepare(
             conservation = conservation_reference(objects, spacing=spacing)
     else:
         conservation = None
+    if edge_costs is not None:
+        iou = None
     # +inf forbids a link: drop those rows (keeping positions into the full table)
     return Problem(
         objects=objects, candidates=candidates, src=src, tgt=tgt, dt=dt, t=t, pos=pos,
         costs=costs, max_distance=max_distance, static=static, cost=cost,
         divisions=bool(divisions), merges=bool(merges), external=edge_costs is not None,
-        conservation=conservation,
+        conservation=conservation, iou=iou if edge_costs is None else None,
     )

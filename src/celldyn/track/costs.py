@@ -24,9 +24,17 @@ no ``area`` column for the area term) is skipped:
     ``"constant_velocity"`` extrapolates the last displacement, ``"kalman"`` a
     constant-velocity Kalman filter), since a daughter is born beside its mother
     whatever the mother's velocity, and cells stop.
-``iou`` (weight ``iou``, needs ``labels``)
+``iou`` (weight ``iou``, default 1, needs ``labels``)
     ``1 - IoU`` of the two masks where they lie (no motion compensation): 0 for a
-    cell that barely moved, 1 for disjoint masks.
+    cell that barely moved, 1 for disjoint masks. At weight 1 a link that keeps no
+    overlap still costs at most 2 (= appear + disappear) on a candidate, so markers
+    that never overlap keep every link they had without the term, while in a dense
+    colony of full masks the neighbour that overlaps wins. Divisions and merges are
+    judged on the union (:func:`union_iou_term`): the IoU price of the two links is
+    taken back and ``1 - IoU(mother, d1 + d2)`` paid instead, so the term never makes
+    a division dearer for a kind of input (markers: the event costs what it costs
+    without the term). Chosen on the training parts: benchmarks/RESULTS.md, "Tracking:
+    IoU term (training parts)".
 ``area`` (weight ``area``, column ``area``)
     ``|log(area_j / area_i)|``: 0 for equal sizes, ``log 2`` for a daughter of half
     its mother's size.
@@ -54,7 +62,7 @@ division_conservation x |log((a1 + a2) / a_m)|`` (the
 daughters make up their mother; set it to 0 for sparse frames, where daughters outgrow
 their mother, or a condensed mitotic nucleus is smaller than its daughters), minus the ``area`` terms of the two
 links, which price a continuation (a daughter of half her mother's size is no evidence
-against a division). The alternative is the mother continuing into one daughter while the other
+against a division), and, with the IoU term, the union term above. The alternative is the mother continuing into one daughter while the other
 appears, so a division is chosen when ``cost(m -> d2) + division + evidence < appear``.
 The evidence is negative for a clean split (two equal halves, alike: ``-2 x area x log
 2``) and positive for an uneven one (an over-segmented nucleus: a small fragment beside
@@ -96,6 +104,7 @@ __all__ = [
     "link_costs",
     "position_costs",
     "static_costs",
+    "union_iou_term",
 ]
 
 MOTION_MODELS = ("none", "constant_velocity", "kalman")
@@ -110,8 +119,11 @@ class LinkCosts:
 
     position: float = 1.0
     """Weight of ``(distance / search radius)**2``."""
-    iou: float = 0.0
+    iou: float = 1.0
     """Weight of ``1 - IoU`` (used when the solver gets the label movie)."""
+    overlap: float = 0.0
+    """Weight of ``1 - overlap``: the masks' intersection over the smaller one (used
+    when the solver gets the label movie)."""
     area: float = 0.25
     """Weight of ``|log area ratio|`` (used when objects have ``area``)."""
     intensity: float = 0.0
@@ -173,7 +185,7 @@ class LinkCosts:
 
     def __post_init__(self) -> None:
         for name in (
-            "position", "iou", "area", "intensity", "shape", "gap", "division_size",
+            "position", "iou", "overlap", "area", "intensity", "shape", "gap", "division_size",
             "division_intensity", "division_conservation", "division_midpoint",
         ):
             v = getattr(self, name)
@@ -203,9 +215,12 @@ def _ratio_term(objects: pd.DataFrame, column: str, s: NDArray, t: NDArray) -> N
 
 
 def iou_of_candidates(
-    labels: Any, objects: pd.DataFrame, candidates: pd.DataFrame
+    labels: Any, objects: pd.DataFrame, candidates: pd.DataFrame, *,
+    kind: Literal["iou", "overlap"] = "iou",
 ) -> NDArray[np.float64]:
-    """Intersection over union of the masks of each candidate pair.
+    """Intersection over union of the masks of each candidate pair; with ``kind=
+    "overlap"`` the intersection over the smaller mask (the overlap coefficient: 1 when
+    one mask lies inside the other, as a daughter in her mother).
 
     Parameters
     ----------
@@ -271,7 +286,10 @@ def iou_of_candidates(
         sa, sb = size(fa), size(fb)
         area_a = np.where(la < sa.size, sa[np.minimum(la, sa.size - 1)], 0)
         area_b = np.where(lb < sb.size, sb[np.minimum(lb, sb.size - 1)], 0)
-        union = area_a + area_b - inter
+        if kind == "overlap":
+            union = np.minimum(area_a, area_b)
+        else:
+            union = area_a + area_b - inter
         out[rows] = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
     return out
 
@@ -297,14 +315,21 @@ def static_costs(
     *,
     costs: LinkCosts,
     labels: Any = None,
+    iou: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
-    """The link cost terms that do not depend on motion: IoU, appearance and gap."""
+    """The link cost terms that do not depend on motion: IoU, appearance and gap.
+    `iou`: the candidates' IoU when already computed."""
     src = candidates["source"].to_numpy(np.int64)
     tgt = candidates["target"].to_numpy(np.int64)
     dt = candidates["dt"].to_numpy(np.int64)
     cost = costs.gap * (dt - 1).astype(np.float64)
-    if costs.iou > 0 and labels is not None:
-        cost += costs.iou * (1.0 - iou_of_candidates(labels, objects, candidates))
+    if costs.iou > 0 and (labels is not None or iou is not None):
+        if iou is None:
+            iou = iou_of_candidates(labels, objects, candidates)
+        cost += costs.iou * (1.0 - iou)
+    if costs.overlap > 0 and labels is not None:
+        cost += costs.overlap * (1.0 - iou_of_candidates(labels, objects, candidates,
+                                                         kind="overlap"))
     if costs.area > 0 and "area" in objects:
         cost += costs.area * _ratio_term(objects, "area", src, tgt)
     if costs.intensity > 0 and "intensity_mean" in objects:
@@ -425,6 +450,7 @@ def division_evidence(
     spacing: Sequence[float] | None = None,
     conservation: tuple[float, float] | None = None,
     config: LinkCosts | None = None,
+    link_iou: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
 ) -> NDArray[np.float64]:
     """What a division ``mother -> (d1, d2)`` costs beyond its two links and ``division``.
 
@@ -474,11 +500,43 @@ def division_evidence(
                 out -= costs.area * np.nan_to_num(paid)
     if costs.division_intensity > 0 and "intensity_mean" in objects:
         out += costs.division_intensity * _ratio_term(objects, "intensity_mean", a, b)
+    if costs.iou > 0 and link_iou is not None and "area" in objects:
+        out += costs.iou * union_iou_term(objects, m, a, b, link_iou, link_terms)
     if costs.division_midpoint > 0 and max_distance:
         pos = physical_positions(objects, spacing)
         off = np.linalg.norm(0.5 * (pos[a] + pos[b]) - pos[m], axis=1)
         out += costs.division_midpoint * (off / float(max_distance)) ** 2
     return out
+
+
+def union_iou_term(
+    objects: pd.DataFrame,
+    whole: NDArray[np.int64],
+    part_a: NDArray[np.int64],
+    part_b: NDArray[np.int64],
+    link_iou: tuple[NDArray[np.float64], NDArray[np.float64]],
+    link_terms: bool = True,
+) -> NDArray[np.float64]:
+    """The IoU term of an event that joins one object to two: a division (mother ->
+    two daughters) or a merge (two objects -> one).
+
+    ``1 - IoU(whole, part_a + part_b)`` (how well the two parts together cover the
+    whole), less, with `link_terms`, the ``1 - IoU`` the two links paid: those price a
+    continuation, and a daughter is no worse a daughter for covering half her mother.
+    For markers that never overlap the term is ``-1``, cancelling one link's IoU
+    price, so an event costs what it costs without the IoU term. The parts are taken
+    as disjoint (masks of one frame); intersections come from the links' IoU and the
+    ``area`` column: ``|A n B| = IoU (|A| + |B|) / (1 + IoU)``.
+    """
+    v = np.maximum(objects["area"].to_numpy(float), 1e-12)
+    w, a, b = (np.asarray(x, np.int64) for x in (whole, part_a, part_b))
+    i1, i2 = (np.asarray(x, float) for x in link_iou)
+    x1 = i1 * (v[w] + v[a]) / (1.0 + i1)
+    x2 = i2 * (v[w] + v[b]) / (1.0 + i2)
+    union = (x1 + x2) / np.maximum(v[w] + v[a] + v[b] - x1 - x2, 1e-12)
+    if link_terms:
+        return (1.0 - union) - (1.0 - i1) - (1.0 - i2)
+    return 1.0 - union
 
 
 def costs_from_probabilities(

@@ -191,7 +191,7 @@ def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
     extra = np.concatenate([
         np.zeros(gap.size),
         prob.division_evidence(src[split], first, tgt[split]),
-        np.full(merge.size, costs.merge),
+        prob.merge_cost(src[merge], pred[tgt[merge]], tgt[merge]),
     ])
     c = prob.costs_of(rows_all, state) + extra
     ok = np.isfinite(c)

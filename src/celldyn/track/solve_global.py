@@ -34,6 +34,10 @@ into it as given in-flow. With a motion model the program is solved twice: once 
 plain distances, then with velocities estimated from that solution
 (:func:`~celldyn.track.motion.track_velocities`).
 
+Merges (``m_i``) cost ``merge`` here, without the union IoU term the LAP solver adds to
+a merge (:func:`~celldyn.track.costs.union_iou_term`): with merges and the IoU term the
+two solvers' objectives differ in that term, and :func:`total_cost` is LAP's.
+
 Ours: the formulation, the windowing and the split into components; HiGHS solves each
 program exactly (``mip_rel_gap = 0``).
 """
@@ -56,7 +60,7 @@ from ..errors import InputError
 from ._problem import Problem, prepare
 from .candidates import graph_from_links
 from .costs import (LinkCosts, _renamed, conservation_reference, division_evidence,
-                    position_costs)
+                    iou_of_candidates, position_costs, union_iou_term)
 from .lap import solve_augmented_lap
 from .motion import track_velocities
 
@@ -388,6 +392,7 @@ def total_cost(
     *,
     outside_costs: bool = False,
     config: LinkCosts | None = None,
+    labels: Any = None,
 ) -> float:
     """The objective both solvers minimise, evaluated on a graph.
 
@@ -415,7 +420,8 @@ def total_cost(
         ``sum(link costs) + appear * #(in-degree 0) + disappear * #(out-degree 0) +
         division * #(out-degree 2) + merge * #(in-degree 2)`` plus the daughters'
         evidence of each division (:func:`~celldyn.track.costs.division_evidence`;
-        not with `outside_costs`).
+        not with `outside_costs`). Give the solvers' `labels` when the link costs
+        include the IoU term: the division evidence then judges the daughters' union.
 
     Raises
     ------
@@ -439,6 +445,14 @@ def total_cost(
     outdeg = np.array([graph.out_degree(i) for i in range(len(objects))])
     total += costs.appear * int((indeg == 0).sum()) + costs.disappear * int((outdeg == 0).sum())
     total += costs.division * int((outdeg == 2).sum()) + costs.merge * int((indeg == 2).sum())
+    fused = np.flatnonzero(indeg == 2)
+    if fused.size and not outside_costs and costs.iou > 0 and labels is not None:
+        parents = np.array([sorted(graph.predecessors(int(i))) for i in fused], np.int64)
+        pairs = pd.DataFrame({"source": parents.ravel(), "target": np.repeat(fused, 2)})
+        iou = iou_of_candidates(labels, objects.reset_index(drop=True), pairs).reshape(-1, 2)
+        total += costs.iou * float(union_iou_term(
+            objects.reset_index(drop=True), fused, parents[:, 0], parents[:, 1],
+            (iou[:, 0], iou[:, 1])).sum())
     mothers = np.flatnonzero(outdeg == 2)
     if mothers.size and not outside_costs:
         kids = np.array([sorted(graph.successors(int(i))) for i in mothers], np.int64)
@@ -447,9 +461,14 @@ def total_cost(
         reference = (conservation_reference(objects, spacing=spacing)
                      if costs.division_conservation > 0
                      and costs.division_conservation_from == "movie" else None)
+        link_iou = None
+        if costs.iou > 0 and labels is not None:
+            pairs = pd.DataFrame({"source": np.repeat(mothers, 2), "target": kids.ravel()})
+            iou = iou_of_candidates(labels, objects, pairs).reshape(-1, 2)
+            link_iou = (iou[:, 0], iou[:, 1])
         total += float(division_evidence(
             objects, mothers, kids[:, 0], kids[:, 1], costs=costs,
             max_distance=candidates.attrs.get("max_distance"), spacing=spacing,
-            conservation=reference,
+            conservation=reference, link_iou=link_iou,
         ).sum())
     return float(total)

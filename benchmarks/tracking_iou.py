@@ -1,0 +1,131 @@
+"""The IoU term's weight, chosen on the training parts (issue 16, items 2 and 4).
+
+Sweeps ``LinkCosts(iou=w)`` for celldyn's LAP tracker on the frames benchmarks/splits.py
+TRACKING lets a default be chosen on (the training and validation parts of the
+frame-split movies, SIM+-01 and GOWT1-01 whole), ground-truth detections at every 1st,
+2nd and 4th frame. The rule, fixed before the sweep: the weight with the highest mean
+BC(1) over the (set, step) cells that hold a true division, ties to the smaller weight.
+The test parts are not touched here; their figures are in tracking.py --test-parts and
+--loso.
+
+    python benchmarks/tracking_iou.py            # table, JSON, RESULTS.md section
+    python benchmarks/tracking_iou.py --weights 0,1 --sets Fluo-N2DH-SIM+-01 --no-results-md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import tracking as T  # noqa: E402  (the set loader, scorer and split rules)
+from _results import markdown_table, write_section  # noqa: E402
+
+from celldyn.measure.features import measure_objects  # noqa: E402
+from celldyn.track import estimate_motion_scale, lap_links  # noqa: E402
+from celldyn.track.costs import LinkCosts  # noqa: E402
+from celldyn.track.graph import subsample_ctc  # noqa: E402
+
+SECTION = "Tracking: IoU term (training parts)"
+WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+
+
+def sweep(data: Path, names: list[str], weights: tuple[float, ...]) -> list[dict]:
+    rows = []
+    for name in names:
+        n = T.training_frames(name)
+        if n == 0 or not (data / name).is_dir():
+            continue
+        movie, gt_full, table_full = T.load_set(data, name, n)
+        for k in T.SUBSAMPLING:
+            gt_labels, gt_table = subsample_ctc(gt_full, table_full, k)
+            labels = np.asarray(gt_full[::k])
+            objects = measure_objects(labels, np.asarray(movie.data)[::k])
+            radius = estimate_motion_scale(objects).max_distance
+            for w in weights:
+                start = time.perf_counter()
+                edges = lap_links(objects, labels=labels, max_distance=radius,
+                                  costs=LinkCosts(iou=w), max_gap=T.MAX_GAP)
+                seconds = time.perf_counter() - start
+                s = T.score(objects, edges, labels, gt_labels, gt_table)
+                rows.append({"set": name, "step": k, "frames": int(labels.shape[0]),
+                             "iou": w, "TRA": s["TRA"], "BC(1)": s["BC(1)"],
+                             "div_F1": s["div_F1"], "gt_divisions": s.get("gt_divisions"),
+                             "seconds": round(seconds, 3)})
+                print(f"{name} x{k} iou {w:g}: TRA {s['TRA']:.4f} BC(1) {s['BC(1)']:.3f}",
+                      flush=True)
+    return rows
+
+
+def choose(rows: list[dict], weights: tuple[float, ...]) -> tuple[float, dict[float, float]]:
+    cells = {(r["set"], r["step"]) for r in rows
+             if r["iou"] == weights[0] and not math.isnan(r["BC(1)"]) and r["gt_divisions"]}
+    mean = {w: float(np.mean([r["BC(1)"] for r in rows
+                              if r["iou"] == w and (r["set"], r["step"]) in cells]))
+            for w in weights}
+    best = max(weights, key=lambda w: (round(mean[w], 6), -w))
+    return best, mean
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=HERE.parents[1] / "shared" / "data")
+    ap.add_argument("--sets", default=",".join(T.SETS))
+    ap.add_argument("--weights", default=",".join(f"{w:g}" for w in WEIGHTS))
+    ap.add_argument("--json", type=Path, default=HERE / "tracking_iou.json")
+    ap.add_argument("--no-results-md", action="store_true")
+    args = ap.parse_args(argv)
+    weights = tuple(float(w) for w in args.weights.split(","))
+    started = time.perf_counter()
+    rows = sweep(args.data, [s for s in args.sets.split(",") if s], weights)
+    if not rows:
+        print("no training parts found under", args.data, file=sys.stderr)
+        return 1
+    best, mean = choose(rows, weights)
+    wide = []
+    for (name, k) in dict.fromkeys((r["set"], r["step"]) for r in rows):
+        row = {"set": f"{name} x{k}"}
+        for r in rows:
+            if r["set"] == name and r["step"] == k:
+                row[f"iou {r['iou']:g}"] = (f"{r['TRA']:.4f} / "
+                                            + ("n/a" if math.isnan(r["BC(1)"])
+                                               else f"{r['BC(1)']:.3f}"))
+        wide.append(row)
+    wide.append({"set": "**mean BC(1)** (cells with divisions)",
+                 **{f"iou {w:g}": f"{mean[w]:.3f}" for w in weights}})
+    table = markdown_table(wide, ["set"] + [f"iou {w:g}" for w in weights])
+    print("\n" + table + f"\n\nchosen: iou {best:g}")
+    args.json.write_text(json.dumps({"rows": rows, "mean_bc1": mean, "chosen": best},
+                                    indent=1, default=float))
+    if not args.no_results_md:
+        body = (
+            "Written by benchmarks/tracking_iou.py. Training figures only: the frames "
+            "benchmarks/splits.py TRACKING lets a default be chosen on (training and "
+            "validation parts of the frame-split movies; SIM+-01 and GOWT1-01 whole), "
+            "ground-truth detections (markers for HeLa and PSC, full masks for E. coli and "
+            "SIM+, rough regions for DIC) at every 1st / 2nd / 4th frame; celldyn LAP with "
+            "`LinkCosts(iou=w)`, everything else default. The IoU term prices a link by "
+            "`1 - IoU` of the two masks; a division or merge is judged on the union of its "
+            "two parts instead (`celldyn.track.costs.union_iou_term`). Rule fixed before "
+            "the sweep: the weight with the highest mean BC(1) over the cells with a true "
+            "division, ties to the smaller weight. Cells: TRA / BC(1). "
+            f"{time.perf_counter() - started:.0f} s in all.\n\n" + table
+            + f"\n\nChosen: **iou {best:g}** (the default of `LinkCosts`). At weight 1 a "
+            "link whose masks do not overlap costs at most 2 = appear + disappear on a "
+            "candidate, so markers keep their links; above 1 (2 here) marker links "
+            "are cut. Held-out figures with this default: the sections 'Tracking: test "
+            "parts' and 'Tracking: own segmentation and leave-one-set-out'.")
+        write_section(SECTION, body, packages=("numpy", "scipy"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
