@@ -627,6 +627,10 @@ def added_text(add: dict | None, prev: dict | None = None) -> str:
                 f"{r['gain_est_previous']:.3g}, offset {r['offset_est_previous']:.3g}"
                 if "gain_est_previous" in r else "")
              for p, r in est.items()]
+    if "noise_model_refreshed" in add:
+        notes.append(f"- (noise models re-estimated {add['noise_model_refreshed']} by "
+                     "`--part noise` on the same noisy movies, after the estimator changed; "
+                     "the other figures are from the `--part added` run)")
     hi = add["highest"]
     verdict = []
     for key, (best, b, shares) in _best_shares(add, hi).items():
