@@ -20,7 +20,13 @@ from celldyn.measure.features import measure_objects
 from celldyn.simulate import simulate_movie
 from celldyn.track import LinkCosts, estimate_motion_scale, lap_links, track_objects
 from celldyn.track.costs import conservation_reference, division_evidence
-from celldyn.track.scale import FALLBACK, MOTION_FACTOR, likely_divisions
+from celldyn.track.scale import (
+    DIVISION_FACTOR,
+    FALLBACK,
+    MOTION_FACTOR,
+    UNSEEN_DIVISION_SPACING,
+    likely_divisions,
+)
 
 
 def _markers(labels: np.ndarray, radius: int = 2) -> np.ndarray:
@@ -54,7 +60,11 @@ def test_displacement_follows_the_simulated_speed(speed):
     scale = estimate_motion_scale(objects)
     assert scale.displacement == pytest.approx(_true_p95(objects), rel=0.3)
     assert math.isnan(scale.division_offset)  # no divisions simulated
-    assert scale.max_distance == pytest.approx(MOTION_FACTOR * scale.displacement)
+    # no division seen: the radius also reaches daughters born a fraction of the
+    # neighbour spacing away (a density, not an object size)
+    assert scale.max_distance == pytest.approx(max(
+        MOTION_FACTOR * scale.displacement,
+        DIVISION_FACTOR * UNSEEN_DIVISION_SPACING * scale.spacing))
 
 
 def test_robust_to_a_few_fast_cells():
@@ -95,7 +105,9 @@ def test_fallbacks():
     s = estimate_motion_scale(one)
     assert s.max_distance == pytest.approx(FALLBACK) and s.source != "data"
     still = pd.DataFrame({"t": [0, 0], "label": [1, 2], "y": [0.0, 30.0], "x": [0.0, 0.0]})
-    assert estimate_motion_scale(still).max_distance == pytest.approx(30.0)
+    # one frame, no motion and no division seen: the unseen-division term of the spacing
+    assert estimate_motion_scale(still).max_distance == pytest.approx(
+        DIVISION_FACTOR * UNSEEN_DIVISION_SPACING * 30.0)
     assert "max distance" in s.describe()
 
 

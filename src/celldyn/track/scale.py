@@ -22,7 +22,8 @@ division (:func:`likely_divisions`); ``division_offset`` is the
 there are at least ``MIN_DIVISION_EVENTS`` of them (else NaN: no divisions seen).
 
 **Search radius.** ``max_distance = max(MOTION_FACTOR x displacement,
-DIVISION_FACTOR x division_offset)``: one radius, so that the frame-to-frame
+DIVISION_FACTOR x division_offset)`` (with no likely division seen, the division
+offset is ``UNSEEN_DIVISION_SPACING`` x the median neighbour distance): one radius, so that the frame-to-frame
 assignment can link a mother to her first daughter and the division pass find the
 second. A link over ``dt`` frames may reach ``max_distance * sqrt(dt)``
 (:func:`~celldyn.track.candidates.search_radius`), and the position cost is measured
@@ -82,6 +83,12 @@ MAX_FRAME_PAIRS = 200
 """Long movies: the statistics use this many frame pairs, evenly spread."""
 FALLBACK = 10.0
 """Radius (pixels or spacing units) when the movie has no two objects to measure."""
+UNSEEN_DIVISION_SPACING = 0.75
+"""No likely divisions seen (too few, or daughters that jump apart as in mitosis): the
+division offset is taken as this fraction of the spacing (median distance between
+neighbours in a frame); a density, not an object size, so markers and masks still get
+one radius. Chosen on the training parts (benchmarks/tracking_iou.py --unseen; decided
+by the few divisions of DIC-HeLa-01 and GOWT1-01: weak evidence)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,10 @@ class MotionScale:
 
     def describe(self, unit: str = "px") -> str:
         """One line for a run summary."""
-        div = ("no divisions seen" if math.isnan(self.division_offset)
+        div = (f"{UNSEEN_DIVISION_SPACING:g} x spacing {self.spacing:.3g} {unit}, "
+               "no divisions seen" if math.isnan(self.division_offset)
+               and np.isfinite(self.spacing) and UNSEEN_DIVISION_SPACING > 0
+               else "no divisions seen" if math.isnan(self.division_offset)
                else f"division offset {self.division_offset:.3g} {unit} "
                     f"({self.division_events} likely divisions)")
         if self.merges:
@@ -337,6 +347,8 @@ def estimate_motion_scale(
     radius = motion_factor * disp
     if np.isfinite(div):
         radius = max(radius, division_factor * div)
+    elif np.isfinite(near) and UNSEEN_DIVISION_SPACING > 0:
+        radius = max(radius, division_factor * UNSEEN_DIVISION_SPACING * near)
     if not radius > 0:  # objects that never move (or all coincide)
         radius = near if np.isfinite(near) and near > 0 else FALLBACK
         source = "no motion measured: radius = spacing"
