@@ -320,8 +320,14 @@ def estimate_motion_scale(
     ...                         "y": np.concatenate(steps)[:, 0],
     ...                         "x": np.concatenate(steps)[:, 1]})
     >>> scale = estimate_motion_scale(objects)
-    >>> 3 < scale.displacement < 8, scale.max_distance == 3 * scale.displacement
-    (True, True)
+    >>> bool(3 < scale.displacement < 8)
+    True
+
+    No division is seen in these frames, so the radius is the larger of
+    3 x the displacement and the unseen-division reach, 2 x 0.75 x the spacing:
+
+    >>> scale.max_distance == max(3 * scale.displacement, 2 * 0.75 * scale.spacing)
+    True
     """
     moves = mutual_displacements(objects, spacing=spacing, max_frame_pairs=max_frame_pairs)
     offsets = division_offsets(objects, spacing=spacing, max_frame_pairs=max_frame_pairs,
