@@ -217,7 +217,8 @@ def careamics_n2v(noisy: np.ndarray, steps: int, seed: int) -> tuple[np.ndarray,
     import tempfile
 
     if not CAREAMICS_PY.exists():
-        return (f"not run: {CAREAMICS_PY.parent.parent} is missing "
+        return (f"not run: {CAREAMICS_PY.parent.relative_to(Path(__file__).parents[1]).parent}"
+                " is missing "
                 "(bash benchmarks/setup_peers.sh makes it)")
     with tempfile.TemporaryDirectory() as tmp:
         inp, out = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
@@ -871,8 +872,9 @@ def validation_text(val: dict | None) -> str:
 
 Script: `nice -n 10 python benchmarks/denoising.py --part validation` (run
 {val.get('date', '?')}, {val.get('seconds', float('nan')):.0f} s). Made after the
-added-noise part above was scored (where the deep segmenter's target was not met), so
-that any change is chosen on other frames: {val['set']} frames
+added-noise part's first run under the current level rule (n2v at 500 steps) was scored
+(where the deep segmenter's target was not met), so that any change is chosen on other
+frames: {val['set']} frames
 {val['frames'][0]}–{val['frames'][-1]}, SEG frames {', '.join(map(str, val['seg_frames']))}
 (partial annotation; these frames belong to the segmentation split's train/validation
 parts, never to the added-noise frames 12–17), the same noise model (Poisson, peak
@@ -883,7 +885,7 @@ ladder (watershed AP@0.5 on the noisy validation movie: {lad}), giving
 diameter {val['deep_diameter']:.1f} px). Candidates and the rule were written in the
 script (`VAL_CANDIDATES`) before any validation score was seen: n2v_clip = n2v output
 clipped to its 1st–99.8th percentiles (the range the deep segmenter normalises to);
-n2v_x2 = n2v trained {2 * val['steps']} steps (2x the default); n2v_nlmeans = non-local
+n2v_x2 = n2v trained {2 * val['steps']} steps (2x the default of the time, {val['steps']}); n2v_nlmeans = non-local
 means on the n2v output (sigma estimated on it). The pick is the candidate with the
 best share of the deep segmenter's lost AP@0.5 restored. The product's generalist2d
 (what `--segmenter auto` runs when it picks a deep model) is scored at the same
