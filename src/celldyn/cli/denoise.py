@@ -39,8 +39,9 @@ def _output_format(path: Path) -> str:
               "on this movie. temporal: predicts each frame from its neighbours (static "
               "or slow scenes; fast motion blurs).")
 @click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX, TZYX.")
-@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
-              help="n2v / temporal: training epochs (50 steps each).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="n2v / temporal: training epochs (50 steps each); default 20 for n2v, "
+              "10 for temporal.")
 @click.option("--model", "model_path", type=click.Path(path_type=Path),
               help="n2v / temporal: reuse weights saved with --save-model (no training).")
 @click.option("--save-model", type=click.Path(path_type=Path),
@@ -49,7 +50,7 @@ def _output_format(path: Path) -> str:
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_user_errors
-def denoise_command(movie: Path, output: Path, method: str, axes: str | None, epochs: int,
+def denoise_command(movie: Path, output: Path, method: str, axes: str | None, epochs: int | None,
                     model_path: Path | None, save_model: Path | None, seed: int,
                     overwrite: bool, no_progress: bool) -> None:
     """Denoise MOVIE and write it to OUTPUT (same shape and axes, float32)."""
