@@ -23,8 +23,9 @@ __all__ = ["annotate_next_command"]
 @click.argument("movie", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="Folder to write the proposed crops to.")
-@click.option("--model", default="nuclei2d", show_default=True,
-              help="Deep model to improve: a shipped name or a folder from `celldyn train "
+@click.option("--model", default="generalist2d", show_default=True,
+              help="Deep model to improve: a shipped name (default: the one `--segmenter auto` "
+                   "runs) or a folder from `celldyn train "
                    "segment`.")
 @click.option("-n", "n", type=click.IntRange(1), default=5, show_default=True,
               help="Crops to propose.")
