@@ -206,14 +206,15 @@ def run_set(name: str, test_name: str, args, log) -> dict:
     log(f"{name}: pool {len(tiles)} tiles / {sum(t['objects'] for t in tiles)} objects, "
         f"held-out {len(held)} tiles; {MODEL} as shipped AP@0.5 {ap0:.3f}")
     full = []
-    for seed in range(args.seeds):
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    for seed in seeds:
         net, th = finetune(base, tiles, seed, args.iters)
         full.append(score(net, th, held))
     log(f"  full pool: AP@0.5 {np.mean(full):.3f} (seeds {np.round(full, 3).tolist()})")
     curves: dict[str, list[dict]] = {s: [] for s in STRATEGIES}
     for strategy in STRATEGIES:
         first_pick = None
-        for seed in range(args.seeds):
+        for seed in seeds:
             rng = np.random.default_rng(seed)
             chosen: list[int] = []
             net, objects, aps = base.net, [0], [ap0]
@@ -336,6 +337,10 @@ def summarise(results: list[dict]) -> list[dict]:
     return rows
 
 
+def _rounds(r: dict) -> int:
+    return len(r["curves"]["random"][0]["ap50"]) - 1
+
+
 def _auc(r: dict, strategy: str) -> list[float]:
     """Per seed: the mean AP@0.5 over rounds 1.. (the area under the learning curve
     per round; rounds are the same tile budget for every strategy)."""
@@ -371,7 +376,8 @@ def diagnose_dsb(args: argparse.Namespace) -> str:
 WHY = """(run the benchmark to fill this in)"""
 
 
-def report(results: list[dict], args: argparse.Namespace, total: float) -> None:
+def report(results: list[dict], args: argparse.Namespace, total: float,
+           note: str = "") -> None:
     rows = summarise(results)
     table = markdown_table(rows, list(rows[0]))
     print(table)
@@ -389,9 +395,13 @@ def report(results: list[dict], args: argparse.Namespace, total: float) -> None:
         lines.append(f"- {r['set']} (objects: AP@0.5 mean ± sd over seeds): "
                      + "; ".join(parts))
         auc = {s: _auc(r, s) for s in STRATEGIES if s in r["curves"]}
-        lines.append(f"  mean AP@0.5 over rounds 1-{args.rounds} (per seed): " + "; ".join(
+        lines.append(f"  mean AP@0.5 over rounds 1-{_rounds(r)} (per seed): " + "; ".join(
             f"{s} {np.mean(v):.3f} ({', '.join(f'{x:.3f}' for x in v)})"
             for s, v in auc.items()))
+        level = 0.95 * float(np.mean(r["ap50_full"]))
+        lines.append("  objects to 95 % of the full pool, per seed: " + "; ".join(
+            f"{s} " + ", ".join(_fmt_reach(reach(c["objects"], c["ap50"], level))
+                                for c in r["curves"][s]) for s in auc))
     per_round = "\n".join(lines)
     diagnosis = (diagnose_dsb(args) if any(r["set"].startswith("seg-DSB") for r in results)
                  else "")
@@ -406,7 +416,7 @@ def report(results: list[dict], args: argparse.Namespace, total: float) -> None:
         elif np.isnan(ra) and np.isnan(rr):
             verdicts.append(f"{r['set']}: shipped {ap0:.3f}, full pool {full:.3f}; neither "
                             "active nor random selection reaches 95 % of the full pool "
-                            f"within {args.rounds} rounds: **target not shown**")
+                            f"within {_rounds(r)} rounds: **target not shown**")
         elif np.isnan(ra):
             verdicts.append(f"{r['set']}: random reaches 95 % of the full pool at {rr:.0f} "
                             "objects, active selection not within the budget: **target "
@@ -431,8 +441,9 @@ fine-tunes), fine-tuned from its shipped weights each round on every tile chosen
 ({args.iters} iterations, batch 4, 96 px crops, lr 5e-4, batch-norm statistics frozen;
 post-processing levels re-tuned on the chosen tiles); every image rescaled so that its
 objects' median diameter (its own ground truth, the same for every strategy) is the
-model's 30 px. {args.per_round} tiles of {args.tile} px per round, {args.rounds} rounds,
-{args.seeds} seeds (seed: training crops and the random draw); pool of at most
+model's 30 px. {args.per_round} tiles of {args.tile} px per round, rounds per set:
+{", ".join(f"{r['set']} {_rounds(r)}" for r in results)}; {args.seeds} seeds (seed:
+training crops and the random draw); pool of at most
 {args.pool} tiles holding an object (objects cut by a tile edge count in full).
 Strategies: **active** = celldyn.active's rule (TypiClust cold start, then TTA
 uncertainty x typicality, one pick per uncovered k-means cluster; {args.n_aug}
@@ -440,7 +451,7 @@ symmetries), **uncertainty** = the earlier rule (most uncertain first, uncertain
 embedding distance among the most uncertain), **random** = a seeded uniform draw.
 Target (issue 18): 95 % of the full-pool score with at least 30 % fewer annotated
 objects than random (objects by linear interpolation on the mean curve over seeds).
-Total {total / 60:.1f} min on one thread of a shared 2-core machine.
+Total {total / 60:.1f} min on one thread of a shared 2-core machine{note}.
 
 Which sets: the default model is the generalist, trained on the train parts of every
 2D instance set of ../shared/data; fine-tuning it on one of those pools again (checked
@@ -468,6 +479,29 @@ Verdict per set:
     write_section("Active learning", body, packages=("torch", "scikit-learn"))
 
 
+def merge(record: dict, other: dict) -> dict:
+    """`record` with the seeds of `other` (a run of the same sets, settings and
+    shipped score with other seeds) added; the table is recomputed from the curves."""
+    by_set = {r["set"]: r for r in other["results"]}
+    for r in record["results"]:
+        o = by_set[r["set"]]
+        if abs(o["ap50_shipped"] - r["ap50_shipped"]) > 1e-9 or \
+                o["pool_tiles"] != r["pool_tiles"]:
+            raise SystemExit(f"{r['set']}: the runs differ in pool or model; not merged")
+        r["ap50_full"] = r["ap50_full"] + o["ap50_full"]
+        for s in r["curves"]:
+            r["curves"][s] = r["curves"][s] + o["curves"][s]
+        r["seconds"] += o["seconds"]
+    record["seconds"] = record.get("seconds", 0) + other.get("seconds", 0)
+    record["config"]["seeds"] = len(record["results"][0]["ap50_full"])
+    record.setdefault("merged", []).append(other["config"])
+    record["note"] = record.get("note", "") + (
+        f"; seeds {other['config'].get('first_seed', 0)}.."
+        f"{other['config'].get('first_seed', 0) + other['config']['seeds'] - 1} in a "
+        "second run (`--first-seed`), joined by `--report-only --merge`")
+    return record
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=SHARED_DATA)
@@ -476,6 +510,12 @@ def main() -> None:
                     default=Path(__file__).parent / "figures" / "active_learning.png")
     ap.add_argument("--sets", nargs="*", default=list(DEFAULT_SETS), choices=list(SETS))
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="Seeds are FIRST..FIRST+SEEDS-1 (more seeds in a later run: "
+                         "--report-only --merge joins the runs).")
+    ap.add_argument("--merge", type=Path, nargs="*", default=[],
+                    help="With --report-only: JSON files of the same sets with other "
+                         "seeds, joined to --json (their seeds and minutes added).")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--per-round", type=int, default=2)
     ap.add_argument("--pool", type=int, default=24)
@@ -490,10 +530,13 @@ def main() -> None:
     args = ap.parse_args()
     if args.report_only:
         record = json.loads(args.json.read_text())
+        for other in args.merge:
+            record = merge(record, json.loads(other.read_text()))
         for k, v in record["config"].items():
             if k not in ("report_only", "json", "figure", "no_results_md"):
                 setattr(args, k, Path(v) if k == "data" else v)
-        report(record["results"], args, record.get("seconds", float("nan")))
+        report(record["results"], args, record.get("seconds", float("nan")),
+               record.get("note", ""))
         return
     if args.quick:
         args.sets, args.seeds, args.rounds, args.pool, args.test = args.sets[:1], 1, 2, 16, 6
