@@ -565,7 +565,7 @@ def main() -> None:
                          "--report-only --merge joins the runs).")
     ap.add_argument("--merge", type=Path, nargs="*", default=[],
                     help="With --report-only: JSON files of the same sets with other "
-                         "seeds, joined to --json (their seeds and minutes added).")
+                         "seeds, joined into --json (their seeds and minutes added).")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--per-round", type=int, default=2)
     ap.add_argument("--pool", type=int, default=24)
@@ -582,6 +582,10 @@ def main() -> None:
         record = json.loads(args.json.read_text())
         for other in args.merge:
             record = merge(record, json.loads(other.read_text()))
+        if args.merge:                       # the joined runs become --json
+            tmp = args.json.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(record, indent=1, default=float))
+            tmp.replace(args.json)
         for k, v in record["config"].items():
             if k not in ("report_only", "json", "figure", "no_results_md"):
                 setattr(args, k, Path(v) if k == "data" else v)
