@@ -13,7 +13,13 @@ pytest.importorskip("torch")
 
 from test_bench import assert_user_error, invoke
 
-from celldyn.active import propose_crops, select_diverse, tta_maps
+from celldyn.active import (
+    DEFAULT_MODEL,
+    propose_crops,
+    select_diverse,
+    select_typical,
+    tta_maps,
+)
 from celldyn.segment.deep.registry import load_segmenter
 
 
@@ -49,14 +55,59 @@ def test_selection_prefers_uncertain_and_diverse():
     assert select_diverse([0.1, 0.3, 0.2], np.zeros((3, 1)), 1) == [1]
 
 
+def _blobs(rng):
+    """Three clusters in 8-D (30, 12 and 6 points) and two lone outliers."""
+    centres = np.array([[0.0] * 8, [6.0] + [0.0] * 7, [0.0, 6.0] + [0.0] * 6])
+    emb = np.concatenate([c + rng.normal(0, 0.5, (k, 8))
+                          for c, k in zip(centres, (30, 12, 6), strict=True)]
+                         + [np.full((2, 8), 15.0) + rng.normal(0, 3, (2, 8))])
+    group = np.repeat([0, 1, 2, 3], (30, 12, 6, 2))
+    return emb, group, centres
+
+
+def test_cold_start_picks_typical_crops_of_distinct_clusters():
+    """Nothing annotated: one crop per cluster, largest clusters first, each the most
+    typical of its cluster, never the outliers however uncertain they are."""
+    emb, group, centres = _blobs(np.random.default_rng(0))
+    u = np.full(len(emb), 0.1)
+    u[group == 3] = 1.0                              # the model's favourite outliers
+    picks = select_typical(u, emb, 3)
+    assert [int(group[i]) for i in picks] == [0, 1, 2]
+    for i in picks:                                  # near the centre of its cluster
+        own = np.flatnonzero(group == group[i])
+        to_centre = np.linalg.norm(emb[own] - centres[group[i]], axis=1)
+        assert np.linalg.norm(emb[i] - centres[group[i]]) <= np.quantile(to_centre, 0.5)
+    # plain uncertainty sampling (the earlier rule) starts on an outlier
+    assert group[select_diverse(u, emb, 3)[0]] == 3
+    assert select_typical(u, emb, 3) == picks        # deterministic
+
+
+def test_later_rounds_weigh_uncertainty_by_density_and_skip_covered_clusters():
+    emb, group, _ = _blobs(np.random.default_rng(1))
+    rng = np.random.default_rng(2)
+    u = rng.uniform(0.0, 0.2, len(emb))
+    u[group == 3] = 1.0
+    hot = np.flatnonzero(group == 1)[3]
+    u[hot] = 0.9                                     # the model is unsure here
+    annotated = emb[group == 0][:1] + 0.01           # cluster 0 is annotated already
+    picks = select_typical(u, emb, 2, annotated=annotated)
+    assert hot in picks                              # uncertainty counts ...
+    assert not any(group[i] in (0, 3) for i in picks)   # ... but not in covered
+    assert len({int(group[i]) for i in picks}) == 2     # or sparse places; distinct
+    # with no density weight the outliers would win: they are the most uncertain
+    assert u[group == 3].min() > u[picks].max()
+
+
 def test_proposals_skip_excluded_crops(sim):
-    props, info = propose_crops(sim.movie, n=2, crop=48, diameter=None, n_aug=2)
+    assert DEFAULT_MODEL == __import__("celldyn.segment.auto", fromlist=["x"]).GENERALIST
+    props, info = propose_crops(sim.movie, model="nuclei2d", n=2, crop=48, diameter=None,
+                                n_aug=2)
     assert info["candidates"] == 12 and len(props) == 2
-    assert props[0].uncertainty >= max(p.uncertainty for p in props[1:])
+    assert info["annotated_before"] == 0 and info["selection"].startswith("typicality")
     done = [(p.frame, *p.box) for p in props]
-    again, info2 = propose_crops(sim.movie, n=2, crop=48, diameter=None, n_aug=2,
-                                 exclude=done)
-    assert info2["candidates"] == 10
+    again, info2 = propose_crops(sim.movie, model="nuclei2d", n=2, crop=48, diameter=None,
+                                 n_aug=2, exclude=done)
+    assert info2["candidates"] == 10 and info2["annotated_before"] == 2
     assert not {(p.frame, p.box) for p in again} & {(p.frame, p.box) for p in props}
 
 
@@ -69,7 +120,7 @@ def test_annotate_next_then_continue_training(sim, tmp_path):
                "--diameter", "12", "--n-aug", "2", "-o", out, "--no-progress")
     assert r.exit_code == 0, r.stderr
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["model"] == "nuclei2d" and len(manifest["proposals"]) == 3
+    assert manifest["model"] == DEFAULT_MODEL and len(manifest["proposals"]) == 3
     for p in manifest["proposals"]:
         img = tifffile.imread(out / "images" / f"{p['name']}.tif")
         lab = tifffile.imread(out / "labels" / f"{p['name']}.tif")
@@ -86,8 +137,8 @@ def test_annotate_next_then_continue_training(sim, tmp_path):
     assert r.exit_code == 0, r.stderr
     model = load_segmenter(out / "model")
     card = json.loads((out / "model" / "config.json").read_text())
-    assert card["training"]["init"] == "nuclei2d"
-    assert model.net.base == load_segmenter("nuclei2d").net.base
+    assert card["training"]["init"] == DEFAULT_MODEL   # what annotate-next proposed with
+    assert model.net.base == load_segmenter(DEFAULT_MODEL).net.base
     # a crop whose label was saved at another size: one line
     tifffile.imwrite(out / "labels" / f"{p['name']}.tif", np.zeros((5, 5), np.uint16))
     r = invoke("train", "segment", "--continue", out, "--out", tmp_path / "m2",

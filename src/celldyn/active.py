@@ -1,6 +1,6 @@
 """Active learning: which crops of a movie to annotate next (``celldyn annotate-next``).
 
-What is ours: the uncertainty, the diversity rule and the proposal layout. What we
+What is ours: the uncertainty, the selection rule (below) and the proposal layout. What we
 delegate: the network and its post-processing (:mod:`celldyn.segment.deep`), the
 fine-tuning loop (:func:`celldyn.segment.deep.finetune.train_on_pairs`, called by
 :func:`fine_tune` and ``celldyn train segment --continue``).
@@ -16,14 +16,36 @@ contacts, unfamiliar texture, out-of-focus cells) its answer depends on the pose
 the image, a sign that a label there would teach it something. A crop's uncertainty
 is the mean disagreement over its pixels.
 
-Diversity: the crops' **embeddings** are the model's own bottleneck features (the
-deepest encoder level, averaged and its spread taken over the crop), so crops the
-network sees alike lie close together. Selection is greedy: the first proposal is the
-most uncertain crop; each next one maximises ``uncertainty x distance`` (both scaled to
-[0, 1]), where distance is the embedding distance to the nearest crop already chosen
-(a farthest-point rule weighted by uncertainty), among the ``shortlist x n`` most
-uncertain crops. So five proposals are not five neighbouring patches of the same
-confusing cluster.
+Embeddings: the model's own bottleneck features of a crop (the deepest encoder level,
+averaged and its spread taken over the crop), so crops the network sees alike lie
+close together.
+
+Selection (:func:`select_typical`) depends on the budget, because pure uncertainty
+sampling fails at the start: with nothing annotated yet, the crops on which a model
+disagrees with itself most are those least like anything it knows (outliers: another
+modality, debris, an empty corner), and the first corrections then teach it what the
+movie hardly holds (the "cold-start problem"; Hacohen, Dekel & Weinshall 2022, "Active
+learning on a budget", ICML). So:
+
+- **Cold start** (no crop of this movie annotated yet): TypiClust. The candidates'
+  embeddings are clustered by k-means into ``n`` clusters; the largest clusters are
+  taken first, and of each the most *typical* crop (the inverse mean distance to its
+  20 nearest neighbours in embedding space): the crops that stand for most of the
+  movie, one per kind of content.
+- **Later rounds** (``--exclude`` names the earlier rounds): information density
+  (Settles & Craven 2008, "An analysis of active learning strategies for sequence
+  labeling tasks", EMNLP). Candidates and annotated crops are clustered into ``m + n``
+  clusters (``m`` annotated crops); clusters holding an annotated crop are covered; each
+  pick is the crop of an uncovered cluster with the highest TTA uncertainty weighted by
+  its typicality, ``(0.05 + u) x typicality`` (both scaled to [0, 1]), and covers its
+  cluster. The density weight keeps outliers down; the one-per-uncovered-cluster rule is
+  the diversity term: no two proposals of one cluster, none where annotation exists.
+
+Our contribution is the combination and the switch on the annotated count (the
+clustering is scikit-learn's ``KMeans``, the neighbours its ``NearestNeighbors``).
+:func:`select_diverse`, the earlier rule (uncertainty-weighted farthest points among
+the most uncertain crops, the most uncertain first), is kept for comparison
+(benchmarks/active_learning.py, "Active learning" in benchmarks/RESULTS.md).
 
 Layout written by :func:`write_proposals` (opens in napari: drag ``images/NAME.tif``
 then ``labels/NAME.tif`` in, the latter as a Labels layer; correct it and save over
@@ -49,6 +71,7 @@ import numpy as np
 from .errors import InputError
 
 __all__ = [
+    "DEFAULT_MODEL",
     "MANIFEST",
     "Proposal",
     "crop_embedding",
@@ -56,12 +79,15 @@ __all__ = [
     "propose_crops",
     "read_annotations",
     "select_diverse",
+    "select_typical",
     "tta_maps",
     "write_corrected_labels",
     "write_proposals",
 ]
 
 MANIFEST = "manifest.json"
+#: the model ``annotate-next`` improves by default: the one ``--segmenter auto`` runs
+DEFAULT_MODEL = "generalist2d"
 
 
 def _forward(k: int, flip: bool, a: np.ndarray) -> np.ndarray:
@@ -180,6 +206,113 @@ def select_diverse(uncertainty: Sequence[float], embeddings: np.ndarray, n: int,
     return [int(pool[i]) for i in chosen]
 
 
+def _typicality(x: np.ndarray, k: int) -> np.ndarray:
+    """TypiClust's typicality: the inverse mean distance to the `k` nearest neighbours."""
+    from sklearn.neighbors import NearestNeighbors
+
+    k = max(1, min(int(k), len(x) - 1))
+    if len(x) < 2:
+        return np.ones(len(x))
+    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x)
+    return 1.0 / (dist[:, 1:].mean(axis=1) + 1e-6)
+
+
+def select_typical(uncertainty: Sequence[float], embeddings: np.ndarray, n: int, *,
+                   annotated: np.ndarray | None = None, neighbours: int = 20,
+                   min_cluster: int = 5, seed: int = 0) -> list[int]:
+    """Indices of `n` crops to annotate next: representative, uncertain, distinct.
+
+    The rule of ``celldyn annotate-next`` (the module docstring says why). Embeddings
+    are standardised per feature over the candidates; the candidates and the crops
+    annotated already (`annotated`, their embeddings) are clustered by k-means into
+    ``m + n`` clusters (``m`` annotated crops); a cluster holding an annotated crop is
+    *covered*. Each pick takes one crop of an uncovered cluster and covers it:
+
+    - cold start (nothing annotated): the most *typical* crop (inverse mean distance to
+      its `neighbours` nearest candidates) of the largest uncovered cluster
+      (TypiClust, Hacohen et al. 2022);
+    - later rounds: the crop of any uncovered cluster maximising the TTA uncertainty
+      weighted by information density, ``(0.05 + u) x typicality`` (both scaled to
+      [0, 1]; Settles & Craven 2008, with typicality as the density).
+
+    With ``m + n`` clusters at least ``n`` are uncovered, so the `n` picks lie in `n`
+    different clusters away from what is annotated (the diversity term). A cluster of
+    fewer than `min_cluster` candidates (at most half the mean size) is a few outliers:
+    it is set aside and the rest clustered again (as TypiClust ignores small clusters),
+    so outliers neither take a cluster nor get picked. When every cluster is
+    covered (small pools), the rest are picked farthest-point: score x distance to the
+    nearest annotated or chosen crop. Deterministic
+    for a fixed `seed` (k-means initialisation); ties go to the earlier crop.
+
+    Examples
+    --------
+    >>> emb = np.array([[0.0], [0.1], [0.2], [10.0], [50.0]])
+    >>> select_typical([0.1, 0.1, 0.1, 0.1, 1.0], emb, 1, neighbours=2)  # the dense group
+    [1]
+    """
+    from sklearn.cluster import KMeans
+
+    u = np.asarray(uncertainty, dtype=np.float64)
+    emb = np.asarray(embeddings, dtype=np.float64).reshape(len(u), -1)
+    done = (np.zeros((0, emb.shape[1])) if annotated is None or len(annotated) == 0
+            else np.asarray(annotated, dtype=np.float64).reshape(-1, emb.shape[1]))
+    n = min(int(n), len(u))
+    if n <= 0:
+        return []
+    mu, sd = emb.mean(axis=0), emb.std(axis=0)
+    sd[sd < 1e-12] = 1.0
+    x, d = (emb - mu) / sd, (done - mu) / sd
+    typ = _typicality(x, neighbours)
+    typ = typ / typ.max()
+    span = u.max() - u.min()
+    un = (u - u.min()) / span if span > 0 else np.ones(len(u))
+    cold = len(d) == 0
+    score = typ if cold else (0.05 + un) * typ
+    both = np.concatenate([x, d])
+    k = min(len(d) + n, len(np.unique(both.round(9), axis=0)))
+    small = min(float(min_cluster), len(x) / (2.0 * k))
+    keep = np.ones(len(both), dtype=bool)          # outliers are set aside, refit
+    keep[len(x):] = True
+    for _ in range(4):
+        kk = min(k, int(keep.sum()))
+        fit = (KMeans(kk, n_init=10, random_state=seed).fit_predict(both[keep])
+               if kk > 1 else np.zeros(int(keep.sum()), dtype=int))
+        cluster = np.full(len(both), -1)
+        cluster[keep] = fit
+        size = np.bincount(fit, minlength=kk)
+        tiny = (size < small) & (np.bincount(fit[keep[:len(x)].sum():], minlength=kk) == 0
+                                 if len(d) else True)
+        if not tiny.any() or keep[:len(x)].sum() - np.isin(cluster[:len(x)],
+                                                           np.flatnonzero(tiny)).sum() < n:
+            break
+        keep[:len(x)] &= ~np.isin(cluster[:len(x)], np.flatnonzero(tiny))
+    covered = set(cluster[len(x):].tolist())
+    pool_c = cluster[:len(x)]
+    eligible = (pool_c >= 0) & ~np.isin(pool_c, np.flatnonzero(tiny))
+    if eligible.sum() < n:
+        eligible = pool_c >= 0
+    chosen: list[int] = []
+    while len(chosen) < n:
+        free = np.array([i for i in range(len(x)) if eligible[i] and i not in chosen
+                         and pool_c[i] not in covered], dtype=int)
+        if free.size == 0:          # every cluster covered (tiny pools): farthest point
+            rest = [i for i in range(len(x)) if i not in chosen and eligible[i]] or \
+                   [i for i in range(len(x)) if i not in chosen]
+            ref = np.concatenate([d, x[chosen]])
+            far = (np.array([np.linalg.norm(ref - x[i], axis=1).min() for i in rest])
+                   if len(ref) else np.ones(len(rest)))
+            best = rest[int(np.argmax(score[rest] * far))]
+        elif cold:
+            c = max(set(pool_c[free].tolist()), key=lambda c: (size[c], -c))
+            members = free[pool_c[free] == c]
+            best = int(members[np.argmax(score[members])])
+        else:
+            best = int(free[np.argmax(score[free])])
+        chosen.append(best)
+        covered.add(int(pool_c[best]))
+    return chosen
+
+
 @dataclass
 class Proposal:
     """One proposed crop: where it is, how uncertain, and its arrays."""
@@ -209,7 +342,7 @@ def _grid(n: int, size: int) -> list[int]:
     return [int(round(v)) for v in np.linspace(0, n - size, k)]
 
 
-def propose_crops(movie: Any, *, model: Any = "nuclei2d", n: int = 5, crop: int = 256,
+def propose_crops(movie: Any, *, model: Any = DEFAULT_MODEL, n: int = 5, crop: int = 256,
                   frames: Sequence[int] | None = None, max_frames: int = 20,
                   diameter: float | None | str = "auto", n_aug: int = 8,
                   exclude: Sequence[tuple[int, int, int, int, int]] = (),
@@ -306,7 +439,16 @@ def propose_crops(movie: Any, *, model: Any = "nuclei2d", n: int = 5, crop: int 
                 embs.append(crop_embedding(seg.net, norm[y0:y1, x0:x1], zoom=zoom))
     if not cands:
         raise InputError("no crop to propose: every frame is constant or already annotated")
-    picked = select_diverse([c.uncertainty for c in cands], np.stack(embs), n)
+    done = []                               # the annotated crops, as the model sees them
+    for t in sorted({int(e[0]) for e in exclude if 0 <= int(e[0]) < n_frames}):
+        norm = normalize_frame(frame(t))
+        if norm is None:
+            continue
+        for e in exclude:
+            if int(e[0]) == t and e[3] > e[1] and e[4] > e[2]:
+                done.append(crop_embedding(seg.net, norm[e[1]:e[3], e[2]:e[4]], zoom=zoom))
+    picked = select_typical([c.uncertainty for c in cands], np.stack(embs), n,
+                            annotated=np.stack(done) if done else None)
     out = []
     for rank, i in enumerate(picked):
         c = cands[i]
@@ -316,7 +458,9 @@ def propose_crops(movie: Any, *, model: Any = "nuclei2d", n: int = 5, crop: int 
     info = {"model": str(seg.name), "diameter": None if diameter is None else
             float(diameter), "zoom": zoom, "frames": [int(t) for t in frames],
             "candidates": len(cands), "crop": int(crop), "n_aug": int(n_aug),
-            "dark_objects": bool(dark_objects)}
+            "dark_objects": bool(dark_objects), "annotated_before": len(done),
+            "selection": "typicality (cold start)" if not done else
+            "uncertainty x density, one per uncovered cluster"}
     return out, info
 
 

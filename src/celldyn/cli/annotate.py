@@ -23,9 +23,9 @@ __all__ = ["annotate_next_command"]
 @click.argument("movie", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="Folder to write the proposed crops to.")
-@click.option("--model", default="nuclei2d", show_default=True,
-              help="Deep model to improve: a shipped name or a folder from `celldyn train "
-                   "segment`.")
+@click.option("--model", default="generalist2d", show_default=True,
+              help="Deep model to improve: a shipped name (default: the one `--segmenter "
+                   "auto` runs) or a folder from `celldyn train segment`.")
 @click.option("-n", "n", type=click.IntRange(1), default=5, show_default=True,
               help="Crops to propose.")
 @click.option("--crop", type=click.IntRange(16), default=256, show_default=True,
@@ -41,7 +41,8 @@ __all__ = ["annotate_next_command"]
               help="Folder of an earlier round: its crops are not proposed again "
                    "(repeatable).")
 @click.option("--dark-objects", is_flag=True,
-              help="Objects are darker than background (phase contrast).")
+              help="Objects are darker than background, for models trained on bright "
+                   "objects (nuclei2d); generalist2d takes raw polarity.")
 @click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX.")
 @click.option("--channel", type=int, default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
@@ -54,8 +55,9 @@ def annotate_next_command(movie: Path, output: Path, model: str, n: int, crop: i
     """Propose the N crops of MOVIE to annotate next, with the model's current
     prediction as a starting label (OUT/images, OUT/labels, OUT/manifest.json).
 
-    Uncertainty: disagreement of the model's maps under flips and 90° rotations;
-    diversity: proposals far apart in the model's feature space. Correct
+    First round: the most typical crop of each cluster of the model's features;
+    later rounds (--exclude): disagreement of the model's maps under flips and 90°
+    rotations, weighted by typicality, one crop per cluster not annotated yet. Correct
     OUT/labels/*.tif (napari), then fine-tune: celldyn train segment --continue OUT
     """
     from .._optional import require_torch
