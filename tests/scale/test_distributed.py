@@ -148,3 +148,31 @@ def test_cli_run_on_a_scheduler_writes_the_same_folder(client, sim2d, tmp_path):
                           read_labels(tmp_path / "b" / "labels.ome.zarr"))
     assert ((tmp_path / "a" / "ctc" / "res_track.txt").read_text()
             == (tmp_path / "b" / "ctc" / "res_track.txt").read_text())
+
+
+def test_at_most_in_flight_tasks_are_on_the_scheduler(client, sim2d):
+    # memory flat in movie length: a window of tasks is submitted, refilled as they finish
+    from celldyn.measure import measure_objects
+    from celldyn.scale import segment_measure
+    from celldyn.segment import segment_movie
+
+    seen: list[int] = []
+    outstanding: list = []
+    compute = client.compute
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(client, name)
+
+        def compute(self, tasks):
+            futures = compute(tasks)
+            outstanding[:] = [f for f in outstanding if not f.done()] + list(futures)
+            seen.append(len(outstanding))
+            return futures
+
+    labels, objects = segment_measure(sim2d.movie, sim2d.movie, client=Spy(), in_flight=3)
+    assert len(seen) >= 3 and max(seen) <= 3, seen  # 8 frames: several windows
+    plain = segment_movie(sim2d.movie)
+    assert np.array_equal(labels, plain)
+    assert objects.equals(measure_objects(plain, sim2d.movie.data,
+                                          spacing=sim2d.movie.spacing))

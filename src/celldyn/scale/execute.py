@@ -32,7 +32,10 @@ from ..movie import Movie
 from ..segment.api import frame_function
 from .blocks import segment_blocks
 
-__all__ = ["segment_measure", "worker_loads", "worker_segmenter", "LOADS"]
+__all__ = ["segment_measure", "worker_loads", "worker_segmenter", "LOADS",
+           "IN_FLIGHT_PER_THREAD"]
+
+IN_FLIGHT_PER_THREAD = 4  # tasks queued per worker thread: none idles, none piles up
 
 _SEGMENTERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
 LOADS = {"count": 0}  # segmenters built in this process (a deep model: one load each)
@@ -139,6 +142,7 @@ def segment_measure(
     block: int | tuple[int, ...] | None = None,
     overlap: int = 32,
     progress: bool = False,
+    in_flight: int | None = None,
 ) -> tuple[Any, pd.DataFrame]:
     """Segment `seen` and measure its objects on `raw`, chunk by chunk on `client`.
 
@@ -163,6 +167,10 @@ def segment_measure(
         of margin, stitched (frames too large for one worker); default whole frames.
     progress : bool
         A progress bar over frames.
+    in_flight : int, optional
+        At most this many tasks are on the scheduler at once (default
+        ``IN_FLIGHT_PER_THREAD`` per worker thread); more are submitted as these
+        finish, so memory does not grow with the number of frames.
 
     Returns
     -------
@@ -200,9 +208,8 @@ def segment_measure(
     else:
         store, done = np.zeros(shape, dtype=np.int32), set()
     task = dask.delayed(_chunk_task, pure=False)
-    starts = [t0 for t0, _ in seen_chunks if t0 not in done]
-    todo = [task(s, r, t0, spec, cache)
-            for (t0, s), (_, r) in zip(seen_chunks, raw_chunks) if t0 not in done]
+    queue = [(t0, s, r) for (t0, s), (_, r) in zip(seen_chunks, raw_chunks)
+             if t0 not in done]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -211,21 +218,43 @@ def segment_measure(
         bar = tqdm(total=shape[0], initial=min(len(done) * size, shape[0]),
                    desc=f"segment + measure ({what}, dask)", unit="frame")
     parts: list[pd.DataFrame] = []
-    futures = client.compute(todo)
-    first = {f.key: t0 for f, t0 in zip(futures, starts)}
+    limit = in_flight or IN_FLIGHT_PER_THREAD * max(_threads(client), 1)
+    first: dict[str, int] = {}
+    live: dict[str, Any] = {}
+    pending = as_completed()
+    submitted = 0
+
+    def submit(n: int) -> None:
+        # a bounded window of tasks on the scheduler: its bookkeeping (and this
+        # process's futures) stays the same size whatever the movie's length
+        nonlocal submitted
+        batch = queue[submitted:submitted + max(n, 0)]
+        submitted += len(batch)
+        if not batch:
+            return
+        futures = client.compute([task(s, r, t0, spec, cache) for t0, s, r in batch])
+        for future, (t0, _, _) in zip(futures, batch):
+            first[future.key] = t0
+            live[future.key] = future
+            pending.add(future)
+
+    submit(limit)
     try:
-        for future in as_completed(futures):
+        for future in pending:
             result = future.result()
+            t0 = first.pop(future.key)
+            live.pop(future.key, None)
             if cache is None:
                 labels, table = result
-                t0 = first[future.key]
                 store[t0:t0 + len(labels)] = labels
                 parts.append(table)
             future.release()
             if bar is not None:
                 bar.update(size)
+            if pending.count() <= limit // 2:
+                submit(limit - pending.count())
     except Exception as err:  # noqa: BLE001 - dask raises the worker's error as is
-        for f in futures:
+        for f in live.values():
             f.cancel()
         if type(err).__name__ == "KilledWorker" or isinstance(err, FutureCancelledError):
             raise CelldynError(
@@ -239,6 +268,14 @@ def segment_measure(
     if cache is not None:
         return store, cache.chunk_objects()
     return store, _concat(parts)
+
+
+def _threads(client: Any) -> int:
+    """Worker threads of the cluster `client` talks to."""
+    try:
+        return int(sum(client.nthreads().values()))
+    except Exception:  # noqa: BLE001 - a client without workers yet: one
+        return 1
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
