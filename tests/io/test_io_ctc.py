@@ -245,3 +245,16 @@ def test_real_ctc_result_ecoli():
     assert len(table) > 0
     frames = read_label_frames(root / "01_RES")
     assert len(frames) == 40 and frames[0].shape == (1305, 1009)
+
+
+def test_ctc_result_without_the_pixel_check_writes_the_same_files(tmp_path):
+    labels, table = _tracked()
+    write_ctc_result(tmp_path / "a", labels, table)
+    write_ctc_result(tmp_path / "b", labels, table, check=False)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir()) and len(names) > 2
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    # the shape and dtype checks stay: only the frame-by-frame pass is skipped
+    with pytest.raises(InputError, match="integer"):
+        write_ctc_result(tmp_path / "c", labels.astype(float), table, check=False)

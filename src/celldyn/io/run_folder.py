@@ -314,7 +314,7 @@ def write_run_folder(
             frame_interval=frame_interval,
         )
         done()
-        write_ctc_result(tmp / "ctc", labels, tracks)
+        write_ctc_result(tmp / "ctc", labels, tracks, check=False)  # painted from it
         done()
         if semantic and semantic.get("semantic") is not None:
             record = {**record, "semantic": _write_semantic(tmp, semantic, labels, spacing,
