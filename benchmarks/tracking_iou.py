@@ -43,6 +43,21 @@ UNSEEN_SECTION = "Tracking: radius when no division is seen (training parts)"
 FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
+def _cases(data: Path, names: list[str]):
+    """``(name, k, gt_labels, gt_table, labels, objects)`` for each training part of
+    `names` at each subsampling ``k``: the GT detections as the tracker sees them."""
+    for name in names:
+        n = T.training_frames(name)
+        if n == 0 or not (data / name).is_dir():
+            continue
+        movie, gt_full, table_full = T.load_set(data, name, n)
+        for k in T.SUBSAMPLING:
+            gt_labels, gt_table = subsample_ctc(gt_full, table_full, k)
+            labels = np.asarray(gt_full[::k])
+            yield name, k, gt_labels, gt_table, labels, measure_objects(
+                labels, np.asarray(movie.data)[::k])
+
+
 def sweep_unseen(data: Path, names: list[str], fractions: tuple[float, ...]) -> list[dict]:
     """LAP with celldyn.track.scale.UNSEEN_DIVISION_SPACING set to each fraction."""
     import celldyn.track.scale as scale
@@ -50,28 +65,20 @@ def sweep_unseen(data: Path, names: list[str], fractions: tuple[float, ...]) -> 
     keep = scale.UNSEEN_DIVISION_SPACING
     rows = []
     try:
-        for name in names:
-            n = T.training_frames(name)
-            if n == 0 or not (data / name).is_dir():
-                continue
-            movie, gt_full, table_full = T.load_set(data, name, n)
-            for k in T.SUBSAMPLING:
-                gt_labels, gt_table = subsample_ctc(gt_full, table_full, k)
-                labels = np.asarray(gt_full[::k])
-                objects = measure_objects(labels, np.asarray(movie.data)[::k])
-                for f in fractions:
-                    scale.UNSEEN_DIVISION_SPACING = f
-                    ms = estimate_motion_scale(objects)
-                    edges = lap_links(objects, labels=labels, max_distance=ms.max_distance,
-                                      max_gap=T.MAX_GAP)
-                    s = T.score(objects, edges, labels, gt_labels, gt_table)
-                    rows.append({"set": name, "step": k, "fraction": f,
-                                 "radius": round(ms.max_distance, 1),
-                                 "divisions_seen": bool(np.isfinite(ms.division_offset)),
-                                 "TRA": s["TRA"], "BC(1)": s["BC(1)"],
-                                 "gt_divisions": s.get("gt_divisions")})
-                    print(f"{name} x{k} fraction {f:g}: R {ms.max_distance:.1f} TRA "
-                          f"{s['TRA']:.4f} BC(1) {s['BC(1)']:.3f}", flush=True)
+        for name, k, gt_labels, gt_table, labels, objects in _cases(data, names):
+            for f in fractions:
+                scale.UNSEEN_DIVISION_SPACING = f
+                ms = estimate_motion_scale(objects)
+                edges = lap_links(objects, labels=labels, max_distance=ms.max_distance,
+                                  max_gap=T.MAX_GAP)
+                s = T.score(objects, edges, labels, gt_labels, gt_table)
+                rows.append({"set": name, "step": k, "fraction": f,
+                             "radius": round(ms.max_distance, 1),
+                             "divisions_seen": bool(np.isfinite(ms.division_offset)),
+                             "TRA": s["TRA"], "BC(1)": s["BC(1)"],
+                             "gt_divisions": s.get("gt_divisions")})
+                print(f"{name} x{k} fraction {f:g}: R {ms.max_distance:.1f} TRA "
+                      f"{s['TRA']:.4f} BC(1) {s['BC(1)']:.3f}", flush=True)
     finally:
         scale.UNSEEN_DIVISION_SPACING = keep
     return rows
@@ -133,28 +140,20 @@ def main_unseen(args) -> int:
 
 def sweep(data: Path, names: list[str], weights: tuple[float, ...]) -> list[dict]:
     rows = []
-    for name in names:
-        n = T.training_frames(name)
-        if n == 0 or not (data / name).is_dir():
-            continue
-        movie, gt_full, table_full = T.load_set(data, name, n)
-        for k in T.SUBSAMPLING:
-            gt_labels, gt_table = subsample_ctc(gt_full, table_full, k)
-            labels = np.asarray(gt_full[::k])
-            objects = measure_objects(labels, np.asarray(movie.data)[::k])
-            radius = estimate_motion_scale(objects).max_distance
-            for w in weights:
-                start = time.perf_counter()
-                edges = lap_links(objects, labels=labels, max_distance=radius,
-                                  costs=LinkCosts(iou=w), max_gap=T.MAX_GAP)
-                seconds = time.perf_counter() - start
-                s = T.score(objects, edges, labels, gt_labels, gt_table)
-                rows.append({"set": name, "step": k, "frames": int(labels.shape[0]),
-                             "iou": w, "TRA": s["TRA"], "BC(1)": s["BC(1)"],
-                             "div_F1": s["div_F1"], "gt_divisions": s.get("gt_divisions"),
-                             "seconds": round(seconds, 3)})
-                print(f"{name} x{k} iou {w:g}: TRA {s['TRA']:.4f} BC(1) {s['BC(1)']:.3f}",
-                      flush=True)
+    for name, k, gt_labels, gt_table, labels, objects in _cases(data, names):
+        radius = estimate_motion_scale(objects).max_distance
+        for w in weights:
+            start = time.perf_counter()
+            edges = lap_links(objects, labels=labels, max_distance=radius,
+                              costs=LinkCosts(iou=w), max_gap=T.MAX_GAP)
+            seconds = time.perf_counter() - start
+            s = T.score(objects, edges, labels, gt_labels, gt_table)
+            rows.append({"set": name, "step": k, "frames": int(labels.shape[0]),
+                         "iou": w, "TRA": s["TRA"], "BC(1)": s["BC(1)"],
+                         "div_F1": s["div_F1"], "gt_divisions": s.get("gt_divisions"),
+                         "seconds": round(seconds, 3)})
+            print(f"{name} x{k} iou {w:g}: TRA {s['TRA']:.4f} BC(1) {s['BC(1)']:.3f}",
+                  flush=True)
     return rows
 
 
