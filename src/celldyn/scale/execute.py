@@ -118,13 +118,20 @@ def _resolved_spec(seen: Movie, *, segmenter: str, method: str, model: Any,
 
 
 def _chunks(data: Any, size: int) -> list[tuple[int, Any]]:
-    """``(t0, frames)`` per chunk: numpy slices, or dask delayed blocks of a lazy movie."""
-    n = int(data.shape[0])
-    starts = list(range(0, n, size))
-    if hasattr(data, "dask"):
-        blocks = data.rechunk((size,) + tuple(data.shape[1:])).to_delayed().ravel()
-        return list(zip(starts, blocks))
-    return [(t0, data[t0:t0 + size]) for t0 in starts]
+    """``(t0, frames)`` per chunk: numpy slices, or dask slices of a lazy movie (each
+    becomes a task of its own with :func:`_block` only when it is submitted)."""
+    return [(t0, data[t0:t0 + size]) for t0 in range(0, int(data.shape[0]), size)]
+
+
+def _block(frames: Any) -> Any:
+    """A chunk as what a task takes: a dask slice as one delayed block whose graph holds
+    only the tasks that read it (a block of the whole movie's ``to_delayed`` carries the
+    movie's entire graph, which the client then pickles and the scheduler unpickles at
+    every submission: 9,538 tasks a chunk on the 20 GB movie); numpy as it is."""
+    if frames is None or not hasattr(frames, "dask"):
+        return frames
+    one = frames.rechunk(tuple(int(n) for n in frames.shape))
+    return one.to_delayed(optimize_graph=True).ravel()[0]
 
 
 def segment_measure(
@@ -232,7 +239,8 @@ def segment_measure(
         submitted += len(batch)
         if not batch:
             return
-        futures = client.compute([task(s, r, t0, spec, cache) for t0, s, r in batch])
+        futures = client.compute([task(_block(s), _block(r), t0, spec, cache)
+                                  for t0, s, r in batch])
         for future, (t0, _, _) in zip(futures, batch):
             first[future.key] = t0
             live[future.key] = future
