@@ -128,7 +128,7 @@ def run_row(movie: Path, out: Path, workers: int | None, method: str,
             return {"status": f"timeout ({timeout:.0f} s)",
                     "seconds": time.perf_counter() - t0, "peak RSS MB": peak / 2**20,
                     "frames done": _frames_done(out)}
-        time.sleep(0.2)
+        time.sleep(0.5)
     stdout, stderr = proc.communicate()
     secs = time.perf_counter() - t0
     if proc.returncode != 0:
