@@ -271,8 +271,7 @@ def select_typical(uncertainty: Sequence[float], embeddings: np.ndarray, n: int,
     both = np.concatenate([x, d])
     k = min(len(d) + n, len(np.unique(both.round(9), axis=0)))
     small = min(float(min_cluster), len(x) / (2.0 * k))
-    keep = np.ones(len(both), dtype=bool)          # outliers are set aside, refit
-    keep[len(x):] = True
+    keep = np.ones(len(both), dtype=bool)  # candidates kept (outliers set aside, refit)
     for _ in range(4):
         kk = min(k, int(keep.sum()))
         fit = (KMeans(kk, n_init=10, random_state=seed).fit_predict(both[keep])

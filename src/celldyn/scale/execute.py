@@ -226,8 +226,7 @@ def segment_measure(
                    desc=f"segment + measure ({what}, dask)", unit="frame")
     parts: list[pd.DataFrame] = []
     limit = in_flight or IN_FLIGHT_PER_THREAD * max(_threads(client), 1)
-    first: dict[str, int] = {}
-    live: dict[str, Any] = {}
+    live: dict[str, tuple[int, Any]] = {}  # key -> (first frame, future) of each task out
     pending = as_completed()
     submitted = 0
 
@@ -242,16 +241,14 @@ def segment_measure(
         futures = client.compute([task(_block(s), _block(r), t0, spec, cache)
                                   for t0, s, r in batch])
         for future, (t0, _, _) in zip(futures, batch):
-            first[future.key] = t0
-            live[future.key] = future
+            live[future.key] = (t0, future)
             pending.add(future)
 
     submit(limit)
     try:
         for future in pending:
             result = future.result()
-            t0 = first.pop(future.key)
-            live.pop(future.key, None)
+            t0, _ = live.pop(future.key)
             if cache is None:
                 labels, table = result
                 store[t0:t0 + len(labels)] = labels
@@ -262,7 +259,7 @@ def segment_measure(
             if pending.count() <= limit // 2:
                 submit(limit - pending.count())
     except Exception as err:  # noqa: BLE001 - dask raises the worker's error as is
-        for f in live.values():
+        for _, f in live.values():
             f.cancel()
         if type(err).__name__ == "KilledWorker" or isinstance(err, FutureCancelledError):
             raise CelldynError(

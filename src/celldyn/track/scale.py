@@ -128,12 +128,14 @@ class MotionScale:
 
     def describe(self, unit: str = "px") -> str:
         """One line for a run summary."""
-        div = (f"{UNSEEN_DIVISION_SPACING:g} x spacing {self.spacing:.3g} {unit}, "
-               "no divisions seen" if math.isnan(self.division_offset)
-               and np.isfinite(self.spacing) and UNSEEN_DIVISION_SPACING > 0
-               else "no divisions seen" if math.isnan(self.division_offset)
-               else f"division offset {self.division_offset:.3g} {unit} "
-                    f"({self.division_events} likely divisions)")
+        if not math.isnan(self.division_offset):
+            div = (f"division offset {self.division_offset:.3g} {unit} "
+                   f"({self.division_events} likely divisions)")
+        elif np.isfinite(self.spacing) and UNSEEN_DIVISION_SPACING > 0:
+            div = (f"{UNSEEN_DIVISION_SPACING:g} x spacing {self.spacing:.3g} {unit}, "
+                   "no divisions seen")
+        else:
+            div = "no divisions seen"
         if self.merges:
             div = div.replace("division", "division or merge")
         text = (f"max distance {self.max_distance:.3g} {unit} = max({self.motion_factor:g} x "
