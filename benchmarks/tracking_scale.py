@@ -130,14 +130,16 @@ def cases(quick: bool = False):
                 yield name, kind, k, sub, tab, measure_objects(sub)
 
 
-def track_and_score(objects, labels, table, *, max_distance, conservation):
+def track_and_score(objects, labels, table, *, max_distance, conservation,
+                    division_reach=None):
     from celldyn.evaluate import evaluate_ctc
     from celldyn.evaluate.divisions import lineage_scores
     from celldyn.track import LinkCosts, lap_links
     from celldyn.track.graph import ctc_table, relabel_by_tracklet, tracklet_ids
 
     costs = LinkCosts() if conservation == "movie" else LinkCosts(division_conservation=0)
-    edges = lap_links(objects, labels=labels, max_distance=max_distance, costs=costs)
+    edges = lap_links(objects, labels=labels, max_distance=max_distance, costs=costs,
+                      division_reach=division_reach)
     t = objects["t"].to_numpy(np.int64)
     seg = objects["label"].to_numpy(np.int64)
     tid = tracklet_ids(t, seg, edges)
@@ -195,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         for km, kd, cons in variants:
             scale = estimate_motion_scale(objects, motion_factor=km, division_factor=kd)
             edges, s = track_and_score(objects, labels, table,
-                                       max_distance=scale.max_distance, conservation=cons)
+                                       max_distance=scale.max_distance, conservation=cons,
+                                       division_reach=scale.division_reach)
             row = {"movie": name, "input": kind, "step": k, "motion_factor": km,
                    "division_factor": kd, "conservation": cons,
                    "max_distance": round(scale.max_distance, 2), **s}

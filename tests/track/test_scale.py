@@ -60,11 +60,13 @@ def test_displacement_follows_the_simulated_speed(speed):
     scale = estimate_motion_scale(objects)
     assert scale.displacement == pytest.approx(_true_p95(objects), rel=0.3)
     assert math.isnan(scale.division_offset)  # no divisions simulated
-    # no division seen: the radius also reaches daughters born a fraction of the
-    # neighbour spacing away (a density, not an object size)
-    assert scale.max_distance == pytest.approx(max(
-        MOTION_FACTOR * scale.displacement,
-        DIVISION_FACTOR * UNSEEN_DIVISION_SPACING * scale.spacing))
+    # no division seen: the radius follows the motion alone, and daughters may be born
+    # a fraction of the neighbour spacing away (a density, not an object size)
+    assert scale.max_distance == pytest.approx(MOTION_FACTOR * scale.displacement)
+    assert scale.division_reach == pytest.approx(max(
+        scale.max_distance, DIVISION_FACTOR * UNSEEN_DIVISION_SPACING * scale.spacing))
+    assert scale.division_reach > scale.max_distance
+    assert "division reach" in scale.describe()
 
 
 def test_robust_to_a_few_fast_cells():
@@ -105,8 +107,10 @@ def test_fallbacks():
     s = estimate_motion_scale(one)
     assert s.max_distance == pytest.approx(FALLBACK) and s.source != "data"
     still = pd.DataFrame({"t": [0, 0], "label": [1, 2], "y": [0.0, 30.0], "x": [0.0, 0.0]})
-    # one frame, no motion and no division seen: the unseen-division term of the spacing
-    assert estimate_motion_scale(still).max_distance == pytest.approx(
+    # one frame, no motion: the radius is the spacing; no division seen: the division
+    # reach a fraction of it
+    assert estimate_motion_scale(still).max_distance == pytest.approx(30.0)
+    assert estimate_motion_scale(still).division_reach == pytest.approx(
         DIVISION_FACTOR * UNSEEN_DIVISION_SPACING * 30.0)
     assert "max distance" in s.describe()
 
@@ -130,12 +134,65 @@ def test_track_objects_defaults_to_the_estimate(monkeypatch):
     real = api.lap_links
 
     def spy(objects, **kw):
-        seen["max_distance"] = kw["max_distance"]
+        seen.update(kw)
         return real(objects, **kw)
 
     monkeypatch.setattr(api, "lap_links", spy)
     track_objects(objects)
-    assert seen["max_distance"] == pytest.approx(estimate_motion_scale(objects).max_distance)
+    scale = estimate_motion_scale(objects)
+    assert seen["max_distance"] == pytest.approx(scale.max_distance)
+    assert seen["division_reach"] == pytest.approx(scale.division_reach)
+    # a given radius is one radius: daughters within it too
+    track_objects(objects, max_distance=7.0)
+    assert seen["max_distance"] == seen["division_reach"] == 7.0
+
+
+def _sparse_movie(rng, n=20, frames=6):
+    """Sparse slow cells (steps of 1 px, neighbours about 100 px apart)."""
+    start = rng.uniform(0, 1000, (n, 2))
+    return [(t, i + 1, *(p + rng.normal(0, 1, 2))) for t in range(frames)
+            for i, p in enumerate(start)]
+
+
+def test_unseen_division_reaches_daughters_that_jump_apart():
+    # one mitosis whose daughters land 40 px either side of their mother, far beyond
+    # the motion radius (about 3 x 1.4 px): the mother's track ends and two start
+    rng = np.random.default_rng(0)
+    rows = _sparse_movie(rng)
+    m = next(r for r in rows if r[:2] == (2, 1))
+    rows = [r for r in rows if not (r[1] == 1 and r[0] >= 3)]
+    for t in range(3, 6):
+        rows += [(t, 21, m[2] - 40, m[3] + 3), (t, 22, m[2] + 40, m[3] - 3)]
+    objects = pd.DataFrame(rows, columns=["t", "label", "y", "x"])
+    scale = estimate_motion_scale(objects)
+    assert scale.max_distance < 40 < scale.division_reach
+    tracks = track_objects(objects)
+    links = _links(tracks.objects, tracks.edges)
+    assert ((2, 1), (3, 21)) in links and ((2, 1), (3, 22)) in links
+    out = np.bincount(tracks.edges[:, 0], minlength=len(tracks.objects))
+    assert (out == 2).sum() == 1  # no other division
+    # the reach off (a given radius): no division, the daughters start new tracks
+    given = track_objects(objects, max_distance=scale.max_distance)
+    assert (np.bincount(given.edges[:, 0]) < 2).all()
+
+
+def test_unseen_division_reach_needs_sisters_astride_their_mother():
+    # cells that never divide, and new cells that appear beside some of them: a cell
+    # continuing plus a neighbour appearing 30 px off is not a division (their
+    # midpoint is half their distance from the "mother")
+    rng = np.random.default_rng(1)
+    rows = _sparse_movie(rng, frames=8)
+    for k, (t, lab, y, x) in enumerate([r for r in rows if r[0] == 3][:5]):
+        rows += [(tt, 100 + k, y + 30, x) for tt in range(4, 8)]
+    objects = pd.DataFrame(rows, columns=["t", "label", "y", "x"])
+    assert estimate_motion_scale(objects).division_reach > 30
+    tracks = track_objects(objects)
+    assert (np.bincount(tracks.edges[:, 0]) < 2).all()
+    # and no link reaches beyond the motion radius
+    scale = estimate_motion_scale(objects)
+    pos = tracks.objects[["y", "x"]].to_numpy()
+    d = np.linalg.norm(pos[tracks.edges[:, 1]] - pos[tracks.edges[:, 0]], axis=1)
+    assert d.max() <= scale.max_distance * np.sqrt(3)
 
 
 @pytest.fixture(scope="module")

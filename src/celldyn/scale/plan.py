@@ -21,7 +21,7 @@ from typing import Any
 from ..config import RunConfig
 from ..segment.api import segment_movie
 from ..track import track_objects
-from ..track.api import default_radius
+from ..track.api import default_search
 from .blocks import segment_blocks
 from .execute import segment_measure
 from .windows import track_windows
@@ -116,17 +116,19 @@ def track(objects: Any, labels: Any, config: RunConfig, movie: Any, *,
           progress: bool = False) -> Any:
     """The run's :class:`~celldyn.track.tracks.Tracks`: the whole movie at once, or in
     windows of ``config.track_window`` frames (one search radius, measured on the
-    whole table; the note says so)."""
+    whole table, with the division reach; the note says so)."""
     kw = dict(tracker=config.tracker, max_gap=config.max_gap, divisions=config.divisions,
               merges=config.merges, spacing=movie.spacing, movie=movie.data)
     if not config.track_window:
         return track_objects(objects, labels=labels, max_distance=config.max_distance,
                              min_daughter_frames=config.min_daughter_frames,
                              progress=progress, **kw)
-    radius, note = default_radius(objects, spacing=movie.spacing,
-                                  max_distance=config.max_distance,
-                                  divisions=config.divisions, tracker=config.tracker,
-                                  merges=config.merges)
+    radius, reach, note = default_search(objects, spacing=movie.spacing,
+                                         max_distance=config.max_distance,
+                                         divisions=config.divisions, tracker=config.tracker,
+                                         merges=config.merges)
+    if config.tracker == "lap":
+        kw["division_reach"] = reach
     overlap = window_overlap(config)
     tracks = track_windows(objects, window=config.track_window, overlap=overlap,
                            max_distance=radius, labels=labels, progress=progress,

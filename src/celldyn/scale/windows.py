@@ -50,7 +50,8 @@ def track_windows(
         Frames of context before and after each window (at least ``max_gap + 1``).
     max_distance : float
         Search radius, the same for every window (estimate it once on the whole
-        table, e.g. with :func:`~celldyn.track.api.default_radius`).
+        table, e.g. with :func:`~celldyn.track.api.default_search`, whose division
+        reach goes in `kwargs` as ``division_reach``).
     min_daughter_frames : int
         Applied once, to the joined graph.
     labels : array, optional

@@ -48,6 +48,17 @@ class Problem:
     external: bool = False  # link costs came from outside (edge_costs)
     conservation: tuple[float, float] | None = None  # the movie's size reference
     iou: NDArray[np.float64] | None = None  # mask IoU per candidate row (costs.iou > 0)
+    labels: Any = None  # the label movie (IoU of links outside the table)
+    division_reach: float = 0.0  # how far a daughter may lie (>= max_distance; 0: same)
+
+    def __post_init__(self) -> None:
+        self.division_reach = max(self.division_reach, self.max_distance)
+
+    @property
+    def wide_divisions(self) -> bool:
+        """Daughters may lie beyond the search radius (no division seen in the movie:
+        :attr:`~celldyn.track.scale.MotionScale.division_reach`)."""
+        return self.divisions and self.division_reach > self.max_distance
 
     @property
     def n(self) -> int:
@@ -83,18 +94,54 @@ class Problem:
 
 
     def division_evidence(
-        self, mother: NDArray[np.int64], d1: NDArray[np.int64], d2: NDArray[np.int64]
+        self, mother: NDArray[np.int64], d1: NDArray[np.int64], d2: NDArray[np.int64],
+        *, iou2: NDArray[np.float64] | None = None, wide: bool = False,
     ) -> NDArray[np.float64]:
         """Division cost beyond the two links: the event cost, plus the daughters'
         evidence unless the link costs come from outside (a learned model scores
-        divisions through its own link probabilities)."""
+        divisions through its own link probabilities). Distances are in units of the
+        search radius, or with `wide` of the division reach; `iou2`: the IoU of
+        ``mother -> d2`` when that link is not a candidate of the table."""
         if self.external:
             return np.full(len(mother), self.costs.division)
+        link_iou = self.link_iou(mother, d1, d2)
+        if link_iou is not None and iou2 is not None:
+            link_iou = (link_iou[0], np.asarray(iou2, float))
         return self.costs.division + division_evidence(
             self.objects, mother, d1, d2, costs=self.costs,
-            max_distance=self.max_distance, spacing=self.candidates.attrs.get("spacing"),
-            conservation=self.conservation, link_iou=self.link_iou(mother, d1, d2),
+            max_distance=self.division_reach if wide else self.max_distance,
+            spacing=self.candidates.attrs.get("spacing"),
+            conservation=self.conservation, link_iou=link_iou,
         )
+
+    def astride(self, mother: NDArray[np.int64], d1: NDArray[np.int64],
+                d2: NDArray[np.int64], gate: float) -> NDArray[np.bool_]:
+        """Whether the sisters lie astride their mother: their midpoint within `gate`
+        x their distance of her (what a division beyond the search radius must show:
+        :data:`~celldyn.track.scale.SPLIT_ASTRIDE` with a first daughter that continues her
+        track, :data:`~celldyn.track.scale.WIDE_ASTRIDE` when both jumped away)."""
+        p = self.pos
+        m, a, b = (np.asarray(v, np.int64) for v in (mother, d1, d2))
+        off = np.linalg.norm(0.5 * (p[a] + p[b]) - p[m], axis=1)
+        return off <= gate * np.linalg.norm(p[a] - p[b], axis=1)
+
+    def daughter_links(
+        self, mother: NDArray[np.int64], daughter: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+        """Cost and IoU of one-frame links ``mother -> daughter`` that need not be
+        candidates of the table (a daughter beyond the search radius but within the
+        division reach): the static terms plus the position term in units of the reach
+        (a daughter is born beside her mother, whatever the mother's motion)."""
+        m, d = np.asarray(mother, np.int64), np.asarray(daughter, np.int64)
+        dist = np.linalg.norm(self.pos[d] - self.pos[m], axis=1)
+        cands = pd.DataFrame({"source": m, "target": d, "dt": np.ones(len(m), np.int64),
+                              "distance": dist})
+        iou = (iou_of_candidates(self.labels, self.objects, cands)
+               if self.iou is not None and self.labels is not None else None)
+        cost = static_costs(self.objects, cands, costs=self.costs, labels=self.labels,
+                            iou=iou)
+        cost += self.costs.position * (dist / self.division_reach) ** 2
+        return cost, iou
 
     def merge_cost(
         self, source: NDArray[np.int64], other: NDArray[np.int64], target: NDArray[np.int64]
@@ -173,10 +220,13 @@ def prepare(
     divisions: bool,
     merges: bool,
     conservation: tuple[float, float] | None | str = "movie",
+    division_reach: float | None = None,
 ) -> Problem:
     """The linking problem both solvers solve. `conservation`: the movie's daughters'
     size reference (:func:`~celldyn.track.scale.conservation_reference`) when already
-    measured, ``"movie"`` to measure it here."""
+    measured, ``"movie"`` to measure it here. `division_reach`: how far a daughter may
+    lie from her mother (default and at most `max_distance`; only when the problem
+    makes its own candidates and costs)."""
     check_objects(objects)
     max_distance = check_max_distance(max_distance)
     max_gap = check_max_gap(max_gap)
@@ -184,6 +234,9 @@ def prepare(
     if not isinstance(costs, LinkCosts):
         raise InputError(f"costs must be a LinkCosts; got {type(costs).__name__}")
     objects = objects.reset_index(drop=True)
+    reach = max_distance
+    if division_reach is not None and candidates is None and edge_costs is None:
+        reach = max(max_distance, check_max_distance(division_reach))
     if candidates is None:
         candidates = candidate_links(
             objects, max_distance=max_distance, max_gap=max_gap, spacing=spacing
@@ -244,4 +297,5 @@ def prepare(
         costs=costs, max_distance=max_distance, static=static, cost=cost,
         divisions=bool(divisions), merges=bool(merges), external=edge_costs is not None,
         conservation=conservation, iou=iou if edge_costs is None else None,
+        labels=labels, division_reach=reach,
     )

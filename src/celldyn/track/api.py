@@ -23,7 +23,7 @@ from .scale import conservation_reference, estimate_motion_scale, likely_divisio
 from .solve_global import global_links
 from .tracks import Tracks
 
-__all__ = ["TRACKERS", "default_radius", "track_objects"]
+__all__ = ["TRACKERS", "default_radius", "default_search", "track_objects"]
 
 TRACKERS = ("lap", "global", "learned")
 
@@ -38,6 +38,7 @@ def track_objects(
     labels: Any = None,
     tracker: Literal["lap", "global", "learned"] = "lap",
     max_distance: float | None = None,
+    division_reach: float | None = None,
     max_gap: int = 2,
     divisions: bool = True,
     merges: bool = False,
@@ -71,6 +72,12 @@ def track_objects(
         on the objects' own motion and divisions
         (:func:`~celldyn.track.scale.estimate_motion_scale`; also the learned
         tracker's training convention).
+    division_reach : float, optional
+        How far a daughter may lie from her mother (lap only; at least
+        `max_distance`). Default: measured with the radius
+        (:attr:`~celldyn.track.scale.MotionScale.division_reach`, wider than the
+        radius only when the movie shows no likely division); with `max_distance`
+        given, `max_distance`.
     max_gap : int
         Largest number of missing frames bridged.
     divisions, merges : bool
@@ -118,14 +125,18 @@ def track_objects(
     """
     if tracker not in TRACKERS:
         raise InputError(f"tracker must be one of {list(TRACKERS)} (got {tracker!r})")
+    kw: dict[str, Any] = {}
     evidence = _Evidence(objects, spacing, costs, divisions, tracker, merges)
-    max_distance, note = evidence.radius(max_distance)
+    max_distance, reach, note = evidence.radius(max_distance, division_reach)
+    if tracker == "lap":
+        kw["division_reach"] = reach
     edges = _links(objects, tracker, labels=labels, max_distance=max_distance,
                    max_gap=max_gap, divisions=divisions, merges=merges, costs=costs,
                    spacing=spacing, edge_costs=edge_costs, candidates=candidates,
                    progress=progress, window=window, overlap=overlap, movie=movie,
                    model=model,
-                   conservation=None if tracker == "learned" else evidence.conservation())
+                   conservation=None if tracker == "learned" else evidence.conservation(),
+                   **kw)
     tracks = Tracks.from_links(objects, edges, min_daughter_frames=min_daughter_frames,
                                max_distance=max_distance)
     tracks.note = note
@@ -161,24 +172,31 @@ class _Evidence:
                                                      divisions=self.likely())
         return self._reference
 
-    def radius(self, max_distance: float | None) -> tuple[float, str]:
-        """The search radius (`max_distance` when given) and one line saying where it
-        and the division evidence came from."""
+    def radius(self, max_distance: float | None, division_reach: float | None = None
+               ) -> tuple[float, float, str]:
+        """The search radius (`max_distance` when given), the division reach
+        (`division_reach` when given; `max_distance` when only that is) and one line
+        saying where they and the division evidence came from."""
         objects, spacing = self.objects, self.spacing
         unit = "px" if spacing is None else "µm"  # Movie.spacing is in µm
         scale = estimate_motion_scale(objects, spacing=spacing, divisions=self.likely(),
                                       merges=self.merges)
         if max_distance is not None:
             radius = float(max_distance)
+            reach = radius if division_reach is None else float(division_reach)
             text = f"max distance {radius:.3g} {unit} (given; estimate {scale.describe(unit)})"
+            if reach > radius:
+                text += f"; division reach {reach:.3g} {unit}"
         else:
             radius = scale.max_distance
+            reach = scale.division_reach if division_reach is None else float(division_reach)
             text = scale.describe(unit)
+        reach = max(reach, radius)
         if self.tracker == "learned":  # candidates within the same radius; its own costs
-            return radius, "learned tracker, candidates within " + text
+            return radius, radius, "learned tracker, candidates within " + text
         costs = self.costs
         if not self.divisions:
-            return radius, text + "; divisions off"
+            return radius, radius, text + "; divisions off"
         if costs.division_conservation > 0 and costs.division_conservation_from == "movie":
             ref = self.conservation()
             size = ("daughters' size term off (too few likely divisions)" if ref is None
@@ -188,7 +206,7 @@ class _Evidence:
             size = "daughters make up their mother"
         else:
             size = "daughters' size term off"
-        return radius, text + "; divisions on, " + size
+        return radius, reach, text + "; divisions on, " + size
 
 
 def _links(objects: pd.DataFrame, tracker: str, *, window: int, overlap: int | None,
@@ -232,5 +250,26 @@ def default_radius(
     ...                         "x": [0.0, 0.0]})
     >>> default_radius(objects, max_distance=5.0)[0]
     5.0
+    """
+    radius, _, note = default_search(objects, spacing=spacing, max_distance=max_distance,
+                                     divisions=divisions, costs=costs, tracker=tracker,
+                                     merges=merges)
+    return radius, note
+
+
+def default_search(
+    objects: pd.DataFrame, *, spacing: Sequence[float] | None = None,
+    max_distance: float | None = None, divisions: bool = True,
+    costs: object | None = None, tracker: str = "lap", merges: bool = False,
+) -> tuple[float, float, str]:
+    """As :func:`default_radius`, with the division reach second (the radius when it
+    is given, or when the tracker is not lap).
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1], "label": [1, 1], "y": [0.0, 1.0],
+    ...                         "x": [0.0, 0.0]})
+    >>> default_search(objects, max_distance=5.0)[:2]
+    (5.0, 5.0)
     """
     return _Evidence(objects, spacing, costs, divisions, tracker, merges).radius(max_distance)

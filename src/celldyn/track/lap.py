@@ -25,11 +25,27 @@ costs of :mod:`celldyn.track.candidates` and :mod:`celldyn.track.costs`:
      (cost 0);
    - end -> middle is a merge (link cost + ``merge``), alternative 0;
    - an end left alone disappears, a start left alone appears.
+3. **Wide divisions** (only with a ``division_reach`` beyond ``max_distance``: a movie
+   that shows no likely division, :mod:`celldyn.track.scale`). A division whose
+   sisters lie astride their mother (their midpoint within
+   :data:`~celldyn.track.scale.SPLIT_ASTRIDE` x their distance of her, or
+   :data:`~celldyn.track.scale.WIDE_ASTRIDE` when both daughters start new tracks) has its
+   daughters' position terms and its midpoint term measured in units of the reach,
+   in step 2 and here. After step 2, in this order (gaps are closed first; a mother
+   whose two daughters both jumped away is the clearer sign):
 
-Both problems are exact for what they decide and minimise the same objective as
+   - a mother whose track still ends, with two tracks starting one frame on within
+     the reach (both daughters beyond the search radius, as in mitosis), divides when
+     that costs less than ``disappear + 2 appear``: cheapest first, each node once
+     (greedy: such events seldom compete);
+   - a node whose one successor is one frame on takes a second daughter beyond the
+     search radius, within the reach, that starts a track one frame on (one more
+     augmented assignment: not to divide costs 0, the daughter left alone appears).
+
+Steps 1 and 2 are exact for what they decide and minimise the same objective as
 :func:`~celldyn.track.solve_global.track_global`; the global solver optimises all
 decisions jointly and is therefore never worse (see
-:func:`~celldyn.track.solve_global.total_cost`).
+:func:`~celldyn.track.solve_global.total_cost`); it has no division reach.
 
 Ours: the formulation. ``scipy.sparse.csgraph.min_weight_full_bipartite_matching``
 (LAPJVsp) solves the sparse assignments, so memory grows with the candidates, not
@@ -47,7 +63,9 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+from scipy.spatial import cKDTree
 
+from . import scale as _scale
 from ._problem import Problem, prepare
 from .candidates import frame_groups, graph_from_links
 from .costs import LinkCosts
@@ -166,6 +184,28 @@ def _frame_pass(prob: Problem, progress: bool):
     return succ, pred, state
 
 
+def _pairs_within(prob: Problem, sources: NDArray[np.int64], targets: NDArray[np.int64],
+                  radius: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Pairs (source, target) of the given nodes, the target one frame after the
+    source, within `radius` of it (physical units) but beyond the search radius."""
+    out_s, out_t = [], []
+    by_frame = frame_groups(prob.t[sources])
+    for t1, it in frame_groups(prob.t[targets]).items():
+        ia = by_frame.get(t1 - 1)
+        if ia is None:
+            continue
+        a, b = sources[ia], targets[it]
+        rec = cKDTree(prob.pos[a]).sparse_distance_matrix(
+            cKDTree(prob.pos[b]), radius, output_type="ndarray")
+        rec = rec[rec["v"] > prob.max_distance]
+        out_s.append(a[rec["i"]])
+        out_t.append(b[rec["j"]])
+    if not out_s:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return (np.concatenate(out_s).astype(np.int64),
+            np.concatenate(out_t).astype(np.int64))
+
+
 def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
     costs = prob.costs
     src, tgt = prob.src, prob.tgt
@@ -183,25 +223,115 @@ def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
         np.flatnonzero(is_end[src] & ~is_start[tgt]) if prob.merges else np.zeros(0, int)
     )
     rows_all = np.concatenate([gap, split, merge]).astype(np.int64)
-    if rows_all.size == 0:
-        return np.zeros((0, 2), np.int64)
+    s_all, t_all = src[rows_all], tgt[rows_all]
     # a division costs both links, the division and the daughters' evidence; the link
     # to the first daughter is paid already
     first = succ[src[split]]
-    extra = np.concatenate([
-        np.zeros(gap.size),
-        prob.division_evidence(src[split], first, tgt[split]),
-        prob.merge_cost(src[merge], pred[tgt[merge]], tgt[merge]),
-    ])
-    c = prob.costs_of(rows_all, state) + extra
+    c_split = prob.costs_of(split, state) + prob.division_evidence(src[split], first,
+                                                                    tgt[split])
+    c_parts = [prob.costs_of(gap, state), c_split, prob.costs_of(merge, state)]
+    if prob.wide_divisions:
+        # sisters astride their mother: measured in units of the division reach
+        wide = prob.astride(src[split], first, tgt[split], _scale.SPLIT_ASTRIDE)
+        w = split[wide]
+        c_split[wide] = (prob.static[w] + costs.position * (
+            prob.candidates["distance"].to_numpy(float)[w] / prob.division_reach) ** 2
+            + prob.division_evidence(src[w], first[wide], tgt[w], wide=True))
+    c = np.concatenate(c_parts)
+    c[gap.size + split.size:gap.size + split.size + merge.size] += prob.merge_cost(
+        src[merge], pred[tgt[merge]], tgt[merge])
     ok = np.isfinite(c)
-    rows_all, c = rows_all[ok], c[ok]
-    r_nodes, r_loc = _local(src[rows_all])
-    c_nodes, c_loc = _local(tgt[rows_all])
+    s_all, t_all, c = s_all[ok], t_all[ok], c[ok]
+    if c.size == 0:
+        return np.zeros((0, 2), np.int64)
+    r_nodes, r_loc = _local(s_all)
+    c_nodes, c_loc = _local(t_all)
     row_alt = np.where(is_end[r_nodes], costs.disappear, 0.0)
     col_alt = np.where(is_start[c_nodes], costs.appear, 0.0)
     chosen = solve_augmented_lap(len(r_nodes), len(c_nodes), r_loc, c_loc, c, row_alt, col_alt)
-    return np.stack([src[rows_all[chosen]], tgt[rows_all[chosen]]], axis=1)
+    return np.stack([s_all[chosen], t_all[chosen]], axis=1)
+
+
+def _ending_mothers(prob: Problem, edges: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Divisions whose daughters both lie beyond the search radius (no division seen:
+    the mother's track ends and two tracks start one frame on, within the division
+    reach, astride her: :meth:`Problem.astride`). A division ``m -> (a, b)`` replaces an end and two starts when it costs
+    less than ``disappear + 2 appear``; the cheapest first, each node used once
+    (greedy: such events seldom compete). Returns the new links."""
+    out_deg = np.bincount(edges[:, 0], minlength=prob.n)
+    in_deg = np.bincount(edges[:, 1], minlength=prob.n)
+    m, d = _pairs_within(prob, np.flatnonzero(out_deg == 0), np.flatnonzero(in_deg == 0),
+                         prob.division_reach)
+    if m.size == 0:
+        return np.zeros((0, 2), np.int64)
+    link, iou = prob.daughter_links(m, d)
+    order = np.lexsort((d, m))
+    m, d, link = m[order], d[order], link[order]
+    iou = None if iou is None else iou[order]
+    a_rows, b_rows = [], []
+    for off in range(1, len(m)):
+        same = np.flatnonzero(m[off:] == m[:-off])
+        if same.size == 0:
+            break
+        a_rows.append(same)
+        b_rows.append(same + off)
+    if not a_rows:
+        return np.zeros((0, 2), np.int64)
+    a, b = np.concatenate(a_rows), np.concatenate(b_rows)
+    keep = prob.astride(m[a], d[a], d[b], _scale.WIDE_ASTRIDE)
+    a, b = a[keep], b[keep]
+    cost = link[a] + link[b] + _evidence_pairs(prob, m[a], d[a], d[b],
+                                               None if iou is None else (iou[a], iou[b]))
+    alternative = prob.costs.disappear + 2 * prob.costs.appear
+    used = np.zeros(prob.n, bool)
+    new = []
+    for k in np.argsort(cost, kind="stable"):
+        if cost[k] >= alternative:
+            break
+        trio = (m[a[k]], d[a[k]], d[b[k]])
+        if used[list(trio)].any():
+            continue
+        used[list(trio)] = True
+        new += [(trio[0], trio[1]), (trio[0], trio[2])]
+    return np.asarray(new, np.int64).reshape(-1, 2)
+
+
+def _far_daughters(prob: Problem, edges: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Second daughters beyond the search radius, within the division reach and
+    astride their mother with her first: one more augmented assignment of the nodes
+    with one successor (alternative: no division, 0) to the nodes without a
+    predecessor one frame on (alternative: appear). Returns the new links."""
+    out_deg = np.bincount(edges[:, 0], minlength=prob.n)
+    in_deg = np.bincount(edges[:, 1], minlength=prob.n)
+    succ = np.full(prob.n, -1, np.int64)
+    succ[edges[:, 0]] = edges[:, 1]
+    m, d = _pairs_within(prob, np.flatnonzero(out_deg == 1), np.flatnonzero(in_deg == 0),
+                         prob.division_reach)
+    one = prob.t[succ[m]] == prob.t[m] + 1  # the first daughter one frame on, too
+    m, d = m[one], d[one]
+    keep = prob.astride(m, succ[m], d, _scale.SPLIT_ASTRIDE)
+    m, d = m[keep], d[keep]
+    if m.size == 0:
+        return np.zeros((0, 2), np.int64)
+    link, iou = prob.daughter_links(m, d)
+    c = link + prob.division_evidence(m, succ[m], d, iou2=iou, wide=True)
+    ok = np.isfinite(c)
+    m, d, c = m[ok], d[ok], c[ok]
+    r_nodes, r_loc = _local(m)
+    c_nodes, c_loc = _local(d)
+    chosen = solve_augmented_lap(len(r_nodes), len(c_nodes), r_loc, c_loc, c, 0.0,
+                                 prob.costs.appear)
+    return np.stack([m[chosen], d[chosen]], axis=1)
+
+
+def _evidence_pairs(prob: Problem, m, a, b, iou) -> NDArray[np.float64]:
+    """The division evidence of ``m -> (a, b)`` with both links' IoU given."""
+    from .costs import division_evidence
+
+    return prob.costs.division + division_evidence(
+        prob.objects, m, a, b, costs=prob.costs, max_distance=prob.division_reach,
+        spacing=prob.candidates.attrs.get("spacing"), conservation=prob.conservation,
+        link_iou=iou)
 
 
 def track_lap(
@@ -217,6 +347,7 @@ def track_lap(
     edge_costs: NDArray[np.float64] | None = None,
     candidates: pd.DataFrame | None = None,
     progress: bool = False,
+    division_reach: float | None = None,
 ) -> nx.DiGraph:
     """Track detections with frame-by-frame LAP plus a gap/division/merge pass.
 
@@ -249,6 +380,14 @@ def track_lap(
         A precomputed candidate table (that `edge_costs` is aligned with).
     progress : bool
         Show a progress bar over frames.
+    division_reach : float, optional
+        How far a daughter may lie from her mother, when farther than `max_distance`
+        (a movie that shows no likely division:
+        :attr:`~celldyn.track.scale.MotionScale.division_reach`). A second daughter's
+        link, and the division's midpoint term, are then measured in units of it; a
+        mother whose track ends where two tracks start one frame on within it may
+        divide (see :func:`_ending_mothers`). Other links keep `max_distance`. Ignored
+        with `edge_costs` or `candidates`.
 
     Returns
     -------
@@ -274,6 +413,7 @@ def track_lap(
         objects, labels=labels, max_distance=max_distance, max_gap=max_gap,
         divisions=divisions, merges=merges, costs=costs, spacing=spacing,
         edge_costs=edge_costs, candidates=candidates, progress=progress,
+        division_reach=division_reach,
     )
     graph = graph_from_links(objects.reset_index(drop=True), edges)
     graph.graph["tracker"] = "lap"
@@ -294,6 +434,7 @@ def lap_links(
     candidates: pd.DataFrame | None = None,
     progress: bool = False,
     conservation: tuple[float, float] | None | str = "movie",
+    division_reach: float | None = None,
 ) -> NDArray[np.int64]:
     """The links of :func:`track_lap` as an ``(E, 2)`` array of row positions of
     `objects` (source, target): what :func:`~celldyn.track.track_objects` builds its
@@ -301,6 +442,7 @@ def lap_links(
     movie's daughters' size reference
     (:func:`~celldyn.track.scale.conservation_reference`) when already measured;
     ``"movie"`` (default) measures it here when `costs` ask for it.
+    `division_reach` (as :func:`track_lap`).
 
     Examples
     --------
@@ -313,10 +455,14 @@ def lap_links(
         objects, labels=labels, max_distance=max_distance, max_gap=max_gap, costs=costs,
         spacing=spacing, edge_costs=edge_costs, candidates=candidates,
         divisions=divisions, merges=merges, conservation=conservation,
+        division_reach=division_reach,
     )
     succ, pred, state = _frame_pass(prob, progress)
     linked = np.flatnonzero(succ >= 0)
     edges = np.concatenate(
         [np.stack([linked, succ[linked]], axis=1), _segment_pass(prob, succ, pred, state)]
-    )
-    return np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    ).astype(np.int64).reshape(-1, 2)
+    if prob.wide_divisions:
+        edges = np.concatenate([edges, _ending_mothers(prob, edges)])
+        edges = np.concatenate([edges, _far_daughters(prob, edges)])
+    return edges
