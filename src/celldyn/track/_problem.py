@@ -95,18 +95,21 @@ class Problem:
 
     def division_evidence(
         self, mother: NDArray[np.int64], d1: NDArray[np.int64], d2: NDArray[np.int64],
-        *, iou2: NDArray[np.float64] | None = None, wide: bool = False,
+        *, iou1: NDArray[np.float64] | None = None,
+        iou2: NDArray[np.float64] | None = None, wide: bool = False,
     ) -> NDArray[np.float64]:
         """Division cost beyond the two links: the event cost, plus the daughters'
         evidence unless the link costs come from outside (a learned model scores
         divisions through its own link probabilities). Distances are in units of the
-        search radius, or with `wide` of the division reach; `iou2`: the IoU of
-        ``mother -> d2`` when that link is not a candidate of the table."""
+        search radius, or with `wide` of the division reach; `iou1`, `iou2`: the IoU
+        of ``mother -> d1`` / ``mother -> d2`` when that link is not a candidate of the
+        table."""
         if self.external:
             return np.full(len(mother), self.costs.division)
         link_iou = self.link_iou(mother, d1, d2)
-        if link_iou is not None and iou2 is not None:
-            link_iou = (link_iou[0], np.asarray(iou2, float))
+        if link_iou is not None:
+            link_iou = tuple(np.asarray(given if given is not None else table, float)
+                             for given, table in zip((iou1, iou2), link_iou))
         return self.costs.division + division_evidence(
             self.objects, mother, d1, d2, costs=self.costs,
             max_distance=self.division_reach if wide else self.max_distance,
@@ -175,6 +178,21 @@ class Problem:
             return None
         return self._iou_of(mother, d1), self._iou_of(mother, d2)
 
+    @staticmethod
+    def same_source(sources: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Positions ``(i, j)``, ``i < j``, of every two entries of `sources` (sorted)
+        that are equal: the pairs of links out of one mother."""
+        r1, r2 = [], []
+        for off in range(1, len(sources)):
+            same = np.flatnonzero(sources[off:] == sources[:-off])
+            if same.size == 0:
+                break
+            r1.append(same)
+            r2.append(same + off)
+        if not r1:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(r1), np.concatenate(r2)
+
     def division_pairs(
         self, cost: NDArray[np.float64], rows: NDArray[np.int64] | None = None
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
@@ -189,18 +207,8 @@ class Problem:
             rows = np.arange(len(self.src))
         rows = rows[(self.dt[rows] == 1) & np.isfinite(cost[rows])]
         rows = rows[np.argsort(self.src[rows], kind="stable")]
-        s = self.src[rows]
-        r1, r2 = [], []
-        for off in range(1, len(rows)):
-            same = np.flatnonzero(s[off:] == s[:-off])
-            if same.size == 0:
-                break
-            r1.append(rows[same])
-            r2.append(rows[same + off])
-        if not r1:
-            z = np.zeros(0, np.int64)
-            return z, z, np.zeros(0)
-        a, b = np.concatenate(r1), np.concatenate(r2)
+        i, j = self.same_source(self.src[rows])
+        a, b = rows[i], rows[j]
         c1, c2 = cost[a], cost[b]
         zc = c1 + c2 + self.division_evidence(self.src[a], self.tgt[a], self.tgt[b])
         keep = zc < np.minimum(c1, c2) + self.costs.appear

@@ -29,9 +29,9 @@ costs of :mod:`celldyn.track.candidates` and :mod:`celldyn.track.costs`:
    that shows no likely division, :mod:`celldyn.track.scale`). A division whose
    sisters lie astride their mother (their midpoint within
    :data:`~celldyn.track.scale.SPLIT_ASTRIDE` x their distance of her, or
-   :data:`~celldyn.track.scale.WIDE_ASTRIDE` when both daughters start new tracks) has its
-   daughters' position terms and its midpoint term measured in units of the reach,
-   in step 2 and here. After step 2, in this order (gaps are closed first; a mother
+   :data:`~celldyn.track.scale.WIDE_ASTRIDE` when both daughters start new tracks)
+   has its daughters' position terms and its midpoint term measured in units of the
+   reach, in step 2 and here. After step 2, in this order (gaps are closed first; a mother
    whose two daughters both jumped away is the clearer sign):
 
    - a mother whose track still ends, with two tracks starting one frame on within
@@ -255,9 +255,10 @@ def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
 def _ending_mothers(prob: Problem, edges: NDArray[np.int64]) -> NDArray[np.int64]:
     """Divisions whose daughters both lie beyond the search radius (no division seen:
     the mother's track ends and two tracks start one frame on, within the division
-    reach, astride her: :meth:`Problem.astride`). A division ``m -> (a, b)`` replaces an end and two starts when it costs
-    less than ``disappear + 2 appear``; the cheapest first, each node used once
-    (greedy: such events seldom compete). Returns the new links."""
+    reach, astride her: :meth:`Problem.astride`). A division ``m -> (a, b)`` replaces
+    an end and two starts when it costs less than ``disappear + 2 appear``; the
+    cheapest first, each node used once (greedy: such events seldom compete). Returns
+    the new links."""
     out_deg = np.bincount(edges[:, 0], minlength=prob.n)
     in_deg = np.bincount(edges[:, 1], minlength=prob.n)
     m, d = _pairs_within(prob, np.flatnonzero(out_deg == 0), np.flatnonzero(in_deg == 0),
@@ -268,20 +269,12 @@ def _ending_mothers(prob: Problem, edges: NDArray[np.int64]) -> NDArray[np.int64
     order = np.lexsort((d, m))
     m, d, link = m[order], d[order], link[order]
     iou = None if iou is None else iou[order]
-    a_rows, b_rows = [], []
-    for off in range(1, len(m)):
-        same = np.flatnonzero(m[off:] == m[:-off])
-        if same.size == 0:
-            break
-        a_rows.append(same)
-        b_rows.append(same + off)
-    if not a_rows:
-        return np.zeros((0, 2), np.int64)
-    a, b = np.concatenate(a_rows), np.concatenate(b_rows)
+    a, b = Problem.same_source(m)
     keep = prob.astride(m[a], d[a], d[b], _scale.WIDE_ASTRIDE)
     a, b = a[keep], b[keep]
-    cost = link[a] + link[b] + _evidence_pairs(prob, m[a], d[a], d[b],
-                                               None if iou is None else (iou[a], iou[b]))
+    cost = link[a] + link[b] + prob.division_evidence(
+        m[a], d[a], d[b], iou1=None if iou is None else iou[a],
+        iou2=None if iou is None else iou[b], wide=True)
     alternative = prob.costs.disappear + 2 * prob.costs.appear
     used = np.zeros(prob.n, bool)
     new = []
@@ -322,16 +315,6 @@ def _far_daughters(prob: Problem, edges: NDArray[np.int64]) -> NDArray[np.int64]
     chosen = solve_augmented_lap(len(r_nodes), len(c_nodes), r_loc, c_loc, c, 0.0,
                                  prob.costs.appear)
     return np.stack([m[chosen], d[chosen]], axis=1)
-
-
-def _evidence_pairs(prob: Problem, m, a, b, iou) -> NDArray[np.float64]:
-    """The division evidence of ``m -> (a, b)`` with both links' IoU given."""
-    from .costs import division_evidence
-
-    return prob.costs.division + division_evidence(
-        prob.objects, m, a, b, costs=prob.costs, max_distance=prob.division_reach,
-        spacing=prob.candidates.attrs.get("spacing"), conservation=prob.conservation,
-        link_iou=iou)
 
 
 def track_lap(

@@ -402,7 +402,8 @@ def estimate_motion_scale(
     if not np.isfinite(div) and np.isfinite(near) and UNSEEN_DIVISION_SPACING > 0:
         reach = max(radius, division_factor * UNSEEN_DIVISION_SPACING * near)
     return MotionScale(
-        max_distance=float(radius), division_reach=float(reach), displacement=disp, median_displacement=median,
+        max_distance=float(radius), division_reach=float(reach), displacement=disp,
+        median_displacement=median,
         division_offset=div, spacing=near, pairs=int(moves.size),
         division_events=int(events), source=source, motion_factor=float(motion_factor),
         division_factor=float(division_factor), merges=bool(merges),
