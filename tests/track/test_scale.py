@@ -176,6 +176,25 @@ def test_unseen_division_reaches_daughters_that_jump_apart():
     assert (np.bincount(given.edges[:, 0]) < 2).all()
 
 
+def test_unseen_division_reaches_a_second_daughter_beyond_the_radius():
+    # the first daughter continues within the motion radius, the second lands on the
+    # other side of the mother, beyond it: a division in units of the reach
+    rng = np.random.default_rng(2)
+    rows = _sparse_movie(rng)
+    m = next(r for r in rows if r[:2] == (2, 1))
+    rows = [r for r in rows if not (r[1] == 1 and r[0] >= 3)]
+    scale = estimate_motion_scale(pd.DataFrame(rows, columns=["t", "label", "y", "x"]))
+    far = 1.5 * scale.max_distance
+    for t in range(3, 6):
+        rows += [(t, 21, m[2] - 0.5 * scale.max_distance, m[3]), (t, 22, m[2] + far, m[3])]
+    objects = pd.DataFrame(rows, columns=["t", "label", "y", "x"])
+    assert estimate_motion_scale(objects).max_distance < far
+    tracks = track_objects(objects)
+    links = _links(tracks.objects, tracks.edges)
+    assert ((2, 1), (3, 21)) in links and ((2, 1), (3, 22)) in links
+    assert (np.bincount(tracks.edges[:, 0]) == 2).sum() == 1
+
+
 def test_unseen_division_reach_needs_sisters_astride_their_mother():
     # cells that never divide, and new cells that appear beside some of them: a cell
     # continuing plus a neighbour appearing 30 px off is not a division (their
