@@ -154,7 +154,8 @@ def _sparse_movie(rng, n=20, frames=6):
             for i, p in enumerate(start)]
 
 
-def test_unseen_division_reaches_daughters_that_jump_apart():
+@pytest.mark.parametrize("tracker", ["lap", "global"])
+def test_unseen_division_reaches_daughters_that_jump_apart(tracker):
     # one mitosis whose daughters land 40 px either side of their mother, far beyond
     # the motion radius (about 3 x 1.4 px): the mother's track ends and two start
     rng = np.random.default_rng(0)
@@ -166,13 +167,13 @@ def test_unseen_division_reaches_daughters_that_jump_apart():
     objects = pd.DataFrame(rows, columns=["t", "label", "y", "x"])
     scale = estimate_motion_scale(objects)
     assert scale.max_distance < 40 < scale.division_reach
-    tracks = track_objects(objects)
+    tracks = track_objects(objects, tracker=tracker)
     links = _links(tracks.objects, tracks.edges)
     assert ((2, 1), (3, 21)) in links and ((2, 1), (3, 22)) in links
     out = np.bincount(tracks.edges[:, 0], minlength=len(tracks.objects))
     assert (out == 2).sum() == 1  # no other division
     # the reach off (a given radius): no division, the daughters start new tracks
-    given = track_objects(objects, max_distance=scale.max_distance)
+    given = track_objects(objects, max_distance=scale.max_distance, tracker=tracker)
     assert (np.bincount(given.edges[:, 0]) < 2).all()
 
 

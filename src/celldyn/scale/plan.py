@@ -127,7 +127,7 @@ def track(objects: Any, labels: Any, config: RunConfig, movie: Any, *,
                                          max_distance=config.max_distance,
                                          divisions=config.divisions, tracker=config.tracker,
                                          merges=config.merges)
-    if config.tracker == "lap":
+    if config.tracker != "learned":
         kw["division_reach"] = reach
     overlap = window_overlap(config)
     tracks = track_windows(objects, window=config.track_window, overlap=overlap,

@@ -27,6 +27,7 @@ from .costs import (
     static_costs,
     union_iou_term,
 )
+from . import scale as _scale
 from .motion import MotionState
 
 
@@ -211,6 +212,13 @@ class Problem:
         a, b = rows[i], rows[j]
         c1, c2 = cost[a], cost[b]
         zc = c1 + c2 + self.division_evidence(self.src[a], self.tgt[a], self.tgt[b])
+        if self.wide_divisions:  # sisters astride their mother: in units of the reach
+            w = self.astride(self.src[a], self.tgt[a], self.tgt[b], _scale.SPLIT_ASTRIDE)
+            d = self.candidates["distance"].to_numpy(float)
+            zc[w] = (self.static[a[w]] + self.static[b[w]] + self.costs.position * (
+                (d[a[w]] / self.division_reach) ** 2 + (d[b[w]] / self.division_reach) ** 2)
+                + self.division_evidence(self.src[a[w]], self.tgt[a[w]], self.tgt[b[w]],
+                                         wide=True))
         keep = zc < np.minimum(c1, c2) + self.costs.appear
         return a[keep], b[keep], zc[keep]
 

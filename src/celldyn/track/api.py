@@ -73,7 +73,7 @@ def track_objects(
         (:func:`~celldyn.track.scale.estimate_motion_scale`; also the learned
         tracker's training convention).
     division_reach : float, optional
-        How far a daughter may lie from her mother (lap only; at least
+        How far a daughter may lie from her mother (lap and global; at least
         `max_distance`). Default: measured with the radius
         (:attr:`~celldyn.track.scale.MotionScale.division_reach`, wider than the
         radius only when the movie shows no likely division); with `max_distance`
@@ -128,7 +128,7 @@ def track_objects(
     kw: dict[str, Any] = {}
     evidence = _Evidence(objects, spacing, costs, divisions, tracker, merges)
     max_distance, reach, note = evidence.radius(max_distance, division_reach)
-    if tracker == "lap":
+    if tracker != "learned":
         kw["division_reach"] = reach
     edges = _links(objects, tracker, labels=labels, max_distance=max_distance,
                    max_gap=max_gap, divisions=divisions, merges=merges, costs=costs,
@@ -263,7 +263,7 @@ def default_search(
     costs: object | None = None, tracker: str = "lap", merges: bool = False,
 ) -> tuple[float, float, str]:
     """As :func:`default_radius`, with the division reach second (the radius when it
-    is given, or when the tracker is not lap).
+    is given, or for the learned tracker).
 
     Examples
     --------

@@ -45,7 +45,9 @@ costs of :mod:`celldyn.track.candidates` and :mod:`celldyn.track.costs`:
 Steps 1 and 2 are exact for what they decide and minimise the same objective as
 :func:`~celldyn.track.solve_global.track_global`; the global solver optimises all
 decisions jointly and is therefore never worse (see
-:func:`~celldyn.track.solve_global.total_cost`); it has no division reach.
+:func:`~celldyn.track.solve_global.total_cost`; without a division reach: its
+objective does not price wide divisions). With a reach it prices astride divisions in
+its units too and runs step 3 on its solution (:func:`wide_division_passes`).
 
 Ours: the formulation. ``scipy.sparse.csgraph.min_weight_full_bipartite_matching``
 (LAPJVsp) solves the sparse assignments, so memory grows with the candidates, not
@@ -446,6 +448,13 @@ def lap_links(
         [np.stack([linked, succ[linked]], axis=1), _segment_pass(prob, succ, pred, state)]
     ).astype(np.int64).reshape(-1, 2)
     if prob.wide_divisions:
-        edges = np.concatenate([edges, _ending_mothers(prob, edges)])
-        edges = np.concatenate([edges, _far_daughters(prob, edges)])
+        edges = wide_division_passes(prob, edges)
     return edges
+
+
+def wide_division_passes(prob: Problem, edges: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Step 3 of the module docstring on a solution's links (LAP's or the global
+    solver's): `edges` plus the divisions of ending mothers, then far second
+    daughters."""
+    edges = np.concatenate([edges, _ending_mothers(prob, edges)])
+    return np.concatenate([edges, _far_daughters(prob, edges)])

@@ -269,6 +269,7 @@ def track_global(
     overlap: int | None = None,
     time_limit: float | None = None,
     progress: bool = False,
+    division_reach: float | None = None,
 ) -> nx.DiGraph:
     """Track detections by integer programming over overlapping time windows.
 
@@ -305,7 +306,7 @@ def track_global(
         objects, labels=labels, max_distance=max_distance, max_gap=max_gap,
         divisions=divisions, merges=merges, costs=costs, spacing=spacing,
         edge_costs=edge_costs, candidates=candidates, window=window, overlap=overlap,
-        time_limit=time_limit, progress=progress,
+        time_limit=time_limit, progress=progress, division_reach=division_reach,
     )
     graph = graph_from_links(objects.reset_index(drop=True), edges)
     graph.graph["tracker"] = "global"
@@ -329,9 +330,13 @@ def global_links(
     time_limit: float | None = None,
     progress: bool = False,
     conservation: tuple[float, float] | None | str = "movie",
+    division_reach: float | None = None,
 ) -> NDArray[np.int64]:
     """The links of :func:`track_global` as an ``(E, 2)`` array of row positions of
-    `objects` (as :func:`~celldyn.track.lap.lap_links`, `conservation` too).
+    `objects` (as :func:`~celldyn.track.lap.lap_links`, `conservation` and
+    `division_reach` too: with a reach beyond `max_distance`, astride divisions are
+    priced in its units in the program, and LAP's wide-division passes run on the
+    solution).
 
     Examples
     --------
@@ -344,6 +349,7 @@ def global_links(
         objects, labels=labels, max_distance=max_distance, max_gap=max_gap, costs=costs,
         spacing=spacing, edge_costs=edge_costs, candidates=candidates,
         divisions=divisions, merges=merges, conservation=conservation,
+        division_reach=division_reach,
     )
     longest = int(prob.dt.max()) if len(prob.dt) else 1
     window = int(window)
@@ -379,8 +385,12 @@ def global_links(
             predicted=predicted,
         )
     chosen = _solve(prob, cost, window, overlap, time_limit, progress)
-    edges = np.stack([prob.src[chosen], prob.tgt[chosen]], axis=1)
-    return np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    edges = np.stack([prob.src[chosen], prob.tgt[chosen]], axis=1).astype(np.int64)
+    if prob.wide_divisions:
+        from .lap import wide_division_passes
+
+        edges = wide_division_passes(prob, edges)
+    return edges.reshape(-1, 2)
 
 
 def total_cost(
