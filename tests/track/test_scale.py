@@ -312,7 +312,10 @@ def test_likely_divisions_are_found_once_per_tracking(monkeypatch):
     monkeypatch.setattr(scale, "likely_divisions", counted)
     tracks = track_objects(objects, labels=sim.labels)
     assert len(calls) == 1
-    assert (tracks.max_distance, tracks.note) == default_radius(objects)
+    # the note: the radius and division evidence, then the local-flow decision
+    assert (tracks.max_distance, tracks.note.split("; local flow")[0]) == \
+        default_radius(objects)
+    assert "; local flow off" in tracks.note
     calls.clear()  # each measuring for itself: one pass each
     radius = estimate_motion_scale(objects).max_distance
     ref = conservation_reference(objects)

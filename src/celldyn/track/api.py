@@ -51,6 +51,7 @@ def track_objects(
     overlap: int | None = None,
     movie: Any = None,
     model: Any = None,
+    flow: bool | None = None,
     progress: bool = False,
 ) -> Tracks:
     """Link detections into tracks with divisions, gaps and (optionally) merges.
@@ -98,6 +99,12 @@ def track_objects(
         Intensities, for the learned tracker's features.
     model : LearnedAssociation, optional
         Learned tracker only; default the shipped model.
+    flow : bool, optional
+        LAP only: link a second time with each candidate's distance measured from
+        where its neighbours' motion carries it (:mod:`celldyn.track.flow`, for a
+        growing colony). Default (None): when the first pass's links show such
+        coherent motion (:func:`~celldyn.track.flow.flow_coherence` at least
+        :data:`~celldyn.track.flow.FLOW_COHERENCE`); ``True``/``False`` force it.
     progress : bool
         Show a progress bar.
 
@@ -137,6 +144,19 @@ def track_objects(
                    model=model,
                    conservation=None if tracker == "learned" else evidence.conservation(),
                    **kw)
+    if tracker == "lap" and candidates is None and edge_costs is None:
+        from .flow import relink_with_flow
+
+        def relink(cands: pd.DataFrame) -> NDArray[np.int64]:
+            return _links(objects, tracker, labels=labels, max_distance=max_distance,
+                          max_gap=max_gap, divisions=divisions, merges=merges, costs=costs,
+                          spacing=spacing, edge_costs=None, candidates=cands,
+                          progress=progress, window=window, overlap=overlap, movie=movie,
+                          model=model, conservation=evidence.conservation(), **kw)
+
+        edges, clause = relink_with_flow(objects, edges, relink, max_distance=max_distance,
+                                         max_gap=max_gap, spacing=spacing, flow=flow)
+        note += f"; {clause}" if clause else ""
     tracks = Tracks.from_links(objects, edges, min_daughter_frames=min_daughter_frames,
                                max_distance=max_distance)
     tracks.note = note
