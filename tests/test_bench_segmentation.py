@@ -96,3 +96,19 @@ def test_generalist_fine_tune_images_never_scored(bench, monkeypatch):
     assert chosen == [] and why.startswith("not possible") and "11 of them scored" in why
     method, summary, note = bench._gen_ft_row({"not_possible": why, "items": []})
     assert summary is None and note == why and method.startswith("deep generalist2d")
+
+
+def test_leave_one_set_out_rows(bench, monkeypatch, tmp_path):
+    """A set without its retrained model gets a reason, never a score; the paragraph
+    compares the shipped generalist with the retrained one on the sets that ran."""
+    monkeypatch.setattr(bench, "GEN_LOSO_DIR", tmp_path)
+    r = bench._gen_method(bench.GEN_LOSO, [], "DIC-C2DH-HeLa-01")
+    assert "--train-loso DIC-C2DH-HeLa-01" in r["not_possible"] and "items" not in r
+    assert bench.train_loso("no-such-set") == 2
+    good, bad = [1, 0, 0, 1, 0, 0, 0.9, 1], [0, 3, 1, 0, 3, 1, 0.0, 1]
+    assert "none run yet" in bench.loso_text({})
+    res = {"generalist2d": {"DIC-C2DH-HeLa-01": {"test": _part([good], [0])}},
+           bench.GEN_LOSO: {"DIC-C2DH-HeLa-01": {"test": _part([bad], [0])}}}
+    text = bench.loso_text(res)
+    assert "DIC-C2DH-HeLa-01: AP@0.5 1.000 -> 0.000" in text
+    assert "Not run for" in text and "PhC-C2DL-PSC-01" in text
