@@ -66,3 +66,18 @@ def test_flow_relinks_a_cell_whose_place_a_newcomer_took():
     mine = np.isin(np.asarray(tracks.rows), list(rows_a))
     assert tracks.objects["label"].to_numpy()[mine].tolist() == [
         tracks.objects["label"].to_numpy()[mine][0]] * 4
+
+
+def test_windowed_tracking_decides_the_flow_once_and_relinks():
+    """`--track-window`: the gate is judged on the first window and every window
+    follows it, so a colony is relinked in all of them."""
+    from types import SimpleNamespace
+
+    from celldyn.config import RunConfig
+    from celldyn.scale import plan
+
+    objects, a, succ = _sheet(n_frames=6)
+    config = RunConfig(track_window=2, max_distance=25.0, divisions=False)
+    tracks = plan.track(objects, None, config, SimpleNamespace(spacing=None, data=None))
+    assert "local flow on" in tracks.note and "on the first" in tracks.note
+    assert _successor(tracks, a) == {succ}

@@ -130,10 +130,33 @@ def track(objects: Any, labels: Any, config: RunConfig, movie: Any, *,
     if config.tracker != "learned":
         kw["division_reach"] = reach
     overlap = window_overlap(config)
+    if config.tracker == "lap":  # the local flow: decided once, on the first window
+        note += "; " + _flow_decision(objects, labels, config.track_window + overlap,
+                                      radius, kw)
     tracks = track_windows(objects, window=config.track_window, overlap=overlap,
                            max_distance=radius, labels=labels, progress=progress,
                            min_daughter_frames=config.min_daughter_frames, **kw)
     tracks.note = (f"{note}; in windows of {config.track_window} frames with {overlap} "
                    "frames of context on either side (--track-window)")
     return tracks
+
+
+def _flow_decision(objects: Any, labels: Any, frames: int, radius: float,
+                   kw: dict[str, Any]) -> str:
+    """Whether every window relinks with the local flow (celldyn.track.flow), judged
+    once on the movie's first `frames` frames so that all windows agree; sets
+    ``kw["flow"]`` and returns the run summary's clause."""
+    from ..track.flow import FLOW_COHERENCE, flow_coherence
+    from ..track.lap import lap_links
+
+    first = objects[objects["t"] < frames].reset_index(drop=True)
+    edges = lap_links(first, labels=None if labels is None else labels,
+                      max_distance=radius, max_gap=kw["max_gap"],
+                      divisions=kw["divisions"], merges=kw["merges"], spacing=kw["spacing"],
+                      division_reach=kw.get("division_reach"))
+    coherence = flow_coherence(first, edges, spacing=kw["spacing"])
+    kw["flow"] = coherence >= FLOW_COHERENCE
+    return (f"local flow {'on' if kw['flow'] else 'off'} (neighbours' motion coherence "
+            f"{coherence:.2f} on the first {frames} frames, "
+            f"{'>=' if kw['flow'] else '<'} {FLOW_COHERENCE})")
 
