@@ -76,9 +76,10 @@ def connect(*, workers: int | None = None, scheduler: str | None = None,
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the nanny passes the environment to its worker process
     try:
-        cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1,
-                               processes=int(workers) > 1, dashboard_address=":0",
-                               silence_logs=50)
+        with _glibc_malloc_defaults():
+            cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1,
+                                   processes=int(workers) > 1, dashboard_address=":0",
+                                   silence_logs=50)
     finally:
         for k, v in old.items():
             if v is None:
@@ -92,3 +93,23 @@ def connect(*, workers: int | None = None, scheduler: str | None = None,
     finally:
         client.close()
         cluster.close()
+
+
+@contextlib.contextmanager
+def _glibc_malloc_defaults() -> Iterator[None]:
+    """Start worker processes without dask's ``MALLOC_TRIM_THRESHOLD_``.
+
+    dask.distributed sets it (65536) in every nanny-spawned worker so that freed memory
+    goes back to the OS; setting it also switches off glibc's adaptive mmap threshold,
+    so every array over 128 KiB is mmap-ed and unmapped again. Per-frame segmentation
+    allocates and frees tens of such arrays a frame: strace counted 95,000 mmap/munmap
+    calls on a 119-frame movie (7,800 with the worker as a thread), and the kernel time
+    of a 2-worker run halved without it (benchmarks/RESULTS.md, 'Scale'). The nannies
+    read the setting once, when created, so restarted workers keep it. Memory is still
+    bounded by the tasks in flight (a few frames per worker)."""
+    import dask
+
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": env}):
+        yield
