@@ -49,8 +49,9 @@ RADIUS = 10
 JSON = Path(__file__).with_name("scale.json")
 GRID_SIZES = (1, 5, 20)  # the sizes of the issue; pairs of these and 1/2 workers not run are listed
 HISTORY = (
-    "Code of the rows (the 'note' column): the 0.25 and 1 GB rows and the 20 GB "
-    "1-worker row are from 1bbab24 (2026-12-04): one worker (`--workers 1`) is a thread "
+    "Code of the rows (the 'note' column): the 0.25 GB rows and the 20 GB "
+    "1-worker row are from 1bbab24 (2026-12-04; its 1 GB rows, since replaced by the "
+    "56af3b6 ones: 136.4 s and 94.9 s, 1.44x): one worker (`--workers 1`) is a thread "
     "of the run's own process, two are processes; at most 4 tasks per worker thread are "
     "on the scheduler at once, each carrying only its own read tasks. Before that fix "
     "every submission pickled the whole movie's graph (py-spy: the run process spent 0.1 "
@@ -87,7 +88,17 @@ FINDINGS = (
     "scales 1.53x (on 2 CPUs the run process's scheduler and client compete with the "
     "two worker processes); the run process's serial work is about 28 s: the automatic "
     "segmenter choice (about 7 s), the run folder (about 7.5 s), relabel (about 3 s), "
-    "tracking and start-up."
+    "tracking and start-up. "
+    "Since 56af3b6 (2026-12-04) LocalCluster workers start without dask's "
+    "MALLOC_TRIM_THRESHOLD_: setting it switches off glibc's adaptive mmap threshold, so "
+    "every array over 128 KiB was mmap-ed and unmapped again (strace on a 0.25 GB "
+    "2-worker run: 95,000 mmap and 91,000 munmap calls, against 7,800 mmap with the worker "
+    "as a thread). On that movie the 2-worker run's kernel time fell from 9.4-9.8 s to "
+    "2.8-2.9 s and its wall time from 34.4-35.1 s to 31.2-31.6 s (two runs each); on the "
+    "1 GB movie 2 workers are 1.55x faster than 1 (the 56af3b6 rows), against 1.41-1.44x "
+    "before. The rest of the gap to the machine's ceiling (below) is the serial work "
+    "listed above and the run process's scheduler and client, which share the 2 CPUs with "
+    "the workers."
 )
 
 
