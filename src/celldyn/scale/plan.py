@@ -146,17 +146,12 @@ def _flow_decision(objects: Any, labels: Any, frames: int, radius: float,
     """Whether every window relinks with the local flow (celldyn.track.flow), judged
     once on the movie's first `frames` frames so that all windows agree; sets
     ``kw["flow"]`` and returns the run summary's clause."""
-    from ..track.flow import FLOW_COHERENCE, flow_coherence
+    from ..track.flow import flow_gate
     from ..track.lap import lap_links
 
     first = objects[objects["t"] < frames].reset_index(drop=True)
-    edges = lap_links(first, labels=None if labels is None else labels,
-                      max_distance=radius, max_gap=kw["max_gap"],
+    edges = lap_links(first, labels=labels, max_distance=radius, max_gap=kw["max_gap"],
                       divisions=kw["divisions"], merges=kw["merges"], spacing=kw["spacing"],
                       division_reach=kw.get("division_reach"))
-    coherence = flow_coherence(first, edges, spacing=kw["spacing"])
-    kw["flow"] = coherence >= FLOW_COHERENCE
-    return (f"local flow {'on' if kw['flow'] else 'off'} (neighbours' motion coherence "
-            f"{coherence:.2f} on the first {frames} frames, "
-            f"{'>=' if kw['flow'] else '<'} {FLOW_COHERENCE})")
-
+    kw["flow"], clause = flow_gate(first, edges, spacing=kw["spacing"])
+    return f"{clause} on the first {frames} frames"

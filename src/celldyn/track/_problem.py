@@ -129,6 +129,12 @@ class Problem:
         off = np.linalg.norm(0.5 * (p[a] + p[b]) - p[m], axis=1)
         return off <= gate * np.linalg.norm(p[a] - p[b], axis=1)
 
+    def reach_costs(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Cost of candidate `rows` as daughter links of an astride division: the
+        static terms plus the position term in units of the division reach."""
+        d = self.candidates["distance"].to_numpy(float)[rows]
+        return self.static[rows] + self.costs.position * (d / self.division_reach) ** 2
+
     def daughter_links(
         self, mother: NDArray[np.int64], daughter: NDArray[np.int64]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
@@ -214,11 +220,9 @@ class Problem:
         zc = c1 + c2 + self.division_evidence(self.src[a], self.tgt[a], self.tgt[b])
         if self.wide_divisions:  # sisters astride their mother: in units of the reach
             w = self.astride(self.src[a], self.tgt[a], self.tgt[b], _scale.SPLIT_ASTRIDE)
-            d = self.candidates["distance"].to_numpy(float)
-            zc[w] = (self.static[a[w]] + self.static[b[w]] + self.costs.position * (
-                (d[a[w]] / self.division_reach) ** 2 + (d[b[w]] / self.division_reach) ** 2)
-                + self.division_evidence(self.src[a[w]], self.tgt[a[w]], self.tgt[b[w]],
-                                         wide=True))
+            zc[w] = (self.reach_costs(a[w]) + self.reach_costs(b[w])
+                     + self.division_evidence(self.src[a[w]], self.tgt[a[w]], self.tgt[b[w]],
+                                              wide=True))
         keep = zc < np.minimum(c1, c2) + self.costs.appear
         return a[keep], b[keep], zc[keep]
 

@@ -137,25 +137,19 @@ def track_objects(
     max_distance, reach, note = evidence.radius(max_distance, division_reach)
     if tracker != "learned":
         kw["division_reach"] = reach
-    edges = _links(objects, tracker, labels=labels, max_distance=max_distance,
-                   max_gap=max_gap, divisions=divisions, merges=merges, costs=costs,
-                   spacing=spacing, edge_costs=edge_costs, candidates=candidates,
-                   progress=progress, window=window, overlap=overlap, movie=movie,
-                   model=model,
-                   conservation=None if tracker == "learned" else evidence.conservation(),
-                   **kw)
+    common = dict(labels=labels, max_distance=max_distance, max_gap=max_gap,
+                  divisions=divisions, merges=merges, costs=costs, spacing=spacing,
+                  edge_costs=edge_costs, progress=progress, window=window, overlap=overlap,
+                  movie=movie, model=model,
+                  conservation=None if tracker == "learned" else evidence.conservation(),
+                  **kw)
+    edges = _links(objects, tracker, candidates=candidates, **common)
     if tracker == "lap" and candidates is None and edge_costs is None:
         from .flow import relink_with_flow
 
-        def relink(cands: pd.DataFrame) -> NDArray[np.int64]:
-            return _links(objects, tracker, labels=labels, max_distance=max_distance,
-                          max_gap=max_gap, divisions=divisions, merges=merges, costs=costs,
-                          spacing=spacing, edge_costs=None, candidates=cands,
-                          progress=progress, window=window, overlap=overlap, movie=movie,
-                          model=model, conservation=evidence.conservation(), **kw)
-
-        edges, clause = relink_with_flow(objects, edges, relink, max_distance=max_distance,
-                                         max_gap=max_gap, spacing=spacing, flow=flow)
+        edges, clause = relink_with_flow(
+            objects, edges, lambda cands: _links(objects, tracker, candidates=cands, **common),
+            max_distance=max_distance, max_gap=max_gap, spacing=spacing, flow=flow)
         note += f"; {clause}" if clause else ""
     tracks = Tracks.from_links(objects, edges, min_daughter_frames=min_daughter_frames,
                                max_distance=max_distance)

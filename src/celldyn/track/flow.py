@@ -32,7 +32,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 __all__ = ["FLOW_COHERENCE", "FLOW_NEIGHBOURS", "FLOW_MIN_NEIGHBOURS", "flow_coherence",
-           "neighbour_flow", "flow_candidates", "relink_with_flow"]
+           "neighbour_flow", "flow_candidates", "flow_gate", "relink_with_flow"]
 
 FLOW_NEIGHBOURS = 8
 """Neighbours whose first-pass steps make a cell's local flow."""
@@ -142,21 +142,32 @@ def flow_candidates(objects: pd.DataFrame, edges: NDArray[np.int64], *, max_dist
     return cands
 
 
+def flow_gate(objects: pd.DataFrame, edges: NDArray[np.int64], *,
+              spacing: Sequence[float] | None = None, flow: bool | None = None
+              ) -> tuple[bool, str]:
+    """Whether to relink with the local flow (`flow` True or False forces it; None:
+    :func:`flow_coherence` of the first pass's `edges` at least :data:`FLOW_COHERENCE`)
+    and a clause for the run summary ("" when `flow` is False)."""
+    if flow is False:
+        return False, ""
+    coherence = flow_coherence(objects, edges, spacing=spacing)
+    on = bool(flow) or coherence >= FLOW_COHERENCE
+    why = ("forced" if coherence < FLOW_COHERENCE else f">= {FLOW_COHERENCE}") if on else (
+        f"< {FLOW_COHERENCE}")
+    return on, (f"local flow {'on' if on else 'off'} (neighbours' motion coherence "
+                f"{coherence:.2f} {why})")
+
+
 def relink_with_flow(objects: pd.DataFrame, edges: NDArray[np.int64],
                      relink: Callable[[pd.DataFrame], NDArray[np.int64]], *,
                      max_distance: float, max_gap: int,
                      spacing: Sequence[float] | None = None, flow: bool | None = None,
                      ) -> tuple[NDArray[np.int64], str]:
-    """The links again with flow-corrected candidates (`relink(candidates)`) when `flow`
-    is True, or None and the first pass's `edges` are coherent enough; else `edges`.
-    Returns the links and a clause for the run summary ("" when `flow` is False)."""
-    if flow is False:
-        return edges, ""
-    coherence = flow_coherence(objects, edges, spacing=spacing)
-    if not (flow or coherence >= FLOW_COHERENCE):
-        return edges, (f"local flow off (neighbours' motion coherence {coherence:.2f} "
-                       f"< {FLOW_COHERENCE})")
+    """The links again with flow-corrected candidates (`relink(candidates)`) when
+    :func:`flow_gate` says so; else `edges`. Returns the links and the gate's clause."""
+    on, clause = flow_gate(objects, edges, spacing=spacing, flow=flow)
+    if not on:
+        return edges, clause
     cands = flow_candidates(objects, edges, max_distance=max_distance, max_gap=max_gap,
                             spacing=spacing)
-    why = "forced" if coherence < FLOW_COHERENCE else f">= {FLOW_COHERENCE}"
-    return relink(cands), f"local flow on (neighbours' motion coherence {coherence:.2f} {why})"
+    return relink(cands), clause

@@ -236,9 +236,8 @@ def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
         # sisters astride their mother: measured in units of the division reach
         wide = prob.astride(src[split], first, tgt[split], _scale.SPLIT_ASTRIDE)
         w = split[wide]
-        c_split[wide] = (prob.static[w] + costs.position * (
-            prob.candidates["distance"].to_numpy(float)[w] / prob.division_reach) ** 2
-            + prob.division_evidence(src[w], first[wide], tgt[w], wide=True))
+        c_split[wide] = prob.reach_costs(w) + prob.division_evidence(
+            src[w], first[wide], tgt[w], wide=True)
     c = np.concatenate(c_parts)
     c[gap.size + split.size:gap.size + split.size + merge.size] += prob.merge_cost(
         src[merge], pred[tgt[merge]], tgt[merge])
