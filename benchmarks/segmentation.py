@@ -1206,10 +1206,39 @@ GEN_TRAIN_DIAMETER = " (training-part diameter)"
 # benchmark artefacts (not shipped), in GEN_LOSO_DIR/SET, made by `--train-loso SET`.
 GEN_LOSO = "generalist2d leave-one-set-out"
 GEN_LOSO_DIR = Path(__file__).with_name(".models") / "generalist2d-loso"
-# the shipped generalist2d's training command (its CARD.md), less --out/--checkpoint-dir
-GEN_TRAIN_ARGS = ("--init", "nuclei2d", "--epochs", "30", "--iters", "300", "--batch", "8",
-                  "--crop", "128", "--val-per-set", "2", "--val-every", "5", "--seed", "0",
-                  "--no-progress")
+
+
+def _shipped_training_args() -> list[str]:
+    """The options of the shipped generalist2d's training command, as its config.json
+    records it, less where it wrote (--out, --checkpoint-dir) and the split file."""
+    import shlex
+
+    from celldyn.segment.deep.registry import model_folder
+
+    cfg = json.loads((model_folder("generalist2d") / "config.json").read_text())
+    words = shlex.split(cfg["training"]["command"])
+    words = words[words.index("segment") + 1:]
+    out, skip = [], False
+    for w in words:
+        if skip:
+            skip = False
+        elif w in ("--out", "--checkpoint-dir", "--splits"):
+            skip = True
+        else:
+            out.append(w)
+    return out
+
+
+def _loso_segmenter(set_name: str):
+    """The leave-one-set-out model of `set_name` with the shipped min_size, or None."""
+    from celldyn.segment.deep import load_segmenter
+
+    folder = GEN_LOSO_DIR / set_name
+    if not (folder / "weights.pt").is_file():
+        return None
+    seg = load_segmenter(folder)
+    seg.thresholds = {**seg.thresholds, "min_size": GEN_SHIPPED_MIN_SIZE}
+    return seg
 # the shipped model's post-hoc min_size (chosen on validation parts after training,
 # `--min-size-sweep`); a retrained model gets it too, so that the two differ only by data
 GEN_SHIPPED_MIN_SIZE = 150
@@ -1365,14 +1394,9 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
         from celldyn.segment.deep.datasets import load_part, median_diameter
 
         base = method[: -len(GEN_TRAIN_DIAMETER)]
-        if base == GEN_LOSO:
-            folder = GEN_LOSO_DIR / set_name
-            if not (folder / "weights.pt").is_file():
-                return {"not_possible": f"no model in {folder}"}
-            seg = load_segmenter(folder)
-            seg.thresholds = {**seg.thresholds, "min_size": GEN_SHIPPED_MIN_SIZE}
-        else:
-            seg = load_segmenter(base)
+        seg = _loso_segmenter(set_name) if base == GEN_LOSO else load_segmenter(base)
+        if seg is None:
+            return {"not_possible": f"no model in {GEN_LOSO_DIR / set_name}"}
         src = GEN_VALIDATION_OF.get(set_name, set_name)
         train = load_part(_gen_sets()[src], "train", DATA)
         known = [d for d in (median_diameter(it.labels) for it in train) if d]
@@ -1385,15 +1409,10 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
 
         from celldyn.segment.auto import _watershed, agreement
 
-        if method == GEN_LOSO:
-            folder = GEN_LOSO_DIR / set_name
-            if not (folder / "weights.pt").is_file():
-                return {"not_possible": f"no model in {folder} (train it with "
-                                        f"`--train-loso {set_name}`)"}
-            seg = load_segmenter(folder)
-            seg.thresholds = {**seg.thresholds, "min_size": GEN_SHIPPED_MIN_SIZE}
-        else:
-            seg = load_segmenter(method)
+        seg = _loso_segmenter(set_name) if method == GEN_LOSO else load_segmenter(method)
+        if seg is None:
+            return {"not_possible": f"no model in {GEN_LOSO_DIR / set_name} (train it with "
+                                    f"`--train-loso {set_name}`)"}
         for group in _gen_groups(set_name, items):
             middle = items[group[len(group) // 2]].image
             d = seg.estimate_diameter(middle)
@@ -1614,7 +1633,7 @@ def train_loso(set_name: str) -> int:
     ckpt = GEN_LOSO_DIR / f"{set_name}-checkpoints"
     cmd = [str(Path(sys.executable).with_name("celldyn")), "train", "segment", "--splits",
            str(Path(__file__).with_name("splits.py")), "--out", str(out),
-           "--checkpoint-dir", str(ckpt), *GEN_TRAIN_ARGS, "--exclude", set_name]
+           "--checkpoint-dir", str(ckpt), *_shipped_training_args(), "--exclude", set_name]
     if ckpt.is_dir() and any(ckpt.iterdir()):
         cmd.append("--resume")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

@@ -112,3 +112,11 @@ def test_leave_one_set_out_rows(bench, monkeypatch, tmp_path):
     text = bench.loso_text(res)
     assert "DIC-C2DH-HeLa-01: AP@0.5 1.000 -> 0.000" in text
     assert "Not run for" in text and "PhC-C2DL-PSC-01" in text
+
+
+def test_leave_one_set_out_retrains_with_the_shipped_command(bench):
+    """--train-loso takes its options from the shipped model's recorded command."""
+    args = bench._shipped_training_args()
+    assert args == ["--init", "nuclei2d", "--epochs", "30", "--iters", "300", "--batch", "8",
+                    "--crop", "128", "--val-per-set", "2", "--val-every", "5", "--seed", "0",
+                    "--no-progress"]
