@@ -17,7 +17,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ..errors import InputError
-from .costs import LinkCosts
+from .costs import LabelOverlaps, LinkCosts
 from .lap import lap_links
 from .scale import conservation_reference, estimate_motion_scale, likely_divisions
 from .solve_global import global_links
@@ -137,6 +137,8 @@ def track_objects(
     max_distance, reach, note = evidence.radius(max_distance, division_reach)
     if tracker != "learned":
         kw["division_reach"] = reach
+    if labels is not None:  # each frame pair's overlaps counted once for every pass
+        labels = labels if isinstance(labels, LabelOverlaps) else LabelOverlaps(labels)
     common = dict(labels=labels, max_distance=max_distance, max_gap=max_gap,
                   divisions=divisions, merges=merges, costs=costs, spacing=spacing,
                   edge_costs=edge_costs, progress=progress, window=window, overlap=overlap,

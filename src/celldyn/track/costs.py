@@ -95,8 +95,9 @@ from .candidates import physical_positions, search_radius
 from .scale import conservation_reference  # re-exported: it moved to scale.py
 
 __all__ = [
-    "LinkCosts",
     "MOTION_MODELS",
+    "LabelOverlaps",
+    "LinkCosts",
     "conservation_reference",
     "costs_from_probabilities",
     "division_evidence",
@@ -241,41 +242,14 @@ def iou_of_candidates(
     out = np.zeros(len(candidates), np.float64)
     if len(candidates) == 0:
         return out
+    overlaps = labels if isinstance(labels, LabelOverlaps) else LabelOverlaps(labels)
     ta, tb = t[src], t[tgt]
     pair_key = ta * (int(t.max()) + 1) + tb
     order = np.argsort(pair_key, kind="stable")
-    keys, starts = np.unique(pair_key[order], return_index=True)
-    frames: dict[int, tuple[NDArray, NDArray, NDArray]] = {}
-
-    def frame(i: int) -> tuple[NDArray, NDArray, NDArray]:
-        """Frame `i` flat, its foreground pixel indices and their labels."""
-        if i not in frames:
-            if len(frames) > 8:
-                frames.pop(min(frames))
-            if not 0 <= i < labels.shape[0]:
-                raise InputError(
-                    f"objects refer to frame {i} but labels have {labels.shape[0]} frames"
-                )
-            flat = np.asarray(labels[i]).ravel()
-            fg = np.flatnonzero(flat != 0)  # nonzero of a bool array is faster
-            frames[i] = (flat, fg, flat[fg].astype(np.int64))
-        return frames[i]
-
-    sizes: dict[int, NDArray] = {}
-
-    def size(i: int) -> NDArray:
-        if i not in sizes:
-            sizes[i] = np.bincount(frame(i)[2])
-        return sizes[i]
-
+    _, starts = np.unique(pair_key[order], return_index=True)
     for rows in np.split(order, starts[1:]):
         fa, fb = int(ta[rows[0]]), int(tb[rows[0]])
-        (_, fg_a, lab_a), (b, _, lab_b) = frame(fa), frame(fb)
-        # only frame a's foreground pixels can overlap: look b up there
-        under = b[fg_a].astype(np.int64)
-        both = under > 0
-        m = int(max(lab_a.max(initial=0), lab_b.max(initial=0))) + 1
-        codes, counts = np.unique(lab_a[both] * m + under[both], return_counts=True)
+        codes, counts, m = overlaps.pair(fa, fb)
         la, lb = lab[src[rows]], lab[tgt[rows]]
         want = la * m + lb
         inter = np.zeros(len(rows), np.int64)
@@ -283,7 +257,7 @@ def iou_of_candidates(
             pos = np.minimum(np.searchsorted(codes, want), len(codes) - 1)
             hit = codes[pos] == want
             inter[hit] = counts[pos[hit]]
-        sa, sb = size(fa), size(fb)
+        sa, sb = overlaps.sizes(fa), overlaps.sizes(fb)
         area_a = np.where(la < sa.size, sa[np.minimum(la, sa.size - 1)], 0)
         area_b = np.where(lb < sb.size, sb[np.minimum(lb, sb.size - 1)], 0)
         if kind == "overlap":
@@ -292,6 +266,68 @@ def iou_of_candidates(
             union = area_a + area_b - inter
         out[rows] = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
     return out
+
+
+class LabelOverlaps:
+    """A label movie whose frame pairs' overlap tables are computed once (ours).
+
+    Tracking asks for the IoU of the same frame pairs several times: the first link
+    pass, the local-flow relink (:mod:`celldyn.track.flow`), daughters beyond the search
+    radius, the merge term. Each call used to read both frames again and count their
+    overlapping pixels again (on a 1 GB movie, half of the tracker's time went to the
+    relink's second count). Wrapped once, each pair's table (every overlapping label
+    pair and its pixel count) and each frame's label sizes are kept: a few numbers per
+    object, never a frame; at most ``keep`` frames are held while tables are made.
+
+    Array-like where the trackers need it (``shape``, ``ndim``, ``dtype``, ``[t]``).
+    """
+
+    def __init__(self, labels: Any, *, keep: int = 9) -> None:
+        self.labels, self.keep = labels, keep
+        self.shape = tuple(labels.shape)
+        self.ndim, self.dtype = len(self.shape), getattr(labels, "dtype", None)
+        self._frames: dict[int, tuple[NDArray, NDArray, NDArray]] = {}
+        self._pairs: dict[tuple[int, int], tuple[NDArray, NDArray, int]] = {}
+        self._sizes: dict[int, NDArray] = {}
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.labels[index]
+
+    def _frame(self, i: int) -> tuple[NDArray, NDArray, NDArray]:
+        """Frame `i` flat, its foreground pixel indices and their labels."""
+        if i not in self._frames:
+            if len(self._frames) >= self.keep:
+                self._frames.pop(min(self._frames))
+            if not 0 <= i < self.shape[0]:
+                raise InputError(
+                    f"objects refer to frame {i} but labels have {self.shape[0]} frames"
+                )
+            flat = np.asarray(self.labels[i]).ravel()
+            fg = np.flatnonzero(flat != 0)  # nonzero of a bool array is faster
+            self._frames[i] = (flat, fg, flat[fg].astype(np.int64))
+        return self._frames[i]
+
+    def sizes(self, i: int) -> NDArray:
+        """Pixels per label of frame `i` (index: label)."""
+        if i not in self._sizes:
+            self._sizes[i] = np.bincount(self._frame(i)[2])
+        return self._sizes[i]
+
+    def pair(self, fa: int, fb: int) -> tuple[NDArray, NDArray, int]:
+        """Frames `fa` and `fb`'s overlaps: sorted codes ``label_a * m + label_b`` of
+        every overlapping pair, their pixel counts, and `m`."""
+        if (fa, fb) not in self._pairs:
+            (_, fg_a, lab_a), (b, _, lab_b) = self._frame(fa), self._frame(fb)
+            # only frame a's foreground pixels can overlap: look b up there
+            under = b[fg_a].astype(np.int64)
+            both = under > 0
+            m = int(max(lab_a.max(initial=0), lab_b.max(initial=0))) + 1
+            codes, counts = np.unique(lab_a[both] * m + under[both], return_counts=True)
+            self._pairs[fa, fb] = (codes, counts, m)
+        return self._pairs[fa, fb]
 
 
 def _renamed(costs: LinkCosts | None, config: LinkCosts | None, name: str
