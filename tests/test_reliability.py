@@ -93,7 +93,8 @@ def test_resume_reuses_finished_frames(movie_file, tmp_path):
     # prove the resumed run uses the saved frames rather than recomputing them.
     out = tmp_path / "res"
     movie = read_movie(movie_file)
-    cache = FrameCache(tmp_path / ".res.partial", fingerprint(movie, RunConfig()))
+    cache = FrameCache(tmp_path / ".res.partial",
+                       fingerprint(movie, RunConfig(), source=movie_file))  # as the cli
     seg = run(movie).labels  # tracked ids differ from per-frame ids; only shapes matter
     for t in range(5):
         cache.put(t, np.zeros_like(seg[t]))
@@ -167,3 +168,34 @@ def test_deep_segmenter_runs_are_byte_identical(movie_file, tmp_path):
     assert a == b
     record = json.loads((tmp_path / "a" / "run.json").read_text())
     assert record["config"]["segmenter"] == "deep" and record["config"]["model"] == "nuclei2d"
+
+
+def test_fingerprint_of_a_file_follows_its_content_and_time(tmp_path):
+    """A movie on disk is fingerprinted by its files' sizes and times (no pixel pass):
+    rewriting it changes the fingerprint, reading it again does not, and a run's own
+    scratch folder inside the movie's folder is not part of it."""
+    import os
+
+    from celldyn.io import read_movie, write_tiff
+    from celldyn.movie import Movie
+    from celldyn.pipeline import RunConfig, fingerprint
+
+    folder = tmp_path / "movie"
+    folder.mkdir()
+    path = folder / "m.tif"
+    data = np.arange(2 * 8 * 8, dtype=np.uint16).reshape(2, 8, 8)
+    write_tiff(path, Movie(data, "TYX"))
+    first = fingerprint(read_movie(path), RunConfig(), source=path)
+    assert fingerprint(read_movie(path), RunConfig(), source=path) == first
+    (folder / "m2.tif").write_bytes(b"another frame")  # a folder: each of its files
+    of_folder = fingerprint(read_movie(path), RunConfig(), source=folder)
+    assert of_folder != first
+    (folder / ".res.partial").mkdir()
+    (folder / ".res.partial" / "labels_000000.npy").write_bytes(b"x")
+    assert fingerprint(read_movie(path), RunConfig(), source=folder) == of_folder
+    write_tiff(path, Movie(data[::-1].copy(), "TYX"))  # same size, new pixels and time
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert fingerprint(read_movie(path), RunConfig(), source=path) != first
+    assert fingerprint(read_movie(path), RunConfig(method="threshold"),
+                       source=path) != fingerprint(read_movie(path), RunConfig(), source=path)

@@ -190,7 +190,11 @@ def run(
     # radius from the movie's motion (issue 16), in time windows (issue 19): tracks.note
     tracks = plan.track(objects, seg, config, movie, progress=bool(progress))
     release_memory()  # the tracker's candidates and cost arrays
-    if cache is not None and labels is None:  # long movies: tracked labels on disk
+    if client is not None and labels is None:  # painted by the tasks that write them
+        from .scale import relabel_lazy
+
+        tracked = relabel_lazy(seg, tracks.relabel_nodes())
+    elif cache is not None and labels is None:  # long movies: tracked labels on disk
         from dask.array import from_zarr
         tracked = from_zarr(tracks.relabel(seg, out=cache.tracked_store(movie.data.shape)))
     else:

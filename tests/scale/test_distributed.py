@@ -14,6 +14,7 @@ import pytest
 
 from celldyn.errors import CelldynError
 from celldyn.pipeline import FrameCache, RunConfig, fingerprint, run
+from celldyn.scale.execute import auto_chunk_frames
 from celldyn.scale import connect
 from celldyn.scale.execute import worker_loads
 from celldyn.simulate import simulate_movie
@@ -43,7 +44,9 @@ def test_dask_run_equals_in_process_run(client, sim2d, tmp_path):
     on_disk = run(sim2d.movie, config=config, client=client, cache=cache)
     _assert_same(plain, on_disk)
     parts = sorted(p.name for p in (tmp_path / "cache" / "objects").glob("*.parquet"))
-    assert parts == [f"part_{t:06d}_{t + 1:06d}.parquet" for t in range(8)]
+    n = auto_chunk_frames(sim2d.movie.data)  # small frames: several a task
+    assert n > 1
+    assert parts == [f"part_{t:06d}_{min(t + n, 8):06d}.parquet" for t in range(0, 8, n)]
 
 
 def test_dask_run_of_a_lazy_3d_movie_equals_in_process(client, sim3d):
@@ -90,24 +93,30 @@ def test_a_killed_worker_loses_and_doubles_no_frame(client, tmp_path):
     cache = FrameCache(tmp_path / "cache", fingerprint(sim.movie, RunConfig()))
     result = run(sim.movie, client=client, cache=cache)
     watcher.join()
-    assert killed and killed[0] < 40, "the worker was not killed mid-run"
+    assert killed and killed[0] < 40 // auto_chunk_frames(sim.movie.data), \
+        "the worker was not killed mid-run"
     _assert_same(plain, result)
     names = sorted(p.name for p in parts.glob("*.parquet"))
-    assert names == [f"part_{t:06d}_{t + 1:06d}.parquet" for t in range(40)]
+    n = auto_chunk_frames(sim.movie.data)
+    assert names == [f"part_{t:06d}_{min(t + n, 40):06d}.parquet" for t in range(0, 40, n)]
     client.wait_for_workers(2, timeout=60)  # the nanny restarted it
     assert set(client.run(os.getpid).values()) != set(pids.values())
 
 
-def test_resume_runs_only_the_missing_chunks(client, sim2d, tmp_path):
+def test_resume_runs_only_the_missing_chunks(client, sim2d, tmp_path, monkeypatch):
+    from celldyn.scale import execute
+
+    monkeypatch.setattr(execute, "MAX_CHUNK_FRAMES", 2)  # 4 chunks of 2 frames
     config = RunConfig()
     cache = FrameCache(tmp_path / "cache", fingerprint(sim2d.movie, config))
     first = run(sim2d.movie, config=config, client=client, cache=cache)
     parts = sorted((tmp_path / "cache" / "objects").glob("*.parquet"))
+    assert len(parts) == 4
     for p in parts[3:]:  # a crash after three chunks
         p.unlink()
     kept = {p.name: p.stat().st_mtime_ns for p in parts[:3]}
     cache = FrameCache(tmp_path / "cache", fingerprint(sim2d.movie, config))
-    assert len(cache) == 3
+    assert len(cache) == 6  # frames of the complete chunks
     again = run(sim2d.movie, config=config, client=client, cache=cache)
     assert {p.name: p.stat().st_mtime_ns for p in parts[:3]} == kept  # not redone
     assert all(p.exists() for p in parts)
@@ -170,7 +179,8 @@ def test_at_most_in_flight_tasks_are_on_the_scheduler(client, sim2d):
             seen.append(len(outstanding))
             return futures
 
-    labels, objects = segment_measure(sim2d.movie, sim2d.movie, client=Spy(), in_flight=3)
+    labels, objects = segment_measure(sim2d.movie, sim2d.movie, client=Spy(), in_flight=3,
+                                      chunk_frames=1)
     assert len(seen) >= 3 and max(seen) <= 3, seen  # 8 frames: several windows
     plain = segment_movie(sim2d.movie)
     assert np.array_equal(labels, plain)

@@ -184,7 +184,8 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None,
     work = output.with_name(f".{output.name}.partial")
     if work.exists() and not resume:
         shutil.rmtree(work)
-    cache = None if labels is not None else FrameCache(work, fingerprint(movie, config))
+    cache = None if labels is not None else FrameCache(
+        work, fingerprint(movie, config, source=movie_path))
     if resume and cache is not None and len(cache):
         click.echo(f"resuming: {len(cache)} of {movie.n_frames} frames already segmented",
                    err=True)

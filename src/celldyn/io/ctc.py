@@ -367,11 +367,32 @@ def _write_frames(
             photometric="minisblack",
         )
 
+    labels = getattr(frames, "labels", None)
+    if hasattr(labels, "dask") and times == list(range(int(labels.shape[0]))):
+        # a lazy movie: each chunk of frames written by the task that computes it, on
+        # dask's current scheduler (a run's cluster, or threads): one pass, in parallel
+        if any(len(c) > 1 for c in labels.chunks[1:]):  # whole frames per task
+            labels = labels.rechunk({i: -1 for i in range(1, labels.ndim)})
+        labels.map_blocks(_write_block, folder=str(folder), prefix=prefix, width=width,
+                          mask_dtype=np.dtype(dtype), drop_axis=list(range(1, labels.ndim)),
+                          meta=np.zeros(0, np.int64)).compute()
+        return
     # a batch of frames at a time: submitting every frame at once holds a future per
     # frame (30 MB on a 10,000-frame movie)
     with ThreadPoolExecutor(_N_THREADS) as pool:
         for i in range(0, len(times), 64):
             list(pool.map(write, times[i : i + 64]))
+
+
+def _write_block(block: np.ndarray, *, folder: str, prefix: str, width: int,
+                 mask_dtype: Any, block_info: Any = None) -> np.ndarray:
+    """Write a chunk of frames of a lazy label movie as ``{prefix}TTT.tif`` files."""
+    t0 = block_info[0]["array-location"][0][0]
+    for i in range(block.shape[0]):
+        tifffile.imwrite(Path(folder) / f"{prefix}{t0 + i:0{width}d}.tif",
+                         np.asarray(block[i]).astype(mask_dtype), compression="zlib",
+                         photometric="minisblack")
+    return np.zeros(block.shape[0], np.int64)
 
 
 class _Frames(Mapping):

@@ -5,6 +5,8 @@
 - :func:`segment_measure`: segmentation and measurement per chunk of frames as dask
   tasks, written incrementally to the run's resume cache
   (:mod:`celldyn.scale.execute`).
+- :func:`relabel_lazy`: the tracked label movie, painted chunk by chunk where the run
+  folder's writers read it (:mod:`celldyn.scale.execute`).
 - :func:`segment_blocks`: one frame segmented in overlapping blocks and stitched
   (:mod:`celldyn.scale.blocks`).
 - :func:`track_windows`: tracking in overlapping time windows, joined
@@ -18,7 +20,8 @@ the stages and io.
 
 from .blocks import segment_blocks
 from .cluster import auto_workers, connect
-from .execute import segment_measure
+from .execute import relabel_lazy, segment_measure
 from .windows import track_windows
 
-__all__ = ["auto_workers", "connect", "segment_blocks", "segment_measure", "track_windows"]
+__all__ = ["auto_workers", "connect", "relabel_lazy", "segment_blocks", "segment_measure",
+           "track_windows"]

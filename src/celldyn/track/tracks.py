@@ -130,8 +130,11 @@ class Tracks:
         """The label movie the objects were measured on, each object painted with its
         track id (objects that are not tracked become background). `out` (e.g. a zarr
         array on disk) is filled frame by frame and returned."""
-        nodes = (self.objects["t"].to_numpy(np.int64), self.seg_id, self.track_ids)
-        return relabel_by_tracklet(labels, nodes=nodes, out=out)
+        return relabel_by_tracklet(labels, nodes=self.relabel_nodes(), out=out)
+
+    def relabel_nodes(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """``(t, seg_id, track id)`` of every object: what :meth:`relabel` paints."""
+        return self.objects["t"].to_numpy(np.int64), self.seg_id, self.track_ids
 
     def summary(self) -> dict[str, int]:
         """Tracks, divisions, merges and gaps closed."""
