@@ -49,20 +49,18 @@ RADIUS = 10
 JSON = Path(__file__).with_name("scale.json")
 GRID_SIZES = (1, 5, 20)  # the sizes of the issue; pairs of these and 1/2 workers not run are listed
 HISTORY = (
-    "Code of the rows (the 'note' column): the 0.25 GB rows and the 20 GB "
-    "1-worker row are from 1bbab24 (2026-12-04; its 1 GB rows, since replaced by the "
-    "56af3b6 ones: 136.4 s and 94.9 s, 1.44x): one worker (`--workers 1`) is a thread "
-    "of the run's own process, two are processes; at most 4 tasks per worker thread are "
-    "on the scheduler at once, each carrying only its own read tasks. Before that fix "
-    "every submission pickled the whole movie's graph (py-spy: the run process spent 0.1 "
-    "CPU-second a frame on it on the 20 GB movie, and its memory grew with the movie). "
-    "The 5 GB rows and the 20 GB 2-worker row are from bf56e69 (same day): tracking's "
-    "division reach is separate from its search radius. On 1bbab24 the 20 GB 2-worker "
-    "row took 1,914.9 s with a peak of 3,217 MB, and the 5 GB rows 669.1 s / 452.0 s "
-    "(1.48x) with peaks of 936 / 1,396 MB. The 5 GB rows' segmentation is the same code; "
-    "they ran about 14 % slower on both worker counts (so did a 1 GB check run, 157.6 s "
-    "and 111.4 s), which is the shared machine, not the change. The 0.1 GB rows are "
-    "from older code with a worker process."
+    "Code of the rows (the 'note' column): the 0.25, 1 and 5 GB rows are from b0d9301 "
+    "(2026-12-04): the run process's serial work cut (see below). Before it, on the "
+    "same machine: 1 GB 168.5 s / 109.0 s (1.55x; 56af3b6), 5 GB 761.7 s / 525.0 s "
+    "(1.45x; bf56e69), 0.25 GB 38.1 s / 26.6 s and 34.6 s in-process (1bbab24); the 0.25 GB "
+    "rows ran 9-22 % slower this time on every path, the machine's doing, not the code's "
+    "(the same day, 1-worker runs of the code before b0d9301 took 46-48 s on that movie), "
+    "so only ratios within one run compare. One worker (`--workers "
+    "1`) is a thread of the run's own process, two are processes; at most 4 tasks per "
+    "worker thread are on the scheduler at once, each carrying only its own read tasks "
+    "(1bbab24: before, every submission pickled the whole movie's graph). The 20 GB "
+    "1-worker row is from 1bbab24; the 0.1 GB rows are from older code with a worker "
+    "process."
 )
 FINDINGS = (
     "The 20 GB peak: 3,217 MB on 1bbab24, 1,642 MB on bf56e69. It came in tracking (the "
@@ -79,9 +77,9 @@ FINDINGS = (
     "to 440 MB (about 20 KB a frame, not traced yet) over the 9,537 frames. Serial work "
     "in the run process: before the workers start, checking and fingerprinting the movie "
     "read all 20 GB (about 100 CPU-seconds); after them, tracking and the run folder "
-    "(relabel, OME-Zarr, CTC TIFFs, report), about 4 minutes on the 20 GB movie. With "
-    "35-40 % of the 1-worker time serial (Amdahl's law fitted to the 1- and 2-worker "
-    "rows of 1 and 5 GB), 2 workers on 2 CPUs give 1.44-1.48x, below the 1.6x target. "
+    "(relabel, OME-Zarr, CTC TIFFs, report), about 4 minutes on the 20 GB movie (before "
+    "b0d9301). With 35-40 % of the 1-worker time serial (Amdahl's law fitted to the 1- and 2-worker "
+    "rows of 1 and 5 GB), 2 workers on 2 CPUs gave 1.44-1.48x, below the 1.6x target. "
     "Measured on bf56e69 with a 1 GB movie (run.json timings, py-spy on the run "
     "process): 1 worker 157.6 s, of which segmentation 136.8 s and tracking 5.8 s; 2 "
     "workers 111.4 s, segmentation 89.6 s, tracking 5.6 s. The segmentation phase itself "
@@ -95,10 +93,30 @@ FINDINGS = (
     "2-worker run: 95,000 mmap and 91,000 munmap calls, against 7,800 mmap with the worker "
     "as a thread). On that movie the 2-worker run's kernel time fell from 9.4-9.8 s to "
     "2.8-2.9 s and its wall time from 34.4-35.1 s to 31.2-31.6 s (two runs each); on the "
-    "1 GB movie 2 workers are 1.55x faster than 1 (the 56af3b6 rows), against 1.41-1.44x "
+    "1 GB movie 2 workers were 1.55x faster than 1 (the 56af3b6 rows), against 1.41-1.44x "
     "before. The rest of the gap to the machine's ceiling (below) is the serial work "
     "listed above and the run process's scheduler and client, which share the 2 CPUs with "
     "the workers."
+    " Since b0d9301 (2026-12-04) the run process does less alone. Measured before it "
+    "(py-spy on the run process's main thread, 1 GB, 2 workers, 112 s): segmentation "
+    "87.7 s, tracking 5.5 s, relabel 3.7 s, CTC masks 3.2 s, fingerprint 2.7 s, movie "
+    "check 2.3 s, OME-Zarr labels 2.0 s, report 1.6 s, start-up and the rest about 3 s. "
+    "Four changes: tracking counts each frame pair's mask overlaps once "
+    "(celldyn.track.costs.LabelOverlaps; the local-flow relink counted them again, 2.5 s); "
+    "the tracked labels are painted lazily by the run folder's writers "
+    "(celldyn.scale.relabel_lazy) instead of into a second zarr store read back; a movie "
+    "on disk is fingerprinted for --resume by its files' sizes and modification times "
+    "instead of by hashing every pixel; small frames go several to a task "
+    "(celldyn.scale.execute.auto_chunk_frames: up to 4 frames or 8 MB, 120 tasks instead "
+    "of 477 on the 1 GB movie; about 1 s less on the 0.25 GB movie with either worker "
+    "count). Run folders are byte-identical. Tried and not kept: writing the run folder "
+    "(OME-Zarr labels, CTC masks) on the 2 worker processes instead of the run process's "
+    "threads was slower (119 frames: 1.5 s against 0.9-1.1 s: the distributed "
+    "scheduler's cost per task exceeds the pixel work it spreads), and reading the movie "
+    "check's batches on threads saved 0.3 s of 1.9 s. The movie check still reads the "
+    "whole movie before any work (it must stop a NaN frame before hours of "
+    "segmentation). Worker peaks grew with the larger tasks (1 GB, 2 workers: 908 -> "
+    "1,075 MB)."
 )
 
 
@@ -348,6 +366,21 @@ def _report(rows: list[dict], old: list[dict], args: argparse.Namespace) -> None
         notes.append(f"Largest movie run: {top['movie GB']:g} GB, peak RSS of the process "
                      f"tree {max(r['peak RSS MB'] for r in big if r['movie GB'] == top['movie GB']):.0f} MB "
                      "(target under 3,000 MB on 20 GB).")
+    pairs = [(gb, r["speed-up vs 1 worker"]) for gb in GRID_SIZES for r in big
+             if r["movie GB"] == gb and str(r["workers"]) == "2"
+             and "speed-up vs 1 worker" in r]
+    if pairs:
+        notes.append("Target (2 workers at least 1.6x faster than 1): " + "; ".join(
+            f"{gb:g} GB {x:.2f}x ({'met' if x >= 1.6 else 'not met'})" for gb, x in pairs)
+            + " (one run each, on a machine shared with other jobs: see 'load').")
+    linear = {w: [(r["movie GB"], r["seconds"] / r["movie GB"]) for r in big
+                  if str(r["workers"]) == w and r["movie GB"] in GRID_SIZES]
+              for w in ("1", "2")}
+    lines = [f"{w} worker{'s' * (w != '1')}: " + ", ".join(
+        f"{gb:g} GB {sec:.0f}" for gb, sec in sorted(v)) for w, v in linear.items() if v]
+    if lines:
+        notes.append("Seconds per GB (time linear in size when these agree; rows from "
+                     "different code are marked in 'note'): " + "; ".join(lines) + ".")
     notes.append(HISTORY)
     notes.append(FINDINGS)
     data = json.loads(args.json.read_text()) if args.json.exists() else {}
