@@ -49,10 +49,10 @@ RADIUS = 10
 JSON = Path(__file__).with_name("scale.json")
 GRID_SIZES = (1, 5, 20)  # the sizes of the issue; pairs of these and 1/2 workers not run are listed
 HISTORY = (
-    "Code of the rows (the 'note' column): the 0.25, 1 and 5 GB rows are from b0d9301 "
-    "(2026-12-04): the run process's serial work cut (see below). Before it, on the "
-    "same machine: 1 GB 168.5 s / 109.0 s (1.55x; 56af3b6), 5 GB 761.7 s / 525.0 s "
-    "(1.45x; bf56e69), 0.25 GB 38.1 s / 26.6 s and 34.6 s in-process (1bbab24); the 0.25 GB "
+    "Code of the rows (the 'note' column): the 0.25, 1 and 5 GB rows and the 20 GB "
+    "2-worker row are from b0d9301 (2026-12-04): the run process's serial work cut (see "
+    "below). Before it, on the same machine: 1 GB 168.5 s / 109.0 s (1.55x; 56af3b6), "
+    "5 GB 761.7 s / 525.0 s (1.45x; bf56e69), 20 GB 2 workers 2,068.7 s (bf56e69), 0.25 GB 38.1 s / 26.6 s and 34.6 s in-process (1bbab24); the 0.25 GB "
     "rows ran 9-22 % slower this time on every path, the machine's doing, not the code's "
     "(the same day, 1-worker runs of the code before b0d9301 took 46-48 s on that movie), "
     "so only ratios within one run compare. One worker (`--workers "
@@ -63,7 +63,7 @@ HISTORY = (
     "process."
 )
 FINDINGS = (
-    "The 20 GB peak: 3,217 MB on 1bbab24, 1,642 MB on bf56e69. It came in tracking (the "
+    "The 20 GB peak: 3,217 MB on 1bbab24, 1,642 MB on bf56e69, 1,848 MB on b0d9301 (larger tasks). On bf56e69 it came in tracking (the "
     "process tree, sampled by hand, stayed under 1.3 GB while segmenting and under 0.9 GB "
     "while writing the run folder): the synthetic discs never divide, and tracking then "
     "widened every link's search radius to its unseen-division reach (2 x 0.75 x the "
