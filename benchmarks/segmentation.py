@@ -1207,6 +1207,10 @@ GEN_TRAIN_DIAMETER = " (training-part diameter)"
 GEN_LOSO = "generalist2d leave-one-set-out"
 GEN_LOSO_DIR = Path(__file__).with_name(".models") / "generalist2d-loso"
 
+# the shipped model's post-hoc min_size (chosen on validation parts after training,
+# `--min-size-sweep`); a retrained model gets it too, so that the two differ only by data
+GEN_SHIPPED_MIN_SIZE = 150
+
 
 def _shipped_training_args() -> list[str]:
     """The options of the shipped generalist2d's training command, as its config.json
@@ -1229,6 +1233,11 @@ def _shipped_training_args() -> list[str]:
     return out
 
 
+def _no_loso_model(set_name: str) -> dict:
+    return {"not_possible": f"no model in {GEN_LOSO_DIR / set_name} (train it with "
+                            f"`--train-loso {set_name}`)"}
+
+
 def _loso_segmenter(set_name: str):
     """The leave-one-set-out model of `set_name` with the shipped min_size, or None."""
     from celldyn.segment.deep import load_segmenter
@@ -1239,9 +1248,6 @@ def _loso_segmenter(set_name: str):
     seg = load_segmenter(folder)
     seg.thresholds = {**seg.thresholds, "min_size": GEN_SHIPPED_MIN_SIZE}
     return seg
-# the shipped model's post-hoc min_size (chosen on validation parts after training,
-# `--min-size-sweep`); a retrained model gets it too, so that the two differ only by data
-GEN_SHIPPED_MIN_SIZE = 150
 
 
 def _gen_sets() -> dict:
@@ -1396,7 +1402,7 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
         base = method[: -len(GEN_TRAIN_DIAMETER)]
         seg = _loso_segmenter(set_name) if base == GEN_LOSO else load_segmenter(base)
         if seg is None:
-            return {"not_possible": f"no model in {GEN_LOSO_DIR / set_name}"}
+            return _no_loso_model(set_name)
         src = GEN_VALIDATION_OF.get(set_name, set_name)
         train = load_part(_gen_sets()[src], "train", DATA)
         known = [d for d in (median_diameter(it.labels) for it in train) if d]
@@ -1411,8 +1417,7 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
 
         seg = _loso_segmenter(set_name) if method == GEN_LOSO else load_segmenter(method)
         if seg is None:
-            return {"not_possible": f"no model in {GEN_LOSO_DIR / set_name} (train it with "
-                                    f"`--train-loso {set_name}`)"}
+            return _no_loso_model(set_name)
         for group in _gen_groups(set_name, items):
             middle = items[group[len(group) // 2]].image
             d = seg.estimate_diameter(middle)

@@ -360,12 +360,7 @@ def _write_frames(
     dtype = _label_dtype(np.asarray([max_label]))
 
     def write(t: int) -> None:
-        tifffile.imwrite(
-            folder / f"{prefix}{t:0{width}d}.tif",
-            np.asarray(frames[t]).astype(dtype),
-            compression="zlib",
-            photometric="minisblack",
-        )
+        _write_mask(folder / f"{prefix}{t:0{width}d}.tif", frames[t], dtype)
 
     labels = getattr(frames, "labels", None)
     if hasattr(labels, "dask") and times == list(range(int(labels.shape[0]))):
@@ -389,10 +384,14 @@ def _write_block(block: np.ndarray, *, folder: str, prefix: str, width: int,
     """Write a chunk of frames of a lazy label movie as ``{prefix}TTT.tif`` files."""
     t0 = block_info[0]["array-location"][0][0]
     for i in range(block.shape[0]):
-        tifffile.imwrite(Path(folder) / f"{prefix}{t0 + i:0{width}d}.tif",
-                         np.asarray(block[i]).astype(mask_dtype), compression="zlib",
-                         photometric="minisblack")
+        _write_mask(Path(folder) / f"{prefix}{t0 + i:0{width}d}.tif", block[i], mask_dtype)
     return np.zeros(block.shape[0], np.int64)
+
+
+def _write_mask(path: Path, frame: Any, dtype: Any) -> None:
+    """One CTC mask file: `frame` as `dtype`, zlib-compressed."""
+    tifffile.imwrite(path, np.asarray(frame).astype(dtype), compression="zlib",
+                     photometric="minisblack")
 
 
 class _Frames(Mapping):

@@ -31,6 +31,7 @@ from ..errors import CelldynError
 from ..measure import measure_objects
 from ..movie import Movie
 from ..segment.api import frame_function
+from ..track.graph import relabel_by_tracklet
 from .blocks import segment_blocks
 
 __all__ = ["CHUNK_BYTES", "IN_FLIGHT_PER_THREAD", "LOADS", "MAX_CHUNK_FRAMES",
@@ -307,8 +308,8 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
 def relabel_lazy(labels: Any, nodes: tuple[Any, Any, Any]) -> Any:
     """The label movie painted with track ids, as a lazy dask array (ours).
 
-    The same pixels as :func:`~celldyn.track.graph.relabel_by_tracklet` with the same
-    `nodes` ``(t, seg_id, tracklet)``, but nothing is computed here: each chunk of
+    :func:`~celldyn.track.graph.relabel_by_tracklet` of `nodes` ``(t, seg_id, tracklet)``,
+    chunk by chunk, and nothing computed here: each chunk of
     frames is painted where it is read, by the tasks that write the run folder
     (OME-Zarr labels, CTC masks) on the cluster's workers. Before, the run process
     painted every frame into a second zarr store on its own (a serial pass over the
@@ -318,8 +319,12 @@ def relabel_lazy(labels: Any, nodes: tuple[Any, Any, Any]) -> Any:
     """
     import dask.array as da
 
-    darr = labels if hasattr(labels, "dask") else da.from_zarr(labels) if hasattr(
-        labels, "store") else da.from_array(labels, chunks=(1, *labels.shape[1:]))
+    if hasattr(labels, "dask"):
+        darr = labels
+    elif hasattr(labels, "store"):  # zarr: its own chunks
+        darr = da.from_zarr(labels)
+    else:
+        darr = da.from_array(labels, chunks=(1, *labels.shape[1:]))
     if any(len(c) > 1 for c in darr.chunks[1:]):  # blocks: whole frames per task
         darr = darr.rechunk({i: -1 for i in range(1, darr.ndim)})
     t, seg, tid = (np.asarray(a, dtype=np.int64) for a in nodes)
@@ -339,14 +344,7 @@ def relabel_lazy(labels: Any, nodes: tuple[Any, Any, Any]) -> Any:
 
 
 def _paint(frames: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """Frames painted with track ids: ``pairs[i]`` maps frame i's seg ids to track ids
-    (ids not listed, and seg ids above the frame's largest, become background)."""
-    out = np.zeros(frames.shape, dtype=np.int32)
-    for i in range(frames.shape[0]):
-        frame = np.asarray(frames[i])
-        lut = np.zeros(int(frame.max(initial=0)) + 1, dtype=np.int32)
-        seg, tid = pairs[i, :, 0], pairs[i, :, 1]
-        keep = (seg > 0) & (seg < lut.size)
-        lut[seg[keep]] = tid[keep]
-        out[i] = lut[frame]
-    return out
+    """Frames painted with track ids by :func:`relabel_by_tracklet`: ``pairs[i]`` holds
+    frame i's (seg id, track id) pairs, seg id 0 for padding."""
+    i, k = np.nonzero(pairs[:, :, 0])
+    return relabel_by_tracklet(frames, nodes=(i, pairs[i, k, 0], pairs[i, k, 1]))

@@ -227,7 +227,8 @@ def iou_of_candidates(
     ----------
     labels : (T, [Z,] Y, X) int array, numpy or dask
         The label movie the objects were measured on (``objects.label`` is the id of
-        an object in ``labels[objects.t]``).
+        an object in ``labels[objects.t]``). A :class:`LabelOverlaps` of it
+        reuses the overlaps counted by earlier calls.
     objects, candidates : DataFrame
         As for :func:`link_costs`.
 
