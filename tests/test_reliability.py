@@ -199,3 +199,26 @@ def test_fingerprint_of_a_file_follows_its_content_and_time(tmp_path):
     assert fingerprint(read_movie(path), RunConfig(), source=path) != first
     assert fingerprint(read_movie(path), RunConfig(method="threshold"),
                        source=path) != fingerprint(read_movie(path), RunConfig(), source=path)
+
+
+def test_fingerprint_of_an_unreadable_folder_hashes_the_pixels(tmp_path, monkeypatch):
+    """A movie folder that cannot be listed (a subfolder without permission) is
+    fingerprinted by its pixels, not stopped with a PermissionError traceback."""
+    from pathlib import Path
+
+    from celldyn.movie import Movie
+    from celldyn.pipeline import RunConfig, fingerprint
+
+    folder = tmp_path / "movie"
+    folder.mkdir()
+    (folder / "t000.tif").write_bytes(b"frame")
+    movie = Movie(np.arange(2 * 8 * 8, dtype=np.uint16).reshape(2, 8, 8), "TYX")
+    pixels = fingerprint(movie, RunConfig())
+
+    def unreadable(self, pattern):
+        raise PermissionError(13, "Permission denied", str(self / "locked"))
+
+    monkeypatch.setattr(Path, "rglob", unreadable)
+    assert fingerprint(movie, RunConfig(), source=folder) == pixels
+    other = Movie(np.zeros((2, 8, 8), np.uint16), "TYX")
+    assert fingerprint(other, RunConfig(), source=folder) != pixels

@@ -214,11 +214,13 @@ def fingerprint(movie: Any, config: Any, *, source: str | Path | None = None) ->
          **({"blocks": [config.block_size, config.block_overlap]}
             if getattr(config, "block_size", None) else {})},
         sort_keys=True, default=str).encode())
-    files = _source_files(source)
-    if files:
+    try:
+        stats = [(f, f.stat()) for f in _source_files(source)]
+    except OSError:  # an unreadable file or subfolder in the movie's folder: the pixels
+        stats = []
+    if stats:
         root = Path(source).resolve()
-        for f in files:
-            st = f.stat()
+        for f, st in stats:
             h.update(f"{f.relative_to(root) if f != root else f.name}\0{st.st_size}\0"
                      f"{st.st_mtime_ns}\n".encode())
         return h.hexdigest()[:16]

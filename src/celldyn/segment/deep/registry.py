@@ -344,7 +344,7 @@ def segment_movie_deep(
         per movie on its middle frame (:meth:`DeepSegmenter.estimate_diameter`, a
         probe at zooms 1/4 to 1.4); None runs at the native scale.
     tile : int
-        Largest tile side for inference (default: 768 px in 2D, 512 in 3D); memory is
+        Largest tile side for inference (default: 1280 px in 2D, 512 in 3D); memory is
         bounded by one tile.
     thresholds : dict, optional
         Override ``thresholds.json`` entries (``fg_threshold``, ``marker_threshold``,

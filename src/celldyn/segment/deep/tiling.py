@@ -45,10 +45,11 @@ from .unet import UNet
 
 __all__ = ["inference_net", "predict_logits", "receptive_radius", "torch_backend"]
 
-# Default largest tile sides: a 2D tile of 768 px holds a 512 px network input whole
-# (one 640 px tile: half the time of 2 x 2 tiles of 512 px, identical labels); 3D tiles
-# keep Z whole, so their side stays smaller for memory.
-TILE_2D = 768
+# Default largest tile sides: a 2D tile of 1280 px holds a 1024 px network input whole
+# (one 1152 px tile instead of 2 x 2 tiles of 640 px: 1.33 instead of 1.64 megapixels
+# through the network, 1.2x faster; peak memory for a 2048 px frame 758 instead of 373
+# MiB, 2026-12-04, one thread); 3D tiles keep Z whole, so their side stays smaller.
+TILE_2D = 1280
 TILE_3D = 512
 
 _FORCE_TORCH: contextvars.ContextVar[bool] = contextvars.ContextVar("celldyn_force_torch",
