@@ -2014,6 +2014,48 @@ def _card_loso(res: dict) -> str:
             "70 CPU-minutes each). Fine-tune on a few annotated frames of your own data.")
 
 
+def _card_stage(tr: dict) -> str:
+    """One training run of the card: command, seed, schedule, kept epoch, epoch table."""
+    hist = "\n".join(
+        f"| {int(h['epoch']) + 1} | {h['loss']:.4f} | {h.get('val_ap50', float('nan')):.3f} | "
+        f"{h.get('val_ap75', float('nan')):.3f} | {h['seconds']:.0f} |" for h in tr["history"])
+    kept = None if tr.get("best_epoch") is None else tr["best_epoch"] + 1
+    stop = (f"; stopped after epoch {tr['stop_after']} (`--stop-after`, same weights as the "
+            "full run at that epoch)" if tr.get("stop_after") else "")
+    return f"""```
+{tr['command']}
+```
+seed {tr['seed']}; {tr['epochs']} epochs x {tr['iters_per_epoch']} iterations, batch
+{tr['batch']}, {tr['crop']} px crops, AdamW (lr {tr['config'].get('lr', 'default')}) with
+cosine decay over the {tr['epochs']} epochs{stop}; kept epoch: {kept} (best mean validation
+AP@0.5/0.75, scored every {tr['config'].get('val_every', 1)} epochs). {tr['seconds'] / 60:.0f}
+minutes on one thread of the shared 2-core CPU machine (other jobs running).
+
+| epoch | loss | validation AP@0.5 | AP@0.75 | seconds |
+|---|---|---|---|---|
+{hist}
+"""
+
+
+def _card_training(tr: dict) -> str:
+    """The card's "Command and seed" section: one run, or the first run and the run
+    that continued it (``training["previous"]``: the record of the weights it started
+    from)."""
+    common = ("`CHECKPOINTS` is any folder for the per-epoch checkpoints; `--resume` "
+              "continues an interrupted run from them with the same weights as an "
+              "uninterrupted one (tests/segment/test_train_splits.py). Seeds: "
+              "`torch.manual_seed`, crops from `numpy.random.default_rng((seed, epoch))`, "
+              "`torch.use_deterministic_algorithms(True)`.\n\n")
+    prev = tr.get("previous")
+    if not prev:
+        return "## Command and seed\n" + common + _card_stage(tr)
+    return ("## Commands and seeds (two runs)\n" + common
+            + "**Run 1** (from `nuclei2d`):\n" + _card_stage(prev)
+            + "\n**Run 2** (continues run 1's weights, the `generalist2d` folder it wrote, "
+              "with a new warm restart of the learning rate and new crops; the kept "
+              "epoch is chosen on the same validation parts):\n" + _card_stage(tr))
+
+
 def write_generalist_card(res: dict, folder: Path | None = None) -> None:
     """CARD.md of the shipped generalist from its config.json and the cached test rows."""
     folder = folder or Path(__file__).resolve().parents[1] / "src" / "celldyn" / "models" \
@@ -2023,9 +2065,6 @@ def write_generalist_card(res: dict, folder: Path | None = None) -> None:
     cfg = json.loads((folder / "config.json").read_text())
     th = json.loads((folder / "thresholds.json").read_text())
     tr = cfg["training"]
-    hist = "\n".join(
-        f"| {int(h['epoch']) + 1} | {h['loss']:.4f} | {h.get('val_ap50', float('nan')):.3f} | "
-        f"{h.get('val_ap75', float('nan')):.3f} | {h['seconds']:.0f} |" for h in tr["history"])
     rows = []
     for set_name in _gen_sets():
         r = res.get("generalist2d", {}).get(set_name, {}).get("test")
@@ -2041,6 +2080,12 @@ def write_generalist_card(res: dict, folder: Path | None = None) -> None:
                     + " |")
     sha = cfg["sha256"]
     size = (folder / "weights.pt").stat().st_size / 1e6
+    minutes = sum(st["seconds"] for st in (tr.get("previous"), tr) if st) / 60
+
+    def ap(set_name: str) -> str:
+        r = res.get("generalist2d", {}).get(set_name, {}).get("test")
+        return f"{_summary(r['items'])['AP@0.5']:.2f}" if r else "not scored"
+
     text = f"""# Model card: `generalist2d` (deep 2D instance segmentation: nuclei, bacteria, whole cells)
 
 One 2D model for fluorescent / brightfield / H&E nuclei, phase-contrast and fluorescent
@@ -2071,26 +2116,7 @@ thresholds. **Test parts were never trained or tuned on**; the embedded demo (E.
 colony rows 590-909, columns 330-649, frames 0-39) is the E. coli colony's test part.
 Not used: seg-PlantSeg-3D-nuclei (3D), seg-EM-drosophila-vnc-mito (semantic EM).
 
-## Command and seed
-```
-{tr['command']}
-```
-`CHECKPOINTS` is any folder for the per-epoch checkpoints; `--resume` continues an
-interrupted run from them with the same weights as an uninterrupted one
-(tests/segment/test_train_splits.py).
-seed {tr['seed']} (`torch.manual_seed`, crops from `numpy.random.default_rng((seed, epoch))`,
-`torch.use_deterministic_algorithms(True)`); resumable (`--resume`); {tr['epochs']} epochs x
-{tr['iters_per_epoch']} iterations, batch {tr['batch']}, {tr['crop']} px crops, AdamW with cosine
-decay over the {tr['epochs']} epochs{'; stopped after epoch ' + str(tr['stop_after']) + ' (`--stop-after`, same weights as the full run at that epoch)' if tr.get('stop_after') else ''};
-kept epoch: {None if tr.get('best_epoch') is None else tr['best_epoch'] + 1} (best mean validation AP@0.5/0.75, scored every
-{tr['config'].get('val_every', 1)} epochs). {tr['seconds'] / 60:.0f} minutes on one thread of the shared
-2-core CPU machine (other jobs running); the validation score was still rising slowly
-at the end, so a longer schedule (or `--device cuda`) should help.
-
-| epoch | loss | validation AP@0.5 | AP@0.75 | seconds |
-|---|---|---|---|---|
-{hist}
-
+{_card_training(tr)}
 ## Test scores (benchmarks/RESULTS.md, "Segmentation: generalist and automatic choice")
 Held-out test parts, subsampled evenly (at most 8 images per set; DSB2018 12); object
 size from the scale probe; best classical variant chosen on validation.
@@ -2100,10 +2126,12 @@ size from the scale probe; best classical variant chosen on validation.
 {chr(10).join(rows)}
 
 ## Limits
-- Fails on the mother-machine E. coli (test AP@0.5 0.00; the probe picks 101 px for
-  16 px rods) and is weak on budding yeast in brightfield (0.36). Whole cells (DIC 0.50,
-  PSC 0.65) and DSB2018 (0.65) are below what a larger model trained longer should
-  reach: 83 CPU-minutes on one thread, validation AP still rising.
+- Fails on the mother-machine E. coli (test AP@0.5 {ap('seg-BABY-ecoli-mothermachine')};
+  the probe misjudges its 16 px rods) and is weak on budding yeast in brightfield
+  ({ap('seg-BABY-yeast-brightfield')}). Whole cells (DIC {ap('DIC-C2DH-HeLa-01')}, PSC
+  {ap('PhC-C2DL-PSC-01')}) and DSB2018 ({ap('seg-DSB2018-stage1-train-subset')}) are below
+  what a larger model trained longer should reach ({minutes:.0f} CPU-minutes on one
+  thread in all).
 - `min_size` 150 px at the model's scale (objects under about a fifth of the working
   object's area are dropped) was chosen on the validation parts after training; it
   raised most test parts but lowered the E. coli colony's SEG (0.745 -> 0.728): newborn
