@@ -8,6 +8,10 @@
     nice python benchmarks/segmentation.py --train-cellpose-generalist [EPOCHS]
         trains Cellpose 3 from scratch on the generalist's training parts (scored by
         --generalist --methods "cellpose3 (from scratch, generalist split)")
+    nice python benchmarks/segmentation.py --train-stardist-generalist [EPOCHS]
+        trains StarDist from scratch on the generalist's training parts (its own
+        environment, benchmarks/.envs/stardist; scored by --generalist --methods
+        "stardist (from scratch, generalist split)")
     nice python benchmarks/segmentation.py [--peers-only]
         scores every method on the held-out frames (--peers-only: only the peers, merged
         into segmentation.json), writes the RESULTS.md section
@@ -336,6 +340,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="train Cellpose 3 from scratch on the generalist's training parts "
                          f"(default {CP_GEN_EPOCHS} epochs; weights in "
                          "benchmarks/.envs/cellpose_models/generalist_split)")
+    ap.add_argument("--train-stardist-generalist", type=int, nargs="?",
+                    const=SD_GEN_EPOCHS, default=None, metavar="EPOCHS",
+                    help="train StarDist from scratch on the generalist's training parts "
+                         f"(default {SD_GEN_EPOCHS} epochs of --stardist-steps steps; stardist "
+                         "environment, model in benchmarks/.envs/stardist_models/"
+                         "generalist_split)")
+    ap.add_argument("--stardist-steps", type=int, default=SD_GEN_STEPS,
+                    help=f"steps per epoch for --train-stardist-generalist "
+                         f"(default {SD_GEN_STEPS})")
     ap.add_argument("--peers-only", action="store_true",
                     help="score only the peers (Cellpose 3), merge their rows into "
                          "segmentation.json and rewrite the RESULTS.md section")
@@ -427,6 +440,14 @@ def main(argv: list[str] | None = None) -> int:
             print(why)
             return 1
         print(json.dumps(cellpose_train_generalist(args.train_cellpose_generalist)))
+        return 0
+    if args.train_stardist_generalist is not None:
+        why = stardist_available()
+        if why:
+            print(why)
+            return 1
+        print(json.dumps(stardist_train_generalist(args.train_stardist_generalist,
+                                                   args.stardist_steps)))
         return 0
     if args.peers_only:
         return run_peers_only(quick=args.quick)
@@ -778,6 +799,124 @@ def cellpose_train_generalist(epochs: int, nimg_per_epoch: int = CELLPOSE_NIMG_P
     (out / "train.json").write_text(json.dumps(meta, indent=1))
     return meta
 
+
+
+# StarDist trained from scratch on the generalist's training parts (issue 15, item 4).
+STARDIST_PY = Path(__file__).resolve().parent / ".envs" / "stardist" / "bin" / "python"
+STARDIST_RUN = Path(__file__).resolve().parent / "peers" / "run_stardist.py"
+SD_GEN_METHOD = "stardist (from scratch, generalist split)"
+SD_GEN_MODELS = Path(__file__).resolve().parent / ".envs" / "stardist_models" / \
+    "generalist_split"
+SD_GEN_EPOCHS = 80   # ~0.19 s per step of batch 4 on 1 thread: 80 x 100 steps took 24 min
+SD_GEN_STEPS = 100
+
+
+def stardist_available() -> str | None:
+    """None when the StarDist peer can run, else why not."""
+    import subprocess
+
+    if not STARDIST_PY.exists():
+        return (f"StarDist peer skipped: no environment at {STARDIST_PY.parent.parent} "
+                "(create it with `bash benchmarks/setup_peers.sh stardist`)")
+    r = subprocess.run([str(STARDIST_PY), "-c", "import stardist.models"],
+                       capture_output=True, text=True, env=_peer_env(), check=False)
+    if r.returncode:
+        return "StarDist peer skipped: `import stardist.models` fails in its environment"
+    return None
+
+
+def _sd_zoomed(image: np.ndarray, labels: np.ndarray, zoom: float):
+    """Image (linear) and labels (nearest neighbour, -1 kept) rescaled by `zoom`."""
+    img = image.astype(np.float32)
+    if abs(zoom - 1.0) < 1e-6:
+        return img, labels.astype(np.int32)
+    return ndi.zoom(img, zoom, order=1), ndi.zoom(labels.astype(np.int32), zoom, order=0)
+
+
+def stardist_train_generalist(epochs: int, steps_per_epoch: int = SD_GEN_STEPS,
+                              out: Path = SD_GEN_MODELS) -> dict:
+    """Train StarDist 2D from scratch on exactly generalist2d's training parts.
+
+    The same images as ``cellpose_train_generalist`` (every 2D instance set's
+    ``load_part(sp, "train")``, object-free images dropped except the yeast traps) with
+    each set's share of patches GENERALIST_WEIGHTS split evenly over its images (drawn
+    with those probabilities by run_stardist.py). Object size: each image (and its
+    labels, nearest neighbour) is rescaled here so its own objects' median diameter is
+    TARGET_DIAMETER (the set's median for an object-free image), as ``split_samples``
+    does for generalist2d. Ignored pixels (-1: unannotated nuclei of the partial CTC
+    sets) stay -1, which StarDist leaves out of all its losses (neither dropped nor set
+    to 0). The validation parts (at most GEN_VAL_PER_SET images per set, rescaled the
+    same way) give StarDist's validation loss (best epoch kept) and its threshold
+    optimisation; test parts are not read. Seed 0, one thread, ``nice -n 10``.
+    """
+    import subprocess
+
+    from celldyn.segment.deep.datasets import GENERALIST_WEIGHTS, load_part, median_diameter
+
+    sets = _gen_sets()
+    arrays, probs, per_set, nv, partial = {}, [], {}, 0, []
+    for name, sp in sets.items():
+        items = load_part(sp, "train", DATA, skip_empty=name != "seg-BABY-yeast-brightfield")
+        diams = [median_diameter(it.labels) for it in items]
+        known = [d for d in diams if d]
+        set_d = float(np.median(known)) if known else TARGET_DIAMETER
+        w = GENERALIST_WEIGHTS.get(name, 1.0 / len(sets)) / max(1, len(items))
+        zooms = []
+        for it, d in zip(items, diams, strict=True):
+            i = len(probs)
+            zooms.append(TARGET_DIAMETER / (d or set_d))
+            arrays[f"train_img_{i}"], arrays[f"train_lab_{i}"] = _sd_zoomed(
+                it.image, it.labels, zooms[-1])
+            probs.append(w)
+        val = [it for it in (_gen_items(sp, "validation") if sp.validation else [])
+               if (it.labels > 0).any()]
+        for it in val:
+            d = median_diameter(it.labels)
+            arrays[f"val_img_{nv}"], arrays[f"val_lab_{nv}"] = _sd_zoomed(
+                it.image, it.labels, TARGET_DIAMETER / d)
+            partial.append(bool(it.partial))
+            nv += 1
+        per_set[name] = {"images": len(items), "validation_images": len(val),
+                         "zoom": [round(min(zooms), 3), round(max(zooms), 3)] if zooms else None,
+                         "ignored_px": int(sum((it.labels < 0).sum() for it in items))}
+    arrays["train_prob"] = np.asarray(probs)
+    arrays["val_partial"] = np.asarray(partial, bool)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "train.npz"
+        np.savez(data, **arrays)
+        del arrays
+        print(json.dumps({"images": len(probs), "validation_images": nv,
+                          "per_set": per_set}), flush=True)
+        t0 = time.perf_counter()
+        subprocess.run(["nice", "-n", "10", str(STARDIST_PY), str(STARDIST_RUN), "train",
+                        str(data), str(out), "--epochs", str(epochs),
+                        "--steps-per-epoch", str(steps_per_epoch), "--seed", str(SEED)],
+                       env=_peer_env(), check=True)
+        wall = time.perf_counter() - t0
+    meta = json.loads((out / "train.json").read_text())
+    meta.update(wall_seconds=round(wall, 1), per_set=per_set)
+    (out / "train.json").write_text(json.dumps(meta, indent=1))
+    return meta
+
+
+def stardist_predict(frames: list, scale: float, model: Path = SD_GEN_MODELS
+                     ) -> tuple[list[np.ndarray], float]:
+    """Segment frames with the trained StarDist peer, each rescaled by `scale`;
+    (labels, ms per MP of run_stardist.py's timed part)."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data, res = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
+        np.savez(data, **{f"img_{i}": f.image for i, f in enumerate(frames)})
+        subprocess.run(["nice", "-n", "10", str(STARDIST_PY), str(STARDIST_RUN), "predict",
+                        str(model), str(data), str(res), "--scale", str(scale)],
+                       env=_peer_env(), check=True)
+        with np.load(res) as r:
+            pred = [r[f"lab_{i}"].astype(np.int32) for i in range(len(frames))]
+            sec = float(r["seconds"].sum())
+    mpix = sum(f.image.size for f in frames) / 1e6
+    return pred, 1000.0 * sec / mpix
 
 def _shipped_minutes() -> str:
     try:
@@ -1355,6 +1494,69 @@ notes. Validation parts were not used. ms/MP counts `model.eval` only.
 its scale probe vs the peer at the stated diameter{same_txt})."""
 
 
+
+def _sd_gen_training() -> dict:
+    """The trained StarDist peer's train.json, without the per-epoch losses."""
+    f = SD_GEN_MODELS / "train.json"
+    meta = json.loads(f.read_text()) if f.is_file() else {}
+    return {k: v for k, v in meta.items() if k not in ("loss", "val_loss")}
+
+
+def _sd_gen_text(res: dict) -> str:
+    """The StarDist peer's paragraph and the 'generalist ahead' count (test parts)."""
+    sd = res.get(SD_GEN_METHOD, {})
+    if not sd:
+        why = stardist_available() or ("no trained model (train it with "
+                                       "`--train-stardist-generalist EPOCHS`)")
+        return (f"StarDist peer (`{SD_GEN_METHOD}`): not run ({why}; then "
+                f"`--generalist --methods \"{SD_GEN_METHOD}\" --parts test`).")
+    ahead, behind, equal, n = [], [], [], 0
+    for set_name, parts in sd.items():
+        r = parts.get("test")
+        g = res.get("generalist2d", {}).get(set_name, {}).get("test")
+        if r is None or g is None:
+            continue
+        n += 1
+        a_g, a_sd = _summary(g["items"])["AP@0.5"], _summary(r["items"])["AP@0.5"]
+        (ahead if a_g > a_sd else behind if a_g < a_sd else equal).append(set_name)
+    t = next((p["test"].get("training") for p in sd.values() if p.get("test")), None) or {}
+    epochs, steps = t.get("epochs", "?"), t.get("steps_per_epoch", "?")
+    thr = t.get("thresholds") or {}
+    best = t.get("best_epoch", "?")
+    best_txt = (f"the weights of the best epoch kept: {best}, the last, the loss still "
+                "falling, i.e. undertrained" if best == t.get("epochs") else
+                f"the weights of the best epoch kept: {best}")
+    return f"""StarDist peer (`{SD_GEN_METHOD}`; `nice python benchmarks/segmentation.py
+--train-stardist-generalist {epochs}`, then `--generalist --methods "{SD_GEN_METHOD}"
+--parts test`): a fresh StarDist {t.get("stardist", "0.9")} `StarDist2D` (csbdeep
+{t.get("csbdeep", "?")}, TensorFlow CPU {t.get("tensorflow", "?")}; random initialisation,
+no pretrained model: those are downloaded, and nothing is here) with 32 rays, grid (2, 2)
+and StarDist's default U-Net, trained by its own `train` (benchmarks/peers/run_stardist.py)
+on exactly generalist2d's training parts ({t.get("n_train_images", "?")} images, as for
+Cellpose 3; each set's patch share GENERALIST_WEIGHTS, images drawn with those
+probabilities), each image rescaled so its objects' median diameter is 30 px (as
+generalist2d's training does) and normalised to its 1st-99.8th percentiles, 128 px
+patches, batch {t.get("batch", 4)}, flips / rotations / intensity jitter (StarDist's
+example augmenter), seed 0, one CPU thread: {epochs} epochs x {steps} steps
+({t.get("iterations", "?")} iterations, {t.get("train_seconds", 0) / 60:.0f} min on the shared
+CPUs) - **a short schedule** (StarDist's own default is 400 epochs x 100 steps), forced by
+the session's CPU budget, so these rows are a lower bound for StarDist, not its best.
+Unannotated nuclei of the partial CTC sets (-1) are left out of all its losses (StarDist
+0.9 ignores negative labels), not set to background and not dropped. The validation parts
+(at most {GEN_VAL_PER_SET} images per set) gave its validation loss
+({best_txt}) and its `optimize_thresholds` on the
+{t.get("n_threshold_images", "?")} validation images of fully annotated sets (probability
+{thr.get("prob", float("nan")):.3f}, NMS {thr.get("nms", float("nan")):.2f}); test parts were
+never used. At test time each image is rescaled by 30 px / the median object diameter of
+the set's *training* part (GOWT1-02: GOWT1-01's; stated, no size model), as for Cellpose 3,
+and the labels resized back (nearest neighbour). ms/MP counts rescaling, normalisation,
+`predict_instances` (TensorFlow's set-up for each new image shape included) and resizing
+back, on the shared CPUs.
+
+**generalist ahead of StarDist on {len(ahead)} of {n} sets (AP@0.5)** (generalist2d with
+its scale probe vs the peer at the stated diameter); StarDist ahead on
+{", ".join(behind) or "none"}; equal on {", ".join(equal) or "none"}."""
+
 def _train_part_diameter(set_name: str) -> float | None:
     """Median object diameter (celldyn's median_diameter per image, then the median) of
     the set's training part (GOWT1-02: GOWT1-01's)."""
@@ -1393,6 +1595,19 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
                 "diameters": [None if d is None else round(float(d), 1)],
                 "ms_per_mp": ms, "names": [it.name for it in items],
                 "training": _cp_gen_training()}
+    elif method == SD_GEN_METHOD:
+        # the StarDist peer with each image rescaled by TARGET_DIAMETER / the set's
+        # training-part median diameter (as it was trained); one subprocess per set
+        d = _train_part_diameter(set_name)
+        diameters.append(d)
+        preds, ms = stardist_predict(items, TARGET_DIAMETER / d if d else 1.0)
+        groups = _gen_groups(set_name, items)
+        return {"agreement": [],
+                "items": [_item_counts(it, p) for it, p in zip(items, preds, strict=True)],
+                "groups": groups, "severe": [_severe([preds[i] for i in g]) for g in groups],
+                "diameters": [None if d is None else round(float(d), 1)],
+                "ms_per_mp": ms, "names": [it.name for it in items],
+                "training": _sd_gen_training()}
     elif method.endswith(GEN_TRAIN_DIAMETER):
         # diagnosis row: the object size the user could state (median diameter of the
         # set's *training* part), instead of the scale probe
@@ -1894,6 +2109,13 @@ def write_generalist_section(res: dict) -> None:
                 rows.append((f"peer {CP_GEN_METHOD}", _summary(cp["items"]),
                              f"{dtxt} from the training part (stated; no size model); "
                              f"{cp['ms_per_mp']:.0f} ms/MP (model.eval)"))
+            sd = res.get(SD_GEN_METHOD, {}).get(set_name, {}).get(part)
+            if sd is not None:
+                d = sd["diameters"][0]
+                dtxt = "no diameter" if d is None else f"diameter {d:.0f} px"
+                rows.append((f"peer {SD_GEN_METHOD}", _summary(sd["items"]),
+                             f"{dtxt} from the training part (stated; no size model); "
+                             f"{sd['ms_per_mp']:.0f} ms/MP"))
             auto, how = _auto_counts(res, set_name, part)
             if auto:
                 rows.append(("automatic choice", _summary(auto), how))
@@ -1965,6 +2187,8 @@ figure, not a speed benchmark).
 {loso_text(res)}
 
 {_cp_gen_text(res)}
+
+{_sd_gen_text(res)}
 
 Fine-tuned rows (`--methods "{GEN_FT}" --parts test`): the shipped generalist2d
 fine-tuned on up to {GEN_FT_N} annotated images of the set's *test* part that are **not among

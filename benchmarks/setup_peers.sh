@@ -10,7 +10,11 @@
 #   benchmarks/.envs/trackastra  trackastra 0.5.6 + its `train` extra (transformer linker
 #                              trained from scratch by peers/train_trackastra.py, run by
 #                              peers/run_trackastra.py; CPU torch kept, no torchvision)
-# Usage: bash benchmarks/setup_peers.sh [ENV ...]   (default: all: peers btrack cellpose careamics trackastra)
+#   benchmarks/.envs/stardist  stardist 0.9.2 + csbdeep 0.8.2 on tensorflow-cpu 2.15.1 (the
+#                              last TF with Keras 2, which csbdeep/stardist build on; ~2 GB;
+#                              trained from scratch for benchmarks/segmentation.py,
+#                              peers/run_stardist.py)
+# Usage: bash benchmarks/setup_peers.sh [ENV ...]   (default: all: peers btrack cellpose careamics trackastra stardist)
 #        PEER_PYTHON=/path/to/python3.11 bash benchmarks/setup_peers.sh btrack
 # The environments live under benchmarks/.envs/ (gitignored); benchmarks/tracking.py
 # runs btrack there through benchmarks/peers/run_btrack.py and skips it, saying so,
@@ -21,7 +25,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 envs="$here/.envs"
 py="${PEER_PYTHON:-$(command -v python3.11 || command -v python3)}"
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(peers btrack cellpose careamics trackastra)
+[ ${#wanted[@]} -eq 0 ] && wanted=(peers btrack cellpose careamics trackastra stardist)
 want() { local w; for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 mkdir -p "$envs"
 constraints="$envs/constraints.txt"
@@ -87,4 +91,13 @@ if want trackastra; then
         "motile[gurobi]>=1.0" "ilpy>=0.6" lightning tensorboard configargparse matplotlib \
         "kornia>=0.7.0" gitpython
     "$envs/trackastra/bin/python" -c "import importlib.metadata as m, importlib.util as u, torch, trackastra.model, lightning, kornia; assert u.find_spec('torchvision') is None; print('trackastra env ok:', m.version('trackastra'), 'torch', torch.__version__)"
+fi
+if want stardist; then
+    # StarDist (generalist segmentation peer of benchmarks/segmentation.py, trained from
+    # scratch by peers/run_stardist.py: its pretrained models are downloaded at run time, so
+    # none are used). TensorFlow CPU 2.15.1 is the last release whose bundled Keras is Keras 2;
+    # numpy stays below 2 for it. No torch here.
+    make_env stardist "tensorflow-cpu==2.15.1" "numpy==1.26.4" "stardist==0.9.2" "csbdeep==0.8.2" \
+        "scikit-image==0.24.0" "scipy==1.13.1" "tifffile==2024.8.30" "numba==0.60.0"
+    "$envs/stardist/bin/python" -c "import importlib.metadata as m, tensorflow as tf, stardist.models; print('stardist env ok:', m.version('stardist'), 'csbdeep', m.version('csbdeep'), 'tensorflow', tf.__version__)"
 fi
