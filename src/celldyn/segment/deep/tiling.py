@@ -47,8 +47,9 @@ __all__ = ["inference_net", "predict_logits", "receptive_radius", "torch_backend
 
 # Default largest tile sides: a 2D tile of 1280 px holds a 1024 px network input whole
 # (one 1152 px tile instead of 2 x 2 tiles of 640 px: 1.33 instead of 1.64 megapixels
-# through the network, 1.2x faster; peak memory for a 2048 px frame 758 instead of 373
-# MiB, 2026-12-04, one thread); 3D tiles keep Z whole, so their side stays smaller.
+# through the network; 4-11 % faster on 2 threads, while the peak memory of a 2048 px
+# frame doubles, 440 -> 927 MiB; benchmarks/RESULTS.md "Segmentation speed"). 3D tiles
+# keep Z whole, so their side stays smaller.
 TILE_2D = 1280
 TILE_3D = 512
 
