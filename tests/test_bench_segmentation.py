@@ -115,7 +115,8 @@ def test_leave_one_set_out_rows(bench, monkeypatch, tmp_path):
 
 
 def test_leave_one_set_out_retrains_with_the_shipped_command(bench):
-    """--train-loso takes its options from the shipped model's recorded command."""
+    """--train-loso takes its options from the shipped model's first recorded run (the
+    one from nuclei2d; run 2 continued it from its own weights)."""
     args = bench._shipped_training_args()
     assert args == ["--init", "nuclei2d", "--epochs", "30", "--iters", "300", "--batch", "8",
                     "--crop", "128", "--val-per-set", "2", "--val-every", "5", "--seed", "0",

@@ -40,7 +40,7 @@ SHIPPED: dict[str, dict[str, str]] = {
     "nuclei2d": {"folder": "nuclei2d",
                  "sha256": "afe60de2201a3f5d90f8a860b508c6b456510404b2f65e643634c145d4e2c268"},
     "generalist2d": {"folder": "generalist2d",
-                     "sha256": "ea376cd88c821399f920834b2857337a33bd7d622bf161ded435d68d19934478"},
+                     "sha256": "80ba52b3223e6a515f98d70b48b2d3480f49e90723bfd1db1660f0e0e9fc76a3"},
     "nuclei3d": {"folder": "nuclei3d",
                  "sha256": "aa964ec66a5f3b30951765d48449d41fe5f3f28e7db81a7aa781cf4d46d9a1b2"},
     "mito_em": {"folder": "mito_em",
