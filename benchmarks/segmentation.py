@@ -630,18 +630,46 @@ def _peer_env() -> dict:
     return env
 
 
-def cellpose_available() -> str | None:
-    """None when the Cellpose 3 peer can run, else why not."""
+def _peer_missing(python: Path, module: str, peer: str, setup: str) -> str | None:
+    """None when `module` imports in the peer environment of `python`, else why not."""
     import subprocess
 
-    if not CELLPOSE_PY.exists():
-        return (f"Cellpose 3 peer skipped: no environment at {CELLPOSE_PY.parent.parent} "
-                "(create it with benchmarks/setup_peers.sh)")
-    r = subprocess.run([str(CELLPOSE_PY), "-c", "import cellpose.models"],
+    if not python.exists():
+        return (f"{peer} peer skipped: no environment at {python.parent.parent} "
+                f"(create it with {setup})")
+    r = subprocess.run([str(python), "-c", f"import {module}"],
                        capture_output=True, text=True, env=_peer_env(), check=False)
     if r.returncode:
-        return "Cellpose 3 peer skipped: `import cellpose` fails in its environment"
+        return f"{peer} peer skipped: `import {module}` fails in its environment"
     return None
+
+
+def _peer_train(cmd: list[str], arrays: dict, out: Path, **meta_extra) -> dict:
+    """Write `arrays` to a temporary ``train.npz``, run the peer's training `cmd` (its
+    python, script, ``train``; the npz path and `out` are inserted after ``train``) under
+    ``nice -n 10``, and return its ``out/train.json`` with the wall time and
+    `meta_extra` added (written back)."""
+    import subprocess
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "train.npz"
+        np.savez(data, **arrays)
+        at = cmd.index("train") + 1
+        t0 = time.perf_counter()
+        subprocess.run(["nice", "-n", "10", *cmd[:at], str(data), str(out), *cmd[at:]],
+                       env=_peer_env(), check=True)
+        wall = time.perf_counter() - t0
+    meta = json.loads((out / "train.json").read_text())
+    meta.update(wall_seconds=round(wall, 1), **meta_extra)
+    (out / "train.json").write_text(json.dumps(meta, indent=1))
+    return meta
+
+
+def cellpose_available() -> str | None:
+    """None when the Cellpose 3 peer can run, else why not."""
+    return _peer_missing(CELLPOSE_PY, "cellpose.models", "Cellpose 3",
+                         "benchmarks/setup_peers.sh")
 
 
 def cellpose_train(epochs: int, nimg_per_epoch: int = CELLPOSE_NIMG_PER_EPOCH,
@@ -688,14 +716,22 @@ def cellpose_predict(frames: list[Frame], diameter: float,
                      model: Path = CELLPOSE_MODELS / "models" / "cellpose3_scratch"
                      ) -> tuple[list[np.ndarray], float]:
     """Segment frames with the trained peer; (labels, ms per MP of ``model.eval`` calls)."""
+    return _peer_predict(
+        lambda data, res: [str(CELLPOSE_PY), str(CELLPOSE_RUN), "predict", data, res,
+                           "--model", str(model)],
+        frames, nice=19, diameter=np.full(len(frames), diameter))
+
+
+def _peer_predict(cmd, frames: list, nice: int = 10, **extra) -> tuple[list[np.ndarray], float]:
+    """Run a peer's prediction: the frames' images (``img_<i>``, plus `extra` arrays) in
+    an npz, ``cmd(in_path, out_path)`` under ``nice``, labels ``lab_<i>`` and
+    ``seconds`` back; (labels, milliseconds per megapixel of the peer's timed part)."""
     import subprocess
 
     with tempfile.TemporaryDirectory() as tmp:
         data, res = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
-        np.savez(data, diameter=np.full(len(frames), diameter),
-                 **{f"img_{i}": f.image for i, f in enumerate(frames)})
-        subprocess.run(["nice", "-n", "19", str(CELLPOSE_PY), str(CELLPOSE_RUN), "predict",
-                        str(data), str(res), "--model", str(model)],
+        np.savez(data, **extra, **{f"img_{i}": f.image for i, f in enumerate(frames)})
+        subprocess.run(["nice", "-n", str(nice), *cmd(str(data), str(res))],
                        env=_peer_env(), check=True)
         with np.load(res) as r:
             pred = [r[f"lab_{i}"].astype(np.int32) for i in range(len(frames))]
@@ -765,7 +801,6 @@ def cellpose_train_generalist(epochs: int, nimg_per_epoch: int = CELLPOSE_NIMG_P
     data (validation parts serve only a final check). Seed 0, one torch thread,
     ``nice -n 10``; the weights are rewritten every `save_every` epochs.
     """
-    import subprocess
 
     from celldyn.segment.deep.datasets import GENERALIST_WEIGHTS, load_part
 
@@ -782,22 +817,10 @@ def cellpose_train_generalist(epochs: int, nimg_per_epoch: int = CELLPOSE_NIMG_P
         per_set[name] = {"images": len(items),
                          "ignored_px": int(sum((it.labels < 0).sum() for it in items))}
     arrays["train_prob"] = np.asarray(probs)
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "train.npz"
-        np.savez(data, **arrays)
-        print(json.dumps({"images": len(probs), "per_set": per_set}), flush=True)
-        t0 = time.perf_counter()
-        subprocess.run(["nice", "-n", "10", str(CELLPOSE_PY), str(CELLPOSE_RUN), "train",
-                        str(data), str(out), "--epochs", str(epochs),
+    print(json.dumps({"images": len(probs), "per_set": per_set}), flush=True)
+    return _peer_train([str(CELLPOSE_PY), str(CELLPOSE_RUN), "train", "--epochs", str(epochs),
                         "--nimg-per-epoch", str(nimg_per_epoch),
-                        "--save-every", str(save_every)],
-                       env=_peer_env(), check=True)
-        wall = time.perf_counter() - t0
-    meta = json.loads((out / "train.json").read_text())
-    meta.update(wall_seconds=round(wall, 1), per_set=per_set)
-    (out / "train.json").write_text(json.dumps(meta, indent=1))
-    return meta
+                        "--save-every", str(save_every)], arrays, out, per_set=per_set)
 
 
 
@@ -813,16 +836,8 @@ SD_GEN_STEPS = 100
 
 def stardist_available() -> str | None:
     """None when the StarDist peer can run, else why not."""
-    import subprocess
-
-    if not STARDIST_PY.exists():
-        return (f"StarDist peer skipped: no environment at {STARDIST_PY.parent.parent} "
-                "(create it with `bash benchmarks/setup_peers.sh stardist`)")
-    r = subprocess.run([str(STARDIST_PY), "-c", "import stardist.models"],
-                       capture_output=True, text=True, env=_peer_env(), check=False)
-    if r.returncode:
-        return "StarDist peer skipped: `import stardist.models` fails in its environment"
-    return None
+    return _peer_missing(STARDIST_PY, "stardist.models", "StarDist",
+                         "`bash benchmarks/setup_peers.sh stardist`")
 
 
 def _sd_zoomed(image: np.ndarray, labels: np.ndarray, zoom: float):
@@ -849,7 +864,6 @@ def stardist_train_generalist(epochs: int, steps_per_epoch: int = SD_GEN_STEPS,
     same way) give StarDist's validation loss (best epoch kept) and its threshold
     optimisation; test parts are not read. Seed 0, one thread, ``nice -n 10``.
     """
-    import subprocess
 
     from celldyn.segment.deep.datasets import GENERALIST_WEIGHTS, load_part, median_diameter
 
@@ -881,42 +895,21 @@ def stardist_train_generalist(epochs: int, steps_per_epoch: int = SD_GEN_STEPS,
                          "ignored_px": int(sum((it.labels < 0).sum() for it in items))}
     arrays["train_prob"] = np.asarray(probs)
     arrays["val_partial"] = np.asarray(partial, bool)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "train.npz"
-        np.savez(data, **arrays)
-        del arrays
-        print(json.dumps({"images": len(probs), "validation_images": nv,
-                          "per_set": per_set}), flush=True)
-        t0 = time.perf_counter()
-        subprocess.run(["nice", "-n", "10", str(STARDIST_PY), str(STARDIST_RUN), "train",
-                        str(data), str(out), "--epochs", str(epochs),
+    print(json.dumps({"images": len(probs), "validation_images": nv,
+                      "per_set": per_set}), flush=True)
+    return _peer_train([str(STARDIST_PY), str(STARDIST_RUN), "train", "--epochs", str(epochs),
                         "--steps-per-epoch", str(steps_per_epoch), "--seed", str(SEED)],
-                       env=_peer_env(), check=True)
-        wall = time.perf_counter() - t0
-    meta = json.loads((out / "train.json").read_text())
-    meta.update(wall_seconds=round(wall, 1), per_set=per_set)
-    (out / "train.json").write_text(json.dumps(meta, indent=1))
-    return meta
+                       arrays, out, per_set=per_set)
 
 
 def stardist_predict(frames: list, scale: float, model: Path = SD_GEN_MODELS
                      ) -> tuple[list[np.ndarray], float]:
     """Segment frames with the trained StarDist peer, each rescaled by `scale`;
     (labels, ms per MP of run_stardist.py's timed part)."""
-    import subprocess
+    return _peer_predict(
+        lambda data, res: [str(STARDIST_PY), str(STARDIST_RUN), "predict", str(model), data,
+                           res, "--scale", str(scale)], frames)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        data, res = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
-        np.savez(data, **{f"img_{i}": f.image for i, f in enumerate(frames)})
-        subprocess.run(["nice", "-n", "10", str(STARDIST_PY), str(STARDIST_RUN), "predict",
-                        str(model), str(data), str(res), "--scale", str(scale)],
-                       env=_peer_env(), check=True)
-        with np.load(res) as r:
-            pred = [r[f"lab_{i}"].astype(np.int32) for i in range(len(frames))]
-            sec = float(r["seconds"].sum())
-    mpix = sum(f.image.size for f in frames) / 1e6
-    return pred, 1000.0 * sec / mpix
 
 def _shipped_minutes() -> str:
     try:
@@ -1586,33 +1579,26 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
             if dark:
                 img = float(img.max()) - img
             preds[i] = segment_frame(img, name, **params)
-    elif method == CP_GEN_METHOD:
-        # the peer at the set's training-part median diameter (its own size model is not
-        # trained here); one subprocess per set, `seconds` = model.eval only
+    elif method in (CP_GEN_METHOD, SD_GEN_METHOD):
+        # a peer at the set's training-part median diameter (no size model of its own
+        # trained here), one subprocess per set: Cellpose 3 given the diameter
+        # (`seconds` = model.eval only), StarDist given the images rescaled by
+        # TARGET_DIAMETER / it (as it was trained)
         d = _train_part_diameter(set_name)
         diameters.append(d)
-        preds, ms = cellpose_predict(items, d or 0.0, CP_GEN_MODELS / "models" /
-                                     "cellpose3_scratch")
+        if method == CP_GEN_METHOD:
+            preds, ms = cellpose_predict(items, d or 0.0, CP_GEN_MODELS / "models" /
+                                         "cellpose3_scratch")
+            training = _cp_gen_training()
+        else:
+            preds, ms = stardist_predict(items, TARGET_DIAMETER / d if d else 1.0)
+            training = _sd_gen_training()
         groups = _gen_groups(set_name, items)
         return {"agreement": [],
                 "items": [_item_counts(it, p) for it, p in zip(items, preds, strict=True)],
                 "groups": groups, "severe": [_severe([preds[i] for i in g]) for g in groups],
                 "diameters": [None if d is None else round(float(d), 1)],
-                "ms_per_mp": ms, "names": [it.name for it in items],
-                "training": _cp_gen_training()}
-    elif method == SD_GEN_METHOD:
-        # the StarDist peer with each image rescaled by TARGET_DIAMETER / the set's
-        # training-part median diameter (as it was trained); one subprocess per set
-        d = _train_part_diameter(set_name)
-        diameters.append(d)
-        preds, ms = stardist_predict(items, TARGET_DIAMETER / d if d else 1.0)
-        groups = _gen_groups(set_name, items)
-        return {"agreement": [],
-                "items": [_item_counts(it, p) for it, p in zip(items, preds, strict=True)],
-                "groups": groups, "severe": [_severe([preds[i] for i in g]) for g in groups],
-                "diameters": [None if d is None else round(float(d), 1)],
-                "ms_per_mp": ms, "names": [it.name for it in items],
-                "training": _sd_gen_training()}
+                "ms_per_mp": ms, "names": [it.name for it in items], "training": training}
     elif method.endswith(GEN_TRAIN_DIAMETER):
         # diagnosis row: the object size the user could state (median diameter of the
         # set's *training* part), instead of the scale probe
@@ -2109,20 +2095,14 @@ def write_generalist_section(res: dict) -> None:
                              _summary(lo["items"]),
                              (f"diameter {d[0]:.0f} px from the training part" if d else
                               "no diameter") + f"; {lo['ms_per_mp']:.0f} ms/MP"))
-            cp = res.get(CP_GEN_METHOD, {}).get(set_name, {}).get(part)
-            if cp is not None:
-                d = cp["diameters"][0]
-                dtxt = "no diameter" if d is None else f"diameter {d:.0f} px"
-                rows.append((f"peer {CP_GEN_METHOD}", _summary(cp["items"]),
-                             f"{dtxt} from the training part (stated; no size model); "
-                             f"{cp['ms_per_mp']:.0f} ms/MP (model.eval)"))
-            sd = res.get(SD_GEN_METHOD, {}).get(set_name, {}).get(part)
-            if sd is not None:
-                d = sd["diameters"][0]
-                dtxt = "no diameter" if d is None else f"diameter {d:.0f} px"
-                rows.append((f"peer {SD_GEN_METHOD}", _summary(sd["items"]),
-                             f"{dtxt} from the training part (stated; no size model); "
-                             f"{sd['ms_per_mp']:.0f} ms/MP"))
+            for peer, timed in ((CP_GEN_METHOD, " (model.eval)"), (SD_GEN_METHOD, "")):
+                pr = res.get(peer, {}).get(set_name, {}).get(part)
+                if pr is not None:
+                    d = pr["diameters"][0]
+                    dtxt = "no diameter" if d is None else f"diameter {d:.0f} px"
+                    rows.append((f"peer {peer}", _summary(pr["items"]),
+                                 f"{dtxt} from the training part (stated; no size model); "
+                                 f"{pr['ms_per_mp']:.0f} ms/MP{timed}"))
             auto, how = _auto_counts(res, set_name, part)
             if auto:
                 rows.append(("automatic choice", _summary(auto), how))
