@@ -2046,7 +2046,7 @@ parts that included SET's: stated, a small leak), the other levels those its own
 tuned. Scored on the same test images with the same scale probe. This is the figure for a
 lab whose kind of data the generalist never saw. Shipped generalist -> retrained without
 the set (test part): {"; ".join(cmp)} (the shipped figures are run 2's; run 1's were
-DIC-C2DH-HeLa-01 0.500 and PhC-C2DL-EcoliColony-vanVliet-01 0.693).{diag_text} Where the retrained figure falls far
+DIC-C2DH-HeLa-01 0.500, PhC-C2DL-EcoliColony-vanVliet-01 0.693, Fluo-N2DL-HeLa-01 0.969).{diag_text} Where the retrained figure falls far
 below the shipped one, the shipped generalist's test score on that set comes from having
 seen that kind of data in training, not from generalising to it: a lab whose modality is
 not among the training sets should expect the retrained figure, and fine-tune on a few
