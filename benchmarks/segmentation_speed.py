@@ -36,7 +36,14 @@ FRAME = DATA / "Fluo-N2DH-GOWT1-02" / "02" / "t010.tif"
 # 5088ef5; a 512 px network input then took 2 x 2 tiles of 512 px), load average 7
 HISTORY = ("Before balanced tiling (commit 5088ef5, same script, load 7): generalist2d "
            "at 60 px 2227 ms/MP (PyTorch) and 954 (ONNX Runtime); at 30 px 2657 and 1340."
-           " Tiles: the rows above use 2D tiles of up to 1280 px (a 1024 px network input in one 1152 px tile; since 2026-12-04); the same script with the previous 768 px tiles (2 x 2 tiles of 640 px), run right before on the same quiet machine: generalist2d at 30 px 616.2 ms/MP (PyTorch) and 483.0 (ONNX Runtime), nuclei2d 665.4 and 519.0, peak 440 MiB: the larger tile is 4-11 % faster and doubles the peak memory of a 2048 px frame (927 MiB; `--param tile=768` keeps it lower). Most of the change from the previous run of this section (1288 ms/MP) is the machine's load (8.7 then, 1.3 now).")
+           ' Tiles: the rows above use 2D tiles of up to 1280 px (a 1024 px network input '
+           'in one 1152 px tile; since 2026-12-04); the same script with the previous 768 '
+           'px tiles (2 x 2 tiles of 640 px), run right before on the same quiet machine: '
+           'generalist2d at 30 px 616.2 ms/MP (PyTorch) and 483.0 (ONNX Runtime), nuclei2d'
+           ' 665.4 and 519.0, peak 440 MiB: the larger tile is 4-11 % faster and doubles '
+           'the peak memory of a 2048 px frame (927 MiB; `--param tile=768` keeps it '
+           'lower). Most of the change from the previous run of this section (1288 ms/MP) '
+           "is the machine's load (8.7 then, 1.3 now).")
 
 
 def _frame() -> np.ndarray:
