@@ -1437,11 +1437,17 @@ def _severe(labels_list: list[np.ndarray]) -> int:
     return sum(1 for f in found if f.kind in SEVERE)
 
 
-def _cp_gen_training() -> dict:
-    """The trained peer's train.json, without the per-image lists."""
-    f = CP_GEN_MODELS / "train.json"
+def _peer_training(folder: Path, *drop: str) -> dict:
+    """A trained peer's ``train.json`` ({} before training), less the keys `drop`
+    (per-image or per-epoch lists)."""
+    f = folder / "train.json"
     meta = json.loads(f.read_text()) if f.is_file() else {}
-    return {k: v for k, v in meta.items() if k not in ("train_probs", "test_loss", "model")}
+    return {k: v for k, v in meta.items() if k not in drop}
+
+
+def _cp_gen_training() -> dict:
+    """The trained Cellpose 3 peer's train.json, without the per-image lists."""
+    return _peer_training(CP_GEN_MODELS, "train_probs", "test_loss", "model")
 
 
 def _cp_gen_text(res: dict) -> str:
@@ -1495,9 +1501,7 @@ its scale probe vs the peer at the stated diameter{same_txt})."""
 
 def _sd_gen_training() -> dict:
     """The trained StarDist peer's train.json, without the per-epoch losses."""
-    f = SD_GEN_MODELS / "train.json"
-    meta = json.loads(f.read_text()) if f.is_file() else {}
-    return {k: v for k, v in meta.items() if k not in ("loss", "val_loss")}
+    return _peer_training(SD_GEN_MODELS, "loss", "val_loss")
 
 
 def _sd_gen_text(res: dict) -> str:
