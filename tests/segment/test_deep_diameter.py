@@ -70,3 +70,38 @@ def test_probe_finds_the_size_of_simulated_nuclei(radius):
     truth = np.sqrt(4 * np.median(areas[areas > 0]) / np.pi)
     d = load_segmenter("nuclei2d").estimate_diameter(np.asarray(sim.movie.data[0]))
     assert d is not None and abs(np.log(d / truth)) < np.log(1.25)
+
+
+class _Merging:
+    """Stands in for a network given a frame too narrow for the zoom: the whole strip
+    comes back as a few objects as long as the frame (what a 47 px mother-machine
+    trench zoomed by 1/4 gave), and the true 16 px objects at the other zooms."""
+
+    def __init__(self):
+        self.calls: list[float] = []
+
+    def __call__(self, sub, diameter, tile):
+        zoom = 30.0 / diameter
+        self.calls.append(zoom)
+        out = np.zeros(sub.shape, np.int32)
+        step = 100 if min(sub.shape) * zoom < 30 else 20
+        for k, y in enumerate(range(2, sub.shape[0] - step, step)):
+            out[y:y + step - 4, 4:-4] = k + 1
+        return out
+
+
+def test_probe_skips_zooms_the_frame_is_too_narrow_for(monkeypatch):
+    from celldyn.segment.deep.registry import probe_zooms_for
+
+    seg = load_segmenter("generalist2d")
+    fake = _Merging()
+    monkeypatch.setattr(seg, "segment", lambda sub, diameter, tile=None: fake(sub, diameter, tile))
+    d = seg.estimate_diameter(np.zeros((845, 47), np.float32))
+    zooms = sorted(float(z) for z in seg.config["probe_zooms"])
+    usable = probe_zooms_for((512, 47), zooms, seg.target_diameter)
+    # the narrow zooms are not run at all, and the answer is the strips' true size
+    assert sorted(fake.calls) == pytest.approx([z for z, ok in zip(zooms, usable) if ok])
+    assert not all(usable) and any(usable)
+    assert d is not None and d < 47
+    # a wide frame is probed at every zoom
+    assert all(probe_zooms_for((512, 512), zooms, seg.target_diameter))

@@ -19,6 +19,7 @@ any other objects. 3D models record the voxel size they were trained at
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from .inference import segment_image
 from .unet import UNet, build_unet
 
 __all__ = ["SHIPPED", "DeepSegmenter", "card_summary", "load_segmenter", "model_folder",
+           "probe_zooms_for",
            "save_segmenter", "segment_movie_deep"]
 
 SHIPPED: dict[str, dict[str, str]] = {
@@ -194,7 +196,11 @@ class DeepSegmenter:
         closeness to the working size was fooled by the pieces of an
         over-segmentation (benchmarks/RESULTS.md, Segmentation); as a tie-break it
         halved the median size error on the validation parts (0.42 to 0.20 octaves;
-        "Segmentation: object size probe"). Returns None when nothing is found.
+        "Segmentation: object size probe"). A zoom at which the crop's short side
+        becomes narrower than the working diameter is not run (:func:`probe_zooms_for`):
+        the network cannot see one object of its working size across it, and what it
+        returns there is not a size (a 47 px mother-machine trench zoomed by 1/4 is 12
+        px wide and gave "objects of 105 px"). Returns None when nothing is found.
         `zooms` default: the model's ``probe_zooms`` and ``probe_crop`` (config.json),
         else :data:`PROBE_ZOOMS` and `crop`.
         """
@@ -207,15 +213,32 @@ class DeepSegmenter:
         ny, nx = arr.shape
         cy, cx = max(0, (ny - crop) // 2), max(0, (nx - crop) // 2)
         sub = arr[cy:cy + crop, cx:cx + crop]
+        zooms = sorted(zooms)
+        usable = probe_zooms_for(sub.shape, zooms, self.target_diameter)
         found: list[float] = []
-        for z in sorted(zooms):
+        for z, ok in zip(zooms, usable, strict=True):
+            if not ok:
+                found.append(float("nan"))
+                continue
             labels = self.segment(sub, diameter=self.target_diameter / z, tile=tile)
             areas = np.bincount(labels.ravel())[1:]
             areas = areas[areas > 0]
             found.append(float(np.sqrt(4 * np.median(areas) / np.pi)) if areas.size
                          else float("nan"))
         return _plateau(np.asarray(found), tolerance,
-                        seen=np.asarray(sorted(zooms)) / self.target_diameter)
+                        seen=np.asarray(zooms) / self.target_diameter)
+
+
+def probe_zooms_for(shape: tuple[int, ...], zooms: Sequence[float],
+                    working_diameter: float) -> list[bool]:
+    """Per zoom, whether a probe crop of `shape` is wide enough to be probed at it:
+    its short side, zoomed, must hold one object of the network's working diameter.
+
+    >>> probe_zooms_for((512, 47), [0.25, 0.5, 0.7071, 1.0], 30.0)
+    [False, False, True, True]
+    """
+    side = float(min(shape[-2:]))
+    return [side * float(z) >= working_diameter for z in zooms]
 
 
 def _plateau(values: np.ndarray, tolerance: float,
