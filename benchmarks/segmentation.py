@@ -1655,6 +1655,9 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
 # _gen_items subsample), so the scored images stay unseen; training/validation parts
 # are not used. The schedule is FINE_TUNE (the nuclei2d fine-tuned rows' recipe).
 GEN_FT = "generalist2d fine-tuned on 5"
+# the same recipe from the leave-one-set-out model: the new lab's figure after it has
+# annotated 5 frames of its own data (the model never saw the set before those 5)
+GEN_LOSO_FT = "generalist2d leave-one-set-out fine-tuned on 5"
 GEN_FT_N = 5
 GEN_FT_MIN = 2
 
@@ -1680,10 +1683,12 @@ def _gen_ft_images(sp, scored_names: list[str]) -> tuple[list, str]:
     return chosen, ""
 
 
-def _gen_finetune(items: list, set_name: str, quick: bool = False) -> dict:
-    """The shipped generalist2d fine-tuned on the set's spare test images (FINE_TUNE
-    schedule, seed 0, one CPU thread, batch-norm statistics frozen), its levels re-tuned
-    on them, and scored on `items` at the median object diameter of their annotations."""
+def _gen_finetune(items: list, set_name: str, quick: bool = False,
+                  loso: bool = False) -> dict:
+    """The shipped generalist2d (`loso`: the set's leave-one-set-out model) fine-tuned
+    on the set's spare test images (FINE_TUNE schedule, seed 0, one CPU thread,
+    batch-norm statistics frozen), its levels re-tuned on them, and scored on `items` at
+    the median object diameter of their annotations."""
     import torch
 
     from celldyn.segment.classical import normalize_frame
@@ -1700,7 +1705,9 @@ def _gen_finetune(items: list, set_name: str, quick: bool = False) -> dict:
     if why:
         return {"not_possible": why, "items": [], "names": [it.name for it in items]}
     torch.set_num_threads(1)
-    shipped = load_segmenter("generalist2d")
+    shipped = _loso_segmenter(set_name) if loso else load_segmenter("generalist2d")
+    if shipped is None:
+        return {**_no_loso_model(set_name), "items": [], "names": [it.name for it in items]}
     diams = [median_diameter(it.labels) for it in ft_items]
     d_ft = float(np.median([d for d in diams if d]))
     tune_s = [Sample(img, it.labels, zoom=shipped.target_diameter / (d or d_ft),
@@ -1739,15 +1746,16 @@ def _gen_finetune(items: list, set_name: str, quick: bool = False) -> dict:
                          "before_items": before}}
 
 
-def _gen_ft_row(r: dict) -> tuple[str, dict | None, str]:
-    """(method, summary or None, notes) of a cached fine-tuned result."""
+def _gen_ft_row(r: dict, base: str = GEN_FT) -> tuple[str, dict | None, str]:
+    """(method, summary or None, notes) of a cached fine-tuned result (`base`: GEN_FT
+    or GEN_LOSO_FT)."""
     if r.get("not_possible"):
-        return f"deep {GEN_FT}", None, r["not_possible"]
+        return f"deep {base}", None, r["not_possible"]
     f = r["finetune"]
     names = ", ".join(n.split(":", 1)[-1] for n in f["images"])
     lv = f["levels"]
     n = len(f["images"])
-    method = (f"deep {GEN_FT.replace(' 5', f' {n}')} spare test images "
+    method = (f"deep {base.replace(' 5', f' {n}')} spare test images "
               f"({f['iterations']} it, lr {f['lr']:g}, batch {f['batch']}, "
               f"seed {f['seed']}; images {names})")
     note = (f"diameter {r['diameters'][0]:.0f} px from the fine-tuning annotations; "
@@ -1757,7 +1765,9 @@ def _gen_ft_row(r: dict) -> tuple[str, dict | None, str]:
             f"{r['ms_per_mp']:.0f} ms/MP")
     if f.get("before_items"):
         b = _summary(f["before_items"])
-        note += (f"; shipped generalist2d at the same diameter, before fine-tuning: "
+        who = ("the leave-one-set-out model" if base == GEN_LOSO_FT
+               else "shipped generalist2d")
+        note += (f"; {who} at the same diameter, before fine-tuning: "
                  f"AP@0.5 {b['AP@0.5']:.3f}, AP@0.75 {b['AP@0.75']:.3f}, SEG {b['SEG']:.3f}")
     return method, _summary(r["items"]), note
 
@@ -1807,13 +1817,13 @@ def run_generalist(methods: list[str], parts: tuple[str, ...] = ("validation", "
             if not items:
                 continue
             for m in methods:
-                if m == GEN_FT and part != "test":
+                if m in (GEN_FT, GEN_LOSO_FT) and part != "test":
                     continue        # fine-tuned on spare test images: test rows only
                 if quick and m != GEN_FT:
                     continue
                 t0 = time.perf_counter()
-                if m == GEN_FT:
-                    r = _gen_finetune(items, set_name, quick)
+                if m in (GEN_FT, GEN_LOSO_FT):
+                    r = _gen_finetune(items, set_name, quick, loso=m == GEN_LOSO_FT)
                 else:
                     r = _gen_method(m, items, set_name)
                 print(f"{set_name} {part} {m}: "
@@ -2038,6 +2048,17 @@ def loso_text(res: dict) -> str:
                  " At the object size stated (the median diameter of the set's training "
                  "part instead of the scale probe; a diagnosis row): " + ", ".join(diag)
                  + ".")
+    ft = []
+    for n in done:
+        r = res.get(GEN_LOSO_FT, {}).get(n, {}).get("test", {})
+        if r.get("items"):
+            before = _summary(r["finetune"]["before_items"])["AP@0.5"]
+            after = _summary(r["items"])
+            ft.append(f"{n} {before:.3f} -> {after['AP@0.5']:.3f} (SEG {after['SEG']:.3f})")
+    ft_text = ("" if not ft else
+               f" Fine-tuned on {GEN_FT_N} annotated spare test images by the fixed recipe "
+               "(rows 'leave-one-set-out fine-tuned on 5'), AP@0.5 at the stated size "
+               "before -> after: " + "; ".join(ft) + ".")
     missing = [n for n in _gen_sets() if n not in done]
     return f"""Leave-one-set-out rows (`deep {GEN_LOSO}`; `nice python
 benchmarks/segmentation.py --train-loso SET`, then `--generalist --methods "{GEN_LOSO}"
@@ -2054,7 +2075,7 @@ DIC-C2DH-HeLa-01 0.500, PhC-C2DL-EcoliColony-vanVliet-01 0.693, Fluo-N2DL-HeLa-0
 below the shipped one, the shipped generalist's test score on that set comes from having
 seen that kind of data in training, not from generalising to it: a lab whose modality is
 not among the training sets should expect the retrained figure, and fine-tune on a few
-annotated frames (`celldyn train segment --init generalist2d`, `celldyn annotate-next`).
+annotated frames (`celldyn train segment --init generalist2d`, `celldyn annotate-next`).{ft_text}
 nuclei2d, the initialisation, was trained on
 Fluo-N2DH-GOWT1-01, Fluo-N2DH-SIM+-01 and nuclei-seg-stardist only. Not run for {len(missing)} sets (each
 retraining is about 70 minutes of one CPU thread here): {", ".join(missing)}."""
@@ -2110,9 +2131,10 @@ def write_generalist_section(res: dict) -> None:
             auto, how = _auto_counts(res, set_name, part)
             if auto:
                 rows.append(("automatic choice", _summary(auto), how))
-            ft = res.get(GEN_FT, {}).get(set_name, {}).get(part)
-            if ft is not None:
-                rows.append(_gen_ft_row(ft))
+            for base in (GEN_FT, GEN_LOSO_FT):
+                ft = res.get(base, {}).get(set_name, {}).get(part)
+                if ft is not None and (base == GEN_FT or "items" in ft and ft["items"]):
+                    rows.append(_gen_ft_row(ft, base))
             for method, s, note in rows:
                 lines[part].append(
                     f"| {set_name} | {method} | {s['AP@0.5']:.3f} | {s['AP@0.75']:.3f} | "
@@ -2230,6 +2252,13 @@ the stated size from that of the fine-tuning. Sets whose test part has fewer tha
 annotation is partial: most of its SEG frames annotate a single (large) nucleus, so the
 size taken from such frames is not the typical nucleus size.
 
+Leave-one-set-out fine-tuned rows (`--methods "{GEN_LOSO_FT}" --parts test --sets SET`,
+added 2026-12-05): the same recipe, on the same spare images, from the set's
+leave-one-set-out model instead of the shipped one: **a lab whose kind of data the
+generalist never saw, after annotating {GEN_FT_N} frames of its own** (the recipe was
+fixed before; nothing was tuned on these rows). Only sets with both a
+leave-one-set-out model and at least {GEN_FT_MIN} spare test images have the row.
+
 ### Test parts (held out)
 
 {head}
@@ -2252,6 +2281,15 @@ def _card_loso(res: dict) -> str:
         if "items" in r.get("test", {}) and gen is not None:
             g, lo = _summary(gen["items"]), _summary(r["test"]["items"])
             done.append(f"{n} AP@0.5 {g['AP@0.5']:.3f} -> {lo['AP@0.5']:.3f}")
+    ft = []
+    for n, r in res.get(GEN_LOSO_FT, {}).items():
+        t = r.get("test", {})
+        if t.get("items"):
+            f = t["finetune"]
+            ft.append(f"{n}'s retrained model fine-tuned on {len(f['images'])} annotated "
+                      f"spare test images of that set ({f['iterations']} iterations), AP@0.5 "
+                      f"at their stated size {_summary(f['before_items'])['AP@0.5']:.3f}"
+                      f" -> {_summary(t['items'])['AP@0.5']:.3f}")
     head = ("The test rows are held-out parts of sets whose other parts were trained on, "
             "so a new lab's data may score lower.")
     if not done:
@@ -2260,7 +2298,8 @@ def _card_loso(res: dict) -> str:
             "**A kind of data the model never saw can score far lower**: retrained without "
             "the set (leave one set out, run 1's command, scored on that set's test part; "
             "RESULTS.md): " + "; ".join(done) + ". The other sets were not retrained (about "
-            "70 CPU-minutes each). Fine-tune on a few annotated frames of your own data.")
+            "70 CPU-minutes each). Fine-tune on a few annotated frames of your own data"
+            + (": " + "; ".join(ft) + "." if ft else "."))
 
 
 def _card_stage(tr: dict) -> str:
