@@ -1658,6 +1658,9 @@ GEN_FT = "generalist2d fine-tuned on 5"
 # the same recipe from the leave-one-set-out model: the new lab's figure after it has
 # annotated 5 frames of its own data (the model never saw the set before those 5)
 GEN_LOSO_FT = "generalist2d leave-one-set-out fine-tuned on 5"
+# ... and on the shipped fine-tuned rows' images (spare test images) where a set has them
+GEN_LOSO_FT_SPARE = "generalist2d leave-one-set-out fine-tuned on 5 spare test images"
+GEN_FT_METHODS = (GEN_FT, GEN_LOSO_FT, GEN_LOSO_FT_SPARE)
 GEN_FT_N = 5
 GEN_FT_MIN = 2
 
@@ -1683,10 +1686,25 @@ def _gen_ft_images(sp, scored_names: list[str]) -> tuple[list, str]:
     return chosen, ""
 
 
+def _loso_ft_images(set_name: str) -> tuple[list, str]:
+    """Up to GEN_FT_N fine-tuning images for a leave-one-set-out model: evenly spaced
+    among the images of the set's *training* part that hold an annotated object (that
+    model never saw them; the test part stays whole for scoring)."""
+    from celldyn.segment.deep.datasets import load_part
+
+    src = GEN_VALIDATION_OF.get(set_name, set_name)
+    usable = load_part(_gen_sets()[src], "train", DATA, skip_empty=True)
+    if not usable:
+        return [], f"not possible: {src}'s training part holds no annotated image"
+    idx = np.linspace(0, len(usable) - 1, min(GEN_FT_N, len(usable))).round().astype(int)
+    return [usable[i] for i in sorted(set(idx.tolist()))], ""
+
+
 def _gen_finetune(items: list, set_name: str, quick: bool = False,
-                  loso: bool = False) -> dict:
+                  loso: bool = False, spare: bool = True) -> dict:
     """The shipped generalist2d (`loso`: the set's leave-one-set-out model) fine-tuned
-    on the set's spare test images (FINE_TUNE schedule, seed 0, one CPU thread,
+    on the set's spare test images (`spare` False: on images of its training part, for a
+    leave-one-set-out model only) (FINE_TUNE schedule, seed 0, one CPU thread,
     batch-norm statistics frozen), its levels re-tuned on them, and scored on `items` at
     the median object diameter of their annotations."""
     import torch
@@ -1701,7 +1719,8 @@ def _gen_finetune(items: list, set_name: str, quick: bool = False,
         tune_thresholds,
     )
 
-    ft_items, why = _gen_ft_images(_gen_sets()[set_name], [it.name for it in items])
+    ft_items, why = (_loso_ft_images(set_name) if loso and not spare else
+                     _gen_ft_images(_gen_sets()[set_name], [it.name for it in items]))
     if why:
         return {"not_possible": why, "items": [], "names": [it.name for it in items]}
     torch.set_num_threads(1)
@@ -1738,6 +1757,8 @@ def _gen_finetune(items: list, set_name: str, quick: bool = False,
             "ms_per_mp": 1000 * sec / (sum(it.image.size for it in items) / 1e6),
             "names": [it.name for it in items],
             "finetune": {"images": [it.name for it in ft_items],
+                         "objects": int(sum(np.unique(it.labels[it.labels > 0]).size
+                                            for it in ft_items)),
                          "image_diameters": [None if d is None else round(d, 1)
                                              for d in diams],
                          "iterations": cfg.epochs * cfg.iters_per_epoch, "lr": cfg.lr,
@@ -1755,18 +1776,20 @@ def _gen_ft_row(r: dict, base: str = GEN_FT) -> tuple[str, dict | None, str]:
     names = ", ".join(n.split(":", 1)[-1] for n in f["images"])
     lv = f["levels"]
     n = len(f["images"])
-    method = (f"deep {base.replace(' 5', f' {n}')} spare test images "
+    where = "training-part images" if base == GEN_LOSO_FT else "spare test images"
+    base = base.replace(" spare test images", "")
+    method = (f"deep {base.replace(' 5', f' {n}')} {where} "
               f"({f['iterations']} it, lr {f['lr']:g}, batch {f['batch']}, "
               f"seed {f['seed']}; images {names})")
-    note = (f"diameter {r['diameters'][0]:.0f} px from the fine-tuning annotations; "
+    objs = f"{f['objects']} annotated objects; " if "objects" in f else ""
+    note = (f"{objs}diameter {r['diameters'][0]:.0f} px from the fine-tuning annotations; "
             f"fine-tune and level tuning {f['seconds']:.0f} s on 1 thread (shared CPU); "
             f"levels re-tuned on the same images: fg "
             f"{lv['fg_threshold']:g}, marker {lv['marker_threshold']:g}; "
             f"{r['ms_per_mp']:.0f} ms/MP")
     if f.get("before_items"):
         b = _summary(f["before_items"])
-        who = ("the leave-one-set-out model" if base == GEN_LOSO_FT
-               else "shipped generalist2d")
+        who = ("the leave-one-set-out model" if base != GEN_FT else "shipped generalist2d")
         note += (f"; {who} at the same diameter, before fine-tuning: "
                  f"AP@0.5 {b['AP@0.5']:.3f}, AP@0.75 {b['AP@0.75']:.3f}, SEG {b['SEG']:.3f}")
     return method, _summary(r["items"]), note
@@ -1817,13 +1840,14 @@ def run_generalist(methods: list[str], parts: tuple[str, ...] = ("validation", "
             if not items:
                 continue
             for m in methods:
-                if m in (GEN_FT, GEN_LOSO_FT) and part != "test":
+                if m in GEN_FT_METHODS and part != "test":
                     continue        # fine-tuned on spare test images: test rows only
                 if quick and m != GEN_FT:
                     continue
                 t0 = time.perf_counter()
-                if m in (GEN_FT, GEN_LOSO_FT):
-                    r = _gen_finetune(items, set_name, quick, loso=m == GEN_LOSO_FT)
+                if m in GEN_FT_METHODS:
+                    r = _gen_finetune(items, set_name, quick, loso=m != GEN_FT,
+                                      spare=m != GEN_LOSO_FT)
                 else:
                     r = _gen_method(m, items, set_name)
                 print(f"{set_name} {part} {m}: "
@@ -2050,15 +2074,19 @@ def loso_text(res: dict) -> str:
                  + ".")
     ft = []
     for n in done:
-        r = res.get(GEN_LOSO_FT, {}).get(n, {}).get("test", {})
-        if r.get("items"):
-            before = _summary(r["finetune"]["before_items"])["AP@0.5"]
-            after = _summary(r["items"])
-            ft.append(f"{n} {before:.3f} -> {after['AP@0.5']:.3f} (SEG {after['SEG']:.3f})")
+        for m, src in ((GEN_LOSO_FT, "training-part images"),
+                       (GEN_LOSO_FT_SPARE, "spare test images")):
+            r = res.get(m, {}).get(n, {}).get("test", {})
+            if r.get("items"):
+                f = r["finetune"]
+                before = _summary(f["before_items"])["AP@0.5"]
+                after = _summary(r["items"])
+                ft.append(f"{n} on {len(f['images'])} {src} ({f.get('objects', '?')} objects) "
+                          f"{before:.3f} -> {after['AP@0.5']:.3f} (SEG {after['SEG']:.3f})")
     ft_text = ("" if not ft else
-               f" Fine-tuned on {GEN_FT_N} annotated spare test images by the fixed recipe "
-               "(rows 'leave-one-set-out fine-tuned on 5'), AP@0.5 at the stated size "
-               "before -> after: " + "; ".join(ft) + ".")
+               f" Fine-tuned on up to {GEN_FT_N} annotated images by the fixed recipe "
+               "(rows 'leave-one-set-out fine-tuned on 5'), AP@0.5 of the test part at the "
+               "stated size before -> after: " + "; ".join(ft) + ".")
     missing = [n for n in _gen_sets() if n not in done]
     return f"""Leave-one-set-out rows (`deep {GEN_LOSO}`; `nice python
 benchmarks/segmentation.py --train-loso SET`, then `--generalist --methods "{GEN_LOSO}"
@@ -2131,7 +2159,7 @@ def write_generalist_section(res: dict) -> None:
             auto, how = _auto_counts(res, set_name, part)
             if auto:
                 rows.append(("automatic choice", _summary(auto), how))
-            for base in (GEN_FT, GEN_LOSO_FT):
+            for base in GEN_FT_METHODS:
                 ft = res.get(base, {}).get(set_name, {}).get(part)
                 if ft is not None and (base == GEN_FT or "items" in ft and ft["items"]):
                     rows.append(_gen_ft_row(ft, base))
@@ -2253,11 +2281,18 @@ annotation is partial: most of its SEG frames annotate a single (large) nucleus,
 size taken from such frames is not the typical nucleus size.
 
 Leave-one-set-out fine-tuned rows (`--methods "{GEN_LOSO_FT}" --parts test --sets SET`,
-added 2026-12-05): the same recipe, on the same spare images, from the set's
-leave-one-set-out model instead of the shipped one: **a lab whose kind of data the
-generalist never saw, after annotating {GEN_FT_N} frames of its own** (the recipe was
-fixed before; nothing was tuned on these rows). Only sets with both a
-leave-one-set-out model and at least {GEN_FT_MIN} spare test images have the row.
+added 2026-12-05): the same recipe from the set's leave-one-set-out model instead of the
+shipped one, on up to {GEN_FT_N} images of the set's *training* part (evenly spaced among
+those holding an annotated object; the retrained model never saw them, and the test part
+is scored whole as in the other rows): **a lab whose kind of data the generalist never
+saw, after annotating {GEN_FT_N} frames of its own** (the recipe was fixed before;
+nothing was tuned on these rows). Where the set has spare test images, a second row
+(`--methods "{GEN_LOSO_FT_SPARE}"`) fine-tunes the same model on exactly the shipped
+fine-tuned row's images instead. Which frames are annotated matters: the E. coli
+colony's training part lies outside the test crop and holds few cells in its 5
+evenly spaced images, the spare test images are other frames of the scored crop itself
+(both rows were run and both are shown; the spare-image row was run first). The rows
+name the images and their number of annotated objects.
 
 ### Test parts (held out)
 
@@ -2282,14 +2317,17 @@ def _card_loso(res: dict) -> str:
             g, lo = _summary(gen["items"]), _summary(r["test"]["items"])
             done.append(f"{n} AP@0.5 {g['AP@0.5']:.3f} -> {lo['AP@0.5']:.3f}")
     ft = []
-    for n, r in res.get(GEN_LOSO_FT, {}).items():
-        t = r.get("test", {})
-        if t.get("items"):
-            f = t["finetune"]
-            ft.append(f"{n}'s retrained model fine-tuned on {len(f['images'])} annotated "
-                      f"spare test images of that set ({f['iterations']} iterations), AP@0.5 "
-                      f"at their stated size {_summary(f['before_items'])['AP@0.5']:.3f}"
-                      f" -> {_summary(t['items'])['AP@0.5']:.3f}")
+    for m, src in ((GEN_LOSO_FT, "its training part"), (GEN_LOSO_FT_SPARE, "its test part, "
+                                                          "not among those scored")):
+        for n, r in res.get(m, {}).items():
+            t = r.get("test", {})
+            if t.get("items"):
+                f = t["finetune"]
+                ft.append(f"{n}'s retrained model fine-tuned on {len(f['images'])} annotated "
+                          f"images of {src} ({f.get('objects', '?')} objects, "
+                          f"{f['iterations']} iterations), AP@0.5 at their stated size "
+                          f"{_summary(f['before_items'])['AP@0.5']:.3f} -> "
+                          f"{_summary(t['items'])['AP@0.5']:.3f}")
     head = ("The test rows are held-out parts of sets whose other parts were trained on, "
             "so a new lab's data may score lower.")
     if not done:
