@@ -1666,8 +1666,13 @@ GEN_LOSO_FT_SPARE = "generalist2d leave-one-set-out fine-tuned on 5 spare test i
 GEN_LOSO_CLI = "generalist2d leave-one-set-out + celldyn train segment defaults on 5"
 GEN_LOSO_CLI_SPARE = GEN_LOSO_CLI + " spare test images"
 GEN_CLI = "generalist2d + celldyn train segment defaults on 5"     # shipped, spare images
-GEN_FT_METHODS = (GEN_FT, GEN_LOSO_FT, GEN_LOSO_FT_SPARE, GEN_LOSO_CLI, GEN_LOSO_CLI_SPARE,
-                  GEN_CLI)
+# method -> (from the leave-one-set-out model, on spare test images (else on the
+# training part), by celldyn train segment's defaults (else FINE_TUNE))
+GEN_FT_RECIPES: dict[str, tuple[bool, bool, bool]] = {
+    GEN_FT: (False, True, False), GEN_LOSO_FT: (True, False, False),
+    GEN_LOSO_FT_SPARE: (True, True, False), GEN_LOSO_CLI: (True, False, True),
+    GEN_LOSO_CLI_SPARE: (True, True, True), GEN_CLI: (False, True, True)}
+GEN_FT_METHODS = tuple(GEN_FT_RECIPES)
 GEN_FT_N = 5
 GEN_FT_MIN = 2
 
@@ -1796,16 +1801,16 @@ def _gen_finetune(items: list, set_name: str, quick: bool = False,
 
 
 def _gen_ft_row(r: dict, base: str = GEN_FT) -> tuple[str, dict | None, str]:
-    """(method, summary or None, notes) of a cached fine-tuned result (`base`: GEN_FT
-    or GEN_LOSO_FT)."""
+    """(method, summary or None, notes) of a cached fine-tuned result (`base`: a key
+    of GEN_FT_RECIPES)."""
     if r.get("not_possible"):
         return f"deep {base}", None, r["not_possible"]
     f = r["finetune"]
     names = ", ".join(n.split(":", 1)[-1] for n in f["images"])
     lv = f["levels"]
     n = len(f["images"])
-    where = ("training-part images" if base in (GEN_LOSO_FT, GEN_LOSO_CLI)
-             else "spare test images")
+    loso, spare, _ = GEN_FT_RECIPES[base]
+    where = "spare test images" if spare else "training-part images"
     base = base.replace(" spare test images", "")
     method = (f"deep {base.replace(' 5', f' {n}')} {where} "
               f"({f['iterations']} it, lr {f['lr']:g}, batch {f['batch']}, "
@@ -1820,8 +1825,7 @@ def _gen_ft_row(r: dict, base: str = GEN_FT) -> tuple[str, dict | None, str]:
             f"{r['ms_per_mp']:.0f} ms/MP")
     if f.get("before_items"):
         b = _summary(f["before_items"])
-        who = ("shipped generalist2d" if base in (GEN_FT, GEN_CLI)
-               else "the leave-one-set-out model")
+        who = "the leave-one-set-out model" if loso else "shipped generalist2d"
         note += (f"; {who} at the same diameter, before fine-tuning: "
                  f"AP@0.5 {b['AP@0.5']:.3f}, AP@0.75 {b['AP@0.75']:.3f}, SEG {b['SEG']:.3f}")
     return method, _summary(r["items"]), note
@@ -1878,11 +1882,9 @@ def run_generalist(methods: list[str], parts: tuple[str, ...] = ("validation", "
                     continue
                 t0 = time.perf_counter()
                 if m in GEN_FT_METHODS:
-                    r = _gen_finetune(items, set_name, quick,
-                                      loso=m not in (GEN_FT, GEN_CLI),
-                                      spare=m in (GEN_FT, GEN_LOSO_FT_SPARE,
-                                                  GEN_LOSO_CLI_SPARE, GEN_CLI),
-                                      cli=m in (GEN_LOSO_CLI, GEN_LOSO_CLI_SPARE, GEN_CLI))
+                    loso, spare, cli = GEN_FT_RECIPES[m]
+                    r = _gen_finetune(items, set_name, quick, loso=loso, spare=spare,
+                                      cli=cli)
                 else:
                     r = _gen_method(m, items, set_name)
                 print(f"{set_name} {part} {m}: "
@@ -2168,7 +2170,7 @@ not among the training sets should expect the retrained figure, and fine-tune on
 annotated frames (`celldyn train segment --init generalist2d`, `celldyn annotate-next`).{ft_text}
 nuclei2d, the initialisation, was trained on
 Fluo-N2DH-GOWT1-01, Fluo-N2DH-SIM+-01 and nuclei-seg-stardist only. Not run for {len(missing)} sets (each
-retraining is about 70 minutes of one CPU thread here): {", ".join(missing)}."""
+retraining is 70-95 minutes of one CPU thread here): {", ".join(missing)}."""
 
 
 def write_generalist_section(res: dict) -> None:
@@ -2397,7 +2399,7 @@ def _card_loso(res: dict) -> str:
                 f = t["finetune"]
                 ft.append(f"{n}'s retrained model fine-tuned by `celldyn train segment "
                           f"--init` at its defaults on {len(f['images'])} annotated "
-                          f"images of {src} ({f.get('objects', '?')} objects, "
+                          f"image{'s' if len(f['images']) > 1 else ''} of {src} ({f.get('objects', '?')} objects, "
                           f"{f['iterations']} iterations), AP@0.5 at their stated size "
                           f"{_summary(f['before_items'])['AP@0.5']:.3f} -> "
                           f"{_summary(t['items'])['AP@0.5']:.3f}")
@@ -2408,8 +2410,8 @@ def _card_loso(res: dict) -> str:
     return ("The test rows are held-out parts of sets whose other parts were trained on. "
             "**A kind of data the model never saw can score far lower**: retrained without "
             "the set (leave one set out, run 1's command, scored on that set's test part; "
-            "RESULTS.md): " + "; ".join(done) + ". The other sets were not retrained (about "
-            "70 CPU-minutes each). Fine-tune on a few annotated frames of your own data"
+            "RESULTS.md): " + "; ".join(done) + ". The other sets were not retrained ("
+            "70-95 CPU-minutes each). Fine-tune on a few annotated frames of your own data"
             + (": " + "; ".join(ft) + "." if ft else "."))
 
 
