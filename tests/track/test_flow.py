@@ -81,3 +81,117 @@ def test_windowed_tracking_decides_the_flow_once_and_relinks():
     tracks = plan.track(objects, None, config, SimpleNamespace(spacing=None, data=None))
     assert "local flow on" in tracks.note and "on the first" in tracks.note
     assert _successor(tracks, a) == {succ}
+
+
+# --- image flow ------------------------------------------------------------------------
+
+
+def _colony(growth: float = 1.25, seed: int = 0):
+    """A 12 x 12 sheet of touching square cells (14 px apart, varied brightness, a
+    brighter centre each) growing `growth` times about the frame's centre per frame, as
+    a colony pushed outward: at the rim a cell moves more than its spacing. Returns
+    (objects, labels, movie, true next row per row or -1)."""
+    from celldyn.measure.features import measure_objects
+
+    rng = np.random.default_rng(seed)
+    n, gap, size = 12, 14.0, 320
+    c = (n - 1) / 2
+    base = np.array([(gap * (i - c), gap * (j - c)) for i in range(n) for j in range(n)])
+    base += rng.normal(0, 1.5, base.shape)
+    bright = rng.uniform(0.3, 1.0, len(base))
+    movie = np.zeros((3, size, size), np.float32)
+    labels = np.zeros((3, size, size), np.int32)
+    yy, xx = np.mgrid[:size, :size]
+    for t in range(3):
+        half = 0.5 * gap * growth ** t
+        for i, (y, x) in enumerate(base * growth ** t + size / 2):
+            sel = (np.abs(yy - y) < half - 0.5) & (np.abs(xx - x) < half - 0.5)
+            labels[t][sel] = i + 1
+            r2 = ((yy[sel] - y) ** 2 + (xx[sel] - x) ** 2) / half ** 2
+            movie[t][sel] = bright[i] * (0.6 + 0.4 * np.exp(-r2))
+    movie += rng.normal(0, 0.03, movie.shape).astype(np.float32)
+    return _with_truth(measure_objects(labels, movie), labels, movie)
+
+
+def _blobs(step: float, seed: int = 0):
+    """30 separate Gaussian blobs (at least 18 px apart) moving `step` px right per
+    frame in a 192 x 192 frame."""
+    from celldyn.measure.features import measure_objects
+
+    rng = np.random.default_rng(seed)
+    pts: list[np.ndarray] = []
+    for _ in range(5000):                          # random sequential placement
+        p = rng.uniform([15, 15], [177, 190 - 15 - 2 * step])
+        if all(np.hypot(*(p - q)) >= 18 for q in pts):
+            pts.append(p)
+        if len(pts) == 30:
+            break
+    bright = rng.uniform(0.5, 1.0, len(pts))
+    yy, xx = np.mgrid[:192, :192]
+    movie = np.zeros((3, 192, 192), np.float32)
+    labels = np.zeros((3, 192, 192), np.int32)
+    for t in range(3):
+        for i, (y, x) in enumerate(np.array(pts) + [0, step * t]):
+            d2 = (yy - y) ** 2 + (xx - x) ** 2
+            movie[t] += bright[i] * np.exp(-d2 / 18.0)
+            labels[t][d2 <= 25] = i + 1
+    movie += rng.normal(0, 0.02, movie.shape).astype(np.float32)
+    return _with_truth(measure_objects(labels, movie), labels, movie)
+
+
+def _with_truth(objects, labels, movie):
+    key = {(int(t), int(lab)): r for r, (t, lab) in enumerate(zip(objects.t, objects.label))}
+    truth = np.array([key.get((int(t) + 1, int(lab)), -1)
+                      for t, lab in zip(objects.t, objects.label)])
+    return objects, labels, movie, truth
+
+
+def _correct(tracks, truth) -> float:
+    rows = np.asarray(tracks.rows)
+    got = {int(rows[a]): int(rows[b]) for a, b in tracks.edges}
+    want = {r: n for r, n in enumerate(truth) if n >= 0}
+    return sum(got.get(r) == n for r, n in want.items()) / len(want)
+
+
+def test_image_flow_measures_each_objects_step():
+    from celldyn.track.flow import image_flow
+
+    objects, labels, movie, _ = _blobs(step=12.0)
+    flow = image_flow(objects, movie, labels)
+    first = objects.t.to_numpy() < 2
+    assert np.median(np.abs(flow[first, 1] - 12.0)) < 2.0
+    assert np.median(np.abs(flow[first, 0])) < 1.0
+    assert np.allclose(flow[~first], 0.0)          # the last frame has no next frame
+    scaled = image_flow(objects, movie, labels, spacing=(0.5, 0.5))
+    assert np.allclose(scaled, 0.5 * flow)          # physical units
+
+
+def test_a_growing_colony_opens_the_image_flow_gate_and_fixes_the_links():
+    objects, labels, movie, truth = _colony()
+    off = track_objects(objects, labels=labels, movie=movie, divisions=False, flow=False)
+    neighbours = track_objects(objects, labels=labels, divisions=False)   # no images
+    shipped = track_objects(objects, labels=labels, movie=movie, divisions=False)
+    assert "image flow on" in shipped.note and "cells touch" in shipped.note
+    assert "image flow" not in neighbours.note
+    # at the rim cells move more than their spacing: nearest positions fail there
+    assert _correct(off, truth) < 0.5 and _correct(neighbours, truth) < 0.5
+    assert _correct(shipped, truth) > 0.85
+
+
+def test_separate_fast_blobs_keep_the_image_flow_gate_closed():
+    objects, labels, movie, truth = _blobs(step=14.0)
+    tracks = track_objects(objects, labels=labels, movie=movie, divisions=False)
+    assert "image flow" not in tracks.note           # fast, but the cells do not touch
+    assert _correct(tracks, truth) >= 0.95
+
+
+def test_image_flow_bad_requests_are_one_line_errors():
+    import pytest
+
+    from celldyn.errors import InputError
+
+    objects, labels, _, _ = _blobs(step=2.0)
+    with pytest.raises(InputError, match="needs the movie"):
+        track_objects(objects, labels=labels, divisions=False, flow="image")
+    with pytest.raises(InputError, match="flow must be"):
+        track_objects(objects, flow="yes")

@@ -132,7 +132,7 @@ def track(objects: Any, labels: Any, config: RunConfig, movie: Any, *,
     overlap = window_overlap(config)
     if config.tracker == "lap":  # the local flow: decided once, on the first window
         note += "; " + _flow_decision(objects, labels, config.track_window + overlap,
-                                      radius, kw)
+                                      radius, kw, movie=movie.data)
     tracks = track_windows(objects, window=config.track_window, overlap=overlap,
                            max_distance=radius, labels=labels, progress=progress,
                            min_daughter_frames=config.min_daughter_frames, **kw)
@@ -142,12 +142,21 @@ def track(objects: Any, labels: Any, config: RunConfig, movie: Any, *,
 
 
 def _flow_decision(objects: Any, labels: Any, frames: int, radius: float,
-                   kw: dict[str, Any]) -> str:
-    """Whether every window relinks with the local flow (celldyn.track.flow), judged
-    once on the movie's first `frames` frames so that all windows agree; sets
-    ``kw["flow"]`` and returns the run summary's clause."""
-    from ..track.flow import flow_gate
+                   kw: dict[str, Any], movie: Any = None) -> str:
+    """Whether every window relinks with the image flow (the motion scale of the whole
+    table against celldyn.track.flow.MOTION_RATIO) or the local flow (judged once on
+    the movie's first `frames` frames), so that all windows agree; sets ``kw["flow"]``
+    and returns the run summary's clause."""
+    from ..track.flow import flow_gate, image_flow_gate
     from ..track.lap import lap_links
+    from ..track.scale import estimate_motion_scale
+
+    scale = estimate_motion_scale(objects, spacing=kw["spacing"])
+    on, clause = image_flow_gate(scale, movie=movie, labels=labels, objects=objects,
+                                 spacing=kw["spacing"])
+    if on:
+        kw["flow"] = "image"
+        return clause + " (each window's frames)"
 
     first = objects[objects["t"] < frames].reset_index(drop=True)
     edges = lap_links(first, labels=labels, max_distance=radius, max_gap=kw["max_gap"],

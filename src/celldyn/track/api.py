@@ -51,7 +51,7 @@ def track_objects(
     overlap: int | None = None,
     movie: Any = None,
     model: Any = None,
-    flow: bool | None = None,
+    flow: bool | Literal["image"] | None = None,
     progress: bool = False,
 ) -> Tracks:
     """Link detections into tracks with divisions, gaps and (optionally) merges.
@@ -96,15 +96,20 @@ def track_objects(
     window, overlap : int
         Global tracker only (see :func:`~celldyn.track.solve_global.track_global`).
     movie : (T, [Z,] Y, X) array, optional
-        Intensities, for the learned tracker's features.
+        Intensities, for the learned tracker's features and the image flow (`flow`).
     model : LearnedAssociation, optional
         Learned tracker only; default the shipped model.
-    flow : bool, optional
+    flow : bool or "image", optional
         LAP only: link a second time with each candidate's distance measured from
-        where its neighbours' motion carries it (:mod:`celldyn.track.flow`, for a
-        growing colony). Default (None): when the first pass's links show such
-        coherent motion (:func:`~celldyn.track.flow.flow_coherence` at least
-        :data:`~celldyn.track.flow.FLOW_COHERENCE`); ``True``/``False`` force it.
+        where the flow carries its source (:mod:`celldyn.track.flow`, for a growing
+        colony). Default (None): the images' optical flow when `movie` and `labels`
+        are given, cells touch and move at least
+        :data:`~celldyn.track.flow.MOTION_RATIO` of their spacing per frame (median;
+        :func:`~celldyn.track.flow.image_flow_gate`);
+        else the neighbours' motion when the first pass's links show it coherent
+        (:func:`~celldyn.track.flow.flow_coherence` at least
+        :data:`~celldyn.track.flow.FLOW_COHERENCE`). ``True`` forces the neighbours'
+        flow, ``"image"`` the image flow, ``False`` neither.
     progress : bool
         Show a progress bar.
 
@@ -132,6 +137,8 @@ def track_objects(
     """
     if tracker not in TRACKERS:
         raise InputError(f"tracker must be one of {list(TRACKERS)} (got {tracker!r})")
+    if not (flow is None or isinstance(flow, bool) or flow == "image"):
+        raise InputError(f"flow must be None, True, False or 'image' (got {flow!r})")
     kw: dict[str, Any] = {}
     evidence = _Evidence(objects, spacing, costs, divisions, tracker, merges)
     max_distance, reach, note = evidence.radius(max_distance, division_reach)
@@ -151,7 +158,8 @@ def track_objects(
 
         edges, clause = relink_with_flow(
             objects, edges, lambda cands: _links(objects, tracker, candidates=cands, **common),
-            max_distance=max_distance, max_gap=max_gap, spacing=spacing, flow=flow)
+            max_distance=max_distance, max_gap=max_gap, spacing=spacing, flow=flow,
+            movie=movie, labels=labels, scale=evidence.scale, progress=progress)
         note += f"; {clause}" if clause else ""
     tracks = Tracks.from_links(objects, edges, min_daughter_frames=min_daughter_frames,
                                max_distance=max_distance)
@@ -171,6 +179,7 @@ class _Evidence:
         self.costs = costs if isinstance(costs, LinkCosts) else LinkCosts()
         self._likely: NDArray[np.int64] | None = None
         self._reference: Any = "unmeasured"
+        self.scale: Any = None  # the MotionScale, once radius() measured it
 
     def likely(self) -> NDArray[np.int64]:
         if self._likely is None:
@@ -197,6 +206,7 @@ class _Evidence:
         unit = "px" if spacing is None else "µm"  # Movie.spacing is in µm
         scale = estimate_motion_scale(objects, spacing=spacing, divisions=self.likely(),
                                       merges=self.merges)
+        self.scale = scale
         if max_distance is not None:
             radius = float(max_distance)
             reach = radius if division_reach is None else float(division_reach)
