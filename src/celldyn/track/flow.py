@@ -57,8 +57,9 @@ from numpy.typing import NDArray
 from ..errors import InputError
 
 __all__ = ["FLOW_COHERENCE", "FLOW_NEIGHBOURS", "FLOW_MIN_NEIGHBOURS", "IMAGE_FLOW_DOWNSCALE",
-           "MOTION_RATIO", "TOUCHING", "equivalent_diameter", "flow_coherence", "neighbour_flow", "image_flow", "image_flow_gate",
-           "flow_candidates", "flow_gate", "relink_with_flow"]
+           "MOTION_RATIO", "TOUCHING", "equivalent_diameter", "flow_coherence",
+           "neighbour_flow", "image_flow", "image_flow_gate", "flow_candidates", "flow_gate",
+           "relink_with_flow"]
 
 FLOW_NEIGHBOURS = 8
 """Neighbours whose first-pass steps make a cell's local flow."""
