@@ -2173,6 +2173,40 @@ Fluo-N2DH-GOWT1-01, Fluo-N2DH-SIM+-01 and nuclei-seg-stardist only. Not run for 
 retraining is 70-95 minutes of one CPU thread here): {", ".join(missing)}."""
 
 
+NUCLEI_SETS = ("Fluo-N2DH-GOWT1-01", "Fluo-N2DH-SIM+-01", "nuclei-seg-stardist",
+               "Fluo-N2DL-HeLa-01", "seg-DSB2018-stage1-train-subset")
+
+
+def _default_model_text(res: dict) -> str:
+    """Which shipped model `--segmenter deep` runs without `--model`: the validation
+    parts' mean AP@0.5 of nuclei2d and generalist2d, over every set both were scored on
+    and over the nuclei sets."""
+    def mean_ap(model: str, names) -> tuple[float, int]:
+        vals = [_summary(res[model][n]["validation"]["items"])["AP@0.5"] for n in names
+                if "validation" in res.get(model, {}).get(n, {})]
+        return (float(np.mean(vals)) if vals else float("nan")), len(vals)
+
+    both = [n for n in _gen_sets()
+            if all("validation" in res.get(m, {}).get(n, {}) for m in GEN_MODELS)]
+    if not both:
+        return ("Default model of `--segmenter deep`: not compared yet (`--generalist "
+                "--methods nuclei2d --parts validation`).")
+    (a_all, k), (b_all, _) = mean_ap("nuclei2d", both), mean_ap("generalist2d", both)
+    nuc = [n for n in both if n in NUCLEI_SETS]
+    (a_nuc, kn), (b_nuc, _) = mean_ap("nuclei2d", nuc), mean_ap("generalist2d", nuc)
+    better = sum(_summary(res["generalist2d"][n]["validation"]["items"])["AP@0.5"]
+                 > _summary(res["nuclei2d"][n]["validation"]["items"])["AP@0.5"] for n in both)
+    worse = sum(_summary(res["generalist2d"][n]["validation"]["items"])["AP@0.5"]
+                < _summary(res["nuclei2d"][n]["validation"]["items"])["AP@0.5"] for n in both)
+    return f"""Default model of `--segmenter deep` (2026-12-05, session 17): generalist2d
+(was nuclei2d), chosen on the validation parts only (rows 'deep nuclei2d' of the
+validation table, added for this): mean AP@0.5 over the {k} sets scored with both
+{a_all:.3f} (nuclei2d) vs {b_all:.3f} (generalist2d); generalist2d higher on {better}, lower
+on {worse}; on the {kn} nuclei sets {a_nuc:.3f} vs {b_nuc:.3f}. `--segmenter auto` already
+compared with generalist2d; `--model nuclei2d` keeps the older model, `--model nuclei3d`
+is needed for 3D movies (the error for a 2D model on a 3D movie says so)."""
+
+
 def write_generalist_section(res: dict) -> None:
     from _results import write_section
 
@@ -2294,6 +2328,8 @@ the validation parts of yeast (81 px) and the mother machine (51 px), re-scored 
 guard, gave the same probe sizes and scores (1.000 and 0.400), and yeast's test part
 (117 px wide), scored once after the change, is unchanged (0.565). The peer counts below
 include the mother machine's row, which is not held out.
+
+{_default_model_text(res)}
 
 Outcome with run 1 (AGREEMENT = 0.9, chosen on the validation sweep above). The
 shipped generalist2d (30 epochs x 300 batches, 83 CPU-minutes; 512 px probe crop) on

@@ -158,7 +158,8 @@ def test_sigkill_never_damages_results(movie_file, tmp_path):
 
 
 def test_deep_segmenter_runs_are_byte_identical(movie_file, tmp_path):
-    """The CPU deep path (shipped nuclei2d U-Net) is deterministic end to end too."""
+    """The CPU deep path (the default shipped model, generalist2d) is deterministic end to
+    end too."""
     pytest.importorskip("torch")
     for name in ("a", "b"):
         r = _invoke("run", movie_file, "-o", tmp_path / name, "--no-progress",
@@ -167,7 +168,7 @@ def test_deep_segmenter_runs_are_byte_identical(movie_file, tmp_path):
     a, b = _digest(tmp_path / "a"), _digest(tmp_path / "b")
     assert a == b
     record = json.loads((tmp_path / "a" / "run.json").read_text())
-    assert record["config"]["segmenter"] == "deep" and record["config"]["model"] == "nuclei2d"
+    assert record["config"]["segmenter"] == "deep" and record["config"]["model"] == "generalist2d"
 
 
 def test_fingerprint_of_a_file_follows_its_content_and_time(tmp_path):

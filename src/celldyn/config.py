@@ -146,8 +146,9 @@ class RunConfig:
         Extra keyword arguments for the method (classical) or for the deep model
         (``diameter``, ``tile``, ``thresholds``).
     model : str
-        Deep model: a shipped name (``nuclei2d``) or a folder from
-        ``celldyn train segment``.
+        Deep model (``segmenter="deep"``): a shipped name (default ``generalist2d``,
+        nuclei, whole cells and bacteria in 2D; ``nuclei2d``; ``nuclei3d`` for 3D
+        movies; ``mito_em``) or a folder from ``celldyn train segment``.
     dark_objects : bool
         Objects are darker than the background (phase contrast, bright-field):
         intensities are inverted before segmentation, and holes are not filled (in a
@@ -213,9 +214,10 @@ class RunConfig:
         "--param", "Extra parameter of the method, e.g. --param "
         "threshold_method=triangle (repeatable; list: `celldyn methods`).",
         type=dict, key="params", metavar="KEY=VALUE"))
-    model: str = field(default="nuclei2d", metadata=cli_option(
-        "--model", "Deep model: a shipped name or a folder from `celldyn train "
-        "segment`."))
+    model: str = field(default="generalist2d", metadata=cli_option(
+        "--model", "Deep model: a shipped name (generalist2d: nuclei, whole cells and "
+        "bacteria in 2D; nuclei2d; nuclei3d for 3D movies; mito_em; list: `celldyn "
+        "models`) or a folder from `celldyn train segment`."))
     dark_objects: bool = field(default=False, metadata=cli_option(
         "--dark-objects", "Objects are darker than background (phase contrast).",
         type=bool))

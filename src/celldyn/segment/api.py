@@ -22,6 +22,13 @@ from ..errors import ConfigError, InputError, MissingDependencyError, ModelError
 from ..movie import Movie
 from .classical import METHODS, _method, block_settings
 
+# `--segmenter deep` without `--model`: the shipped generalist (nuclei, whole cells and
+# bacteria; issue 15). Chosen on the validation parts of benchmarks/splits.py, where it
+# scored mean AP@0.5 0.735 over the 11 2D sets against nuclei2d's 0.460, and the same on
+# the five nuclei sets (0.851 each); RESULTS.md, 'Segmentation: generalist and automatic
+# choice'. 3D movies need a 3D model: ``--model nuclei3d``.
+DEFAULT_MODEL = "generalist2d"
+
 __all__ = ["SEGMENTERS", "Parameter", "check_params", "frame_function", "methods",
            "segment_movie_auto",
            "segment_movie", "segmenter_parameters"]
@@ -182,7 +189,7 @@ def _check_deep_params(params: dict[str, Any]) -> None:
 
 def frame_function(
     movie: Movie, *, segmenter: str = "classical", method: str = "watershed",
-    model: Any = "nuclei2d", dark_objects: bool = False,
+    model: Any = DEFAULT_MODEL, dark_objects: bool = False,
     params: dict[str, Any] | None = None, tiler: Callable[..., np.ndarray] | None = None,
 ) -> Callable[[np.ndarray], np.ndarray]:
     """The segmentation of one frame of `movie`, with every per-movie setting resolved
@@ -239,7 +246,9 @@ def _deep_frame(movie: Movie, model: Any, params: dict[str, Any],
     if movie.n_spatial != net.ndim:
         raise InputError(
             f"deep model {model!r} is {net.ndim}D but the movie has axes "
-            f"{movie.axes}; use a {movie.n_spatial}D model or --segmenter classical"
+            f"{movie.axes}; use a {movie.n_spatial}D model "
+            f"({'--model nuclei3d' if movie.n_spatial == 3 else '--model generalist2d'}) "
+            "or --segmenter classical"
         )
     tile = params.pop("tile", None)
     tile = None if tile is None else int(tile)
@@ -267,7 +276,7 @@ def segment_movie(
     *,
     segmenter: str = "classical",
     method: str = "watershed",
-    model: Any = "nuclei2d",
+    model: Any = DEFAULT_MODEL,
     dark_objects: bool = False,
     progress: bool | type = False,
     cache: Any = None,
@@ -291,7 +300,8 @@ def segment_movie(
         Classical method, a key of :data:`~celldyn.segment.classical.METHODS`,
         optionally ``name:variant`` (``threshold:li``, ``edges:canny``, ``spots:dog``).
     model : str, path or DeepSegmenter
-        Deep model: a shipped name (``nuclei2d``) or a folder from
+        Deep model: a shipped name (default :data:`DEFAULT_MODEL`, ``generalist2d``;
+        ``nuclei2d``, ``nuclei3d``, ``mito_em``) or a folder from
         ``celldyn train segment``.
     dark_objects : bool
         Objects are darker than the background: intensities are inverted first and

@@ -278,7 +278,7 @@ def _plateau(values: np.ndarray, tolerance: float,
     return float(np.median(values[a:b + 1]))
 
 
-def load_segmenter(name: str | Path = "nuclei2d") -> DeepSegmenter:
+def load_segmenter(name: str | Path = "generalist2d") -> DeepSegmenter:
     """Load a deep segmentation model by shipped name or folder path.
 
     Raises
@@ -342,7 +342,7 @@ def save_segmenter(folder: str | Path, net: UNet, config: dict[str, Any],
 def segment_movie_deep(
     movie_or_array: Movie | ArrayLike,
     *,
-    model: str | Path | DeepSegmenter = "nuclei2d",
+    model: str | Path | DeepSegmenter = "generalist2d",
     progress: bool | type = False,
     spacing: tuple[float, ...] | None = None,
     diameter: float | str | None = "auto",
@@ -356,7 +356,7 @@ def segment_movie_deep(
     movie_or_array : Movie or (T, [Z,] Y, X) array
         Single channel; an array is ``TYX`` when 3D and ``TZYX`` when 4D.
     model : str, path or DeepSegmenter
-        Shipped name (``nuclei2d``) or a folder from ``celldyn train segment``.
+        Shipped name (default ``generalist2d``) or a folder from ``celldyn train segment``.
     progress : bool or tqdm-like class
     spacing : tuple of float, optional
         Pixel size per spatial axis (µm; default: the Movie's). A 3D model resamples
