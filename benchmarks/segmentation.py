@@ -2203,8 +2203,8 @@ def _default_model_text(res: dict) -> str:
 validation table, added for this): mean AP@0.5 over the {k} sets scored with both
 {a_all:.3f} (nuclei2d) vs {b_all:.3f} (generalist2d); generalist2d higher on {better}, lower
 on {worse}; on the {kn} nuclei sets {a_nuc:.3f} vs {b_nuc:.3f}. `--segmenter auto` already
-compared with generalist2d; `--model nuclei2d` keeps the older model, `--model nuclei3d`
-is needed for 3D movies (the error for a 2D model on a 3D movie says so)."""
+compared with generalist2d; `--model nuclei2d` keeps the older model. A 3D movie gets
+nuclei3d, the one shipped 3D instance model (`celldyn.segment.api.default_model`)."""
 
 
 def write_generalist_section(res: dict) -> None:

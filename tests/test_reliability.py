@@ -171,6 +171,26 @@ def test_deep_segmenter_runs_are_byte_identical(movie_file, tmp_path):
     assert record["config"]["segmenter"] == "deep" and record["config"]["model"] == "generalist2d"
 
 
+
+def test_deep_segmenter_default_model_follows_the_movie_dimension(tmp_path):
+    """`--segmenter deep` without --model runs the shipped 3D model on a ZYX movie and
+    records it; an explicit 2D model on it is a one-line error naming the 3D one."""
+    pytest.importorskip("torch")
+    from celldyn.io import write_tiff
+    from celldyn.simulate import simulate_movie
+
+    sim = simulate_movie(ndim=3, n_frames=2, shape=(12, 40, 40), n_objects=3, rng=0)
+    movie = tmp_path / "m3.tif"
+    write_tiff(movie, sim.movie)
+    r = _invoke("run", movie, "-o", tmp_path / "out", "--no-progress", "--segmenter", "deep")
+    assert r.exit_code == 0, r.stderr
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert record["config"]["model"] == "nuclei3d"
+    r = _invoke("run", movie, "-o", tmp_path / "bad", "--no-progress", "--segmenter", "deep",
+                "--model", "generalist2d")
+    assert r.exit_code != 0 and "--model nuclei3d" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
 def test_fingerprint_of_a_file_follows_its_content_and_time(tmp_path):
     """A movie on disk is fingerprinted by its files' sizes and times (no pixel pass):
     rewriting it changes the fingerprint, reading it again does not, and a run's own

@@ -421,7 +421,7 @@ def bench(
     for name, spec in cands:
         func = frame_function(movie, segmenter=spec["segmenter"],
                               method=spec.get("method", "watershed"),
-                              model=spec.get("model", "generalist2d"),
+                              model=spec.get("model"),
                               dark_objects=dark_objects)  # deep: the scale probe, once
         t0 = time.perf_counter()
         stats = []
@@ -460,7 +460,7 @@ def bench(
                 warnings.simplefilter("ignore")
                 labels = segment_movie(movie, segmenter=r.config["segmenter"],
                                        method=r.config.get("method", "watershed"),
-                                       model=r.config.get("model", "generalist2d"),
+                                       model=r.config.get("model"),
                                        dark_objects=dark_objects, progress=progress)
             seg_secs = time.perf_counter() - t0
             for tracker in trackers:

@@ -146,9 +146,10 @@ class RunConfig:
         Extra keyword arguments for the method (classical) or for the deep model
         (``diameter``, ``tile``, ``thresholds``).
     model : str
-        Deep model (``segmenter="deep"``): a shipped name (default ``generalist2d``,
-        nuclei, whole cells and bacteria in 2D; ``nuclei2d``; ``nuclei3d`` for 3D
-        movies; ``mito_em``) or a folder from ``celldyn train segment``.
+        Deep model (``segmenter="deep"``): a shipped name or a folder from ``celldyn
+        train segment``. None (default): ``generalist2d`` (nuclei, whole cells and
+        bacteria) for 2D movies, ``nuclei3d`` for 3D ones
+        (:func:`celldyn.segment.api.default_model`); a run records the one it used.
     dark_objects : bool
         Objects are darker than the background (phase contrast, bright-field):
         intensities are inverted before segmentation, and holes are not filled (in a
@@ -214,10 +215,10 @@ class RunConfig:
         "--param", "Extra parameter of the method, e.g. --param "
         "threshold_method=triangle (repeatable; list: `celldyn methods`).",
         type=dict, key="params", metavar="KEY=VALUE"))
-    model: str = field(default="generalist2d", metadata=cli_option(
-        "--model", "Deep model: a shipped name (generalist2d: nuclei, whole cells and "
-        "bacteria in 2D; nuclei2d; nuclei3d for 3D movies; mito_em; list: `celldyn "
-        "models`) or a folder from `celldyn train segment`."))
+    model: str | None = field(default=None, metadata=cli_option(
+        "--model", "Deep model: a shipped name (list: `celldyn models`) or a folder from "
+        "`celldyn train segment`. Default: generalist2d (nuclei, whole cells and "
+        "bacteria) for 2D movies, nuclei3d for 3D ones."))
     dark_objects: bool = field(default=False, metadata=cli_option(
         "--dark-objects", "Objects are darker than background (phase contrast).",
         type=bool))

@@ -160,7 +160,7 @@ class CelldynWidget(QWidget):
         self.save_classes_button.clicked.connect(lambda: self.save_annotations())
 
         # active learning
-        self.model = QLineEdit(defaults.model)
+        self.model = QLineEdit(defaults.model or "")
         self.model.setToolTip("deep model: a shipped name or a model folder")
         self.al_n = QSpinBox()
         self.al_n.setRange(1, 50)
@@ -338,7 +338,7 @@ class CelldynWidget(QWidget):
             return None
         folder = self._next_round(layer)
         self.al_folder.setText(str(folder))
-        model = self.model.text().strip() or RunConfig().model
+        model = self.model.text().strip() or "generalist2d"  # annotate-next's default
         if Path(model).exists():
             model = str(Path(model).resolve())
         path = getattr(layer.source, "path", None)

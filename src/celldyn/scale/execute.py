@@ -152,7 +152,7 @@ def segment_measure(
     client: Any,
     segmenter: str = "classical",
     method: str = "watershed",
-    model: Any = "generalist2d",
+    model: Any = None,
     dark_objects: bool = False,
     params: dict[str, Any] | None = None,
     cache: Any = None,

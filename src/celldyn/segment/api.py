@@ -26,8 +26,15 @@ from .classical import METHODS, _method, block_settings
 # bacteria; issue 15). Chosen on the validation parts of benchmarks/splits.py, where it
 # scored mean AP@0.5 0.735 over the 11 2D sets against nuclei2d's 0.460, and the same on
 # the five nuclei sets (0.851 each); RESULTS.md, 'Segmentation: generalist and automatic
-# choice'. 3D movies need a 3D model: ``--model nuclei3d``.
+# choice'. A 3D movie gets the shipped 3D nuclei model, the one 3D instance model.
 DEFAULT_MODEL = "generalist2d"
+DEFAULT_MODEL_3D = "nuclei3d"
+
+
+def default_model(n_spatial: int) -> str:
+    """The shipped model ``--segmenter deep`` runs without ``--model``: :data:`DEFAULT_MODEL`
+    for 2D movies, :data:`DEFAULT_MODEL_3D` for 3D ones."""
+    return DEFAULT_MODEL_3D if n_spatial == 3 else DEFAULT_MODEL
 
 __all__ = ["SEGMENTERS", "Parameter", "check_params", "frame_function", "methods",
            "segment_movie_auto",
@@ -189,7 +196,7 @@ def _check_deep_params(params: dict[str, Any]) -> None:
 
 def frame_function(
     movie: Movie, *, segmenter: str = "classical", method: str = "watershed",
-    model: Any = DEFAULT_MODEL, dark_objects: bool = False,
+    model: Any = None, dark_objects: bool = False,
     params: dict[str, Any] | None = None, tiler: Callable[..., np.ndarray] | None = None,
 ) -> Callable[[np.ndarray], np.ndarray]:
     """The segmentation of one frame of `movie`, with every per-movie setting resolved
@@ -204,6 +211,7 @@ def frame_function(
     check_params(segmenter, method, params)
     invert = float(np.max(movie.data)) if dark_objects else None
     if segmenter == "deep":
+        model = default_model(movie.n_spatial) if model is None else model
         func = _deep_frame(movie, model, params, invert)
         params = {}
     else:
@@ -276,7 +284,7 @@ def segment_movie(
     *,
     segmenter: str = "classical",
     method: str = "watershed",
-    model: Any = DEFAULT_MODEL,
+    model: Any = None,
     dark_objects: bool = False,
     progress: bool | type = False,
     cache: Any = None,
@@ -300,8 +308,9 @@ def segment_movie(
         Classical method, a key of :data:`~celldyn.segment.classical.METHODS`,
         optionally ``name:variant`` (``threshold:li``, ``edges:canny``, ``spots:dog``).
     model : str, path or DeepSegmenter
-        Deep model: a shipped name (default :data:`DEFAULT_MODEL`, ``generalist2d``;
-        ``nuclei2d``, ``nuclei3d``, ``mito_em``) or a folder from
+        Deep model: a shipped name (default, None: :func:`default_model`,
+        ``generalist2d`` for 2D movies and ``nuclei3d`` for 3D; also ``nuclei2d``,
+        ``mito_em``) or a folder from
         ``celldyn train segment``.
     dark_objects : bool
         Objects are darker than the background: intensities are inverted first and
