@@ -2527,8 +2527,9 @@ def write_generalist_card(res: dict, folder: Path | None = None) -> None:
 
 One 2D model for fluorescent / brightfield / H&E nuclei, phase-contrast and fluorescent
 bacteria, yeast in brightfield and whole cells in DIC and phase contrast. Loaded with
-`celldyn.segment.deep.load_segmenter("generalist2d")` or `--segmenter deep --model
-generalist2d`, and by the default `--segmenter auto` wherever it disagrees with the
+`celldyn.segment.deep.load_segmenter("generalist2d")` or `--segmenter deep` (its default
+model for 2D movies since 2026-12-05, chosen over nuclei2d on the validation parts:
+benchmarks/RESULTS.md), and by the default `--segmenter auto` wherever it disagrees with the
 watershed on the movie's middle frame (`celldyn.segment.auto`; the rule's level was chosen
 on validation parts). Needs `celldyn[deep]` (torch). Nothing is downloaded.
 
