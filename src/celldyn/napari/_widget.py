@@ -44,6 +44,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..active import DEFAULT_MODEL as ACTIVE_DEFAULT_MODEL
 from ..classify.registry import SHIPPED
 from ..config import TRACKERS, RunConfig
 from ..errors import CelldynError
@@ -338,7 +339,7 @@ class CelldynWidget(QWidget):
             return None
         folder = self._next_round(layer)
         self.al_folder.setText(str(folder))
-        model = self.model.text().strip() or "generalist2d"  # annotate-next's default
+        model = self.model.text().strip() or ACTIVE_DEFAULT_MODEL
         if Path(model).exists():
             model = str(Path(model).resolve())
         path = getattr(layer.source, "path", None)
