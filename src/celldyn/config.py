@@ -152,8 +152,10 @@ class RunConfig:
         (:func:`celldyn.segment.api.default_model`); a run records the one it used.
     dark_objects : bool
         Objects are darker than the background (phase contrast, bright-field):
-        intensities are inverted before segmentation, and holes are not filled (in a
-        colony, background enclosed by cells is not part of any cell).
+        intensities are inverted before a classical method or a deep model trained on
+        bright objects only (nuclei2d, nuclei3d; the generalist and models from
+        ``celldyn train segment`` read raw frames of either polarity), and holes are
+        not filled (in a colony, background enclosed by cells is not part of any cell).
     channel : int
         Channel to segment in a multi-channel movie.
     max_distance : float or None
@@ -220,7 +222,9 @@ class RunConfig:
         "`celldyn train segment`. Default: generalist2d (nuclei, whole cells and "
         "bacteria) for 2D movies, nuclei3d for 3D ones."))
     dark_objects: bool = field(default=False, metadata=cli_option(
-        "--dark-objects", "Objects are darker than background (phase contrast).",
+        "--dark-objects", "Objects are darker than background (phase contrast): the "
+        "classical methods and the nuclei-only deep models see the frames inverted (the "
+        "generalist reads both polarities and ignores it).",
         type=bool))
     channel: int = field(default=0, metadata=cli_option(
         "--channel", "Channel to segment.", type=int))

@@ -31,6 +31,19 @@ def test_deep_entry_matches_the_deep_function(sim2d):
     assert new.max() > 0
 
 
+
+def test_dark_objects_invert_only_for_bright_object_models(sim2d):
+    """`dark_objects` inverts the frames for nuclei2d (trained on bright nuclei only,
+    config polarity "bright"), not for the generalist, which reads raw frames."""
+    pytest.importorskip("torch")
+    movie = sim2d.movie
+    kw = {"segmenter": "deep", "tile": 256, "diameter": 12}
+    same = [segment_movie(movie, model="generalist2d", dark_objects=d, **kw) for d in (0, 1)]
+    np.testing.assert_array_equal(same[0], same[1])
+    plain, dark = (segment_movie(movie, model="nuclei2d", dark_objects=d, **kw)
+                   for d in (False, True))
+    assert plain.max() > 0 and not np.array_equal(plain, dark)
+
 def test_dark_objects_are_inverted(sim2d):
     """dark_objects segments the inverted movie (holes kept: fill_holes=False)."""
     data = sim2d.movie.data.astype(np.float32)

@@ -213,6 +213,8 @@ def frame_function(
     if segmenter == "deep":
         model = default_model(movie.n_spatial) if model is None else model
         func = _deep_frame(movie, model, params, invert)
+        if not func.bright_only:  # type: ignore[attr-defined]
+            invert = None  # the model reads both polarities: give it the raw frames
         params = {}
     else:
         func = _method(method, params)
@@ -251,6 +253,14 @@ def _deep_frame(movie: Movie, model: Any, params: dict[str, Any],
     from .deep.registry import DeepSegmenter, load_segmenter
 
     net = model if isinstance(model, DeepSegmenter) else load_segmenter(model)
+    # `dark_objects` inverts the frames only for a model trained on bright objects alone
+    # (config "polarity": "bright": nuclei2d, nuclei3d). The generalist, mito_em and any
+    # model from `celldyn train segment` learned the raw frames of their data; inverted,
+    # the generalist's validation AP@0.5 fell to 0.00-0.28 on the four dark-object sets
+    # (phase-contrast E. coli and PSC, brightfield yeast, mother machine; 0.20-1.00 raw).
+    bright_only = net.config.get("polarity") == "bright"
+    if not bright_only:
+        invert = None
     if movie.n_spatial != net.ndim:
         raise InputError(
             f"deep model {model!r} is {net.ndim}D but the movie has axes "
@@ -276,6 +286,7 @@ def _deep_frame(movie: Movie, model: Any, params: dict[str, Any],
 
     segment_frame.semantic = ({"classes": net.classes, "objects_are": net.classes[int(  # type: ignore[attr-defined]
         net.config.get("instance_class", 1))]} if net.semantic else None)
+    segment_frame.bright_only = bright_only  # type: ignore[attr-defined]
     return segment_frame
 
 
@@ -313,8 +324,11 @@ def segment_movie(
         ``mito_em``) or a folder from
         ``celldyn train segment``.
     dark_objects : bool
-        Objects are darker than the background: intensities are inverted first and
-        (classical) holes are not filled.
+        Objects are darker than the background: intensities are inverted first (for
+        classical methods and for deep models trained on bright objects only, whose
+        config says ``"polarity": "bright"``: nuclei2d, nuclei3d; the generalist and
+        models from ``celldyn train segment`` read raw frames) and (classical) holes
+        are not filled.
     progress : bool or tqdm-like class
         Show a progress bar over frames.
     cache : FrameCache, optional
