@@ -139,6 +139,16 @@ def test_annotate_next_then_continue_training(sim, tmp_path):
     card = json.loads((out / "model" / "config.json").read_text())
     assert card["training"]["init"] == DEFAULT_MODEL   # what annotate-next proposed with
     assert model.net.base == load_segmenter(DEFAULT_MODEL).net.base
+    assert "polarity" not in card   # trained on raw crops: `run --dark-objects` won't invert
+    # crops of a dark-object movie are trained inverted: the model is marked as reading
+    # bright objects, so that `run --dark-objects` inverts for it too
+    manifest["dark_objects"] = True
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    r = invoke("train", "segment", "--continue", out, "--out", tmp_path / "dark",
+               "--epochs", "1", "--iters", "1", "--batch", "2", "--crop", "32",
+               "--no-progress")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads((tmp_path / "dark" / "config.json").read_text())["polarity"] == "bright"
     # a crop whose label was saved at another size: one line
     tifffile.imwrite(out / "labels" / f"{p['name']}.tif", np.zeros((5, 5), np.uint16))
     r = invoke("train", "segment", "--continue", out, "--out", tmp_path / "m2",

@@ -221,7 +221,12 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
                           val_fraction=val_fraction, partial=partial, seed=seed,
                           checkpoint_dir=checkpoint_dir, resume=resume, progress=progress,
                           on_epoch=report, images=str(images), masks=str(masks),
-                          command=command, device=device, augment=augment)
+                          command=command, device=device, augment=augment,
+                          # crops of a dark-object movie were inverted (read_annotations):
+                          # the model learns bright objects, and `run --dark-objects`
+                          # must invert for it as well
+                          polarity="bright" if annotated is not None
+                          and manifest.get("dark_objects") else None)
     click.echo(f"wrote {out} (weights sha256 {done.digest[:12]}...; {done.n_train} "
                f"training, {done.n_val} validation images; {done.seconds:.0f} s)")
 

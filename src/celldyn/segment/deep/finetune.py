@@ -88,14 +88,17 @@ def train_on_pairs(pairs: Sequence[tuple[str, Any, Any]], out: str | Path, *,
                    progress: bool = True,
                    on_epoch: Callable[[dict[str, float]], None] | None = None,
                    images: str = "", masks: str = "", command: str | None = None,
-                   device: str = "cpu", augment: Any = None) -> TrainedModel:
+                   device: str = "cpu", augment: Any = None,
+                   polarity: str | None = None) -> TrainedModel:
     """Train a model on ``(name, image, labels)`` pairs (fine-tune `init` when given:
     its architecture, thresholds and object size), split off ``val_fraction`` of the
     pairs for validation, write the model folder `out`.
 
     `images` / `masks` / `command` only describe the data in the model card.
     `augment`: an :class:`~.augment.AugmentConfig` (default: the shipped model's), e.g.
-    with the user's ``noise_model``.
+    with the user's ``noise_model``. `polarity` ``"bright"``: the pairs show bright
+    objects made so by inverting a dark-object movie (``--continue`` of such crops), so
+    ``dark_objects`` runs invert for this model too (config.json ``polarity``).
     """
     from .. import normalize_frame
     from .registry import load_segmenter, save_segmenter
@@ -158,6 +161,7 @@ def train_on_pairs(pairs: Sequence[tuple[str, Any, Any]], out: str | Path, *,
         "normalization": {"method": "percentile", "low": 1.0, "high": 99.8},
         "target_diameter": target,
         "architecture_text": f"{ndim}D, base {base}, depth {depth}",
+        **({"polarity": polarity} if polarity else {}),
         "training": {"command": command, "images": str(images), "masks": str(masks),
                      "init": None if init is None else str(init), "seed": seed,
                      "epochs": epochs,
