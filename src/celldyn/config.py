@@ -145,7 +145,7 @@ class RunConfig:
     method_params : dict
         Extra keyword arguments for the method (classical) or for the deep model
         (``diameter``, ``tile``, ``thresholds``).
-    model : str
+    model : str or None
         Deep model (``segmenter="deep"``): a shipped name or a folder from ``celldyn
         train segment``. None (default): ``generalist2d`` (nuclei, whole cells and
         bacteria) for 2D movies, ``nuclei3d`` for 3D ones

@@ -14,7 +14,8 @@ __all__ = ["models_command"]
 
 # how each shipped folder is used (the card says what it is for and how good it is)
 _USE = {
-    "generalist2d": "--segmenter deep on YX movies (its default there) and --segmenter auto (the default)",
+    "generalist2d": ("--segmenter deep on YX movies (its default there) and --segmenter auto "
+                     "(the default)"),
     "nuclei2d": "--segmenter deep --model nuclei2d",
     "nuclei3d": "--segmenter deep on ZYX movies (its default there; or --model nuclei3d)",
     "mito_em": "--segmenter deep --model mito_em (semantic EM classes)",

@@ -36,8 +36,8 @@ def default_model(n_spatial: int) -> str:
     for 2D movies, :data:`DEFAULT_MODEL_3D` for 3D ones."""
     return DEFAULT_MODEL_3D if n_spatial == 3 else DEFAULT_MODEL
 
-__all__ = ["SEGMENTERS", "Parameter", "check_params", "frame_function", "methods",
-           "segment_movie_auto",
+__all__ = ["DEFAULT_MODEL", "DEFAULT_MODEL_3D", "SEGMENTERS", "Parameter", "check_params",
+           "default_model", "frame_function", "methods", "segment_movie_auto",
            "segment_movie", "segmenter_parameters"]
 
 SEGMENTERS = ("auto", "classical", "deep")
