@@ -2170,7 +2170,7 @@ not among the training sets should expect the retrained figure, and fine-tune on
 annotated frames (`celldyn train segment --init generalist2d`, `celldyn annotate-next`).{ft_text}
 nuclei2d, the initialisation, was trained on
 Fluo-N2DH-GOWT1-01, Fluo-N2DH-SIM+-01 and nuclei-seg-stardist only. Not run for {len(missing)} sets (each
-retraining is 70-95 minutes of one CPU thread here): {", ".join(missing)}."""
+retraining is 70-111 minutes of one CPU thread here, two at a time): {", ".join(missing)}."""
 
 
 NUCLEI_SETS = ("Fluo-N2DH-GOWT1-01", "Fluo-N2DH-SIM+-01", "nuclei-seg-stardist",
