@@ -20,7 +20,7 @@ from typing import Any, Literal
 from .errors import ConfigError
 from .denoise import METHODS as DENOISE_METHODS
 from .classify.registry import check_classifier
-from .segment.api import SEGMENTERS, check_model, check_params
+from .segment.api import SEGMENTERS, check_model, check_params, default_model
 from .track import TRACKERS
 
 __all__ = ["SEGMENTERS", "TRACKERS", "Option", "RunConfig", "cli_option", "parse_params",
@@ -301,6 +301,16 @@ class RunConfig:
                 _whole(self.track_window) and self.track_window >= 1):
             raise ConfigError("track window must be a whole number of frames >= 1 (got "
                               f"{self.track_window!r})")
+
+    def for_movie(self, movie: Any, labels: Any = None, **overrides: Any) -> RunConfig:
+        """This config with `overrides` applied and, for a deep run that segments `movie`
+        (no `labels` given) without a model named, the default model for its dimension
+        (:func:`celldyn.segment.api.default_model`), so that run.json records the one
+        used."""
+        config = dataclasses.replace(self, **overrides) if overrides else self
+        if config.segmenter != "deep" or config.model is not None or labels is not None:
+            return config
+        return dataclasses.replace(config, model=default_model(movie.n_spatial))
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as run.json's ``config`` records them; the scale fields only when

@@ -151,16 +151,10 @@ def run(
     True
     """
     movie = as_movie(movie, axes, pixel_size, frame_interval)
-    config = config or RunConfig()
-    if overrides:
-        config = dataclasses.replace(config, **overrides)
+    config = (config or RunConfig()).for_movie(movie, labels, **overrides)  # run.json: model
     movie = movie.channel(config.channel) if "C" in movie.axes else movie
     timings: dict[str, float] = {}
     check_movie(movie)
-    if config.segmenter == "deep" and config.model is None and labels is None:
-        from .segment.api import default_model  # recorded in run.json as used
-
-        config = dataclasses.replace(config, model=default_model(movie.n_spatial))
     if config.classifier:  # load first: a wrong name should not cost a segmentation
         from .classify import load_classifier
     classifier = load_classifier(config.classifier) if config.classifier else None

@@ -258,7 +258,7 @@ def _deep_frame(movie: Movie, model: Any, params: dict[str, Any],
     # model from `celldyn train segment` learned the raw frames of their data; inverted,
     # the generalist's validation AP@0.5 fell to 0.00-0.28 on the four dark-object sets
     # (phase-contrast E. coli and PSC, brightfield yeast, mother machine; 0.20-1.00 raw).
-    bright_only = net.config.get("polarity") == "bright"
+    bright_only = (getattr(net, "config", None) or {}).get("polarity") == "bright"
     if not bright_only:
         invert = None
     if movie.n_spatial != net.ndim:
