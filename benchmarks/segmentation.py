@@ -2181,23 +2181,17 @@ def _default_model_text(res: dict) -> str:
     """Which shipped model `--segmenter deep` runs without `--model`: the validation
     parts' mean AP@0.5 of nuclei2d and generalist2d, over every set both were scored on
     and over the nuclei sets."""
-    def mean_ap(model: str, names) -> tuple[float, int]:
-        vals = [_summary(res[model][n]["validation"]["items"])["AP@0.5"] for n in names
-                if "validation" in res.get(model, {}).get(n, {})]
-        return (float(np.mean(vals)) if vals else float("nan")), len(vals)
-
-    both = [n for n in _gen_sets()
-            if all("validation" in res.get(m, {}).get(n, {}) for m in GEN_MODELS)]
-    if not both:
+    ap = {n: [_summary(res[m][n]["validation"]["items"])["AP@0.5"] for m in GEN_MODELS]
+          for n in _gen_sets()
+          if all("validation" in res.get(m, {}).get(n, {}) for m in GEN_MODELS)}
+    if not ap:
         return ("Default model of `--segmenter deep`: not compared yet (`--generalist "
                 "--methods nuclei2d --parts validation`).")
-    (a_all, k), (b_all, _) = mean_ap("nuclei2d", both), mean_ap("generalist2d", both)
-    nuc = [n for n in both if n in NUCLEI_SETS]
-    (a_nuc, kn), (b_nuc, _) = mean_ap("nuclei2d", nuc), mean_ap("generalist2d", nuc)
-    better = sum(_summary(res["generalist2d"][n]["validation"]["items"])["AP@0.5"]
-                 > _summary(res["nuclei2d"][n]["validation"]["items"])["AP@0.5"] for n in both)
-    worse = sum(_summary(res["generalist2d"][n]["validation"]["items"])["AP@0.5"]
-                < _summary(res["nuclei2d"][n]["validation"]["items"])["AP@0.5"] for n in both)
+    nuc = [v for n, v in ap.items() if n in NUCLEI_SETS]
+    (a_all, b_all), k = np.mean(list(ap.values()), axis=0), len(ap)
+    (a_nuc, b_nuc), kn = np.mean(nuc, axis=0), len(nuc)
+    better = sum(b > a for a, b in ap.values())
+    worse = sum(b < a for a, b in ap.values())
     return f"""Default model of `--segmenter deep` (2026-12-05, session 17): generalist2d
 (was nuclei2d), chosen on the validation parts only (rows 'deep nuclei2d' of the
 validation table, added for this): mean AP@0.5 over the {k} sets scored with both
