@@ -1370,17 +1370,24 @@ def _shipped_training_args() -> list[str]:
     return out
 
 
+def _loso_set(set_name: str) -> str:
+    """The set whose leave-one-set-out model scores `set_name`: a test-only movie (GOWT1-02)
+    uses the model retrained without its sister movie (GOWT1-01: same cells, microscope)."""
+    return GEN_VALIDATION_OF.get(set_name, set_name)
+
+
 def _no_loso_model(set_name: str) -> dict:
-    where = f"benchmarks/{GEN_LOSO_DIR.parent.name}/{GEN_LOSO_DIR.name}/{set_name}"
+    name = _loso_set(set_name)
+    where = f"benchmarks/{GEN_LOSO_DIR.parent.name}/{GEN_LOSO_DIR.name}/{name}"
     return {"not_possible": f"no model in {where} (train it with "
-                            f"`--train-loso {set_name}`)"}
+                            f"`--train-loso {name}`)"}
 
 
 def _loso_segmenter(set_name: str):
     """The leave-one-set-out model of `set_name` with the shipped min_size, or None."""
     from celldyn.segment.deep import load_segmenter
 
-    folder = GEN_LOSO_DIR / set_name
+    folder = GEN_LOSO_DIR / _loso_set(set_name)
     if not (folder / "weights.pt").is_file():
         return None
     seg = load_segmenter(folder)
@@ -1765,7 +1772,7 @@ def _gen_finetune(items: list, set_name: str, quick: bool = False,
         with tempfile.TemporaryDirectory() as tmp:
             train_on_pairs([(it.name, it.image, it.labels) for it in ft_items],
                            Path(tmp) / "model",
-                           init=str(GEN_LOSO_DIR / set_name) if loso else "generalist2d",
+                           init=str(GEN_LOSO_DIR / _loso_set(set_name)) if loso else "generalist2d",
                            partial=any(it.partial for it in ft_items), seed=SEED,
                            progress=False, **({"epochs": 1, "iters": 2} if quick else {}))
             ft = load_segmenter(Path(tmp) / "model")
@@ -1929,7 +1936,7 @@ def train_loso(set_name: str) -> int:
 
 def _loso_training(set_name: str) -> str:
     """Kept epoch, validation score and training minutes of a leave-one-set-out model."""
-    cfg = GEN_LOSO_DIR / set_name / "config.json"
+    cfg = GEN_LOSO_DIR / _loso_set(set_name) / "config.json"
     if not cfg.is_file():
         return ""
     meta = json.loads(cfg.read_text()).get("training", {})
