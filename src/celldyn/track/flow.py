@@ -187,7 +187,7 @@ def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
     """
     from scipy import ndimage as ndi
     from skimage.registration import optical_flow_tvl1
-    from skimage.transform import rescale, resize
+    from skimage.transform import rescale
 
     from .candidates import coord_axes, frame_groups
 
@@ -217,11 +217,23 @@ def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
             b = rescale(b, 1 / down, anti_aliasing=True)
         field = optical_flow_tvl1(a, b)      # (ndim, ...): b(x + field(x)) ~ a(x)
         rows = groups[f]
+        # only the objects' pixels are needed: the shrunk flow is interpolated at them
+        # (bilinear, at the points skimage's resize(order=1) samples) and their median
+        # taken per label, instead of resizing the whole field first
+        inside = np.nonzero(mask)
+        ids = mask[inside]
+        if not ids.size:
+            continue
+        if down > 1:
+            at = [(idx + 0.5) * (field.shape[axis + 1] / mask.shape[axis]) - 0.5
+                  for axis, idx in enumerate(inside)]
         for axis in range(ndim):
-            comp = field[axis]
             if down > 1:
-                comp = resize(comp, mask.shape, order=1) * (mask.shape[axis] / a.shape[axis])
-            flow[rows, axis] = ndi.median(comp, mask, lab[rows])
+                comp = ndi.map_coordinates(field[axis], at, order=1, mode="mirror")
+                comp *= mask.shape[axis] / a.shape[axis]
+            else:
+                comp = field[axis][inside]
+            flow[rows, axis] = ndi.median(comp, ids, lab[rows])
     flow = np.nan_to_num(flow)               # an object with no pixel in its frame
     if spacing is not None:
         flow *= np.asarray(spacing, float)[-ndim:]
