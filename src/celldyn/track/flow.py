@@ -29,8 +29,9 @@ The images still show it: :func:`image_flow` measures each object's step as the 
 over its mask, of the TV-L1 optical flow between its frame and the next
 (:func:`skimage.registration.optical_flow_tvl1`, computed at a quarter of the
 resolution: the flow of a colony is smooth; about 0.45 s per megapixel-frame on one
-core, E. coli colony frames of 1.3 MP). With the movie and its label images at hand, motion that large and touching
-cells, :func:`celldyn.track.track_objects` relinks with that flow instead. Otherwise
+core, E. coli colony frames of 1.3 MP). With the movie and its label images at hand,
+motion that large and touching cells, :func:`celldyn.track.track_objects` relinks with
+that flow instead. Otherwise
 nothing changes: on every other training set (steps 0.02-0.20 of the spacing, spacing
 1.3-3.9 diameters) the per-object optical flow cost divisions (a rounding mitotic cell's
 flow is not her daughters' steps), and on separate blobs moving more than half their
