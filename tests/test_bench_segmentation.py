@@ -104,6 +104,9 @@ def test_leave_one_set_out_rows(bench, monkeypatch, tmp_path):
     monkeypatch.setattr(bench, "GEN_LOSO_DIR", tmp_path)
     r = bench._gen_method(bench.GEN_LOSO, [], "DIC-C2DH-HeLa-01")
     assert "--train-loso DIC-C2DH-HeLa-01" in r["not_possible"] and "items" not in r
+    # a test-only movie is scored by the model retrained without its sister movie
+    r = bench._gen_method(bench.GEN_LOSO, [], "Fluo-N2DH-GOWT1-02")
+    assert "--train-loso Fluo-N2DH-GOWT1-01" in r["not_possible"]
     assert bench.train_loso("no-such-set") == 2
     good, bad = [1, 0, 0, 1, 0, 0, 0.9, 1], [0, 3, 1, 0, 3, 1, 0.0, 1]
     assert "none run yet" in bench.loso_text({})
