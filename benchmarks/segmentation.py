@@ -1711,7 +1711,7 @@ def _loso_ft_images(set_name: str) -> tuple[list, str]:
     model never saw them; the test part stays whole for scoring)."""
     from celldyn.segment.deep.datasets import load_part
 
-    src = GEN_VALIDATION_OF.get(set_name, set_name)
+    src = _loso_set(set_name)
     usable = load_part(_gen_sets()[src], "train", DATA, skip_empty=True)
     if not usable:
         return [], f"not possible: {src}'s training part holds no annotated image"
@@ -1772,7 +1772,8 @@ def _gen_finetune(items: list, set_name: str, quick: bool = False,
         with tempfile.TemporaryDirectory() as tmp:
             train_on_pairs([(it.name, it.image, it.labels) for it in ft_items],
                            Path(tmp) / "model",
-                           init=str(GEN_LOSO_DIR / _loso_set(set_name)) if loso else "generalist2d",
+                           init=(str(GEN_LOSO_DIR / _loso_set(set_name)) if loso
+                                 else "generalist2d"),
                            partial=any(it.partial for it in ft_items), seed=SEED,
                            progress=False, **({"epochs": 1, "iters": 2} if quick else {}))
             ft = load_segmenter(Path(tmp) / "model")
@@ -2186,8 +2187,7 @@ retraining is 70-111 minutes of one CPU thread here, two at a time): {", ".join(
 
 # the sets nuclei2d (the generalist's initialisation) was trained on
 NUCLEI2D_TRAINED = ("Fluo-N2DH-GOWT1-01", "Fluo-N2DH-SIM+-01", "nuclei-seg-stardist")
-NUCLEI_SETS = ("Fluo-N2DH-GOWT1-01", "Fluo-N2DH-SIM+-01", "nuclei-seg-stardist",
-               "Fluo-N2DL-HeLa-01", "seg-DSB2018-stage1-train-subset")
+NUCLEI_SETS = (*NUCLEI2D_TRAINED, "Fluo-N2DL-HeLa-01", "seg-DSB2018-stage1-train-subset")
 
 
 def _default_model_text(res: dict) -> str:

@@ -31,14 +31,13 @@ over its mask, of the TV-L1 optical flow between its frame and the next
 resolution: the flow of a colony is smooth; about 0.45 s per megapixel-frame on one
 core, E. coli colony frames of 1.3 MP). With the movie and its label images at hand,
 motion that large and touching cells, :func:`celldyn.track.track_objects` relinks with
-that flow instead. Otherwise
-nothing changes: on every other training set (steps 0.02-0.20 of the spacing, spacing
-1.3-3.9 diameters) the per-object optical flow cost divisions (a rounding mitotic cell's
-flow is not her daughters' steps), and on separate blobs moving more than half their
-spacing it is often wrong. The levels were set by reasoning between the training sets
-(benchmarks/RESULTS.md, 'Tracking: local flow'); as for the local flow, one real set
-(the colony) is the only positive example. Markers of touching cells (a CTC marker is
-smaller than its cell) do not open the gate: a limit.
+that flow instead. Otherwise nothing changes: on every other training set (steps
+0.02-0.20 of the spacing, spacing 1.3-3.9 diameters) the per-object optical flow cost
+divisions (a rounding mitotic cell's flow is not her daughters' steps), and on separate
+blobs moving more than half their spacing it is often wrong. The levels were set by
+reasoning between the training sets (benchmarks/RESULTS.md, 'Tracking: local flow'); as
+for the local flow, one real set (the colony) is the only positive example. Markers of
+touching cells (a CTC marker is smaller than its cell) do not open the gate: a limit.
 
 Written here: the flows, their coherence and the gates. Nearest neighbours come from
 :class:`scipy.spatial.cKDTree`; the optical flow from scikit-image; the assignment is
@@ -209,6 +208,10 @@ def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
         if a.ndim != ndim or a.shape != b.shape or a.shape != mask.shape:
             raise InputError(f"image flow: frame {f} of the movie has shape {a.shape}, its "
                              f"labels {mask.shape}; both must be the objects' {ndim}-D frames")
+        inside = np.nonzero(mask)            # the only pixels whose flow is used
+        ids = mask[inside]
+        if not ids.size:                     # no object pixel: no flow to compute
+            continue
         lo, hi = np.percentile(a, [1, 99.8])
         scale = float(hi - lo) if hi > lo else 1.0
         a, b = (a - lo) / scale, (b - lo) / scale
@@ -218,13 +221,9 @@ def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
             b = rescale(b, 1 / down, anti_aliasing=True)
         field = optical_flow_tvl1(a, b)      # (ndim, ...): b(x + field(x)) ~ a(x)
         rows = groups[f]
-        # only the objects' pixels are needed: the shrunk flow is interpolated at them
-        # (bilinear, at the points skimage's resize(order=1) samples) and their median
-        # taken per label, instead of resizing the whole field first
-        inside = np.nonzero(mask)
-        ids = mask[inside]
-        if not ids.size:
-            continue
+        # the shrunk flow is interpolated at the objects' pixels only (bilinear, at the
+        # points skimage's resize(order=1) samples) and their median taken per label,
+        # instead of resizing the whole field first
         if down > 1:
             at = [(idx + 0.5) * (field.shape[axis + 1] / mask.shape[axis]) - 0.5
                   for axis, idx in enumerate(inside)]
