@@ -174,6 +174,12 @@ class RunConfig:
     merges : bool
         Allow merges (two parents, one child), for organelles; kept in GEFF, not in
         the CTC export.
+    split_merged : bool
+        Split an object of our segmentation that is two cells drawn as one for a few
+        frames (it absorbed two objects of the previous frame and separates again
+        later; :mod:`celldyn.segment.temporal`), before tracking: such merges read as
+        false divisions. Not applied to ``--labels``, nor with `merges` (organelles
+        fuse and split for real).
     min_daughter_frames : int
         A division whose daughter vanishes within this many frames (before the end of
         the movie) is undone: over-segmentation, not a division (see
@@ -244,6 +250,10 @@ class RunConfig:
     merges: bool = field(default=False, metadata=cli_option(
         "--merges", "Allow merges (two objects become one), e.g. organelles.",
         type=bool))
+    split_merged: bool = field(default=True, metadata=cli_option(
+        "--no-split-merged", "Keep objects our segmentation drew as one for a few frames "
+        "between two separate cells (by default they are split before tracking; never "
+        "with --labels or --merges).", type=bool, invert=True))
     min_daughter_frames: int = field(default=3, metadata=cli_option(
         "--min-daughter-frames", "Undo a division whose daughter vanishes within this "
         "many frames (over-segmentation); 0 keeps every division.", type=int,

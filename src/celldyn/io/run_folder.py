@@ -145,6 +145,16 @@ class FrameCache:
         with atomic_path(folder / f"part_{t0:06d}_{t0 + len(labels):06d}.parquet") as tmp:
             objects.to_parquet(tmp, index=False)
 
+    def repaired_labels(self, shape: tuple[int, ...], *, chunks: tuple[int, ...]) -> Any:
+        """A fresh zarr array beside the segmented one, for the run's temporal repair
+        (:mod:`celldyn.segment.temporal`): the segmented store and its objects stay as
+        the chunks wrote them, so a resumed run repairs (and re-measures) again."""
+        import zarr
+
+        self._open()
+        return zarr.open_array(str(self.folder / "repaired.zarr"), mode="w", shape=shape,
+                               chunks=chunks, dtype=np.int32, fill_value=0)
+
     def chunk_objects(self) -> pd.DataFrame:
         """The objects of every complete chunk, in frame order (one table)."""
         parts = [pd.read_parquet(p) for p in sorted((self.folder / "objects").glob(

@@ -1,0 +1,180 @@
+"""Temporal repair of the segmentation: split a blob that is two cells merged for a while.
+
+A frame-by-frame segmenter sometimes draws two touching cells as one object for a few
+frames and then separates them again. The tracker then sees one cell "absorb" a
+neighbour (that neighbour's track ends) and later "divide" into two: a false division,
+with the right size evidence (the daughters add up to the blob) and the right geometry
+(the blob's centroid is the sisters' midpoint). On the training frames of
+PhC-C2DL-PSC-01, with celldyn's own segmentation, 106 of the 134 false divisions had a
+mother that covered two ground-truth cells (benchmarks/RESULTS.md, "Segmentation:
+temporal repair").
+
+:func:`split_merged` walks the movie forward. An object of frame ``t`` is split when
+
+* it **absorbs** two or more objects of the (already repaired) frame ``t - 1``: each
+  has at least ``frac`` of its pixels inside it, and it is at least ``size_ratio`` times
+  their summed size (a merged pair, not one cell that moved across two neighbours);
+* those objects were **separate one frame earlier** too: their largest overlaps in frame
+  ``t - 2`` are distinct objects (a nucleus cut in two for one frame, then whole again,
+  is not split back into its fragments);
+* the blob, followed forward by its largest overlap, **separates again** within
+  ``max_run`` frames: some later frame has two or more objects each lying ``frac``
+  inside it. A merge that never ends is left as the segmenter drew it.
+
+The split is a watershed on the blob's distance transform (scikit-image), seeded with
+the parts of the previous frame's objects that lie inside it; later frames of the same
+merge are split in turn, since each looks back at a repaired frame. It only ever cuts
+an object in two or more; it never joins, moves or deletes pixels. Frames are read one
+at a time, so a label movie on disk (the run's frame cache, a zarr store) is repaired
+with a few frames in memory.
+
+Hand-written (our contribution): the rule and its gates are ours; the watershed and the
+distance transform are scikit-image's and SciPy's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.segmentation import watershed
+
+__all__ = ["merged_splits", "split_merged"]
+
+FRAC = 0.6        # share of an object's pixels inside the blob that absorbs it
+SIZE_RATIO = 0.75  # the blob is at least this share of the absorbed objects' summed size
+MAX_RUN = 10      # frames within which the blob must separate again
+
+
+def _overlaps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(label in a, label in b, pixels in common) for every overlapping pair."""
+    both = (a > 0) & (b > 0)
+    if not both.any():
+        e = np.zeros(0, np.int64)
+        return e, e, e
+    m = int(b.max()) + 1
+    codes, counts = np.unique(a[both].astype(np.int64) * m + b[both], return_counts=True)
+    return codes // m, codes % m, counts
+
+
+def _areas(frame: np.ndarray) -> np.ndarray:
+    return np.bincount(frame.ravel().astype(np.int64))
+
+
+def _largest_overlap(a: np.ndarray, b: np.ndarray) -> dict[int, int]:
+    """For each object of `a`, the object of `b` it overlaps most."""
+    la, lb, n = _overlaps(a, b)
+    best: dict[int, tuple[int, int]] = {}
+    for x, y, c in zip(la.tolist(), lb.tolist(), n.tolist()):
+        if c > best.get(x, (0, 0))[1]:
+            best[x] = (y, c)
+    return {x: y for x, (y, _) in best.items()}
+
+
+def _separates(read: Callable[[int], np.ndarray], t: int, mask: np.ndarray, n_frames: int,
+               frac: float, max_run: int) -> bool:
+    """Whether the blob `mask` of frame `t`, followed by its largest overlap, has two or
+    more objects of a later frame (within `max_run`) lying `frac` inside it."""
+    for s in range(t + 1, min(t + 1 + max_run, n_frames)):
+        nxt = read(s)
+        ids, counts = np.unique(nxt[mask], return_counts=True)
+        keep = ids > 0
+        ids, counts = ids[keep], counts[keep]
+        if len(ids) == 0:
+            return False
+        areas = _areas(nxt)
+        if np.count_nonzero(counts >= frac * areas[ids]) >= 2:
+            return True
+        mask = nxt == ids[np.argmax(counts)]
+    return False
+
+
+def merged_splits(
+    read: Callable[[int], np.ndarray], n_frames: int, *, frac: float = FRAC,
+    size_ratio: float = SIZE_RATIO, max_run: int = MAX_RUN,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(t, repaired frame)`` for every frame the rule changes, in time order.
+
+    `read(t)` returns frame ``t`` of the label movie as the segmenter drew it; the
+    caller stores each repaired frame before the next is asked for (the rule looks
+    back at repaired frames, kept here)."""
+    if n_frames < 3:
+        return
+    before2, before = np.asarray(read(0)), np.asarray(read(1))
+    for t in range(2, n_frames):
+        cur = np.array(read(t), copy=True)
+        prev_area, cur_area = _areas(before), _areas(cur)
+        la, lb, n = _overlaps(before, cur)
+        inside = n >= frac * prev_area[la]
+        origin = _largest_overlap(before, before2)
+        changed = False
+        next_id = int(cur.max()) + 1
+        boxes = None
+        for blob in np.unique(lb[inside]).tolist():
+            parts = la[inside & (lb == blob)]
+            if len(parts) < 2 or cur_area[blob] < size_ratio * prev_area[parts].sum():
+                continue
+            if len({origin.get(int(p), -int(p)) for p in parts}) < len(parts):
+                continue  # the parts were one object two frames back: fragments
+            mask = cur == blob
+            if not _separates(read, t, mask, n_frames, frac, max_run):
+                continue
+            if boxes is None:
+                boxes = ndi.find_objects(cur)
+            box = boxes[blob - 1]
+            m = cur[box] == blob
+            markers = np.zeros(m.shape, np.int32)
+            for k, p in enumerate(parts.tolist(), 1):
+                markers[m & (before[box] == p)] = k
+            # padded: the distance transform counts only pixels as background
+            depth = ndi.distance_transform_edt(np.pad(m, 1))[(slice(1, -1),) * m.ndim]
+            cut = watershed(-depth, markers, mask=m)
+            view = cur[box]
+            for k in range(2, len(parts) + 1):
+                if (cut == k).any():
+                    view[cut == k] = next_id
+                    next_id += 1
+                    changed = True
+        if changed:
+            yield t, cur
+        before2, before = before, cur
+
+
+def split_merged(labels: Any, *, write: Callable[[int, np.ndarray], None] | None = None,
+                 **rule: Any) -> list[int]:
+    """Repair `labels` ``(T, [Z,] Y, X)`` in place (see the module docstring) and return
+    the frames it changed.
+
+    Parameters
+    ----------
+    labels : array-like
+        Anything with ``labels[t]`` and ``shape``: a numpy array (changed in place), a zarr
+        array, or the run's frame cache view.
+    write : callable, optional
+        ``write(t, frame)`` stores a repaired frame; default ``labels[t] = frame``.
+    **rule
+        ``frac``, ``size_ratio``, ``max_run`` (module constants by default).
+
+    Examples
+    --------
+    >>> movie = np.zeros((5, 8, 12), np.int32)
+    >>> for t in range(5):
+    ...     movie[t, 2:6, 1:5], movie[t, 2:6, 7:11] = 1, 2  # two cells
+    >>> movie[2:4, 2:6, 5:7] = 1  # drawn as one object in frames 2 and 3
+    >>> movie[2:4][movie[2:4] == 2] = 1
+    >>> split_merged(movie)
+    [2, 3]
+    >>> [len(np.unique(f)) - 1 for f in movie]
+    [2, 2, 2, 2, 2]
+    """
+    def read(t: int) -> np.ndarray:
+        return np.asarray(labels[t])
+
+    store = write or labels.__setitem__
+    changed = []
+    for t, frame in merged_splits(read, int(labels.shape[0]), **rule):
+        store(t, frame)
+        changed.append(t)
+    return changed

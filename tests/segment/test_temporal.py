@@ -1,0 +1,154 @@
+"""Temporal repair of merged cells (celldyn.segment.temporal) and its place in the run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from celldyn.measure import measure_objects
+from celldyn.segment.temporal import split_merged
+
+
+def two_cells(n_frames=8, merged=(3, 4), ndim=2):
+    """Two square cells side by side; in the `merged` frames the segmenter drew them as
+    one object (the gap between them filled)."""
+    shape = (n_frames, 20, 30) if ndim == 2 else (n_frames, 6, 20, 30)
+    movie = np.zeros(shape, np.int32)
+    box = (slice(5, 15),) if ndim == 2 else (slice(1, 5), slice(5, 15))
+    for t in range(n_frames):
+        movie[(t, *box, slice(3, 13))] = 1
+        movie[(t, *box, slice(16, 26))] = 2
+    for t in merged:
+        movie[(t, *box, slice(3, 26))] = 1
+    return movie
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_a_merge_between_two_separate_phases_is_split_back(ndim):
+    movie = two_cells(ndim=ndim)
+    truth = two_cells(merged=(), ndim=ndim) > 0
+    assert split_merged(movie) == [3, 4]
+    for t in range(len(movie)):
+        ids = np.unique(movie[t][movie[t] > 0])
+        assert len(ids) == 2
+        assert np.array_equal(movie[t] > 0, (truth[t] > 0) | (two_cells(ndim=ndim)[t] > 0))
+    # the cut lies in the filled gap: each cell keeps its own pixels
+    left = movie[3][..., 3:13]
+    assert len(np.unique(left[left > 0])) == 1
+
+
+def test_a_merge_that_never_ends_is_left_alone():
+    movie = two_cells(merged=(3, 4, 5, 6, 7))
+    before = movie.copy()
+    assert split_merged(movie) == []
+    assert np.array_equal(movie, before)
+
+
+def test_a_merge_longer_than_max_run_is_left_alone():
+    movie = two_cells(n_frames=10, merged=(3, 4, 5, 6))
+    assert split_merged(movie.copy(), max_run=3) == []
+    assert split_merged(movie, max_run=4) == [3, 4, 5, 6]
+
+
+def test_a_cell_cut_in_two_for_one_frame_is_not_split_again():
+    """Over-segmentation: one cell, cut into two fragments in frame 2, whole again in
+    frame 3 and cut again in frame 4. The fragments were one object in frame 1, so the
+    whole cell of frame 3 is not split into them."""
+    movie = np.zeros((6, 20, 30), np.int32)
+    movie[:, 5:15, 3:26] = 1
+    movie[2, 5:15, 15:26] = 2
+    movie[4, 5:15, 15:26] = 2
+    before = movie.copy()
+    assert split_merged(movie) == []
+    assert np.array_equal(movie, before)
+
+
+def test_a_blob_smaller_than_the_pair_it_covers_is_not_split():
+    """The blob must be about the size of the objects it absorbs together: one that
+    covers 60-70 % of each of two cells but is smaller than their sum is not their
+    union (e.g. a new object drawn across their edges)."""
+    movie = np.zeros((6, 20, 30), np.int32)
+    movie[:, 5:15, 3:13], movie[:, 5:15, 14:24] = 1, 2
+    movie[3] = 0
+    movie[3, 5:15, 6:20] = 1  # 140 px over 70 + 60 px of the two 100-px cells
+    before = movie.copy()
+    assert split_merged(movie) == []
+    assert np.array_equal(movie, before)
+    movie[3, 5:15, 6:21] = 1  # 150 px: the pair's union at 0.75 of their sum
+    assert split_merged(movie) == [3]
+
+
+def test_a_custom_writer_gets_the_repaired_frames():
+    movie = two_cells()
+    seen = {}
+    assert split_merged(movie.copy(), write=lambda t, f: seen.__setitem__(t, f.copy())) == [3, 4]
+    assert sorted(seen) == [3, 4] and all(len(np.unique(f)) == 3 for f in seen.values())
+
+
+# --- in the run -------------------------------------------------------------------
+
+
+def _split_merged_cases(tmp_path):
+    """(seg, objects, cache) as each path of pipeline.run hands them over."""
+
+    from celldyn.io.run_folder import FrameCache
+
+    labels = two_cells()
+    raw = (labels > 0).astype(np.float32)
+    yield "memory", labels.copy(), None, None
+    cache = FrameCache(tmp_path / "frames", "x")
+    for t, frame in enumerate(labels):
+        cache.put(t, frame)
+    yield "frame cache", cache.frames(labels.shape), None, None
+    yield "client", labels.copy(), measure_objects(labels, raw), None
+    chunked = FrameCache(tmp_path / "chunks", "y")
+    store = chunked.chunk_labels(labels.shape, chunks=(3, 20, 30))
+    store[:] = labels
+    yield "client + cache", store, measure_objects(labels, raw), chunked
+
+
+def test_every_path_of_the_run_repairs_and_measures_alike(tmp_path):
+    from celldyn.movie import Movie
+    from celldyn.pipeline import _split_merged
+
+    labels = two_cells()
+    raw = (labels > 0).astype(np.float32)
+    movie = Movie(raw, "TYX")
+    want = two_cells()
+    split_merged(want)
+    for name, seg, objects, cache in _split_merged_cases(tmp_path):
+        seg, objects, clause = _split_merged(seg, objects, movie, cache)
+        got = np.stack([np.asarray(seg[t]) for t in range(len(labels))])
+        assert np.array_equal(got, want), name
+        assert "split in 2 frames" in clause, name
+        if objects is not None:
+            fresh = measure_objects(want, raw)
+            assert objects[list(fresh.columns)].equals(fresh), name
+    # the chunked store keeps the chunks as the tasks wrote them (a resume re-repairs)
+    import zarr
+
+    kept = zarr.open_array(str(tmp_path / "chunks" / "segmented.zarr"), mode="r")
+    assert np.array_equal(np.asarray(kept), labels)
+
+
+def test_the_run_does_not_read_a_merge_and_split_as_a_division(monkeypatch):
+    from celldyn import pipeline
+    from celldyn.movie import Movie
+
+    labels = two_cells(n_frames=10, merged=(4, 5))
+    raw = (labels > 0).astype(np.float32) * 100
+
+    def fake_segment(seen, movie, how, config, client=None, semantic=None):
+        return labels.copy(), None, ""
+
+    monkeypatch.setattr(pipeline.plan, "segment", fake_segment)
+    movie = Movie(raw, "TYX")
+    kept = pipeline.run(movie, segmenter="classical", split_merged=False,
+                        min_daughter_frames=0)
+    fixed = pipeline.run(movie, segmenter="classical", min_daughter_frames=0)
+    n_div = [int((np.bincount(r.edges[:, 0]) == 2).sum()) if len(r.edges) else 0
+             for r in (kept, fixed)]
+    assert n_div[0] >= 1  # without the repair the split reads as a division
+    assert n_div[1] == 0
+    assert len(fixed.tracks) == 2  # two cells, one track each, through the merge
+    assert "two cells drawn as one split in 2 frames" in fixed.segmentation
