@@ -170,9 +170,8 @@ def run(
             how, chosen = resolve_auto(seen.data, how)
         seg, objects, blocks = plan.segment(seen, movie, how, config, client=client,
                                             semantic=semantic)  # blocks: issue 19
-        repaired = ""
-        if config.split_merged and not config.merges:  # false divisions (issue 16)
-            seg, objects, repaired = _split_merged(seg, objects, movie, cache)
+        repair = config.split_merged and not config.merges  # false divisions (issue 16)
+        seg, objects, repaired = plan.repair_merges(seg, objects, movie, cache, on=repair)
         chosen = "; ".join(v for v in (chosen, blocks, repaired) if v)
     else:
         seg = check_labels(labels, shape=movie.data.shape)
@@ -216,41 +215,6 @@ def run(
         config=config, timings=timings, max_distance=tracks.max_distance,
         tracking=tracks.note, segmentation=chosen, semantic=semantic,
     )
-
-
-def _split_merged(seg: Any, objects: pd.DataFrame | None, movie: Movie,
-                  cache: FrameCache | None) -> tuple[Any, pd.DataFrame | None, str]:
-    """Labels and objects after :func:`celldyn.segment.temporal.split_merged`, and the
-    summary's clause. In memory and in the frame cache the frames are repaired in
-    place (objects are measured afterwards); on a client the tasks measured them, so a
-    repaired copy is made (the cache's chunks stay as written, for ``--resume``) and
-    the changed frames are measured again."""
-    from .segment.temporal import split_merged
-
-    if objects is None:
-        cached = getattr(seg, "cache", None)
-        changed = split_merged(seg, write=cached.put if cached is not None else None)
-    else:
-        if not isinstance(seg, np.ndarray):
-            chunks = tuple(getattr(seg, "chunks", (1, *seg.shape[1:])))
-            copy = (cache.repaired_labels(seg.shape, chunks=chunks) if cache is not None
-                    else np.zeros(seg.shape, np.int32))
-            for t0 in range(0, seg.shape[0], chunks[0]):
-                copy[t0:t0 + chunks[0]] = np.asarray(seg[t0:t0 + chunks[0]])
-            seg = copy
-        changed = split_merged(seg)
-        if changed:
-            fresh = []
-            for t in changed:
-                table = measure_objects(np.asarray(seg[t])[None],
-                                        np.asarray(movie.data[t])[None], spacing=movie.spacing)
-                fresh.append(table.assign(t=t))
-            objects = (pd.concat([objects[~objects["t"].isin(changed)], *fresh])
-                       .sort_values(["t", "label"]).reset_index(drop=True))
-    if not changed:
-        return seg, objects, ""
-    return seg, objects, (f"two cells drawn as one split in {len(changed)} frame"
-                          f"{'s' if len(changed) != 1 else ''} (--no-split-merged keeps them)")
 
 
 def write_run(

@@ -109,7 +109,7 @@ def _split_merged_cases(tmp_path):
 
 def test_every_path_of_the_run_repairs_and_measures_alike(tmp_path):
     from celldyn.movie import Movie
-    from celldyn.pipeline import _split_merged
+    from celldyn.scale.plan import repair_merges
 
     labels = two_cells()
     raw = (labels > 0).astype(np.float32)
@@ -117,7 +117,7 @@ def test_every_path_of_the_run_repairs_and_measures_alike(tmp_path):
     want = two_cells()
     split_merged(want)
     for name, seg, objects, cache in _split_merged_cases(tmp_path):
-        seg, objects, clause = _split_merged(seg, objects, movie, cache)
+        seg, objects, clause = repair_merges(seg, objects, movie, cache)
         got = np.stack([np.asarray(seg[t]) for t in range(len(labels))])
         assert np.array_equal(got, want), name
         assert "split in 2 frames" in clause, name

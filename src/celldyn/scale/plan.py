@@ -5,6 +5,9 @@
   frames, or blocks of ``--block-size`` pixels (or of the size :func:`auto_block`
   picks when a frame would not fit a worker's memory) stitched by
   :func:`~celldyn.scale.blocks.segment_blocks`, in this process or on the workers.
+- :func:`repair_merges`: the segmentation's temporal repair
+  (:mod:`celldyn.segment.temporal`) on whichever store :func:`segment` returned, the
+  objects measured again where it changed them.
 - :func:`track`: the run's tracking: the whole movie at once, or windows of
   ``--track-window`` frames joined by :func:`~celldyn.scale.windows.track_windows`.
 
@@ -18,16 +21,21 @@ import functools
 import math
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from ..config import RunConfig
+from ..measure import measure_objects
 from ..segment.api import segment_movie
+from ..segment.temporal import split_merged
 from ..track import track_objects
 from ..track.api import default_search
 from .blocks import segment_blocks
 from .execute import segment_measure
 from .windows import track_windows
 
-__all__ = ["WORK_BYTES_PER_PIXEL", "auto_block", "segment", "track", "window_overlap",
-           "worker_memory"]
+__all__ = ["WORK_BYTES_PER_PIXEL", "auto_block", "repair_merges", "segment", "track",
+           "window_overlap", "worker_memory"]
 
 # Memory the segmentation of one frame takes, per pixel: the classical watershed's peak
 # is 47 B/px beyond its input (tracemalloc, a 2048 x 1024 uint16 frame of
@@ -104,6 +112,41 @@ def segment(seen: Any, raw: Any, how: dict[str, Any], config: RunConfig, *,
     tiler = None if block is None else functools.partial(
         segment_blocks, block=block, overlap=config.block_overlap)
     return segment_movie(seen, **how, semantic=semantic, tiler=tiler), None, note
+
+
+def repair_merges(seg: Any, objects: Any, movie: Any, cache: Any = None, *,
+                  on: bool = True) -> tuple[Any, Any, str]:
+    """Labels and objects after :func:`celldyn.segment.temporal.split_merged`, and the
+    summary's clause. In memory and in the frame cache the frames are repaired in
+    place (objects are measured afterwards); on a client the tasks measured them, so a
+    repaired copy is made (the cache's chunks stay as written, for ``--resume``) and
+    the changed frames are measured again. With `on` False, everything as given."""
+    if not on:
+        return seg, objects, ""
+    if objects is None:
+        cached = getattr(seg, "cache", None)
+        changed = split_merged(seg, write=cached.put if cached is not None else None)
+    else:
+        if not isinstance(seg, np.ndarray):
+            chunks = tuple(getattr(seg, "chunks", (1, *seg.shape[1:])))
+            copy = (cache.repaired_labels(seg.shape, chunks=chunks) if cache is not None
+                    else np.zeros(seg.shape, np.int32))
+            for t0 in range(0, seg.shape[0], chunks[0]):
+                copy[t0:t0 + chunks[0]] = np.asarray(seg[t0:t0 + chunks[0]])
+            seg = copy
+        changed = split_merged(seg)
+        if changed:
+            fresh = []
+            for t in changed:
+                table = measure_objects(np.asarray(seg[t])[None],
+                                        np.asarray(movie.data[t])[None], spacing=movie.spacing)
+                fresh.append(table.assign(t=t))
+            objects = (pd.concat([objects[~objects["t"].isin(changed)], *fresh])
+                       .sort_values(["t", "label"]).reset_index(drop=True))
+    if not changed:
+        return seg, objects, ""
+    return seg, objects, (f"two cells drawn as one split in {len(changed)} frame"
+                          f"{'s' if len(changed) != 1 else ''} (--no-split-merged keeps them)")
 
 
 def window_overlap(config: RunConfig) -> int:
