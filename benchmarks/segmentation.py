@@ -2162,6 +2162,9 @@ def loso_text(res: dict) -> str:
     # a set without a test part (GOWT1-01) is scored through its test-only sister movie
     scored_by = {_loso_set(n): n for n in _gen_sets() if _loso_set(n) != n}
     missing = [n for n in _gen_sets() if n not in done and scored_by.get(n) not in done]
+    missing_text = (f" Not run for {len(missing)} sets (each retraining is 70-125 minutes "
+                    f"of one CPU thread here, two at a time): {', '.join(missing)}."
+                    if missing else " Every 2D set with a test part has its row.")
     return f"""Leave-one-set-out rows (`deep {GEN_LOSO}`; `nice python
 benchmarks/segmentation.py --train-loso SET`, then `--generalist --methods "{GEN_LOSO}"
 --parts test --sets SET`): generalist2d retrained by run 1 of its shipped commands (CARD.md:
@@ -2181,8 +2184,7 @@ annotated frames (`celldyn train segment --init generalist2d`, `celldyn annotate
 nuclei2d, the initialisation, was trained on
 {", ".join(NUCLEI2D_TRAINED)} only: the leave-one-set-out
 models of those sets (GOWT1-02's row: without GOWT1-01) start from weights that saw the
-set, so their rows are not blind (an upper bound). Not run for {len(missing)} sets (each
-retraining is 70-111 minutes of one CPU thread here, two at a time): {", ".join(missing)}."""
+set, so their rows are not blind (an upper bound).{missing_text}"""
 
 
 # the sets nuclei2d (the generalist's initialisation) was trained on
