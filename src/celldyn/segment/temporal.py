@@ -34,6 +34,7 @@ distance transform are scikit-image's and SciPy's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -102,6 +103,9 @@ def merged_splits(
     back at repaired frames, kept here)."""
     if n_frames < 3:
         return
+    # the look-ahead of several blobs reads the same frames: keep the last few read
+    # (a frame cache on disk would load each once per blob otherwise)
+    read = functools.lru_cache(maxsize=max_run + 2)(read)
     before2, before = np.asarray(read(0)), np.asarray(read(1))
     for t in range(2, n_frames):
         cur = np.array(read(t), copy=True)
