@@ -48,6 +48,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -2120,6 +2121,14 @@ _LOSO_FT_LABELS = ((GEN_LOSO_FT, "training-part images"),
                    (GEN_LOSO_CLI_SPARE, "spare test images by `celldyn train segment`"))
 
 
+def _loso_missing(done: Iterable[str]) -> list[str]:
+    """The 2D sets without a leave-one-set-out row among `done` (a set without a test
+    part, GOWT1-01, is scored through its test-only sister movie)."""
+    done = set(done)
+    scored_by = {_loso_set(n): n for n in _gen_sets() if _loso_set(n) != n}
+    return [n for n in _gen_sets() if n not in done and scored_by.get(n) not in done]
+
+
 def loso_text(res: dict) -> str:
     """The leave-one-set-out paragraph: how the rows were made and what they show."""
     done = {n: r["test"] for n, r in res.get(GEN_LOSO, {}).items()
@@ -2159,9 +2168,7 @@ def loso_text(res: dict) -> str:
                f" Fine-tuned on up to {GEN_FT_N} annotated images (rows 'leave-one-set-out "
                "fine-tuned on 5' and '+ celldyn train segment defaults on 5'), AP@0.5 of the "
                "test part at the stated size before -> after: " + "; ".join(ft) + ".")
-    # a set without a test part (GOWT1-01) is scored through its test-only sister movie
-    scored_by = {_loso_set(n): n for n in _gen_sets() if _loso_set(n) != n}
-    missing = [n for n in _gen_sets() if n not in done and scored_by.get(n) not in done]
+    missing = _loso_missing(done)
     missing_text = (f" Not run for {len(missing)} sets (each retraining is 70-125 minutes "
                     f"of one CPU thread here, two at a time): {', '.join(missing)}."
                     if missing else " Every 2D set with a test part has its row.")
@@ -2457,8 +2464,12 @@ def _card_loso(res: dict) -> str:
     return ("The test rows are held-out parts of sets whose other parts were trained on. "
             "**A kind of data the model never saw can score far lower**: retrained without "
             "the set (leave one set out, run 1's command, scored on that set's test part; "
-            "RESULTS.md): " + "; ".join(done) + ". The other sets were not retrained ("
-            "70-111 CPU-minutes each). Fine-tune on a few annotated frames of your own data"
+            "RESULTS.md): " + "; ".join(done) + "."
+            + (f" Not retrained (70-125 CPU-minutes each): {', '.join(missing)}."
+               if (missing := _loso_missing(
+                   n for n, r in res.get(GEN_LOSO, {}).items() if "items" in r.get("test", {})))
+               else "")
+            + " Fine-tune on a few annotated frames of your own data"
             + (": " + "; ".join(ft) + "." if ft else "."))
 
 
