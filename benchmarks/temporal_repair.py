@@ -115,6 +115,9 @@ def main(argv=None) -> int:
         saved = json.loads(args.json.read_text())
         return report(saved["rows"], saved["seconds"], args.no_results_md)
     wanted = set(args.parts.split(","))
+    if not wanted or not wanted <= {"training", "test"}:
+        raise SystemExit(f"--parts takes training, test or both (comma-separated); got "
+                         f"{args.parts!r}")
     started = time.perf_counter()
     rows = []
     for name in args.sets.split(","):
@@ -162,8 +165,11 @@ def report(rows: list[dict], seconds: float, no_results_md: bool) -> int:
             "(tracking.py's score: TRA, DET and LNK count segmentation errors too). "
             "Frames split: frames the repair changed. The rule was written from reading "
             "the false divisions of PSC's training frames (106 of 134 had a mother that "
-            "covered two GT cells), so the training rows are training figures; the test "
-            "rows were first computed by this run, after the rule was fixed. GOWT1-01 is "
+            "covered two GT cells), so the training rows are training figures; what "
+            "prompted the reading was the whole-movie own-segmentation row of PSC in "
+            "'Tracking: own segmentation' (293 false divisions), which includes the test "
+            "frames, but no test frame was looked at or scored until the rule was fixed: "
+            "the test rows were first computed by this run. GOWT1-01 is "
             "a training movie (whole), GOWT1-02 a test movie (whole). "
             "The 'pipeline segmentation' rows of 'Tracking: own segmentation and "
             "leave-one-set-out learned tracker' (whole movies, every tracker on the same "

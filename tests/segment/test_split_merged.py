@@ -26,12 +26,10 @@ def two_cells(n_frames=8, merged=(3, 4), ndim=2):
 @pytest.mark.parametrize("ndim", [2, 3])
 def test_a_merge_between_two_separate_phases_is_split_back(ndim):
     movie = two_cells(ndim=ndim)
-    truth = two_cells(merged=(), ndim=ndim) > 0
     assert split_merged(movie) == [3, 4]
-    for t in range(len(movie)):
-        ids = np.unique(movie[t][movie[t] > 0])
-        assert len(ids) == 2
-        assert np.array_equal(movie[t] > 0, (truth[t] > 0) | (two_cells(ndim=ndim)[t] > 0))
+    # two objects in every frame, on exactly the pixels the segmenter drew (only cut)
+    assert all(len(np.unique(f[f > 0])) == 2 for f in movie)
+    assert np.array_equal(movie > 0, two_cells(ndim=ndim) > 0)
     # the cut lies in the filled gap: each cell keeps its own pixels
     left = movie[3][..., 3:13]
     assert len(np.unique(left[left > 0])) == 1
