@@ -67,11 +67,10 @@ def _areas(frame: np.ndarray) -> np.ndarray:
 def _largest_overlap(a: np.ndarray, b: np.ndarray) -> dict[int, int]:
     """For each object of `a`, the object of `b` it overlaps most."""
     la, lb, n = _overlaps(a, b)
-    best: dict[int, tuple[int, int]] = {}
-    for x, y, c in zip(la.tolist(), lb.tolist(), n.tolist()):
-        if c > best.get(x, (0, 0))[1]:
-            best[x] = (y, c)
-    return {x: y for x, (y, _) in best.items()}
+    order = np.lexsort((-lb, n, la))  # by object, then overlap; ties: the smaller id
+    la, lb = la[order], lb[order]
+    last = np.r_[la[1:] != la[:-1], True] if len(la) else np.zeros(0, bool)
+    return dict(zip(la[last].tolist(), lb[last].tolist()))
 
 
 def _separates(read: Callable[[int], np.ndarray], t: int, mask: np.ndarray, n_frames: int,
