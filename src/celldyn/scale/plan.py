@@ -127,12 +127,10 @@ def repair_merges(seg: Any, objects: Any, movie: Any, cache: Any = None, *,
         cached = getattr(seg, "cache", None)
         changed = split_merged(seg, write=cached.put if cached is not None else None)
     else:
-        if not isinstance(seg, np.ndarray):
-            chunks = tuple(getattr(seg, "chunks", (1, *seg.shape[1:])))
-            copy = (cache.repaired_labels(seg.shape, chunks=chunks) if cache is not None
-                    else np.zeros(seg.shape, np.int32))
-            for t0 in range(0, seg.shape[0], chunks[0]):
-                copy[t0:t0 + chunks[0]] = np.asarray(seg[t0:t0 + chunks[0]])
+        if cache is not None:  # the chunk store stays as the tasks wrote it
+            copy = cache.repaired_labels(seg.shape, chunks=seg.chunks)
+            for t0 in range(0, seg.shape[0], seg.chunks[0]):
+                copy[t0:t0 + seg.chunks[0]] = seg[t0:t0 + seg.chunks[0]]
             seg = copy
         changed = split_merged(seg)
         if changed:
