@@ -298,7 +298,7 @@ def test_likely_divisions_are_found_once_per_tracking(monkeypatch):
     from celldyn.track import api, scale
     from celldyn.track.api import default_radius
 
-    sim = simulate_movie(n_frames=10, n_objects=8, shape=(96, 96), division_rate=0.08,
+    sim = simulate_movie(n_frames=12, n_objects=10, shape=(96, 96), division_rate=0.1,
                          rng=4)
     objects = measure_objects(sim.labels)
     calls = []
@@ -325,3 +325,52 @@ def test_likely_divisions_are_found_once_per_tracking(monkeypatch):
     edges = lap_links(objects, labels=sim.labels, max_distance=radius)
     assert np.array_equal(np.sort(tracks.rows[tracks.edges], axis=0),
                           np.sort(edges, axis=0))
+
+
+def test_few_likely_divisions_give_no_size_reference(monkeypatch):
+    """Three or four hand-drawn markers can agree on a daughters' summed-size ratio by
+    chance; a reference from them priced the other true divisions as misfits (HeLa
+    training windows, benchmarks/tracking_short.py). Below MIN_CONSERVATION_EVENTS
+    likely divisions there is no reference, and every clean division is kept."""
+    from celldyn.track import scale
+
+    rows = []
+    # three likely divisions (daughters astride their mother at equal distances) whose
+    # markers' summed size against the mother's has log ratios -0.90, 1.00 and 0.94 (as
+    # drawn by hand), and a fourth division, daughters at 5 and 15 px, sizes conserved
+    divisions = [((160, 30, 35), (-8, 8)), ((70, 125, 65), (-8, 8)),
+                 ((70, 120, 60), (-8, 8)), ((150, 80, 80), (-5, 15))]
+    for i, ((am, a1, a2), (o1, o2)) in enumerate(divisions):
+        y = 40.0 + 60 * i
+        rows += [{"t": 0, "label": 10 + i, "y": y, "x": 50.0, "area": float(am)},
+                 {"t": 1, "label": 20 + i, "y": y + o1, "x": 50.0, "area": float(a1)},
+                 {"t": 1, "label": 30 + i, "y": y + o2, "x": 50.0, "area": float(a2)}]
+    objects = pd.DataFrame(rows)
+    assert len(scale.likely_divisions(objects)) == 3 < scale.MIN_CONSERVATION_EVENTS
+    assert conservation_reference(objects) is None
+    tracks = track_objects(objects, max_distance=20.0)
+    assert len(tracks.edges) == 8  # every mother has her two daughters
+    # with a reference from the three (the rule before 2026-12-05) the fourth is lost
+    monkeypatch.setattr(scale, "MIN_CONSERVATION_EVENTS", 3)
+    assert conservation_reference(objects) is not None
+    assert len(track_objects(objects, max_distance=20.0).edges) < 8
+
+
+def test_few_events_rule_all_must_agree(monkeypatch):
+    """FEW_EVENTS_RULE "max" (swept, not the default): below MIN_CONSERVATION_EVENTS
+    the reference's tolerance is the largest deviation of any likely division."""
+    from celldyn.track import scale
+
+    rows = []
+    for i, (am, a1, a2) in enumerate([(100, 50, 50), (100, 60, 60), (100, 45, 45)]):
+        y = 40.0 + 60 * i
+        rows += [{"t": 0, "label": 10 + i, "y": y, "x": 50.0, "area": float(am)},
+                 {"t": 1, "label": 20 + i, "y": y - 8, "x": 50.0, "area": float(a1)},
+                 {"t": 1, "label": 30 + i, "y": y + 8, "x": 50.0, "area": float(a2)}]
+    objects = pd.DataFrame(rows)
+    assert conservation_reference(objects) is None  # the default: too few, no reference
+    monkeypatch.setattr(scale, "FEW_EVENTS_RULE", "max")
+    centre, tolerance = conservation_reference(objects)
+    r = np.log([1.0, 1.2, 0.9])
+    assert centre == pytest.approx(np.median(r))
+    assert tolerance == pytest.approx(np.abs(r - np.median(r)).max())

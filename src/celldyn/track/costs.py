@@ -166,7 +166,8 @@ class LinkCosts:
     median absolute deviation of that log ratio over them, so tracking markers (whose
     daughters' markers add up to about twice their mother's) and full masks (about
     once) are judged alike, and an input where the ratio varies widely pays little;
-    off when the movie shows fewer than ``MIN_DIVISION_EVENTS`` likely divisions.
+    off when the movie shows fewer than ``MIN_CONSERVATION_EVENTS`` (8) likely
+    divisions.
     ``"mother"``: ``|log((a1 + a2) / a_m)|``, the daughters make up their mother (full
     masks only; it priced every marker division as a misfit)."""
     division_midpoint: float = 1.0

@@ -74,6 +74,7 @@ __all__ = [
     "division_offsets",
     "estimate_motion_scale",
     "likely_divisions",
+    "MIN_CONSERVATION_EVENTS",
     "mutual_displacements",
 ]
 
@@ -107,6 +108,18 @@ MIN_PAIRS = 10
 """Fewer mutual pairs than this: the displacement falls back to the spacing."""
 MIN_DIVISION_EVENTS = 3
 """Fewer likely divisions than this: no division offset."""
+MIN_CONSERVATION_EVENTS = 8
+"""Fewer likely divisions than this: no daughters' size reference
+(:func:`conservation_reference`), so the division cost has no summed-size term. A
+median and a median absolute deviation of three or four events is a guess (three
+hand-drawn markers can agree by chance, and every other division then pays for a
+"misfit"); chosen on the training parts cut into short windows (benchmarks/
+tracking_short.py; 3 until 2026-12-05)."""
+FEW_EVENTS_RULE = "off"
+"""With ``MIN_DIVISION_EVENTS`` to ``MIN_CONSERVATION_EVENTS - 1`` likely divisions:
+``"off"``, no daughters' size reference; ``"max"``, a reference whose tolerance is the
+largest deviation of any of them (all must agree). Swept with the count in
+benchmarks/tracking_short.py."""
 MAX_FRAME_PAIRS = 200
 """Long movies: the statistics use this many frame pairs, evenly spread."""
 FALLBACK = 10.0
@@ -419,15 +432,16 @@ def conservation_reference(
     Over the likely divisions of :func:`likely_divisions`
     (centroids only), the median ``c`` of ``log((a1 + a2) / a_m)`` and its median
     absolute deviation ``s``; None without an ``area`` column or with fewer than
-    ``MIN_DIVISION_EVENTS`` likely divisions (`divisions`: those already found). About ``(0, small)`` for full masks,
-    ``(log 2, small)`` for tracking markers of one size.
+    ``MIN_CONSERVATION_EVENTS`` likely divisions (`divisions`: those already found).
+    About ``(0, small)`` for full masks, ``(log 2, small)`` for tracking markers of one
+    size.
 
     Examples
     --------
-    >>> objects = pd.DataFrame({"t": [0, 1, 1] * 3, "label": [1, 2, 3] * 3,
-    ...                         "y": [0.0, -6, 6] * 3, "x": [0.0, 1, -1] * 3,
-    ...                         "area": [9.0, 9, 9] * 3})
-    >>> objects["t"] += np.repeat([0, 2, 4], 3)
+    >>> objects = pd.DataFrame({"t": [0, 1, 1] * 8, "label": [1, 2, 3] * 8,
+    ...                         "y": [0.0, -6, 6] * 8, "x": [0.0, 1, -1] * 8,
+    ...                         "area": [9.0, 9, 9] * 8})
+    >>> objects["t"] += np.repeat(np.arange(0, 16, 2), 3)
     >>> [round(v, 3) for v in conservation_reference(objects)]
     [0.693, 0.0]
     """
@@ -435,9 +449,11 @@ def conservation_reference(
         return None
     ev = (likely_divisions(objects, spacing=spacing) if divisions is None
           else np.asarray(divisions, np.int64).reshape(-1, 3))
-    if len(ev) < MIN_DIVISION_EVENTS:
+    few = len(ev) < max(MIN_CONSERVATION_EVENTS, 1)
+    if few and (FEW_EVENTS_RULE == "off" or len(ev) < MIN_DIVISION_EVENTS):
         return None
     v = np.maximum(objects["area"].to_numpy(float), 1e-12)
     r = np.log((v[ev[:, 1]] + v[ev[:, 2]]) / v[ev[:, 0]])
     centre = float(np.median(r))
-    return centre, float(np.median(np.abs(r - centre)))
+    deviation = np.abs(r - centre)
+    return centre, float(deviation.max() if few else np.median(deviation))
