@@ -348,12 +348,14 @@ def test_few_likely_divisions_give_no_size_reference(monkeypatch):
     objects = pd.DataFrame(rows)
     assert len(scale.likely_divisions(objects)) == 3 < scale.MIN_CONSERVATION_EVENTS
     assert conservation_reference(objects) is None
-    tracks = track_objects(objects, max_distance=20.0)
+    # the daughters' position priced in full, as before 2026-12-05 (the reference alone)
+    whole = LinkCosts(daughter_position=1.0)
+    tracks = track_objects(objects, max_distance=20.0, costs=whole)
     assert len(tracks.edges) == 8  # every mother has her two daughters
     # with a reference from the three (the rule before 2026-12-05) the fourth is lost
     monkeypatch.setattr(scale, "MIN_CONSERVATION_EVENTS", 3)
     assert conservation_reference(objects) is not None
-    assert len(track_objects(objects, max_distance=20.0).edges) < 8
+    assert len(track_objects(objects, max_distance=20.0, costs=whole).edges) < 8
 
 
 def test_few_events_rule_all_must_agree(monkeypatch):
@@ -374,3 +376,29 @@ def test_few_events_rule_all_must_agree(monkeypatch):
     r = np.log([1.0, 1.2, 0.9])
     assert centre == pytest.approx(np.median(r))
     assert tolerance == pytest.approx(np.abs(r - np.median(r)).max())
+
+
+def test_farther_daughter_position_is_partly_taken_back():
+    """A daughter is born half her sisters' distance from her mother: with the whole
+    position term (daughter_position=1) sisters born near the edge of the search radius
+    cost more than an appearing cell; the default takes part of it back, and the
+    midpoint term still rejects a 'sister' that is not astride her mother."""
+    from celldyn.track import LinkCosts
+
+    def movie(offset_b):
+        return pd.DataFrame({"t": [0, 1, 1], "label": [1, 1, 2],
+                             "y": [100.0, 81.0, 100.0 + offset_b], "x": [100.0] * 3,
+                             "area": [50.0] * 3})
+
+    astride = movie(19.0)  # sisters 19 px either side, under a 20 px radius
+    whole = track_objects(astride, max_distance=20.0, costs=LinkCosts(daughter_position=1))
+    assert len(whole.edges) == 1  # one daughter continues, the other appears
+    default = track_objects(astride, max_distance=20.0)
+    assert LinkCosts().daughter_position < 1 and len(default.edges) == 2
+    # both 'daughters' on one side of the mother: no division at any weight
+    aside = movie(-12.0)
+    for w in (1.0, LinkCosts().daughter_position):
+        assert len(track_objects(aside, max_distance=20.0,
+                                 costs=LinkCosts(daughter_position=w)).edges) == 1
+    with pytest.raises(Exception, match="daughter_position"):
+        LinkCosts(daughter_position=-0.5)

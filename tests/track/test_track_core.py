@@ -289,8 +289,9 @@ def test_division_midpoint_term(tracker):
     kw = dict(max_distance=8.0, max_gap=0)
     across = _sisters((-3.0, 0.0))  # sisters either side of the mother: midpoint 0
     aside = _sisters((0.0, 3.0))  # as far from her, but both on one side
-    with_mid = LinkCosts(division=0.95, division_midpoint=2.0)
-    without = LinkCosts(division=0.95, division_midpoint=0.0)
+    # the daughters' distance priced in full (daughter_position=1): the midpoint alone
+    with_mid = LinkCosts(division=0.95, division_midpoint=2.0, daughter_position=1.0)
+    without = LinkCosts(division=0.95, division_midpoint=0.0, daughter_position=1.0)
     # the term is division_midpoint * (|midpoint - mother| / R)**2
     e = [division_evidence(o, [0], [1], [2], costs=with_mid, max_distance=8.0)[0]
          - division_evidence(o, [0], [1], [2], costs=without, max_distance=8.0)[0]

@@ -62,7 +62,10 @@ division_conservation x |log((a1 + a2) / a_m)|`` (the
 daughters make up their mother; set it to 0 for sparse frames, where daughters outgrow
 their mother, or a condensed mitotic nucleus is smaller than its daughters), minus the ``area`` terms of the two
 links, which price a continuation (a daughter of half her mother's size is no evidence
-against a division), and, with the IoU term, the union term above. The alternative is the mother continuing into one daughter while the other
+against a division), minus ``(1 - daughter_position)`` of the farther daughter's
+position term (a daughter is born half her sisters' distance from her mother; the
+midpoint term checks that they lie astride her), and, with the IoU term, the union
+term above. The alternative is the mother continuing into one daughter while the other
 appears, so a division is chosen when ``cost(m -> d2) + division + evidence < appear``.
 The evidence is negative for a clean split (two equal halves, alike: ``-2 x area x log
 2``) and positive for an uneven one (an over-segmented nucleus: a small fragment beside
@@ -170,6 +173,15 @@ class LinkCosts:
     divisions.
     ``"mother"``: ``|log((a1 + a2) / a_m)|``, the daughters make up their mother (full
     masks only; it priced every marker division as a misfit)."""
+    daughter_position: float = 0.25
+    """Weight of the farther daughter's position term in a division, relative to a
+    link's: a daughter is born half her sisters' distance from her mother, which the
+    position term prices as motion, and the midpoint term already asks that the
+    sisters lie astride her. The division's evidence takes back ``(1 -
+    daughter_position) x position x (d / R)**2``, ``d`` the farther daughter's distance
+    from her mother (no motion model or flow: a daughter is born beside her mother).
+    Chosen on the training parts (benchmarks/tracking_short.py --question position;
+    1 until 2026-12-05)."""
     division_midpoint: float = 1.0
     """Weight of ``(|(x1 + x2) / 2 - x_mother| / R)**2``: sisters are born on either
     side of their mother, so their midpoint is where she was (``R`` the one-frame
@@ -189,6 +201,7 @@ class LinkCosts:
         for name in (
             "position", "iou", "overlap", "area", "intensity", "shape", "gap", "division_size",
             "division_intensity", "division_conservation", "division_midpoint",
+            "daughter_position",
         ):
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
@@ -544,6 +557,12 @@ def division_evidence(
         pos = physical_positions(objects, spacing)
         off = np.linalg.norm(0.5 * (pos[a] + pos[b]) - pos[m], axis=1)
         out += costs.division_midpoint * (off / float(max_distance)) ** 2
+    if link_terms and costs.daughter_position != 1 and costs.position > 0 and max_distance:
+        pos = physical_positions(objects, spacing)
+        far = np.maximum(np.linalg.norm(pos[a] - pos[m], axis=1),
+                         np.linalg.norm(pos[b] - pos[m], axis=1))
+        out -= ((1.0 - costs.daughter_position) * costs.position
+                * (far / float(max_distance)) ** 2)
     return out
 
 
