@@ -71,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         movie = movie.with_metadata(spacing=facts.get("spacing"),
                                     frame_interval=facts.get("frame_interval"))
         for variant, (method, params) in VARIANTS.items():
-            config = RunConfig(dark_objects=facts.get("dark_objects", False), method=method,
-                               method_params=params)
+            # the classical segmenter named (the pipeline's default is `auto`, which may
+            # pick the deep model; this section is about the classical methods)
+            config = RunConfig(dark_objects=facts.get("dark_objects", False),
+                               segmenter="classical", method=method, method_params=params)
             start = time.perf_counter()
             result = run(movie, config=config)
             seconds = time.perf_counter() - start
@@ -97,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_results_md and rows and not args.frames:
         write_section(
             "Accuracy: classical pipeline (benchmarks/accuracy.py)",
-            "Default parameters on every set (no per-set tuning); SEG/DET/TRA by "
+            "`segmenter='classical'` with each method, everything else default (no "
+            "per-set tuning; the run's default segmenter is `auto`, see 'Segmentation: "
+            "generalist and automatic choice'); SEG/DET/TRA by "
             "celldyn.evaluate (cross-checked against py-ctcmetrics in the tests). "
             "The whole movie is both run and scored: classical methods have no "
             "training split.\n\n" + table,
