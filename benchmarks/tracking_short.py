@@ -8,9 +8,10 @@ conservation_reference``: the median and the median absolute deviation of
 hand-drawn markers of very different sizes can agree closely by chance, and every other
 division then pays for a "misfit". A short movie (a test part of 9-15 frames, a
 subsampled one) shows few. This sweeps ``MIN_CONSERVATION_EVENTS`` (the number of
-likely divisions the reference needs) and what happens below it (``FEW_EVENTS_RULE``:
-the term off, or a reference whose tolerance is the largest deviation of any likely
-division, so that all must agree, as full masks' do) on the frames
+likely divisions the reference needs) and what happens below it (the term off, or a
+reference whose tolerance is the largest deviation of any likely division, so that all
+must agree, as full masks' do: :func:`all_must_agree`, a candidate written here, not in
+the product) on the frames
 benchmarks/splits.py TRACKING lets a default be chosen on: each training part whole and
 cut into non-overlapping windows of its set's test-part length (15 frames for the
 training movies SIM+-01 and GOWT1-01), ground-truth detections at every 1st, 2nd and
@@ -101,11 +102,30 @@ def _cases(data: Path, names: list[str]):
                        measure_objects(labels, mov), mov)
 
 
+def all_must_agree(objects, *, spacing=None, divisions=None):
+    """The 'all must agree' candidate reference: as
+    ``celldyn.track.scale.conservation_reference`` from ``MIN_DIVISION_EVENTS`` likely
+    divisions on, with the largest deviation of any of them as the tolerance."""
+    from celldyn.track.scale import MIN_DIVISION_EVENTS, likely_divisions
+
+    if "area" not in objects:
+        return None
+    ev = (likely_divisions(objects, spacing=spacing) if divisions is None
+          else np.asarray(divisions, np.int64).reshape(-1, 3))
+    if len(ev) < MIN_DIVISION_EVENTS:
+        return None
+    v = np.maximum(objects["area"].to_numpy(float), 1e-12)
+    r = np.log((v[ev[:, 1]] + v[ev[:, 2]]) / v[ev[:, 0]])
+    centre = float(np.median(r))
+    return centre, float(np.abs(r - centre).max())
+
+
 def sweep(data: Path, names: list[str]) -> list[dict]:
+    import celldyn.track.api as api
     import celldyn.track.scale as scale
     from celldyn.track.scale import likely_divisions
 
-    keep = scale.MIN_CONSERVATION_EVENTS, scale.FEW_EVENTS_RULE
+    keep = scale.MIN_CONSERVATION_EVENTS, api.conservation_reference
     rows = []
     try:
         for name, kind, a, b, k, gt_labels, gt_table, labels, objects, mov in _cases(
@@ -113,11 +133,12 @@ def sweep(data: Path, names: list[str]) -> list[dict]:
             events = len(likely_divisions(objects))
             out = {"set": name, "kind": kind, "first": a, "last": b, "step": k,
                    "likely_divisions": events}
-            for mode, count, rule in (("on", min(COUNTS), "off"), ("max", OFF, "max"),
-                                      ("off", OFF, "off")):
+            for mode, count, reference in (("on", min(COUNTS), keep[1]),
+                                           ("max", min(COUNTS), all_must_agree),
+                                           ("off", OFF, keep[1])):
                 if mode != "off" and events < min(COUNTS):
                     continue
-                scale.MIN_CONSERVATION_EVENTS, scale.FEW_EVENTS_RULE = count, rule
+                scale.MIN_CONSERVATION_EVENTS, api.conservation_reference = count, reference
                 edges, _ = T.track_with("celldyn LAP", objects, labels, mov,
                                         max_distance=None, repeat=1)
                 s = T.score(objects, edges, labels, gt_labels, gt_table)
@@ -133,7 +154,7 @@ def sweep(data: Path, names: list[str]) -> list[dict]:
                   f"without {out['off']['div_TP']}/{out['off']['div_FP']}/"
                   f"{out['off']['div_FN']}", flush=True)
     finally:
-        scale.MIN_CONSERVATION_EVENTS, scale.FEW_EVENTS_RULE = keep
+        scale.MIN_CONSERVATION_EVENTS, api.conservation_reference = keep
     return rows
 
 
@@ -144,11 +165,12 @@ def _result(row: dict, candidate: tuple[int, str]) -> dict:
     return row["max"] if rule == "max" else row["off"]
 
 
-def cells(rows: list[dict], count: tuple[int, str]) -> dict[tuple[str, int, str], dict]:
-    """Per (set, step, kind): summed TP / FP / FN / true divisions, mean TRA."""
+def cells(rows: list[dict], pick) -> dict[tuple[str, int, str], dict]:
+    """Per (set, step, kind): summed TP / FP / FN / true divisions, mean TRA, of the
+    result `pick(row)` chooses from each row."""
     out: dict[tuple[str, int, str], dict] = {}
     for r in rows:
-        s = _result(r, count)
+        s = pick(r)
         c = out.setdefault((r["set"], r["step"], r["kind"]),
                            {"TP": 0, "FP": 0, "FN": 0, "gt": 0, "TRA": []})
         c["TP"] += s["div_TP"]
@@ -166,7 +188,7 @@ def choose(rows: list[dict]) -> tuple[tuple[int, str], dict]:
     """The first candidate whose mean division F1 is within 0.005 of the best one."""
     summary = {}
     for count in CANDIDATES:
-        per = cells(rows, count).values()
+        per = cells(rows, lambda r, c=count: _result(r, c)).values()
         summary[count] = (float(np.mean([c["F1"] for c in per if c["gt"]])),
                           float(np.mean([c["TRA"] for c in per])))
     top = max(v[0] for v in summary.values())
@@ -209,8 +231,7 @@ def main_position(args) -> int:
     if not rows:
         print("no training parts found under", args.data, file=sys.stderr)
         return 1
-    per = {w: cells([{**r, "likely_divisions": 0, "off": r[f"{w:g}"]} for r in rows],
-                    (OFF, "off")) for w in weights}
+    per = {w: cells(rows, lambda r, w=w: r[f"{w:g}"]) for w in weights}
     summary = {w: (float(np.mean([c["F1"] for c in per[w].values() if c["gt"]])),
                    float(np.mean([c["TRA"] for c in per[w].values()]))) for w in weights}
     top = max(v[0] for v in summary.values())
@@ -281,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no training parts found under", args.data, file=sys.stderr)
         return 1
     best, summary = choose(rows)
-    per = {count: cells(rows, count) for count in CANDIDATES}
+    per = {c: cells(rows, lambda r, c=c: _result(r, c)) for c in CANDIDATES}
     wide = []
     for key in per[CANDIDATES[0]]:
         name, k, kind = key
@@ -318,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             "cost compares the daughters' summed size with their mother's "
             "(MIN_CONSERVATION_EVENTS; 'off' = never), and below that count either no "
             "reference or one whose tolerance is the largest deviation of any likely "
-            "division ('all must agree'; FEW_EVENTS_RULE). Why it was asked: on windows of "
+            "division ('all must agree'; all_must_agree in the script). Why it was asked: "
+            "on windows of "
             "HeLa's training frames with three likely divisions, the reference was "
             "log ratio 0.95 +- 0.07 from three hand-drawn markers whose own ratios were "
             "-0.92, 0.95 and 1.02, and four of six true divisions paid 0.4-0.9 for a "
@@ -332,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
             "the cells with a true division, ties within 0.005 F1 to the smaller count "
             f"('off' the largest). {time.perf_counter() - started:.0f} s in all.\n\n" + table
             + f"\n\nThe rule picks **{_label(best)}**; the code's default is "
-            f"{_label((scale.MIN_CONSERVATION_EVENTS, scale.FEW_EVENTS_RULE))}.")
+            f"{_label((scale.MIN_CONSERVATION_EVENTS, 'off'))}.")
         write_section(SECTION, body, packages=("numpy", "scipy"))
     return 0
 

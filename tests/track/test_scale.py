@@ -358,26 +358,6 @@ def test_few_likely_divisions_give_no_size_reference(monkeypatch):
     assert len(track_objects(objects, max_distance=20.0, costs=whole).edges) < 8
 
 
-def test_few_events_rule_all_must_agree(monkeypatch):
-    """FEW_EVENTS_RULE "max" (swept, not the default): below MIN_CONSERVATION_EVENTS
-    the reference's tolerance is the largest deviation of any likely division."""
-    from celldyn.track import scale
-
-    rows = []
-    for i, (am, a1, a2) in enumerate([(100, 50, 50), (100, 60, 60), (100, 45, 45)]):
-        y = 40.0 + 60 * i
-        rows += [{"t": 0, "label": 10 + i, "y": y, "x": 50.0, "area": float(am)},
-                 {"t": 1, "label": 20 + i, "y": y - 8, "x": 50.0, "area": float(a1)},
-                 {"t": 1, "label": 30 + i, "y": y + 8, "x": 50.0, "area": float(a2)}]
-    objects = pd.DataFrame(rows)
-    assert conservation_reference(objects) is None  # the default: too few, no reference
-    monkeypatch.setattr(scale, "FEW_EVENTS_RULE", "max")
-    centre, tolerance = conservation_reference(objects)
-    r = np.log([1.0, 1.2, 0.9])
-    assert centre == pytest.approx(np.median(r))
-    assert tolerance == pytest.approx(np.abs(r - np.median(r)).max())
-
-
 def test_farther_daughter_position_is_partly_taken_back():
     """A daughter is born half her sisters' distance from her mother: with the whole
     position term (daughter_position=1) sisters born near the edge of the search radius

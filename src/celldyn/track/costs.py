@@ -553,12 +553,13 @@ def division_evidence(
         out += costs.division_intensity * _ratio_term(objects, "intensity_mean", a, b)
     if costs.iou > 0 and link_iou is not None and "area" in objects:
         out += costs.iou * union_iou_term(objects, m, a, b, link_iou, link_terms)
-    if costs.division_midpoint > 0 and max_distance:
+    refund = link_terms and costs.daughter_position != 1 and costs.position > 0
+    if max_distance and (costs.division_midpoint > 0 or refund):
         pos = physical_positions(objects, spacing)
+    if costs.division_midpoint > 0 and max_distance:
         off = np.linalg.norm(0.5 * (pos[a] + pos[b]) - pos[m], axis=1)
         out += costs.division_midpoint * (off / float(max_distance)) ** 2
-    if link_terms and costs.daughter_position != 1 and costs.position > 0 and max_distance:
-        pos = physical_positions(objects, spacing)
+    if refund and max_distance:
         far = np.maximum(np.linalg.norm(pos[a] - pos[m], axis=1),
                          np.linalg.norm(pos[b] - pos[m], axis=1))
         out -= ((1.0 - costs.daughter_position) * costs.position

@@ -115,11 +115,6 @@ median and a median absolute deviation of three or four events is a guess (three
 hand-drawn markers can agree by chance, and every other division then pays for a
 "misfit"); chosen on the training parts cut into short windows (benchmarks/
 tracking_short.py; 3 until 2026-12-05)."""
-FEW_EVENTS_RULE = "off"
-"""With ``MIN_DIVISION_EVENTS`` to ``MIN_CONSERVATION_EVENTS - 1`` likely divisions:
-``"off"``, no daughters' size reference; ``"max"``, a reference whose tolerance is the
-largest deviation of any of them (all must agree). Swept with the count in
-benchmarks/tracking_short.py."""
 MAX_FRAME_PAIRS = 200
 """Long movies: the statistics use this many frame pairs, evenly spread."""
 FALLBACK = 10.0
@@ -449,11 +444,9 @@ def conservation_reference(
         return None
     ev = (likely_divisions(objects, spacing=spacing) if divisions is None
           else np.asarray(divisions, np.int64).reshape(-1, 3))
-    few = len(ev) < max(MIN_CONSERVATION_EVENTS, 1)
-    if few and (FEW_EVENTS_RULE == "off" or len(ev) < MIN_DIVISION_EVENTS):
+    if len(ev) < MIN_CONSERVATION_EVENTS:
         return None
     v = np.maximum(objects["area"].to_numpy(float), 1e-12)
     r = np.log((v[ev[:, 1]] + v[ev[:, 2]]) / v[ev[:, 0]])
     centre = float(np.median(r))
-    deviation = np.abs(r - centre)
-    return centre, float(deviation.max() if few else np.median(deviation))
+    return centre, float(np.median(np.abs(r - centre)))
