@@ -531,6 +531,107 @@ def run_validation(data: Path, steps: int, seed: int) -> dict:
             "candidates": list(VAL_CANDIDATES)}
 
 
+# Second validation (2026-12-05), same frames and level rule, made after the
+# added-noise part with generalist2d missed the deep target (0.394 < 0.5). What was seen
+# first, on these validation frames only (severe level, n2v at the default): the
+# generalist missed the dim nuclei (mean clean intensity 0.31 photons a pixel vs 0.85
+# for those it found) because n2v returned them at about the background level
+# (e.g. 0.32 -> 0.10 photons, background 0.08): with read noise sigma 2 a dim nucleus
+# is only visible averaged over its whole area (~300 px), wider than the two-level
+# U-Net's receptive field (~40 px). Candidates, written before any of them was scored:
+#   n2v          the product default (depth 2, 1000 steps)
+#   n2v_depth3   the same training, U-Net with 3 pooling levels (receptive field x2)
+#   n2v_depth4   4 pooling levels (x4)
+#   n2v_bin2     2x2-binned movie (sum), depth 2, output upsampled (bilinear) / 4
+# Each trained with seeds 0 and 1 (the noise draw fixed); the segmenter is the
+# benchmark's deep segmenter (DEEP_MODEL). Rule: the candidate with the highest mean
+# share of the deep segmenter's lost AP@0.5 restored replaces n2v's default only if it
+# beats n2v by at least VAL_CONTEXT_MARGIN (else n2v stays); the watershed's share is
+# reported, not used.
+VAL_CONTEXT_CANDIDATES = ("n2v", "n2v_depth3", "n2v_depth4", "n2v_bin2")
+VAL_CONTEXT_SEEDS = (0, 1)
+VAL_CONTEXT_MARGIN = 0.05
+
+
+def _bin2(movie: np.ndarray) -> np.ndarray:
+    t, h, w = movie.shape
+    m = movie[:, :h // 2 * 2, :w // 2 * 2]
+    return m.reshape(t, h // 2, 2, w // 2, 2).sum(axis=(2, 4)).astype(np.float32)
+
+
+def _unbin2(small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    from skimage.transform import resize
+
+    return np.stack([resize(f / 4.0, shape[1:], order=1, mode="edge")
+                     for f in small]).astype(np.float32)
+
+
+def run_validation_context(data: Path, steps: int, seed: int) -> dict:
+    """Second validation: the n2v network's context (depth, binning); see above."""
+    from celldyn.io import read_ctc_gt
+    from celldyn.segment import segment_movie
+
+    root = data / ADDED_SET
+    _, _, seg = read_ctc_gt(root / "01_GT")
+    full = np.stack([tifffile.imread(root / "01" / f"t{t:03d}.tif") for t in VAL_FRAMES])
+    diameter = _hela_diameter(seg)
+    clean = _unit(full)
+    idx = [list(VAL_FRAMES).index(t) for t in VAL_SEG_FRAMES]
+    gts = [seg[t].astype(np.int32) for t in VAL_SEG_FRAMES]
+
+    def ap(frames: np.ndarray, segmenter: str) -> float:
+        f = np.asarray(frames, np.float32)[idx]
+        if segmenter == "classical":
+            lab = segment_movie(f, method="watershed")
+        else:
+            lab = segment_movie(f, segmenter="deep", model=DEEP_MODEL,
+                                params={"diameter": diameter})
+        return _ap50(lab, gts)
+
+    ap_clean = ap(clean, "classical")
+    ladder = [{"peak_photons": pk, "ap50_watershed_noisy": (a := ap(_added_noisy(
+        clean, pk, seed), "classical")), "lost_share": (ap_clean - a) / ap_clean}
+        for pk in ADDED_LADDER]
+    chosen = choose_levels(ladder, ADDED_TARGETS)
+    severe = min(chosen)
+    noisy = _added_noisy(clean, severe, seed)
+    base = {k: ap(x, k) for x, k in ((clean, "classical"), (clean, "deep"))}
+    base_noisy = {k: ap(noisy, k) for k in ("classical", "deep")}
+    rows = []
+    for m in VAL_CONTEXT_CANDIDATES:
+        for s in VAL_CONTEXT_SEEDS:
+            t0 = time.perf_counter()
+            depth = {"n2v_depth3": 3, "n2v_depth4": 4}.get(m, 2)
+            inp = _bin2(noisy) if m == "n2v_bin2" else noisy
+            model = train_denoiser(inp, method="n2v", epochs=max(1, steps // 50),
+                                   steps_per_epoch=50, seed=s, depth=depth)
+            out = model(inp)
+            if m == "n2v_bin2":
+                out = _unbin2(out, noisy.shape)
+            row = {"method": m, "seed": s, "seconds": time.perf_counter() - t0,
+                   "psnr": float(np.mean([peak_signal_noise_ratio(
+                       c, o.astype(np.float64), data_range=severe)
+                       for c, o in zip(clean * severe, out)]))}
+            for key, segk in (("watershed", "classical"), ("deep", "deep")):
+                row[f"ap50_{key}"] = ap(out, segk)
+                lost = base[segk] - base_noisy[segk]
+                row[f"restored_{key}"] = ((row[f"ap50_{key}"] - base_noisy[segk]) / lost
+                                          if lost > 0.01 else float("nan"))
+            rows.append(row)
+            print("validation-context " + " ".join(
+                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in row.items()), flush=True)
+    mean = {m: float(np.mean([r["restored_deep"] for r in rows if r["method"] == m]))
+            for m in VAL_CONTEXT_CANDIDATES}
+    best = max(mean, key=mean.get)
+    pick = best if mean[best] >= mean["n2v"] + VAL_CONTEXT_MARGIN else "n2v"
+    return {"set": ADDED_SET, "frames": list(VAL_FRAMES), "seg_frames": list(VAL_SEG_FRAMES),
+            "chosen": chosen, "severe": severe, "steps": steps, "deep_model": DEEP_MODEL,
+            "deep_diameter": diameter, "clean": base, "noisy": base_noisy, "rows": rows,
+            "mean_restored_deep": mean, "pick": pick,
+            "candidates": list(VAL_CONTEXT_CANDIDATES), "seeds": list(VAL_CONTEXT_SEEDS)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path,
@@ -551,7 +652,8 @@ def main() -> None:
     ap.add_argument("--no-results-md", action="store_true")
     ap.add_argument("--crop", type=int, default=None,
                     help="smoke test only: top-left crop (px) of the added-noise frames")
-    ap.add_argument("--part", choices=["pairs", "added", "all", "none", "noise", "validation"],
+    ap.add_argument("--part", choices=["pairs", "added", "all", "none", "noise", "validation",
+                             "validation-context"],
                     default="all",
                     help="run only one part (none: rewrite RESULTS.md from --json; noise: "
                     "only re-estimate the noise models on the same noisy images); the "
@@ -594,6 +696,14 @@ def main() -> None:
         res["validation"]["date"] = time.strftime("%Y-%m-%d", time.gmtime())
     elif "validation" in old:
         res["validation"] = old["validation"]
+    if args.part == "validation-context":
+        started = time.perf_counter()
+        res["validation_context"] = run_validation_context(
+            args.data, args.added_steps or product_steps("n2v"), args.seed)
+        res["validation_context"]["seconds"] = time.perf_counter() - started
+        res["validation_context"]["date"] = time.strftime("%Y-%m-%d", time.gmtime())
+    elif "validation_context" in old:
+        res["validation_context"] = old["validation_context"]
     # the added-noise results under the level rule used before this one (3 / 1 / 0.3
     # photons), kept so that the change of rule hides nothing
     prev = old.get("added_previous_rule")
@@ -611,6 +721,7 @@ def main() -> None:
     body = (pairs_text(res) + "\n\n"
             + added_text(res.get("added"), res.get("added_previous_rule")) + "\n\n"
             + validation_text(res.get("validation"))
+            + validation_context_text(res.get("validation_context"))
             + before_text(res.get("added_before_validation"),
                           res.get("added_nuclei2d") or res.get("added"))
             + model_change_text(res.get("added_nuclei2d"), res.get("added")) + "\n")
@@ -920,6 +1031,57 @@ Pick by the rule: **{val['pick']}** (deep restored share
 noise draw, one level, one training seed: a noisy basis for the choice). Product change
 that followed: n2v's default training raised from 500 to 1000 steps
 (`celldyn.denoise.learned.DEFAULT_EPOCHS`; temporal keeps 500, not validated here)."""
+
+
+def validation_context_text(val: dict | None) -> str:
+    """The second validation part: the n2v network's context (frames not scored)."""
+    if not val:
+        return ""
+    cols = ["method", "seed", "psnr", "ap50_watershed", "restored_watershed", "ap50_deep",
+            "restored_deep", "seconds"]
+    means = ", ".join(f"{m} {v:.3f}" for m, v in val["mean_restored_deep"].items())
+    return f"""
+
+### Validation: the denoiser's context for dim nuclei (frames not scored)
+
+Script: `nice -n 10 python benchmarks/denoising.py --part validation-context` (run
+{val.get('date', '?')}, {val.get('seconds', float('nan')):.0f} s). Made after the
+added-noise part with generalist2d missed the deep segmenter's target, on the
+validation frames above ({val['set']} frames {val['frames'][0]}–{val['frames'][-1]}, SEG
+frames {', '.join(map(str, val['seg_frames']))}), the same level rule (severe level
+{val['severe']:g} photons), deep segmenter {val['deep_model']} at diameter
+{val['deep_diameter']:.1f} px. What was seen first, on these frames only: the deep
+segmenter missed the dim nuclei (mean clean intensity about 0.31 photons a pixel vs 0.85
+for the nuclei it found) because n2v returned them near the background level (e.g. 0.32
+-> 0.10 photons on a background of 0.08): under read noise of sigma {READ_SIGMA:g}
+photons a dim nucleus shows only when averaged over its whole area (~300 px), wider
+than the two-level U-Net's receptive field (~40 px). Candidates and the rule were
+written in the script (`VAL_CONTEXT_CANDIDATES`) before any of them was scored: n2v
+(the product default, U-Net depth 2), n2v_depth3 / n2v_depth4 (3 / 4 pooling levels,
+receptive field x2 / x4, same training), n2v_bin2 (2x2-binned movie, depth 2, output
+upsampled bilinearly); {val['steps']} steps each, training seeds
+{' and '.join(map(str, val['seeds']))}, one noise draw. Rule: the highest mean share of
+the deep segmenter's lost AP@0.5 restored replaces the default only if it beats n2v by
+at least {VAL_CONTEXT_MARGIN:g}; the watershed's share is reported, not used. Clean
+movie AP@0.5: watershed {val['clean']['classical']:.3f}, deep {val['clean']['deep']:.3f};
+noisy: {val['noisy']['classical']:.3f}, {val['noisy']['deep']:.3f}. seconds: training
++ denoising (1 torch thread).
+
+{markdown_table(val['rows'], cols)}
+
+Mean deep share restored: {means}. Pick by the rule: **{val['pick']}**. Validation
+figures (one noise draw, one level), not held out.{_context_outcome(val)}"""
+
+
+def _context_outcome(val: dict) -> str:
+    if val["pick"] != "n2v":
+        return ""
+    return (" No product default changed: n2v keeps its two-level U-Net "
+            "(`train_denoiser(depth=...)` exposes the candidates' setting), so the scored "
+            "added-noise part was not re-run and its deep segmenter's target stays not met. "
+            "The seed-to-seed spread of one candidate (up to 0.09) is as large as the gaps "
+            "between candidates: a larger network alone does not bring the dim nuclei back "
+            "at this photon count.")
 
 
 def _deep_of(add: dict) -> str:

@@ -1,7 +1,10 @@
 """Self-supervised denoisers trained on the user's own movie (PyTorch, CPU).
 
-Two methods share one small 2D U-Net (ours, written by hand: two down/up levels,
-``width`` channels at the top; about 0.1 M parameters at the default width):
+Two methods share one small 2D U-Net (ours, written by hand: ``depth`` down/up levels,
+two by default, ``width`` channels at the top; about 0.1 M parameters at the defaults;
+depths 3 and 4 were validated against 2 for the deep segmenter on dim nuclei in
+benchmarks/denoising.py ``--part validation-context`` and did not win by the rule's
+margin, so 2 stays):
 
 - ``n2v`` (Noise2Void-style blind spot; Krull, Buchholz & Jug, CVPR 2019): in every
   training patch a few pixels are replaced by a random neighbour within a 5x5 window,
@@ -52,7 +55,7 @@ Method = Literal["n2v", "temporal"]
 DEFAULT_EPOCHS = {"n2v": 20, "temporal": 10}
 
 
-def _unet(in_ch: int, width: int):
+def _unet(in_ch: int, width: int, depth: int = 2):
     import torch
     from torch import nn
 
@@ -63,23 +66,26 @@ def _unet(in_ch: int, width: int):
                              nn.Conv2d(o, o, 3, padding=1), nn.LeakyReLU(0.1))
 
     class UNet(nn.Module):
+        # depth 2 keeps the parameter names of the original two-level network
+        # (e1 e2 e3 / u2 d2 u1 d1), so saved states load unchanged
         def __init__(self) -> None:
             super().__init__()
-            w = width
-            self.e1, self.e2, self.e3 = block(in_ch, w), block(w, 2 * w), block(2 * w, 4 * w)
-            self.u2 = nn.ConvTranspose2d(4 * w, 2 * w, 2, stride=2)
-            self.d2 = block(4 * w, 2 * w)
-            self.u1 = nn.ConvTranspose2d(2 * w, w, 2, stride=2)
-            self.d1 = block(2 * w, w)
-            self.out = nn.Conv2d(w, 1, 1)
+            chans = [width * 2**k for k in range(depth + 1)]
+            for k in range(depth + 1):
+                setattr(self, f"e{k + 1}", block(in_ch if k == 0 else chans[k - 1], chans[k]))
+            for k in range(depth, 0, -1):
+                setattr(self, f"u{k}", nn.ConvTranspose2d(chans[k], chans[k - 1], 2, stride=2))
+                setattr(self, f"d{k}", block(2 * chans[k - 1], chans[k - 1]))
+            self.out = nn.Conv2d(width, 1, 1)
             self.pool = nn.MaxPool2d(2)
 
         def forward(self, x):
-            a = self.e1(x)
-            b = self.e2(self.pool(a))
-            c = self.e3(self.pool(b))
-            b = self.d2(torch.cat([self.u2(c), b], 1))
-            a = self.d1(torch.cat([self.u1(b), a], 1))
+            skips = [getattr(self, "e1")(x)]
+            for k in range(2, depth + 2):
+                skips.append(getattr(self, f"e{k}")(self.pool(skips[-1])))
+            a = skips.pop()
+            for k in range(depth, 0, -1):
+                a = getattr(self, f"d{k}")(torch.cat([getattr(self, f"u{k}")(a), skips.pop()], 1))
             # temporal: residual on the neighbours' mean. n2v: no residual, or the
             # unmasked pixel would pass its own noise through at inference
             return self.out(a) + x.mean(1, keepdim=True) if residual else self.out(a)
@@ -101,24 +107,25 @@ class Denoiser:
     std: float
     weights: dict[str, Any] = field(repr=False)
     losses: list[float] = field(default_factory=list, repr=False)
+    depth: int = 2
 
     @property
     def state(self) -> dict[str, Any]:
-        return {"method": self.method, "width": self.width, "mean": self.mean,
-                "std": self.std, "weights": self.weights}
+        return {"method": self.method, "width": self.width, "depth": self.depth,
+                "mean": self.mean, "std": self.std, "weights": self.weights}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Denoiser:
         try:
             return cls(method=state["method"], width=int(state["width"]),
                        mean=float(state["mean"]), std=float(state["std"]),
-                       weights=state["weights"])
+                       weights=state["weights"], depth=int(state.get("depth", 2)))
         except (KeyError, TypeError, ValueError):
             raise ConfigError("not a celldyn denoiser state (method, width, mean, "
                               "std, weights)") from None
 
     def _net(self):
-        net = _unet(2 if self.method == "temporal" else 1, self.width)
+        net = _unet(2 if self.method == "temporal" else 1, self.width, self.depth)
         net.load_state_dict(self.weights)
         net.eval()
         return net
@@ -141,7 +148,7 @@ class Denoiser:
             for t in frames:
                 for z in range(norm.shape[0]):
                     x = _inputs(norm[z], t, self.method)
-                    out[z, t] = _tiled(net, x, tile, overlap)
+                    out[z, t] = _tiled(net, x, tile, overlap, 2**self.depth)
         return _unplanes(out * self.std + self.mean, arr.shape)
 
 
@@ -165,8 +172,10 @@ def _inputs(stack: np.ndarray, t: int, method: str) -> np.ndarray:
     return np.stack([prev, nxt])
 
 
-def _tiled(net: Any, x: np.ndarray, tile: int, overlap: int) -> np.ndarray:
-    """Apply `net` to (C, Y, X) in tiles of `tile` px; keep each tile's centre."""
+def _tiled(net: Any, x: np.ndarray, tile: int, overlap: int, multiple: int = 4
+           ) -> np.ndarray:
+    """Apply `net` to (C, Y, X) in tiles of `tile` px; keep each tile's centre. Tiles
+    are padded to a `multiple` of pixels (2 ** the U-Net's depth)."""
     import torch
 
     _, h, w = x.shape
@@ -179,8 +188,8 @@ def _tiled(net: Any, x: np.ndarray, tile: int, overlap: int) -> np.ndarray:
             yb, xb = min(y1 + overlap, h), min(x1 + overlap, w)
             patch = x[:, ya:yb, xa:xb]
             ph, pw = patch.shape[1:]
-            py, px = (-ph) % 4, (-pw) % 4
-            mode = "reflect" if min(ph, pw) > 4 else "edge"
+            py, px = (-ph) % multiple, (-pw) % multiple
+            mode = "reflect" if min(ph, pw) > multiple else "edge"
             patch = np.pad(patch, ((0, 0), (0, py), (0, px)), mode=mode)
             pred = net(torch.from_numpy(np.ascontiguousarray(patch))[None])[0, 0].numpy()
             out[y0:y1, x0:x1] = pred[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
@@ -217,6 +226,7 @@ def train_denoiser(
     batch_size: int = 16,
     patch: int = 64,
     width: int = 16,
+    depth: int = 2,
     learning_rate: float = 4e-4,
     mask_fraction: float = 0.02,
     seed: int = 0,
@@ -233,10 +243,13 @@ def train_denoiser(
     epochs, steps_per_epoch, batch_size, patch : int
         Training length: ``epochs * steps_per_epoch`` Adam steps on random
         ``patch`` x ``patch`` crops (smaller frames use the whole frame, cut to a
-        multiple of 4). Random flips and 90-degree rotations augment. ``epochs``
+        multiple of ``2 ** depth``). Random flips and 90-degree rotations augment. ``epochs``
         None: :data:`DEFAULT_EPOCHS` of the method (n2v 20, temporal 10).
     width : int
         Channels of the U-Net's first level.
+    depth : int
+        Pooling levels of the U-Net (2: receptive field about 40 px; each level
+        doubles it). Patches are cut to a multiple of ``2 ** depth``.
     mask_fraction : float
         n2v: fraction of pixels masked per patch.
     seed : int
@@ -270,10 +283,16 @@ def train_denoiser(
     mean, std = float(planes.mean()), float(planes.std())
     norm = (planes - mean) / std
     nz, nt, h, w = norm.shape
-    p = min(patch, h // 4 * 4, w // 4 * 4)
+    if depth < 1:
+        raise ConfigError(f"denoiser depth must be at least 1; got {depth}")
+    mult = 2**depth
+    p = min(patch, h // mult * mult, w // mult * mult)
+    if p < mult:
+        raise InputError(f"frames of {h}x{w} px are too small for a depth-{depth} "
+                         f"denoiser (at least {mult}x{mult} px)")
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    net = _unet(2 if method == "temporal" else 1, width)
+    net = _unet(2 if method == "temporal" else 1, width, depth)
     opt = torch.optim.Adam(net.parameters(), lr=learning_rate)
     losses: list[float] = []
     epochs_it = range(epochs)
@@ -311,7 +330,7 @@ def train_denoiser(
         losses.append(total / steps_per_epoch)
     weights = {k: v.detach().clone() for k, v in net.state_dict().items()}
     return Denoiser(method=method, width=width, mean=mean, std=std, weights=weights,
-                    losses=losses)
+                    losses=losses, depth=depth)
 
 
 def denoise_learned(movie: Any, *, method: Method = "n2v", tile: int = 256,
