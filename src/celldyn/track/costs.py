@@ -182,6 +182,13 @@ class LinkCosts:
     from her mother (no motion model or flow: a daughter is born beside her mother).
     Chosen on the training parts (benchmarks/tracking_short.py --question position;
     1 until 2026-12-05)."""
+    daughter_position_alike: float = float("inf")
+    """The farther daughter's position refund (``daughter_position``) applies only to
+    daughters whose sizes differ by at most this factor (``max(a1, a2) / min(a1, a2)``);
+    inf: to every pair. A mother that continues while a small fragment of a noisy
+    segmentation appears beside her is not a division, and the refund made such pairs
+    cheap. Swept on the training parts (benchmarks/tracking_short.py --question
+    alike)."""
     division_midpoint: float = 1.0
     """Weight of ``(|(x1 + x2) / 2 - x_mother| / R)**2``: sisters are born on either
     side of their mother, so their midpoint is where she was (``R`` the one-frame
@@ -209,6 +216,9 @@ class LinkCosts:
         for name in ("appear", "disappear", "division", "merge"):
             if not np.isfinite(getattr(self, name)):
                 raise ConfigError(f"{name} cost must be finite; got {getattr(self, name)!r}")
+        if not (self.daughter_position_alike >= 1):
+            raise ConfigError("daughter_position_alike is a size factor, >= 1 (inf: every "
+                              f"pair); got {self.daughter_position_alike!r}")
         if self.division_conservation_from not in ("movie", "mother"):
             raise ConfigError(
                 "division_conservation_from must be 'movie' or 'mother' (got "
@@ -562,8 +572,13 @@ def division_evidence(
     if refund and max_distance:
         far = np.maximum(np.linalg.norm(pos[a] - pos[m], axis=1),
                          np.linalg.norm(pos[b] - pos[m], axis=1))
-        out -= ((1.0 - costs.daughter_position) * costs.position
+        back = ((1.0 - costs.daughter_position) * costs.position
                 * (far / float(max_distance)) ** 2)
+        if np.isfinite(costs.daughter_position_alike) and "area" in objects:
+            v = np.maximum(objects["area"].to_numpy(float), 1e-12)
+            ratio = np.maximum(v[a], v[b]) / np.minimum(v[a], v[b])
+            back = np.where(ratio <= costs.daughter_position_alike, back, 0.0)
+        out -= back
     return out
 
 
