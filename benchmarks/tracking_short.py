@@ -458,6 +458,99 @@ def main_alike(args) -> int:
     return 0
 
 
+LOSO_SECTION = "Tracking: division-cost defaults, leave one set out (training parts)"
+
+
+def _mean_f1(rows: list[dict], pick) -> float:
+    v = [c["F1"] for c in cells(rows, pick).values() if c["gt"]]
+    return float(np.mean(v)) if v else math.nan
+
+
+def _questions() -> list[dict]:
+    """Per question: its JSON, candidates in tie order, the rule, the earlier default."""
+    def ref_pick(rows):
+        return choose(rows)[0]
+
+    def pos_pick(rows):
+        summ = {w: _mean_f1(rows, lambda r, w=w: r[f"{w:g}"]) for w in WEIGHTS}
+        top = max(summ.values())
+        return max(w for w in WEIGHTS if summ[w] >= top - 0.005)
+
+    def alike_score(rows, key):
+        fams = [_mean_f1([r for r in rows if r["family"] == f], lambda r: r[key])
+                for f in ("gt", "own")]
+        return float(np.nanmean(fams))
+
+    def alike_pick(rows):
+        keys = [_ratio_key(r) for r in RATIOS]
+        summ = {k: alike_score(rows, k) for k in keys}
+        top = max(summ.values())
+        return next(k for k in keys if summ[k] >= top - 0.005)
+
+    return [
+        {"name": "size reference (MIN_CONSERVATION_EVENTS)", "json": "tracking_short.json",
+         "pick": ref_pick, "label": _label, "old": (3, "off"),
+         "score": lambda rows, c: _mean_f1(rows, lambda r: _result(r, c))},
+        {"name": "farther daughter's position (daughter_position)",
+         "json": "tracking_position.json", "pick": pos_pick, "label": lambda w: f"{w:g}",
+         "old": 1.0, "score": lambda rows, w: _mean_f1(rows, lambda r: r[f"{w:g}"])},
+        {"name": "size-alike refund (daughter_position_alike)", "json": "tracking_alike.json",
+         "pick": alike_pick, "label": str, "old": "inf", "score": alike_score},
+    ]
+
+
+def main_loso(args) -> int:
+    """Leave one set out for every default this script chose, from the sweeps' JSON."""
+    lines, table = [], []
+    for q in _questions():
+        f = args.json.with_name(q["json"])
+        if not f.exists():
+            lines.append(f"- {q['name']}: no {q['json']} (run its sweep first)")
+            continue
+        rows = json.loads(f.read_text())["rows"]
+        full = q["pick"](rows)
+        sets = sorted({r["set"] for r in rows})
+        for name in sets:
+            mine = [r for r in rows if r["set"] == name]
+            if not any((r.get("gt_divisions") or 0) > 0 or any(
+                    isinstance(v, dict) and (v.get("gt_divisions") or 0) > 0
+                    for v in r.values()) for r in mine):
+                continue
+            loso = q["pick"]([r for r in rows if r["set"] != name])
+            table.append({
+                "default": q["name"], "left out": name, "chosen without it":
+                q["label"](loso), "chosen with all": q["label"](full),
+                "left-out F1, chosen without it": f"{q['score'](mine, loso):.3f}",
+                "with all": f"{q['score'](mine, full):.3f}",
+                "earlier default": f"{q['score'](mine, q['old']):.3f} ({q['label'](q['old'])})"})
+    cols = ["default", "left out", "chosen without it", "chosen with all",
+            "left-out F1, chosen without it", "with all", "earlier default"]
+    text = markdown_table(table, cols)
+    worse = [r for r in table if float(r["left-out F1, chosen without it"])
+             < float(r["earlier default"].split()[0]) - 1e-9]
+    body = (
+        "Written by benchmarks/tracking_short.py --question loso, from the JSON of the "
+        "three sweeps in this script (no tracking re-run). For each default chosen here "
+        "and each training set with a true division: the same rule re-applied with that "
+        "set's rows left out, and the left-out set's mean division F1 (its cells with a "
+        "true division; for the size-alike question the mean of its GT and own-"
+        "segmentation families) under that choice, under the choice with all sets, and "
+        "under the default before the sweep. Training parts only (the windows and whole "
+        "parts of the sweeps); the left-out figure is the honest one for a set like it "
+        "that the sweep never saw. Each sweep's rows hold the other defaults of its "
+        "day: the size-reference sweep ran with daughter_position 1 (before that "
+        "default changed), the others with the reference at 8.\n\n" + text + "\n\n"
+        + ("Left-out sets worse under the choice made without them than under the "
+           "earlier default: " + ", ".join(f"{r['left out']} ({r['default']})"
+                                           for r in worse) + "."
+           if worse else "No left-out set is worse under the choice made without it than "
+           "under the earlier default.") + ("\n" + "\n".join(lines) if lines else ""))
+    print(body)
+    if not args.no_results_md:
+        write_section(LOSO_SECTION, body, packages=("numpy",))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=HERE.parents[1] / "shared" / "data")
@@ -468,18 +561,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="--question alike: rewrite its section from the last run's JSON")
     ap.add_argument("--cache", type=Path, default=None,
                     help="--question alike: folder caching the own segmentations")
-    ap.add_argument("--question", choices=("reference", "position", "alike"),
+    ap.add_argument("--question", choices=("reference", "position", "alike", "loso"),
                     default="reference",
                     help="reference: how many likely divisions the daughters' size "
                          "reference needs; position: the farther daughter's position "
                          "term (LinkCosts.daughter_position); alike: that term's refund "
                          "only for size-alike daughters (daughter_position_alike), GT "
-                         "and own segmentation")
+                         "and own segmentation; loso: each default re-chosen without "
+                         "each set, from the sweeps' JSON")
     args = ap.parse_args(argv)
     if args.question == "position":
         return main_position(args)
     if args.question == "alike":
         return main_alike(args)
+    if args.question == "loso":
+        return main_loso(args)
     started = time.perf_counter()
     rows = sweep(args.data, [s for s in args.sets.split(",") if s])
     if not rows:
