@@ -8,8 +8,11 @@ What is excluded, and why:
 - Absolute paths (the temporary folder of the test, the checkout holding the demo)
   are replaced by placeholders in text files: they name where the test ran, not what
   the run computed.
-- Nothing else: the versions table and machine record are kept, so an upgrade of
-  numpy / zarr / pyarrow shows up here as a re-pin, not silently.
+- ``run.json``: ``machine`` (the platform string names the host's kernel build: the
+  pin failed on a machine whose kernel differed only in its build tag, with every
+  computed byte the same).
+- Nothing else: the versions table is kept, so an upgrade of numpy / zarr / pyarrow
+  shows up here as a re-pin, not silently.
 
 Re-pin (after an intended change of behaviour, e.g. new tracking defaults)::
 
@@ -48,6 +51,7 @@ def _digest_file(path: Path, replace: dict[str, str]) -> str:
         if path.name == "run.json":
             record = json.loads(text)
             record.get("summary", {}).pop("seconds", None)
+            record.pop("machine", None)
             text = json.dumps(record, indent=2, sort_keys=True)
         if path.name == "report.html":
             text = re.sub(r"<h2>Timings</h2>.*?</table></div>|<h2>Timings</h2>.*?</table>",
