@@ -330,3 +330,21 @@ def test_link_costs_object_has_one_name_and_config_still_works():
         assert total_cost(graph, obj, cands, new, config=weights) == c
     with pytest.raises(InputError, match="costs= only"):
         link_costs(obj, cands, costs=weights, config=weights)
+
+
+def test_one_frame_or_no_objects_has_nothing_to_link():
+    """A still image (or an empty movie) gives one track per object and says why, with
+    no motion scale, division or flow clauses measured on nothing."""
+    import pandas as pd
+
+    from celldyn.track import track_objects
+
+    still = pd.DataFrame({"t": [0, 0, 0], "label": [1, 2, 3], "y": [0.0, 10, 20],
+                          "x": [0.0, 0, 0], "area": [30.0, 30, 30]})
+    for tracker in ("lap", "global"):
+        tracks = track_objects(still, tracker=tracker)
+        assert len(tracks.edges) == 0
+        assert tracks.note == "one frame: nothing to link"
+        assert sorted(tracks.to_ctc()["label"]) == [1, 2, 3]
+    empty = still.iloc[:0]
+    assert track_objects(empty).note == "no objects: nothing to link"

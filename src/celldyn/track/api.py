@@ -139,6 +139,13 @@ def track_objects(
         raise InputError(f"tracker must be one of {list(TRACKERS)} (got {tracker!r})")
     if not (flow is None or isinstance(flow, bool) or flow == "image"):
         raise InputError(f"flow must be None, True, False or 'image' (got {flow!r})")
+    if objects["t"].nunique() < 2:   # a still image or an empty movie: nothing to link
+        tracks = Tracks.from_links(objects, np.empty((0, 2), np.int64),
+                                   min_daughter_frames=min_daughter_frames,
+                                   max_distance=float(max_distance or 0.0))
+        tracks.note = ("one frame: nothing to link" if len(objects)
+                       else "no objects: nothing to link")
+        return tracks
     kw: dict[str, Any] = {}
     evidence = _Evidence(objects, spacing, costs, divisions, tracker, merges)
     max_distance, reach, note = evidence.radius(max_distance, division_reach)
