@@ -13,8 +13,9 @@ generalist and automatic choice"):
 3. If they disagree, the generalist is run on the whole movie at that object size,
    unless its frame is pathological (:func:`celldyn.segment.sanity.check_segmentation`:
    empty, one object covering the frame, fragments) and the watershed's is not.
-4. Without torch, or for 3D movies (no 3D generalist), the watershed runs and the reason
-   says so.
+4. Without torch, or for 3D movies (the shipped 3D model, nuclei3d, is for nuclei and
+   was validated on one volume: too little to choose it unasked), the watershed runs and
+   the reason says so.
 
 :func:`choose_segmenter` decides from one frame (cheap, and the same decision in
 process and on a Dask cluster); :func:`celldyn.segment.api.segment_movie_auto` also
@@ -111,8 +112,9 @@ def choose_segmenter(data: Any, *, dark_objects: bool = False, model: str = GENE
     t = n // 2
     frame = np.asarray(data[t])
     if frame.ndim != 2:
-        return Choice("classical", None, "3D movie: no 3D generalist is shipped, the "
-                      "watershed runs", frame=t)
+        return Choice("classical", None, "3D movie: the watershed runs (auto never picks "
+                      "the 3D nuclei model nuclei3d, validated on one volume only; try "
+                      "--segmenter deep for confocal nuclei)", frame=t)
     from .._optional import require_torch
     from ..errors import MissingDependencyError
 
