@@ -453,8 +453,9 @@ def _clip_percentiles(movie: np.ndarray, low: float = 1.0, high: float = 99.8) -
     return np.clip(movie, lo, hi).astype(np.float32)
 
 
-def run_validation(data: Path, steps: int, seed: int) -> dict:
-    """The added-noise protocol on the validation frames (VAL_FRAMES), the severe level."""
+def _validation_frames(data: Path, default_model: str):
+    """The clean validation movie (VAL_FRAMES, 0..1), the deep segmenter's diameter and
+    ``ap(frames, segmenter, model=default_model)``: AP@0.5 on VAL_SEG_FRAMES."""
     from celldyn.io import read_ctc_gt
     from celldyn.segment import segment_movie
 
@@ -462,11 +463,10 @@ def run_validation(data: Path, steps: int, seed: int) -> dict:
     _, _, seg = read_ctc_gt(root / "01_GT")
     full = np.stack([tifffile.imread(root / "01" / f"t{t:03d}.tif") for t in VAL_FRAMES])
     diameter = _hela_diameter(seg)
-    clean = _unit(full)
     idx = [list(VAL_FRAMES).index(t) for t in VAL_SEG_FRAMES]
     gts = [seg[t].astype(np.int32) for t in VAL_SEG_FRAMES]
 
-    def ap(frames: np.ndarray, segmenter: str, model: str = "nuclei2d") -> float:
+    def ap(frames: np.ndarray, segmenter: str, model: str = default_model) -> float:
         f = np.asarray(frames, np.float32)[idx]
         if segmenter == "classical":
             lab = segment_movie(f, method="watershed")
@@ -474,6 +474,13 @@ def run_validation(data: Path, steps: int, seed: int) -> dict:
             lab = segment_movie(f, segmenter="deep", model=model,
                                 params={"diameter": diameter})
         return _ap50(lab, gts)
+
+    return _unit(full), diameter, ap
+
+
+def run_validation(data: Path, steps: int, seed: int) -> dict:
+    """The added-noise protocol on the validation frames (VAL_FRAMES), the severe level."""
+    clean, diameter, ap = _validation_frames(data, "nuclei2d")
 
     ap_clean = ap(clean, "classical")
     ladder = []
@@ -568,25 +575,7 @@ def _unbin2(small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def run_validation_context(data: Path, steps: int, seed: int) -> dict:
     """Second validation: the n2v network's context (depth, binning); see above."""
-    from celldyn.io import read_ctc_gt
-    from celldyn.segment import segment_movie
-
-    root = data / ADDED_SET
-    _, _, seg = read_ctc_gt(root / "01_GT")
-    full = np.stack([tifffile.imread(root / "01" / f"t{t:03d}.tif") for t in VAL_FRAMES])
-    diameter = _hela_diameter(seg)
-    clean = _unit(full)
-    idx = [list(VAL_FRAMES).index(t) for t in VAL_SEG_FRAMES]
-    gts = [seg[t].astype(np.int32) for t in VAL_SEG_FRAMES]
-
-    def ap(frames: np.ndarray, segmenter: str) -> float:
-        f = np.asarray(frames, np.float32)[idx]
-        if segmenter == "classical":
-            lab = segment_movie(f, method="watershed")
-        else:
-            lab = segment_movie(f, segmenter="deep", model=DEEP_MODEL,
-                                params={"diameter": diameter})
-        return _ap50(lab, gts)
+    clean, diameter, ap = _validation_frames(data, DEEP_MODEL)
 
     ap_clean = ap(clean, "classical")
     ladder = [{"peak_photons": pk, "ap50_watershed_noisy": (a := ap(_added_noisy(
