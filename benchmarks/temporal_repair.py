@@ -48,20 +48,39 @@ def parts_of(name: str, wanted: set[str]) -> list[tuple[str, object]]:
     return out
 
 
-def bench_part(data: Path, name: str, frames) -> list[dict]:
+def load_part(data: Path, name: str, frames):
+    """tracking.load_set with the set's imaging facts (spacing, frame interval) set."""
+    movie, gt_labels, gt_table = T.load_set(data, name, frames)
+    facts = T.SETS[name][1]
+    return (movie.with_metadata(spacing=facts.get("spacing"),
+                                frame_interval=facts.get("frame_interval")),
+            gt_labels, gt_table)
+
+
+def run_config(name: str):
+    """The pipeline's defaults with the set's facts, the merge repair off (done here)."""
     from celldyn.config import RunConfig
-    from celldyn.measure.features import measure_objects
+
+    return RunConfig(dark_objects=T.SETS[name][1].get("dark_objects", False),
+                     split_merged=False)
+
+
+def pipeline_labels(movie, name: str) -> np.ndarray:
+    """celldyn's default segmentation of `movie` (a part of set `name`), repair off."""
     from celldyn.pipeline import run
+
+    return np.array(run(movie, config=run_config(name)).labels)
+
+
+def bench_part(data: Path, name: str, frames) -> list[dict]:
+    from celldyn.measure.features import measure_objects
     from celldyn.segment.temporal import split_merged
     from celldyn.track import track_objects
 
-    movie, gt_labels, gt_table = T.load_set(data, name, frames)
-    facts = T.SETS[name][1]
-    movie = movie.with_metadata(spacing=facts.get("spacing"),
-                                frame_interval=facts.get("frame_interval"))
-    config = RunConfig(dark_objects=facts.get("dark_objects", False), split_merged=False)
+    movie, gt_labels, gt_table = load_part(data, name, frames)
+    config = run_config(name)
     started = time.perf_counter()
-    labels = np.asarray(run(movie, config=config).labels)
+    labels = pipeline_labels(movie, name)
     seg_seconds = time.perf_counter() - started
     rows = []
     for repair in (False, True):

@@ -207,21 +207,44 @@ def _label(candidate: tuple[int, str]) -> str:
     return f"{count}" + (", all must agree below" if rule == "max" else "")
 
 
+def score_variants(variants: dict, objects, labels, mov, gt_labels, gt_table,
+                   spacing=None) -> dict[str, dict]:
+    """Per key of `variants` (key -> LinkCosts): celldyn LAP as `celldyn run` calls it
+    with those costs, scored (TRA, BC(1), division TP / FP / FN, true divisions)."""
+    from celldyn.track import track_objects
+
+    out = {}
+    for key, costs in variants.items():
+        tracks = track_objects(objects, labels=labels, movie=mov, spacing=spacing,
+                               tracker="lap", max_gap=T.MAX_GAP, costs=costs)
+        edges = np.asarray(tracks.rows, np.int64)[tracks.edges].reshape(-1, 2)
+        sc = T.score(objects, edges, labels, gt_labels, gt_table)
+        out[key] = {k: sc[k] for k in ("TRA", "BC(1)", "div_TP", "div_FP", "div_FN",
+                                       "gt_divisions")}
+    return out
+
+
+def _mean_f1(rows: list[dict], pick) -> float:
+    v = [c["F1"] for c in cells(rows, pick).values() if c["gt"]]
+    return float(np.mean(v)) if v else math.nan
+
+
+def pick_position(rows: list[dict]) -> float:
+    """The position rule: highest mean F1, ties within 0.005 to the larger weight."""
+    summ = {w: _mean_f1(rows, lambda r, w=w: r[f"{w:g}"]) for w in WEIGHTS}
+    top = max(summ.values())
+    return max(w for w in WEIGHTS if summ[w] >= top - 0.005)
+
+
 def sweep_position(data: Path, names: list[str], weights: tuple[float, ...]) -> list[dict]:
     """celldyn LAP as `celldyn run` calls it, with ``LinkCosts(daughter_position=w)``."""
-    from celldyn.track import track_objects
     from celldyn.track.costs import LinkCosts
 
+    variants = {f"{w:g}": LinkCosts(daughter_position=w) for w in weights}
     rows = []
     for name, kind, a, b, k, gt_labels, gt_table, labels, objects, mov in _cases(data, names):
-        out = {"set": name, "kind": kind, "first": a, "last": b, "step": k}
-        for w in weights:
-            tracks = track_objects(objects, labels=labels, movie=mov, tracker="lap",
-                                   max_gap=T.MAX_GAP, costs=LinkCosts(daughter_position=w))
-            edges = np.asarray(tracks.rows, np.int64)[tracks.edges].reshape(-1, 2)
-            s = T.score(objects, edges, labels, gt_labels, gt_table)
-            out[f"{w:g}"] = {key: s[key] for key in ("TRA", "BC(1)", "div_TP", "div_FP",
-                                                     "div_FN", "gt_divisions")}
+        out = {"set": name, "kind": kind, "first": a, "last": b, "step": k,
+               **score_variants(variants, objects, labels, mov, gt_labels, gt_table)}
         rows.append(out)
         print(f"{name} {kind} {a}-{b} x{k}: " + ", ".join(
             f"{w:g}: {out[f'{w:g}']['div_TP']}/{out[f'{w:g}']['div_FP']}/"
@@ -239,8 +262,7 @@ def main_position(args) -> int:
     per = {w: cells(rows, lambda r, w=w: r[f"{w:g}"]) for w in weights}
     summary = {w: (float(np.mean([c["F1"] for c in per[w].values() if c["gt"]])),
                    float(np.mean([c["TRA"] for c in per[w].values()]))) for w in weights}
-    top = max(v[0] for v in summary.values())
-    best = max(w for w in weights if summary[w][0] >= top - 0.005)
+    best = pick_position(rows)
     wide = []
     for key in per[weights[0]]:
         name, k, kind = key
@@ -304,22 +326,17 @@ def _ratio_key(r: float) -> str:
 def _own_segmentation(data: Path, name: str, cache: Path | None):
     """celldyn's default segmentation of `name`'s training part, the merge repair on (as
     `celldyn run`), with the GT; cached as npz under `cache` (segmentation is the cost)."""
-    from celldyn.config import RunConfig
-    from celldyn.pipeline import run
+    from temporal_repair import load_part, pipeline_labels
+
     from celldyn.segment.temporal import split_merged
 
     n = T.training_frames(name)
-    movie, gt_labels, gt_table = T.load_set(data, name, n)
-    facts = T.SETS[name][1]
-    movie = movie.with_metadata(spacing=facts.get("spacing"),
-                                frame_interval=facts.get("frame_interval"))
+    movie, gt_labels, gt_table = load_part(data, name, n)
     f = cache / f"ownseg_{name}_{n}.npz" if cache else None
     if f is not None and f.exists():
         seg = np.load(f)["labels"]
     else:
-        config = RunConfig(dark_objects=facts.get("dark_objects", False),
-                           split_merged=False)
-        seg = np.asarray(run(movie, config=config).labels).copy()
+        seg = pipeline_labels(movie, name)
         split_merged(seg)
         if f is not None:
             f.parent.mkdir(parents=True, exist_ok=True)
@@ -330,20 +347,12 @@ def _own_segmentation(data: Path, name: str, cache: Path | None):
 def sweep_alike(data: Path, names: list[str], cache: Path | None) -> list[dict]:
     """Every ratio on the GT cases (family "gt") and on own segmentation (family "own":
     each training part whole, every 1st / 2nd / 4th frame)."""
-    from celldyn.track import track_objects
     from celldyn.track.costs import LinkCosts
 
+    variants = {_ratio_key(r): LinkCosts(daughter_position_alike=r) for r in RATIOS}
+
     def run_all(objects, labels, mov, gt_labels, gt_table, spacing=None) -> dict:
-        out = {}
-        for r in RATIOS:
-            tracks = track_objects(objects, labels=labels, movie=mov, spacing=spacing,
-                                   tracker="lap", max_gap=T.MAX_GAP,
-                                   costs=LinkCosts(daughter_position_alike=r))
-            edges = np.asarray(tracks.rows, np.int64)[tracks.edges].reshape(-1, 2)
-            sc = T.score(objects, edges, labels, gt_labels, gt_table)
-            out[_ratio_key(r)] = {key: sc[key] for key in (
-                "TRA", "BC(1)", "div_TP", "div_FP", "div_FN", "gt_divisions")}
-        return out
+        return score_variants(variants, objects, labels, mov, gt_labels, gt_table, spacing)
 
     def show(row: dict) -> None:
         print(f"{row['family']} {row['set']} {row['kind']} {row['first']}-{row['last']} "
@@ -373,6 +382,20 @@ def sweep_alike(data: Path, names: list[str], cache: Path | None) -> list[dict]:
     return rows
 
 
+def alike_score(rows: list[dict], key: str) -> float:
+    """The alike rule's score: the mean of the GT and own-segmentation families' mean F1."""
+    return float(np.nanmean([_mean_f1([r for r in rows if r["family"] == f],
+                                      lambda r: r[key]) for f in ("gt", "own")]))
+
+
+def pick_alike(rows: list[dict]) -> str:
+    """The alike rule: highest score, ties within 0.005 to the weaker gate (inf first)."""
+    keys = [_ratio_key(r) for r in RATIOS]
+    summ = {k: alike_score(rows, k) for k in keys}
+    top = max(summ.values())
+    return next(k for k in keys if summ[k] >= top - 0.005)
+
+
 def main_alike(args) -> int:
     started = time.perf_counter()
     out = args.json.with_name("tracking_alike.json")
@@ -389,15 +412,10 @@ def main_alike(args) -> int:
     fam = {f: [r for r in rows if r["family"] == f] for f in ("gt", "own")}
     per = {(f, key): cells(fam[f], lambda r, key=key: r[key]) for f in fam for key in keys}
 
-    def mean_f1(f: str, key: str) -> float:
-        v = [c["F1"] for c in per[(f, key)].values() if c["gt"]]
-        return float(np.mean(v)) if v else math.nan
-
-    summary = {key: {"gt": mean_f1("gt", key), "own": mean_f1("own", key)} for key in keys}
-    for v in summary.values():
-        v["score"] = float(np.nanmean([v["gt"], v["own"]]))
-    top = max(v["score"] for v in summary.values())
-    best = next(key for key in keys if summary[key]["score"] >= top - 0.005)
+    summary = {key: {"gt": _mean_f1(fam["gt"], lambda r, key=key: r[key]),
+                     "own": _mean_f1(fam["own"], lambda r, key=key: r[key]),
+                     "score": alike_score(rows, key)} for key in keys}
+    best = pick_alike(rows)
     wide = []
     for f in ("gt", "own"):
         for cell in per[(f, keys[0])]:
@@ -461,41 +479,17 @@ def main_alike(args) -> int:
 LOSO_SECTION = "Tracking: division-cost defaults, leave one set out (training parts)"
 
 
-def _mean_f1(rows: list[dict], pick) -> float:
-    v = [c["F1"] for c in cells(rows, pick).values() if c["gt"]]
-    return float(np.mean(v)) if v else math.nan
-
-
 def _questions() -> list[dict]:
-    """Per question: its JSON, candidates in tie order, the rule, the earlier default."""
-    def ref_pick(rows):
-        return choose(rows)[0]
-
-    def pos_pick(rows):
-        summ = {w: _mean_f1(rows, lambda r, w=w: r[f"{w:g}"]) for w in WEIGHTS}
-        top = max(summ.values())
-        return max(w for w in WEIGHTS if summ[w] >= top - 0.005)
-
-    def alike_score(rows, key):
-        fams = [_mean_f1([r for r in rows if r["family"] == f], lambda r: r[key])
-                for f in ("gt", "own")]
-        return float(np.nanmean(fams))
-
-    def alike_pick(rows):
-        keys = [_ratio_key(r) for r in RATIOS]
-        summ = {k: alike_score(rows, k) for k in keys}
-        top = max(summ.values())
-        return next(k for k in keys if summ[k] >= top - 0.005)
-
+    """Per question: its JSON, its rule (the sweep's own), labels, the earlier default."""
     return [
         {"name": "size reference (MIN_CONSERVATION_EVENTS)", "json": "tracking_short.json",
-         "pick": ref_pick, "label": _label, "old": (3, "off"),
+         "pick": lambda rows: choose(rows)[0], "label": _label, "old": (3, "off"),
          "score": lambda rows, c: _mean_f1(rows, lambda r: _result(r, c))},
         {"name": "farther daughter's position (daughter_position)",
-         "json": "tracking_position.json", "pick": pos_pick, "label": lambda w: f"{w:g}",
+         "json": "tracking_position.json", "pick": pick_position, "label": lambda w: f"{w:g}",
          "old": 1.0, "score": lambda rows, w: _mean_f1(rows, lambda r: r[f"{w:g}"])},
         {"name": "size-alike refund (daughter_position_alike)", "json": "tracking_alike.json",
-         "pick": alike_pick, "label": str, "old": "inf", "score": alike_score},
+         "pick": pick_alike, "label": str, "old": "inf", "score": alike_score},
     ]
 
 
