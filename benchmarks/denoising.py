@@ -478,10 +478,9 @@ def _validation_frames(data: Path, default_model: str):
     return _unit(full), diameter, ap
 
 
-def run_validation(data: Path, steps: int, seed: int) -> dict:
-    """The added-noise protocol on the validation frames (VAL_FRAMES), the severe level."""
-    clean, diameter, ap = _validation_frames(data, "nuclei2d")
-
+def _validation_levels(clean: np.ndarray, ap, seed: int):
+    """The level rule on the validation movie: the watershed's AP@0.5 on the noisy movie
+    at every ladder level, the chosen levels, the severe one and its noisy movie."""
     ap_clean = ap(clean, "classical")
     ladder = []
     for peak in ADDED_LADDER:
@@ -491,7 +490,14 @@ def run_validation(data: Path, steps: int, seed: int) -> dict:
         print(f"validation ladder: peak {peak:g} watershed AP50 {a:.3f}", flush=True)
     chosen = choose_levels(ladder, ADDED_TARGETS)
     severe = min(chosen)
-    noisy = _added_noisy(clean, severe, seed)
+    return ladder, chosen, severe, _added_noisy(clean, severe, seed)
+
+
+def run_validation(data: Path, steps: int, seed: int) -> dict:
+    """The added-noise protocol on the validation frames (VAL_FRAMES), the severe level."""
+    clean, diameter, ap = _validation_frames(data, "nuclei2d")
+
+    ladder, chosen, severe, noisy = _validation_levels(clean, ap, seed)
     outs: dict[str, np.ndarray] = {"clean": clean.astype(np.float32), "noisy": noisy}
     secs: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -561,9 +567,12 @@ VAL_CONTEXT_MARGIN = 0.05
 
 
 def _bin2(movie: np.ndarray) -> np.ndarray:
+    """2x2 sums (an odd last row / column dropped)."""
+    from skimage.measure import block_reduce
+
     t, h, w = movie.shape
-    m = movie[:, :h // 2 * 2, :w // 2 * 2]
-    return m.reshape(t, h // 2, 2, w // 2, 2).sum(axis=(2, 4)).astype(np.float32)
+    return block_reduce(movie[:, :h // 2 * 2, :w // 2 * 2], (1, 2, 2),
+                        np.sum).astype(np.float32)
 
 
 def _unbin2(small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -577,14 +586,8 @@ def run_validation_context(data: Path, steps: int, seed: int) -> dict:
     """Second validation: the n2v network's context (depth, binning); see above."""
     clean, diameter, ap = _validation_frames(data, DEEP_MODEL)
 
-    ap_clean = ap(clean, "classical")
-    ladder = [{"peak_photons": pk, "ap50_watershed_noisy": (a := ap(_added_noisy(
-        clean, pk, seed), "classical")), "lost_share": (ap_clean - a) / ap_clean}
-        for pk in ADDED_LADDER]
-    chosen = choose_levels(ladder, ADDED_TARGETS)
-    severe = min(chosen)
-    noisy = _added_noisy(clean, severe, seed)
-    base = {k: ap(x, k) for x, k in ((clean, "classical"), (clean, "deep"))}
+    _, chosen, severe, noisy = _validation_levels(clean, ap, seed)
+    base = {k: ap(clean, k) for k in ("classical", "deep")}
     base_noisy = {k: ap(noisy, k) for k in ("classical", "deep")}
     rows = []
     for m in VAL_CONTEXT_CANDIDATES:

@@ -80,12 +80,13 @@ def _unet(in_ch: int, width: int, depth: int = 2):
             self.pool = nn.MaxPool2d(2)
 
         def forward(self, x):
-            skips = [getattr(self, "e1")(x)]
+            skips = [self.e1(x)]
             for k in range(2, depth + 2):
                 skips.append(getattr(self, f"e{k}")(self.pool(skips[-1])))
             a = skips.pop()
             for k in range(depth, 0, -1):
-                a = getattr(self, f"d{k}")(torch.cat([getattr(self, f"u{k}")(a), skips.pop()], 1))
+                up = getattr(self, f"u{k}")(a)
+                a = getattr(self, f"d{k}")(torch.cat([up, skips.pop()], 1))
             # temporal: residual on the neighbours' mean. n2v: no residual, or the
             # unmasked pixel would pass its own noise through at inference
             return self.out(a) + x.mean(1, keepdim=True) if residual else self.out(a)
