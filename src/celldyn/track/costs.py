@@ -188,7 +188,10 @@ class LinkCosts:
     inf: to every pair. A mother that continues while a small fragment of a noisy
     segmentation appears beside her is not a division, and the refund made such pairs
     cheap. Swept on the training parts (benchmarks/tracking_short.py --question
-    alike)."""
+    alike): at 2, celldyn's own segmentation lost 42 of its 392 false divisions and no
+    true one, while ground-truth markers (hand-drawn, of uneven size) lost 9 of 845 true
+    divisions; the rule fixed before the sweep weighed both alike and kept inf. Worth
+    trying at 2 on a noisy segmentation."""
     division_midpoint: float = 1.0
     """Weight of ``(|(x1 + x2) / 2 - x_mother| / R)**2``: sisters are born on either
     side of their mother, so their midpoint is where she was (``R`` the one-frame
