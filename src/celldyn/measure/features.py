@@ -72,8 +72,9 @@ def measure_objects(
         physical units. Centroids stay in pixels (``z, y, x``).
     properties : sequence of str, optional
         regionprops property names. Default: label, centroid, area, bbox,
-        eccentricity (2D), perimeter (2D, square pixels only), solidity, and
-        mean/max/min intensity with a movie.
+        eccentricity, axis_major_length, axis_minor_length and orientation (2D),
+        perimeter (2D, square pixels only), solidity, and mean/max/min intensity with
+        a movie.
     progress : bool
         Show a progress bar over frames.
 
@@ -87,7 +88,10 @@ def measure_objects(
     if properties is None:
         properties = ["label", "centroid", "area", "bbox", "solidity"]
         if nd == 2:
-            properties += ["eccentricity"]
+            # the long axis: a rod's length and direction (the tracker's division
+            # geometry for rods, LinkCosts.division_axis_slack)
+            properties += ["eccentricity", "axis_major_length", "axis_minor_length",
+                           "orientation"]
             # scikit-image measures perimeters for isotropic pixels only
             if spacing is None or len(set(map(float, spacing))) == 1:
                 properties += ["perimeter"]

@@ -51,6 +51,7 @@ class Problem:
     iou: NDArray[np.float64] | None = None  # mask IoU per candidate row (costs.iou > 0)
     labels: Any = None  # the label movie (IoU of links outside the table)
     division_reach: float = 0.0  # how far a daughter may lie (>= max_distance; 0: same)
+    step: NDArray[np.float64] | None = None  # per-object flow step the links were measured by
 
     def __post_init__(self) -> None:
         self.division_reach = max(self.division_reach, self.max_distance)
@@ -115,7 +116,7 @@ class Problem:
             self.objects, mother, d1, d2, costs=self.costs,
             max_distance=self.division_reach if wide else self.max_distance,
             spacing=self.candidates.attrs.get("spacing"),
-            conservation=self.conservation, link_iou=link_iou,
+            conservation=self.conservation, link_iou=link_iou, step=self.step,
         )
 
     def astride(self, mother: NDArray[np.int64], d1: NDArray[np.int64],
@@ -317,5 +318,5 @@ def prepare(
         costs=costs, max_distance=max_distance, static=static, cost=cost,
         divisions=bool(divisions), merges=bool(merges), external=edge_costs is not None,
         conservation=conservation, iou=iou if edge_costs is None else None,
-        labels=labels, division_reach=reach,
+        labels=labels, division_reach=reach, step=candidates.attrs.get("step"),
     )

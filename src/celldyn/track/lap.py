@@ -70,7 +70,7 @@ from scipy.spatial import cKDTree
 from . import scale as _scale
 from ._problem import Problem, prepare
 from .candidates import frame_groups, graph_from_links
-from .costs import LinkCosts
+from .costs import AXIS_COLUMNS, LinkCosts, along_axis_slack, iou_of_candidates, static_costs
 
 __all__ = ["lap_links", "solve_augmented_lap", "track_lap"]
 
@@ -241,6 +241,10 @@ def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
     c = np.concatenate(c_parts)
     c[gap.size + split.size:gap.size + split.size + merge.size] += prob.merge_cost(
         src[merge], pred[tgt[merge]], tgt[merge])
+    if prob.divisions:   # rods' second daughters beyond the radius, along the axis
+        m, d, c_rod = _rod_daughters(prob, succ, is_start)
+        s_all, t_all = np.concatenate([s_all, m]), np.concatenate([t_all, d])
+        c = np.concatenate([c, c_rod])
     ok = np.isfinite(c)
     s_all, t_all, c = s_all[ok], t_all[ok], c[ok]
     if c.size == 0:
@@ -251,6 +255,59 @@ def _segment_pass(prob: Problem, succ, pred, state) -> NDArray[np.int64]:
     col_alt = np.where(is_start[c_nodes], costs.appear, 0.0)
     chosen = solve_augmented_lap(len(r_nodes), len(c_nodes), r_loc, c_loc, c, row_alt, col_alt)
     return np.stack([s_all[chosen], t_all[chosen]], axis=1)
+
+
+def _rod_daughters(prob: Problem, succ: NDArray[np.int64], is_start: NDArray[np.bool_]
+                   ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Second daughters of rods beyond the search radius
+    (:attr:`~celldyn.track.costs.LinkCosts.division_axis_slack`): for each node whose
+    successor is one frame on, the track starts one frame on that lie beyond the
+    radius from her (where the flow carries her, when the links were measured so) but
+    within it once the offset along her long axis is shortened by the slack. Returns
+    mothers, daughters and what each such division adds: the link (its terms, the
+    position at its full distance) plus the division's cost and evidence, which takes
+    the along-axis part back. Empty without the slack, the axis columns or in 3D."""
+    costs, obj = prob.costs, prob.objects
+    empty = np.zeros(0, np.int64)
+    if (costs.division_axis_slack <= 0 or prob.external or prob.pos.shape[1] != 2
+            or not all(c in obj for c in AXIS_COLUMNS)):
+        return empty, empty, np.zeros(0)
+    spacing = prob.candidates.attrs.get("spacing")
+    extra = costs.division_axis_slack * np.nan_to_num(
+        obj["axis_major_length"].to_numpy(float) - obj["axis_minor_length"].to_numpy(float))
+    origin = prob.pos + (0.0 if prob.step is None else np.nan_to_num(prob.step))
+    mothers = np.flatnonzero((succ >= 0) & (extra > 0))
+    mothers = mothers[prob.t[succ[mothers]] == prob.t[mothers] + 1]
+    starts = np.flatnonzero(is_start)
+    by_frame = frame_groups(prob.t[starts])
+    out_m, out_d = [], []
+    for t0, rows in frame_groups(prob.t[mothers]).items():
+        targets = by_frame.get(t0 + 1)
+        if targets is None:
+            continue
+        ms, targets = mothers[rows], starts[targets]
+        near = cKDTree(prob.pos[targets]).query_ball_point(
+            origin[ms], prob.max_distance + extra[ms])
+        for mother, hits in zip(ms, near):
+            out_m += [mother] * len(hits)
+            out_d += targets[hits].tolist()
+    m, d = np.asarray(out_m, np.int64), np.asarray(out_d, np.int64)
+    off = prob.pos[d] - origin[m]
+    dist = np.linalg.norm(off, axis=1)
+    eff = np.linalg.norm(along_axis_slack(obj, m, off, costs.division_axis_slack, spacing),
+                         axis=1)
+    keep = (dist > prob.max_distance) & (eff <= prob.max_distance) & (d != succ[m])
+    m, d, dist = m[keep], d[keep], dist[keep]
+    if m.size == 0:
+        return empty, empty, np.zeros(0)
+    cands = pd.DataFrame({"source": m, "target": d, "dt": np.ones(len(m), np.int64),
+                          "distance": dist})
+    iou = (iou_of_candidates(prob.labels, obj, cands)
+           if prob.iou is not None and prob.labels is not None else None)
+    cost = static_costs(obj, cands, costs=costs, labels=prob.labels, iou=iou)
+    cost += costs.position * (dist / prob.max_distance) ** 2
+    cost += prob.division_evidence(m, succ[m], d, iou2=iou)
+    return m, d, cost
 
 
 def _ending_mothers(prob: Problem, edges: NDArray[np.int64]) -> NDArray[np.int64]:
