@@ -50,7 +50,7 @@ def check_movie(movie) -> None:
             np.ptp(np.asarray(movie.data[t])) == 0 for t in range(movie.n_frames)
         ):
             raise InputError(
-                "every frame of the movie is constant (one value), so there is "
-                "nothing to segment; check the channel (--channel) or the export"
+                "every frame of the movie is constant (one value), so there is nothing to "
+                "segment; check the channel (--channel), the z-plane (--plane) or the export"
             )
         warnings.warn(f"movie {message}; they will have no objects", stacklevel=3)

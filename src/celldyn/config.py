@@ -122,8 +122,9 @@ _FIRST_INPUTS = frozenset({
 })
 
 
-# Fields added for large movies (issue 19): recorded in run.json's "config" only when set.
-_SCALE_FIELDS = frozenset({"block_size", "block_overlap", "track_window"})
+# Fields added later (large movies, issue 19; one plane of a z-stack): recorded in
+# run.json's "config" only when set, so earlier runs' folders stay byte-identical.
+_SCALE_FIELDS = frozenset({"block_size", "block_overlap", "track_window", "plane"})
 MIN_BLOCK = 16  # pixels per side: smaller blocks are all margin
 
 
@@ -158,6 +159,11 @@ class RunConfig:
         not filled (in a colony, background enclosed by cells is not part of any cell).
     channel : int
         Channel to segment in a multi-channel movie.
+    plane : str or None
+        A z-stack (``TZYX``) seen as a 2D movie: only this z-plane (``"middle"`` or
+        its index from 0) is segmented, tracked and measured (:meth:`Movie.plane`),
+        e.g. a brightfield stack of a few focal planes. None (default): the whole
+        stack, in 3D.
     max_distance : float or None
         Largest displacement between frames, in the movie's spacing units; None
         measures it on the objects' motion and divisions
@@ -234,6 +240,11 @@ class RunConfig:
         type=bool))
     channel: int = field(default=0, metadata=cli_option(
         "--channel", "Channel to segment.", type=int))
+    plane: str | None = field(default=None, metadata=cli_option(
+        "--plane", "A z-stack (TZYX) seen as a 2D movie: segment, track and measure only "
+        "this z-plane ('middle', or its index from 0), e.g. a brightfield stack of a "
+        "few focal planes, where the 2D models apply. Default: the whole stack in 3D.",
+        metavar="middle|N"))
     max_distance: float | None = field(default=None, metadata=cli_option(
         "--max-distance", "Largest displacement between frames (µm, or px without "
         "pixel size). Default: measured on the movie's own motion and divisions.",
@@ -297,6 +308,12 @@ class RunConfig:
         if self.denoise is not None and self.denoise not in DENOISE_METHODS:
             raise ConfigError(f"denoise must be one of {list(DENOISE_METHODS)} "
                               f"(got {self.denoise!r})")
+        if self.plane is not None and not (
+                self.plane == "middle" or str(self.plane).isdigit()):
+            raise ConfigError(f"plane must be 'middle' or a plane index >= 0 (got "
+                              f"{self.plane!r})")
+        if self.plane is not None and not isinstance(self.plane, str):
+            object.__setattr__(self, "plane", str(self.plane))   # run.json: one type
         if self.max_distance is not None and not self.max_distance > 0:
             raise ConfigError(f"max_distance must be positive (got {self.max_distance!r})")
         _whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731

@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["Movie", "CANONICAL_AXES", "as_movie", "normalize_axes"]
+__all__ = ["Movie", "CANONICAL_AXES", "as_movie", "normalize_axes", "selected"]
 
 CANONICAL_AXES = ("TYX", "TZYX", "TCYX", "TCZYX")
 _VALID = set("TCZYX")
@@ -183,6 +183,24 @@ class Movie:
             )
         return replace(self, data=self.data[:, index], axes=self.axes.replace("C", ""))
 
+    def plane(self, index: int | str) -> "Movie":
+        """Return one z-plane of a z-stack movie (``TZYX`` -> ``TYX``): `index` counted
+        from 0, or ``"middle"``; the spacing keeps its y and x entries."""
+        if "Z" not in self.axes:
+            raise InputError(f"--plane picks one plane of a z-stack, but the movie's axes "
+                             f"are {self.axes} (no Z)")
+        axis = self.axes.index("Z")
+        n_z = int(self.data.shape[axis])
+        k = n_z // 2 if index == "middle" else int(index)
+        if not 0 <= k < n_z:
+            raise InputError(f"plane {index} does not exist; the movie has {n_z} z-planes "
+                             f"(0..{n_z - 1}, or middle)")
+        take = [slice(None)] * self.data.ndim
+        take[axis] = k
+        spacing = None if self.spacing is None else tuple(self.spacing)[-2:]
+        return replace(self, data=self.data[tuple(take)], axes=self.axes.replace("Z", ""),
+                       spacing=spacing)
+
     def with_metadata(
         self,
         *,
@@ -212,3 +230,20 @@ def as_movie(movie: Any, axes: str | None = None, pixel_size: Any = None,
 
         movie = with_units(movie, pixel_size, frame_interval)
     return movie
+
+
+def selected(movie: Movie, labels: Any = None, *, channel: int = 0,
+             plane: int | str | None = None) -> tuple[Movie, Any]:
+    """What a run works on: `movie`'s `channel` (when it has channels) and, with
+    `plane`, that z-plane of a z-stack (:meth:`Movie.plane`); `labels` given for the
+    whole stack (one more dimension than the plane's) are cut to the same plane."""
+    movie = movie.channel(channel) if "C" in movie.axes else movie
+    if plane is None:
+        return movie, labels
+    n_dims = movie.data.ndim
+    one = movie.plane(plane)
+    if labels is not None and len(getattr(labels, "shape", ())) == n_dims:
+        axis_z = movie.axes.index("Z")
+        k = movie.data.shape[axis_z] // 2 if plane == "middle" else int(plane)
+        labels = labels[:, k]
+    return one, labels

@@ -27,7 +27,7 @@ from .config import SEGMENTERS, RunConfig
 from .io.run_folder import FrameCache, fingerprint, run_record, write_run_folder
 from .measure import measure_objects
 from .scale import plan
-from .movie import Movie, as_movie
+from .movie import Movie, as_movie, selected
 from .denoise import denoise_movie
 from .segment.auto import resolve_auto
 from .segment.sanity import check_segmentation
@@ -152,7 +152,7 @@ def run(
     """
     movie = as_movie(movie, axes, pixel_size, frame_interval)
     config = (config or RunConfig()).for_movie(movie, labels, **overrides)  # run.json: model
-    movie = movie.channel(config.channel) if "C" in movie.axes else movie
+    movie, labels = selected(movie, labels, channel=config.channel, plane=config.plane)
     timings: dict[str, float] = {}
     check_movie(movie)
     if config.classifier:  # load first: a wrong name should not cost a segmentation

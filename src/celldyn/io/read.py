@@ -329,4 +329,7 @@ def read_run_movie(record: dict[str, Any], path: PathLike | None = None) -> Movi
     )
     if "C" in movie.axes:
         movie = movie.channel(int((record.get("config") or {}).get("channel", 0)))
+    plane = (record.get("config") or {}).get("plane")
+    if plane is not None and "Z" in movie.axes:   # the run saw one plane of the stack
+        movie = movie.plane(plane)
     return movie

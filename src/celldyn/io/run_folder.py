@@ -222,7 +222,8 @@ def fingerprint(movie: Any, config: Any, *, source: str | Path | None = None) ->
          "version": __version__,
          # given blocks segment differently (ids; the statistics of deep models)
          **({"blocks": [config.block_size, config.block_overlap]}
-            if getattr(config, "block_size", None) else {})},
+            if getattr(config, "block_size", None) else {}),
+         **({"plane": config.plane} if getattr(config, "plane", None) is not None else {})},
         sort_keys=True, default=str).encode())
     try:
         stats = [(f, f.stat()) for f in _source_files(source)]

@@ -114,7 +114,9 @@ def choose_segmenter(data: Any, *, dark_objects: bool = False, model: str = GENE
     if frame.ndim != 2:
         return Choice("classical", None, "3D movie: the watershed runs (auto never picks "
                       "the 3D nuclei model nuclei3d, validated on one volume only; try "
-                      "--segmenter deep for confocal nuclei)", frame=t)
+                      "--segmenter deep for confocal nuclei; for a stack of a few "
+                      "focal planes, e.g. brightfield, --plane middle segments one plane "
+                      "with the 2D models)", frame=t)
     from .._optional import require_torch
     from ..errors import MissingDependencyError
 
