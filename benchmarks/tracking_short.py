@@ -428,12 +428,17 @@ def alike_score(rows: list[dict], key: str) -> float:
                                       lambda r: r[key]) for f in ("gt", "own")]))
 
 
-def pick_alike(rows: list[dict]) -> str:
-    """The alike rule: highest score, ties within 0.005 to the weaker gate (inf first)."""
-    keys = [_ratio_key(r) for r in RATIOS]
+def pick_first_best(rows: list[dict], keys: list[str]) -> str:
+    """The two-family rules: the highest :func:`alike_score`, ties within 0.005 to the
+    key listed first (the earlier default)."""
     summ = {k: alike_score(rows, k) for k in keys}
     top = max(summ.values())
     return next(k for k in keys if summ[k] >= top - 0.005)
+
+
+def pick_alike(rows: list[dict]) -> str:
+    """The alike rule: highest score, ties within 0.005 to the weaker gate (inf first)."""
+    return pick_first_best(rows, [_ratio_key(r) for r in RATIOS])
 
 
 def main_alike(args) -> int:
@@ -502,10 +507,7 @@ SLACKS = (0.0, 0.25, 0.5, 0.75)   # in tie order: the isotropic term (the earlie
 def pick_axis(rows: list[dict]) -> str:
     """The axis rule: highest score (:func:`alike_score`), ties within 0.005 to the
     smaller slack (0 first)."""
-    keys = [f"{v:g}" for v in SLACKS]
-    summ = {k: alike_score(rows, k) for k in keys}
-    top = max(summ.values())
-    return next(k for k in keys if summ[k] >= top - 0.005)
+    return pick_first_best(rows, [f"{v:g}" for v in SLACKS])
 
 
 def main_axis(args) -> int:
