@@ -113,3 +113,26 @@ def test_real_ground_truth_cycles_equal_an_independent_count(
     assert int(lin["ends_by_division"].sum()) == n_divisions
     assert cycle_durations(read_track_table(path)) == expected
     assert len(expected) == n_complete
+
+
+def test_a_growing_rods_length_at_birth_and_end_and_elongation_rate():
+    """cell_length_*: the long axis as measured (physical with a pixel size), its
+    slope per time unit, with the column units."""
+    import numpy as np
+    from skimage.draw import ellipse
+
+    from celldyn.analyze.dynamics import column_units, units_for
+    from celldyn.measure.features import measure_objects
+
+    lab = np.zeros((3, 60, 140), np.int32)
+    for t in range(3):   # half-axes 30, 35, 40 px: 60, 70, 80 px long
+        rr, cc = ellipse(30, 70, 8, 30 + 5 * t, shape=lab.shape[1:])
+        lab[t, rr, cc] = 1
+    objects = measure_objects(lab, spacing=(0.5, 0.5))
+    row = track_dynamics(objects, spacing=(0.5, 0.5), frame_interval=60.0).iloc[0]
+    assert row["cell_length_start"] == pytest.approx(30.0, abs=0.5)
+    assert row["cell_length_end"] == pytest.approx(40.0, abs=0.5)
+    assert row["cell_length_slope"] == pytest.approx(5.0 / 60.0, rel=0.05)   # µm/s
+    units = column_units(["cell_length_end", "cell_length_slope"],
+                         units_for((0.5, 0.5), 60.0, 2))
+    assert units == {"cell_length_end": "µm", "cell_length_slope": "µm/s"}

@@ -144,6 +144,14 @@ def _morphology(objects: pd.DataFrame, ndim: int, frame_interval: float | None) 
             row[f"{size}_slope"] = (
                 float(np.polyfit(t, a, 1)[0]) if len(a) > 1 and np.ptp(t) > 0 else float("nan")
             )
+        if "axis_major_length" in g:   # 2D: the long axis (a rod's length)
+            v = g["axis_major_length"].to_numpy(dtype=float)
+            t = g["t"].to_numpy(dtype=float) * dt
+            row["cell_length_mean"] = float(np.mean(v))
+            row["cell_length_start"], row["cell_length_end"] = float(v[0]), float(v[-1])
+            row["cell_length_slope"] = (
+                float(np.polyfit(t, v, 1)[0]) if len(v) > 1 and np.ptp(t) > 0 else float("nan")
+            )
         for f in features:
             v = g[f].to_numpy(dtype=float)
             row[f"{f}_mean" if f != "intensity_mean" else "intensity_mean_avg"] = float(
@@ -235,6 +243,8 @@ def track_dynamics(
         ``direction_persistence``, ``speed_mean``, ``speed_median``, ``speed_max``,
         ``speed_series``, ``msd_D``, ``msd_alpha``, ``msd_n_lags``. Morphology:
         ``area_*`` (``volume_*`` in 3D: mean, sd, start, end, slope per time unit),
+        ``cell_length_mean/start/end/slope`` (2D: the long axis, ``axis_major_length``;
+        for rods their length at birth and at division and their elongation rate),
         ``eccentricity_mean/start/end``, ``solidity_mean``, ``intensity_mean_avg``.
         Classes (when ``class`` exists): ``class_sequence`` (classes in order,
         joined by ``>``), ``class_majority``, ``class_end``, ``time_in_<class>``.
@@ -364,6 +374,10 @@ def column_units(columns: Sequence[str], units: dict[str, str]) -> dict[str, str
             out[c] = A
         elif re.match(r"^(area|volume)_slope$", c):
             out[c] = f"{A}/{T}"
+        elif re.match(r"^cell_length_(mean|start|end)$", c):
+            out[c] = L
+        elif c == "cell_length_slope":
+            out[c] = units["speed"]
         elif c.startswith("time_in_"):
             out[c] = T
         else:
