@@ -305,25 +305,17 @@ def flow_candidates(objects: pd.DataFrame, edges: NDArray[np.int64], *, max_dist
     the local flow (:func:`neighbour_flow` of the first pass's `edges`, or the per-row
     `flow` given, e.g. :func:`image_flow`) carries the source, for a second
     assignment."""
-    from .candidates import candidate_links, physical_positions, search_radius
+    from .candidates import candidate_links
 
     if flow is None:
         flow = neighbour_flow(objects, edges, radius=max_distance, spacing=spacing)
     flow = np.nan_to_num(np.asarray(flow, float))
     # every target within the search radius of where the flow carries its source: a
-    # wider search, then the flowed distance decides (a cell the colony carried farther
-    # than the radius is still a candidate when it sits where the flow says)
-    most = float(np.linalg.norm(flow, axis=1).max()) if len(flow) else 0.0
-    cands = candidate_links(objects, max_distance=max_distance + (max_gap + 1) * most,
-                            max_gap=max_gap, spacing=spacing)
-    pos = physical_positions(objects, spacing)
-    s, g = cands["source"].to_numpy(np.int64), cands["target"].to_numpy(np.int64)
-    dt = cands["dt"].to_numpy(np.int64)
-    distance = np.linalg.norm(pos[g] - pos[s] - dt[:, None] * flow[s], axis=1)
-    keep = distance <= search_radius(max_distance, dt)
-    attrs = dict(cands.attrs, max_distance=float(max_distance), step=flow)
-    cands = cands[keep].assign(distance=distance[keep]).reset_index(drop=True)
-    cands.attrs = attrs
+    # cell the colony carried farther than the radius is still a candidate when it sits
+    # where the flow says; the distance is the flowed one
+    cands = candidate_links(objects, max_distance=max_distance, max_gap=max_gap,
+                            spacing=spacing, velocities=flow)
+    cands.attrs["step"] = flow
     return cands
 
 
