@@ -103,6 +103,19 @@ def test_sanity_finds_each_pathology():
     assert 4 in found["jumps"].frames and 5 in found["jumps"].frames
     for f in found.values():
         assert "\n" not in f.message and "try" in f.message
+        assert "--plane" not in f.message                 # a 2D movie
+
+
+def test_sanity_suggests_one_plane_for_a_thin_stack_only():
+    thin = np.zeros((2, 5, 60, 60), dtype=np.int32)    # TZYX: 5 focal planes
+    thin[0, :, 5:10, 5:10] = 1
+    for k in range(12):                                # 1 -> 12 objects: a jump
+        thin[1, :, 4 * k:4 * k + 3, 30:33] = k + 1
+    jumps = {f.kind: f for f in check_segmentation(thin)}["jumps"]
+    assert "--plane middle" in jumps.message
+    deep = np.zeros((2, 20, 60, 60), dtype=np.int32)   # a volume of 20 planes
+    deep[:, :] = thin[:, :1]
+    assert "--plane" not in {f.kind: f for f in check_segmentation(deep)}["jumps"].message
 
 
 @pytest.mark.parametrize("spacing", [None, (0.3, 0.7)])

@@ -13,6 +13,11 @@
   more (with at least ``min_jump_count`` objects in the larger), where cells can only
   divide, enter or leave a little between frames.
 
+For a z-stack of at most :data:`THIN_STACK` planes the messages also suggest ``--plane
+middle``: such a stack is often a few focal planes of one image (brightfield), which the
+2D models segment far better than a 3D watershed (benchmarks/RESULTS.md, 'Segmentation:
+a brightfield z-stack movie, whole stack vs one plane').
+
 The levels are deliberately loose: they catch output that is wrong on its face, not
 imperfect segmentations. Callers (the pipeline, the CLI) decide how to show the messages.
 Hand-written: these are our product's rules, no library has them.
@@ -31,6 +36,7 @@ __all__ = ["Finding", "check_segmentation", "count_jumps", "frame_stats"]
 
 MAX_JUMP = 3.0       # neighbouring frames whose counts differ by this factor or more
 MIN_JUMP_COUNT = 10  # ... with at least this many objects in the larger
+THIN_STACK = 8       # z-planes at most: a findings message suggests --plane
 
 
 def count_jumps(counts: ArrayLike, *, max_jump: float = MAX_JUMP,
@@ -147,12 +153,16 @@ def check_segmentation(
     """
     counts, cover, median = frame_stats(labels, objects=objects, spacing=spacing)
     out: list[Finding] = []
+    shape = tuple(getattr(labels, "shape", ()))
+    # a stack of a few focal planes (brightfield, say) is often one image, not a volume
+    planes = ("; a stack of a few focal planes can be run as one plane with "
+              "--plane middle" if len(shape) == 4 and shape[1] <= THIN_STACK else "")
     empty = [int(t) for t in np.flatnonzero(counts == 0)]
     if empty:
         if len(empty) == len(counts):
             msg = ("no objects in any frame: check the channel (--channel), try "
                    "--dark-objects (objects darker than the background) or another "
-                   "--segmenter")
+                   "--segmenter" + planes)
         else:
             msg = (f"no objects in frame(s) {_frames_text(empty)} while other frames have "
                    "some: check those frames (focus, exposure) or try another --segmenter")
@@ -172,7 +182,7 @@ def check_segmentation(
             f"up to {worst} objects per frame in frame(s) {_frames_text(frag)} (median "
             f"area {np.median(median[frag]):.0f} px): the image is probably cut into "
             "fragments; try another --segmenter or --model, or give the object size "
-            "(diameter)")))
+            "(diameter)" + planes)))
     jumps = count_jumps(counts, max_jump=max_jump, min_jump_count=min_jump_count)
     if jumps:
         frames = sorted({t for t, _, _ in jumps} | {t + 1 for t, _, _ in jumps})
@@ -180,5 +190,6 @@ def check_segmentation(
         out.append(Finding("jumps", tuple(frames), (
             f"object counts jump between neighbouring frames (e.g. {a} -> {b} from frame "
             f"{t} to {t + 1}; frames {_frames_text(frames)}): the segmentation is "
-            "unstable; try another --segmenter or --model, or give the object size")))
+            "unstable; try another --segmenter or --model, or give the object size"
+            + planes)))
     return out
