@@ -441,6 +441,14 @@ def pick_alike(rows: list[dict]) -> str:
     return pick_first_best(rows, [_ratio_key(r) for r in RATIOS])
 
 
+def _show_and_save(out: Path, table: str, totals: str, rows: list[dict], best: str,
+                   summary: dict, seconds: float) -> None:
+    """Print a two-family sweep's table and choice; write its JSON to `out`."""
+    print("\n" + table + f"\n\n{totals}\n\nchosen: {best}")
+    out.write_text(json.dumps({"rows": rows, "chosen": best, "summary": summary,
+                               "seconds": seconds}, indent=1, default=float))
+
+
 def main_alike(args) -> int:
     started = time.perf_counter()
     out = args.json.with_name("tracking_alike.json")
@@ -468,9 +476,7 @@ def main_alike(args) -> int:
         "fragment 'daughters' on own segmentation but also drops true divisions whose "
         "GT markers (hand-drawn, of uneven size) differ by more than the factor; the two "
         "families' mean F1 move in opposite directions by about the same amount.")
-    print("\n" + table + f"\n\n{totals}\n\nchosen: {best}")
-    out.write_text(json.dumps({"rows": rows, "chosen": best, "summary": summary,
-                               "seconds": seconds}, indent=1, default=float))
+    _show_and_save(out, table, totals, rows, best, summary, seconds)
     if not args.no_results_md:
         from celldyn.track.costs import LinkCosts
 
@@ -535,9 +541,7 @@ def main_axis(args) -> int:
         f"{k}: GT {'/'.join(str(sum(c[w] for c in per[('gt', k)].values())) for w in ('TP', 'FP', 'FN'))}"
         f", own {'/'.join(str(sum(c[w] for c in per[('own', k)].values())) for w in ('TP', 'FP', 'FN'))}"
         for k in keys) + ".")
-    print("\n" + table + f"\n\n{totals}\n\nchosen: {best}")
-    out.write_text(json.dumps({"rows": rows, "chosen": best, "summary": summary,
-                               "seconds": seconds}, indent=1, default=float))
+    _show_and_save(out, table, totals, rows, best, summary, seconds)
     if not args.no_results_md:
         body = (
             "Written by benchmarks/tracking_short.py --question axis. Training figures "
