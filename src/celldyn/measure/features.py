@@ -51,6 +51,25 @@ def centroids(labels: np.ndarray) -> pd.DataFrame:
     return measure_objects(labels, properties=("label", "centroid"))
 
 
+def _with_slot(props: dict, properties: Sequence[str]) -> dict:
+    """`props` (regionprops_table's columns without ``solidity``) with a placeholder
+    ``_solidity_slot`` where ``solidity`` stands in `properties`: the columns keep the
+    order regionprops would give them."""
+    out: dict = {}
+    order = list(properties)
+    at = order.index("solidity")
+    before = set()
+    for name in order[:at]:   # regionprops expands e.g. centroid -> centroid-0, ...
+        before.update(k for k in props if k == name or k.startswith(f"{name}-"))
+    for k in [k for k in props if k in before]:
+        out[k] = props[k]
+    out["_solidity_slot"] = None
+    for k in props:
+        if k not in out:
+            out[k] = props[k]
+    return out
+
+
 def measure_objects(
     labels: np.ndarray,
     movie: np.ndarray | None = None,
@@ -98,6 +117,16 @@ def measure_objects(
         if movie is not None:
             properties += ["intensity_mean", "intensity_max", "intensity_min"]
     axes = ["z", "y", "x"][-nd:]
+    # 3D solidity: scikit-image's convex hull image tests every voxel against every
+    # facet; measure.hull counts the same voxels row by row (same values, ~30x faster)
+    extra = None
+    asked = list(properties)
+    if nd == 3 and "solidity" in asked:
+        from .hull import solidity_3d
+
+        pixel = float(np.prod(spacing)) if spacing is not None else 1.0
+        asked.remove("solidity")
+        extra = [solidity_3d(pixel)]
     frames = range(labels.shape[0])
     if progress:
         from tqdm.auto import tqdm
@@ -115,8 +144,13 @@ def measure_objects(
             # a flat object (one z-slice, one pixel wide) has no convex hull: skimage
             # warns with qhull's report and divides by zero; its solidity is NaN below
             warnings.filterwarnings("ignore", message="Failed to get convex hull")
-            props = regionprops_table(lab, intensity_image=img, properties=properties,
-                                      spacing=spacing)
+            props = regionprops_table(lab, intensity_image=img, properties=asked,
+                                      spacing=spacing, extra_properties=extra)
+        if extra:   # 3D solidity by the fast hull count, in regionprops' column order
+            fast = props.pop("convex_solidity")
+            props = {("solidity" if k == "_solidity_slot" else k): (
+                fast if k == "_solidity_slot" else v) for k, v in
+                     _with_slot(props, properties).items()}
         if "solidity" in props:
             sol = np.asarray(props["solidity"], dtype=float)
             props["solidity"] = np.where(np.isfinite(sol) & (sol <= 1.0 + 1e-9), sol, np.nan)
