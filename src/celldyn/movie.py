@@ -183,20 +183,24 @@ class Movie:
             )
         return replace(self, data=self.data[:, index], axes=self.axes.replace("C", ""))
 
-    def plane(self, index: int | str) -> "Movie":
-        """Return one z-plane of a z-stack movie (``TZYX`` -> ``TYX``): `index` counted
-        from 0, or ``"middle"``; the spacing keeps its y and x entries."""
+    def plane_index(self, index: int | str) -> int:
+        """The z index `index` names: counted from 0, or ``"middle"``."""
         if "Z" not in self.axes:
             raise InputError(f"--plane picks one plane of a z-stack, but the movie's axes "
                              f"are {self.axes} (no Z)")
-        axis = self.axes.index("Z")
-        n_z = int(self.data.shape[axis])
+        n_z = int(self.data.shape[self.axes.index("Z")])
         k = n_z // 2 if index == "middle" else int(index)
         if not 0 <= k < n_z:
             raise InputError(f"plane {index} does not exist; the movie has {n_z} z-planes "
                              f"(0..{n_z - 1}, or middle)")
+        return k
+
+    def plane(self, index: int | str) -> "Movie":
+        """Return one z-plane of a z-stack movie (``TZYX`` -> ``TYX``): `index` counted
+        from 0, or ``"middle"``; the spacing keeps its y and x entries."""
+        k = self.plane_index(index)
         take = [slice(None)] * self.data.ndim
-        take[axis] = k
+        take[self.axes.index("Z")] = k
         spacing = None if self.spacing is None else tuple(self.spacing)[-2:]
         return replace(self, data=self.data[tuple(take)], axes=self.axes.replace("Z", ""),
                        spacing=spacing)
@@ -240,10 +244,6 @@ def selected(movie: Movie, labels: Any = None, *, channel: int = 0,
     movie = movie.channel(channel) if "C" in movie.axes else movie
     if plane is None:
         return movie, labels
-    n_dims = movie.data.ndim
-    one = movie.plane(plane)
-    if labels is not None and len(getattr(labels, "shape", ())) == n_dims:
-        axis_z = movie.axes.index("Z")
-        k = movie.data.shape[axis_z] // 2 if plane == "middle" else int(plane)
-        labels = labels[:, k]
-    return one, labels
+    if labels is not None and len(getattr(labels, "shape", ())) == movie.data.ndim:
+        labels = labels[:, movie.plane_index(plane)]   # labels (T, Z, Y, X) of the stack
+    return movie.plane(plane), labels

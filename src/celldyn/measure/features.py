@@ -51,23 +51,14 @@ def centroids(labels: np.ndarray) -> pd.DataFrame:
     return measure_objects(labels, properties=("label", "centroid"))
 
 
-def _with_slot(props: dict, properties: Sequence[str]) -> dict:
-    """`props` (regionprops_table's columns without ``solidity``) with a placeholder
-    ``_solidity_slot`` where ``solidity`` stands in `properties`: the columns keep the
-    order regionprops would give them."""
-    out: dict = {}
-    order = list(properties)
-    at = order.index("solidity")
-    before = set()
-    for name in order[:at]:   # regionprops expands e.g. centroid -> centroid-0, ...
-        before.update(k for k in props if k == name or k.startswith(f"{name}-"))
-    for k in [k for k in props if k in before]:
-        out[k] = props[k]
-    out["_solidity_slot"] = None
-    for k in props:
-        if k not in out:
-            out[k] = props[k]
-    return out
+def _solidity_in_place(props: dict, solidity, properties: Sequence[str]) -> dict:
+    """`props` (regionprops_table's columns, asked without ``solidity``) with
+    `solidity` where regionprops puts it: after the columns of the properties before it
+    in `properties` (``centroid`` gives ``centroid-0``, ...)."""
+    before = set(properties[:list(properties).index("solidity")])
+    items = list(props.items())
+    at = sum(1 for k, _ in items if k.split("-")[0] in before)
+    return dict(items[:at] + [("solidity", solidity)] + items[at:])
 
 
 def measure_objects(
@@ -148,10 +139,7 @@ def measure_objects(
             props = regionprops_table(lab, intensity_image=img, properties=asked,
                                       spacing=spacing, extra_properties=extra)
         if extra:   # 3D solidity by the fast hull count, in regionprops' column order
-            fast = props.pop("convex_solidity")
-            props = {("solidity" if k == "_solidity_slot" else k): (
-                fast if k == "_solidity_slot" else v) for k, v in
-                     _with_slot(props, properties).items()}
+            props = _solidity_in_place(props, props.pop("convex_solidity"), properties)
         if "solidity" in props:
             sol = np.asarray(props["solidity"], dtype=float)
             props["solidity"] = np.where(np.isfinite(sol) & (sol <= 1.0 + 1e-9), sol, np.nan)

@@ -40,8 +40,8 @@ for the local flow, one real set (the colony) is the only positive example. Mark
 touching cells (a CTC marker is smaller than its cell) do not open the gate: a limit.
 
 **Relinking.** :func:`flow_candidates` offers every target within the search radius of
-where the flow carries its source (a wider search, then the flowed distance decides: a
-cell the colony carried farther than the radius is still found) and records each
+where the flow carries its source (so a cell the colony carried farther than the radius
+is still found; the distance is the flowed one) and records each
 object's step (``candidates.attrs["step"]``), so that a division is judged from the same
 place: the sisters' midpoint and the farther daughter's distance are measured from
 where the flow carries their mother, not from where she was (on the colony's training
