@@ -137,21 +137,28 @@ class Problem:
         return self.static[rows] + self.costs.position * (d / self.division_reach) ** 2
 
     def daughter_links(
-        self, mother: NDArray[np.int64], daughter: NDArray[np.int64]
+        self, mother: NDArray[np.int64], daughter: NDArray[np.int64], *,
+        radius: float | None = None, flowed: bool = False,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
         """Cost and IoU of one-frame links ``mother -> daughter`` that need not be
         candidates of the table (a daughter beyond the search radius but within the
-        division reach): the static terms plus the position term in units of the reach
-        (a daughter is born beside her mother, whatever the mother's motion)."""
+        division reach): the static terms plus the position term in units of `radius`
+        (default the reach), measured from the mother (a daughter is born beside her,
+        whatever her motion) or, with `flowed`, from where the flow the links were
+        measured by (:attr:`step`) carries her."""
         m, d = np.asarray(mother, np.int64), np.asarray(daughter, np.int64)
-        dist = np.linalg.norm(self.pos[d] - self.pos[m], axis=1)
+        origin = self.pos[m]
+        if flowed and self.step is not None:
+            origin = origin + np.nan_to_num(self.step[m])
+        dist = np.linalg.norm(self.pos[d] - origin, axis=1)
         cands = pd.DataFrame({"source": m, "target": d, "dt": np.ones(len(m), np.int64),
                               "distance": dist})
         iou = (iou_of_candidates(self.labels, self.objects, cands)
                if self.iou is not None and self.labels is not None else None)
         cost = static_costs(self.objects, cands, costs=self.costs, labels=self.labels,
                             iou=iou)
-        cost += self.costs.position * (dist / self.division_reach) ** 2
+        reach = self.division_reach if radius is None else radius
+        cost += self.costs.position * (dist / reach) ** 2
         return cost, iou
 
     def merge_cost(

@@ -70,7 +70,7 @@ from scipy.spatial import cKDTree
 from . import scale as _scale
 from ._problem import Problem, prepare
 from .candidates import frame_groups, graph_from_links
-from .costs import AXIS_COLUMNS, LinkCosts, along_axis_slack, iou_of_candidates, static_costs
+from .costs import AXIS_COLUMNS, LinkCosts, along_axis_slack
 
 __all__ = ["lap_links", "solve_augmented_lap", "track_lap"]
 
@@ -297,17 +297,11 @@ def _rod_daughters(prob: Problem, succ: NDArray[np.int64], is_start: NDArray[np.
     eff = np.linalg.norm(along_axis_slack(obj, m, off, costs.division_axis_slack, spacing),
                          axis=1)
     keep = (dist > prob.max_distance) & (eff <= prob.max_distance) & (d != succ[m])
-    m, d, dist = m[keep], d[keep], dist[keep]
+    m, d = m[keep], d[keep]
     if m.size == 0:
         return empty, empty, np.zeros(0)
-    cands = pd.DataFrame({"source": m, "target": d, "dt": np.ones(len(m), np.int64),
-                          "distance": dist})
-    iou = (iou_of_candidates(prob.labels, obj, cands)
-           if prob.iou is not None and prob.labels is not None else None)
-    cost = static_costs(obj, cands, costs=costs, labels=prob.labels, iou=iou)
-    cost += costs.position * (dist / prob.max_distance) ** 2
-    cost += prob.division_evidence(m, succ[m], d, iou2=iou)
-    return m, d, cost
+    cost, iou = prob.daughter_links(m, d, radius=prob.max_distance, flowed=True)
+    return m, d, cost + prob.division_evidence(m, succ[m], d, iou2=iou)
 
 
 def _ending_mothers(prob: Problem, edges: NDArray[np.int64]) -> NDArray[np.int64]:
