@@ -36,12 +36,17 @@ def _output_format(path: Path) -> str:
 @click.option("--method", type=click.Choice(["nlmeans", "n2v", "temporal", "tv"]),
               default="nlmeans", show_default=True,
               help="nlmeans / tv: scikit-image, per frame. n2v: blind-spot U-Net trained "
-              "on this movie. temporal: predicts each frame from its neighbours (static "
-              "or slow scenes; fast motion blurs).")
+              "on this movie (it also sees the neighbouring frames, see --context). "
+              "temporal: predicts each frame from its neighbours only (static or slow "
+              "scenes; fast motion blurs).")
 @click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX, TZYX.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="n2v / temporal: training epochs (50 steps each); default 20 for n2v, "
               "10 for temporal.")
+@click.option("--context", type=click.IntRange(min=0), default=None,
+              help="n2v: neighbouring frames on each side the network also sees (0: each "
+              "frame alone); default: celldyn.denoise.DEFAULT_CONTEXT, as the movie's "
+              "length allows.")
 @click.option("--model", "model_path", type=click.Path(path_type=Path),
               help="n2v / temporal: reuse weights saved with --save-model (no training).")
 @click.option("--save-model", type=click.Path(path_type=Path),
@@ -51,8 +56,8 @@ def _output_format(path: Path) -> str:
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_user_errors
 def denoise_command(movie: Path, output: Path, method: str, axes: str | None, epochs: int | None,
-                    model_path: Path | None, save_model: Path | None, seed: int,
-                    overwrite: bool, no_progress: bool) -> None:
+                    context: int | None, model_path: Path | None, save_model: Path | None,
+                    seed: int, overwrite: bool, no_progress: bool) -> None:
     """Denoise MOVIE and write it to OUTPUT (same shape and axes, float32)."""
     import numpy as np
 
@@ -68,6 +73,9 @@ def denoise_command(movie: Path, output: Path, method: str, axes: str | None, ep
     learned = method in ("n2v", "temporal")
     if (model_path or save_model) and not learned:
         raise ConfigError("--model / --save-model apply to --method n2v or temporal")
+    if context is not None and (method != "n2v" or model_path is not None):
+        raise ConfigError("--context applies to --method n2v when it trains (a saved "
+                          "model keeps the context it was trained with)")
     src = read_movie(movie, axes=axes)
     data = np.asarray(src.data)
     channels = range(src.n_channels)
@@ -89,7 +97,8 @@ def denoise_command(movie: Path, output: Path, method: str, axes: str | None, ep
                                       f"pass --method {model.method}")
             else:
                 model = train_denoiser(frames, method=method,  # type: ignore[arg-type]
-                                       epochs=epochs, seed=seed, progress=progress)
+                                       epochs=epochs, seed=seed, progress=progress,
+                                       context=context)
                 if save_model is not None:
                     target = save_model if src.n_channels == 1 else \
                         save_model.with_name(f"{save_model.stem}_c{c}{save_model.suffix}")

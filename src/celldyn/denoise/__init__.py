@@ -4,7 +4,8 @@ Pure functions on (T, [Z,] Y, X) arrays; float32 out, same shape. One entry,
 :func:`denoise_movie`; the methods:
 
 - ``nlmeans``, ``wavelet``, ``tv``: scikit-image, frame by frame (:mod:`.classical`)
-- ``n2v``: blind-spot U-Net trained on the movie itself (:mod:`.learned`)
+- ``n2v``: blind-spot U-Net trained on the movie itself, seeing the frames on each side
+  of the one it denoises (:mod:`.learned`)
 - ``temporal``: U-Net predicting frame t from t-1 and t+1 (:mod:`.learned`; its
   docstring says where motion breaks it)
 

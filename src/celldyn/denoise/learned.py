@@ -11,7 +11,15 @@ margin, so 2 stays):
   and the loss is the squared error at those pixels only, so the network cannot copy
   the noisy value and learns the expected value from the surroundings. Assumes
   pixel-wise independent, zero-mean noise; spatially correlated noise (e.g. after
-  camera-side smoothing or demosaicing) is partly kept as signal.
+  camera-side smoothing or demosaicing) is partly kept as signal. With ``context`` k
+  (default :data:`DEFAULT_CONTEXT`, 2) the network also sees frames t-k .. t+k beside
+  frame t; the blind spot stays in frame t, whose noise the neighbours do not share, so
+  they add photons where the scene holds still, and the network learns from the movie
+  how far to trust them where objects move (ours; the same idea as the temporal
+  context of video blind-spot denoisers). In principle it can do no worse than the
+  one-frame network (it may learn to ignore the neighbours), unlike ``temporal``; in
+  practice a neighbour helps only as far as the motion between frames is small
+  compared with the objects.
 - ``temporal`` (Noise2Noise over time; Lehtinen et al., ICML 2018): the network sees
   frames t-1 and t+1 and predicts the noisy frame t; the noise of t is independent of
   its input, so the target is clean frame t. **Where motion breaks it**: the network
@@ -42,7 +50,8 @@ from .._optional import require_torch
 from ..errors import ConfigError, InputError
 from ._checks import check_denoise_input
 
-__all__ = ["DEFAULT_EPOCHS", "Denoiser", "denoise_learned", "train_denoiser"]
+__all__ = ["DEFAULT_CONTEXT", "DEFAULT_EPOCHS", "Denoiser", "denoise_learned",
+           "train_denoiser"]
 
 Method = Literal["n2v", "temporal"]
 
@@ -54,12 +63,19 @@ Method = Literal["n2v", "temporal"]
 # 700x1100 frames). temporal: 10, not re-validated.
 DEFAULT_EPOCHS = {"n2v": 20, "temporal": 10}
 
+# n2v's default number of neighbouring frames on each side it also sees (``context``);
+# movies too short for it get what they have frames for. 2 (frames t-2 .. t+2) since
+# 2026-12-05, chosen on the *validation* frames of benchmarks/denoising.py
+# (``--part validation-time``: HeLa-01 frames 20-25 at the severe added-noise level; the
+# deep segmenter's share of lost AP@0.5 restored, mean of two training seeds: one frame
+# 0.275, context 1 0.326, context 2 0.330, the rule's margin 0.05); training costs about
+# 1.8x the one-frame network's time.
+DEFAULT_CONTEXT = 2
 
-def _unet(in_ch: int, width: int, depth: int = 2):
+
+def _unet(in_ch: int, width: int, depth: int = 2, residual: bool = False):
     import torch
     from torch import nn
-
-    residual = in_ch == 2  # temporal: its input never holds the target pixel
 
     def block(i: int, o: int) -> nn.Module:
         return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.LeakyReLU(0.1),
@@ -87,8 +103,9 @@ def _unet(in_ch: int, width: int, depth: int = 2):
             for k in range(depth, 0, -1):
                 up = getattr(self, f"u{k}")(a)
                 a = getattr(self, f"d{k}")(torch.cat([up, skips.pop()], 1))
-            # temporal: residual on the neighbours' mean. n2v: no residual, or the
-            # unmasked pixel would pass its own noise through at inference
+            # temporal (its input never holds the target pixel): residual on the
+            # neighbours' mean. n2v: no residual, or the unmasked pixel would pass its
+            # own noise through at inference
             return self.out(a) + x.mean(1, keepdim=True) if residual else self.out(a)
 
     return UNet()
@@ -109,10 +126,12 @@ class Denoiser:
     weights: dict[str, Any] = field(repr=False)
     losses: list[float] = field(default_factory=list, repr=False)
     depth: int = 2
+    context: int = 0
 
     @property
     def state(self) -> dict[str, Any]:
         return {"method": self.method, "width": self.width, "depth": self.depth,
+                "context": self.context,
                 "mean": self.mean, "std": self.std, "weights": self.weights}
 
     @classmethod
@@ -120,13 +139,15 @@ class Denoiser:
         try:
             return cls(method=state["method"], width=int(state["width"]),
                        mean=float(state["mean"]), std=float(state["std"]),
-                       weights=state["weights"], depth=int(state.get("depth", 2)))
+                       weights=state["weights"], depth=int(state.get("depth", 2)),
+                       context=int(state.get("context", 0)))
         except (KeyError, TypeError, ValueError):
             raise ConfigError("not a celldyn denoiser state (method, width, mean, "
                               "std, weights)") from None
 
     def _net(self):
-        net = _unet(2 if self.method == "temporal" else 1, self.width, self.depth)
+        net = _unet(_channels(self.method, self.context), self.width, self.depth,
+                    residual=self.method == "temporal")
         net.load_state_dict(self.weights)
         net.eval()
         return net
@@ -137,6 +158,10 @@ class Denoiser:
         import torch
 
         arr = check_denoise_input(movie)
+        if self.context and arr.shape[0] < 2 * self.context + 1:
+            raise InputError(f"this n2v model sees {self.context} frame(s) on each side "
+                             f"and needs at least {2 * self.context + 1} frames; the movie "
+                             f"has {arr.shape[0]}")
         planes = _planes(arr)
         norm = (planes - self.mean) / self.std
         net = self._net()
@@ -148,7 +173,7 @@ class Denoiser:
         with torch.no_grad():
             for t in frames:
                 for z in range(norm.shape[0]):
-                    x = _inputs(norm[z], t, self.method)
+                    x = _inputs(norm[z], t, self.method, self.context)
                     out[z, t] = _tiled(net, x, tile, overlap, 2**self.depth)
         return _unplanes(out * self.std + self.mean, arr.shape)
 
@@ -163,11 +188,23 @@ def _unplanes(p: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def _inputs(stack: np.ndarray, t: int, method: str) -> np.ndarray:
-    """Network input channels for frame t of a (T, Y, X) stack."""
-    if method == "n2v":
-        return stack[t][None]
+def _channels(method: str, context: int) -> int:
+    return 2 if method == "temporal" else 2 * context + 1
+
+
+def _inputs(stack: np.ndarray, t: int, method: str, context: int = 0) -> np.ndarray:
+    """Network input channels for frame t of a (T, Y, X) stack.
+
+    n2v with ``context`` k: frames t-k .. t+k, frame t in the middle channel. A
+    neighbour past the movie's first or last frame is replaced by the one mirrored
+    about t (t-d for t+d), never by frame t itself, whose noise must stay out of every
+    channel but the middle one (needs at least 2k+1 frames)."""
     n = stack.shape[0]
+    if method == "n2v":
+        if not context:
+            return stack[t][None]
+        idx = [t + d if 0 <= t + d < n else t - d for d in range(-context, context + 1)]
+        return stack[idx]
     prev = stack[t - 1] if t > 0 else stack[t + 1]
     nxt = stack[t + 1] if t < n - 1 else stack[t - 1]
     return np.stack([prev, nxt])
@@ -197,13 +234,14 @@ def _tiled(net: Any, x: np.ndarray, tile: int, overlap: int, multiple: int = 4
     return out
 
 
-def _n2v_mask(batch: np.ndarray, rng: np.random.Generator, fraction: float
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Replace `fraction` of the pixels by a random neighbour (5x5, not itself)."""
+def _n2v_mask(batch: np.ndarray, rng: np.random.Generator, fraction: float,
+              channel: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Replace `fraction` of the pixels of `channel` by a random neighbour (5x5, not
+    itself); the mask has that one channel."""
     b, _, h, w = batch.shape
     n = max(1, round(fraction * h * w))
     masked = batch.copy()
-    mask = np.zeros_like(batch, dtype=bool)
+    mask = np.zeros((b, 1, h, w), dtype=bool)
     for i in range(b):
         ys = rng.integers(0, h, n)
         xs = rng.integers(0, w, n)
@@ -213,7 +251,7 @@ def _n2v_mask(batch: np.ndarray, rng: np.random.Generator, fraction: float
         dx[same] = rng.choice([-1, 1], int(same.sum()))
         sy = np.clip(ys + dy, 0, h - 1)
         sx = np.clip(xs + dx, 0, w - 1)
-        masked[i, 0, ys, xs] = batch[i, 0, sy, sx]
+        masked[i, channel, ys, xs] = batch[i, channel, sy, sx]
         mask[i, 0, ys, xs] = True
     return masked, mask
 
@@ -228,6 +266,7 @@ def train_denoiser(
     patch: int = 64,
     width: int = 16,
     depth: int = 2,
+    context: int | None = None,
     learning_rate: float = 4e-4,
     mask_fraction: float = 0.02,
     seed: int = 0,
@@ -251,6 +290,13 @@ def train_denoiser(
     depth : int
         Pooling levels of the U-Net (2: receptive field about 40 px; each level
         doubles it). Patches are cut to a multiple of ``2 ** depth``.
+    context : int
+        n2v only: frames on each side of the denoised one that the network also sees
+        (0: the frame alone). The blind spot is in the middle frame only: the
+        neighbours' noise is independent of it, so they add photons where the scene
+        holds still and the network learns from the movie how far to trust them
+        where it moves. Needs at least ``2 * context + 1`` frames. None: n2v's
+        :data:`DEFAULT_CONTEXT`, cut to what the movie has frames for (0 for temporal).
     mask_fraction : float
         n2v: fraction of pixels masked per patch.
     seed : int
@@ -266,7 +312,8 @@ def train_denoiser(
     Raises
     ------
     InputError
-        Bad movie, or fewer than 3 frames for ``temporal``.
+        Bad movie, or fewer than 3 frames for ``temporal`` (``2 * context + 1`` for
+        n2v with context).
     ConfigError
         Unknown method.
     """
@@ -280,6 +327,13 @@ def train_denoiser(
     arr = check_denoise_input(movie)
     if method == "temporal" and arr.shape[0] < 3:
         raise InputError(f"temporal denoising needs at least 3 frames; got {arr.shape[0]}")
+    if context is None:
+        context = min(DEFAULT_CONTEXT, (arr.shape[0] - 1) // 2) if method == "n2v" else 0
+    if context < 0 or (context and method != "n2v"):
+        raise ConfigError(f"context must be 0, or >= 1 with n2v; got {context} with {method}")
+    if context and arr.shape[0] < 2 * context + 1:
+        raise InputError(f"n2v with {context} frame(s) of context on each side needs at "
+                         f"least {2 * context + 1} frames; got {arr.shape[0]}")
     planes = _planes(arr)
     mean, std = float(planes.mean()), float(planes.std())
     norm = (planes - mean) / std
@@ -293,7 +347,7 @@ def train_denoiser(
                          f"denoiser (at least {mult}x{mult} px)")
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    net = _unet(2 if method == "temporal" else 1, width, depth)
+    net = _unet(_channels(method, context), width, depth, residual=method == "temporal")
     opt = torch.optim.Adam(net.parameters(), lr=learning_rate)
     losses: list[float] = []
     epochs_it = range(epochs)
@@ -307,7 +361,7 @@ def train_denoiser(
             for _ in range(batch_size):
                 z, t = int(rng.integers(nz)), int(rng.integers(nt))
                 y0, x0 = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
-                inp = _inputs(norm[z], t, method)[:, y0:y0 + p, x0:x0 + p]
+                inp = _inputs(norm[z], t, method, context)[:, y0:y0 + p, x0:x0 + p]
                 tgt = norm[z, t, y0:y0 + p, x0:x0 + p][None]
                 k = int(rng.integers(4))
                 inp, tgt = np.rot90(inp, k, (1, 2)), np.rot90(tgt, k, (1, 2))
@@ -318,7 +372,7 @@ def train_denoiser(
             x = np.ascontiguousarray(np.stack(xs), dtype=np.float32)
             y = np.ascontiguousarray(np.stack(ys), dtype=np.float32)
             if method == "n2v":
-                x, m = _n2v_mask(x, rng, mask_fraction)
+                x, m = _n2v_mask(x, rng, mask_fraction, channel=context)
                 mask = torch.from_numpy(m)
             else:
                 mask = torch.ones(y.shape, dtype=torch.bool)
@@ -331,7 +385,7 @@ def train_denoiser(
         losses.append(total / steps_per_epoch)
     weights = {k: v.detach().clone() for k, v in net.state_dict().items()}
     return Denoiser(method=method, width=width, mean=mean, std=std, weights=weights,
-                    losses=losses, depth=depth)
+                    losses=losses, depth=depth, context=context)
 
 
 def denoise_learned(movie: Any, *, method: Method = "n2v", tile: int = 256,
