@@ -105,8 +105,9 @@ def run(data: Path, steps: int, seed: int, careamics: bool = True) -> dict:
             outputs[m] = denoise_movie(noisy, method=m)
             secs[m] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        # context 0: the pairs are separate fields of view, not frames of one movie
         model = train_denoiser(noisy, method="n2v", epochs=steps // 50,
-                               steps_per_epoch=50, seed=seed, progress=True)
+                               steps_per_epoch=50, seed=seed, progress=True, context=0)
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         outputs["n2v"] = model(noisy)
@@ -584,24 +585,23 @@ def _unbin2(small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
                      for f in small]).astype(np.float32)
 
 
-def run_validation_context(data: Path, steps: int, seed: int) -> dict:
-    """Second validation: the n2v network's context (depth, binning); see above."""
+def _validate_candidates(tag: str, candidates: tuple[str, ...], denoise, data: Path,
+                         steps: int, seed: int) -> dict:
+    """Score `candidates` on the validation movie at its severe level: each seed of
+    VAL_CONTEXT_SEEDS (``denoise(method, noisy, seed)``, seed None for a deterministic
+    method, which gets one row), the deep segmenter's mean share of lost AP@0.5 restored
+    per candidate, and the pick: the best unless it beats n2v by less than
+    VAL_CONTEXT_MARGIN."""
     clean, diameter, ap = _validation_frames(data, DEEP_MODEL)
 
     _, chosen, severe, noisy = _validation_levels(clean, ap, seed)
     base = {k: ap(clean, k) for k in ("classical", "deep")}
     base_noisy = {k: ap(noisy, k) for k in ("classical", "deep")}
     rows = []
-    for m in VAL_CONTEXT_CANDIDATES:
-        for s in VAL_CONTEXT_SEEDS:
+    for m in candidates:
+        for s in (VAL_CONTEXT_SEEDS if m.startswith("n2v") else (None,)):
             t0 = time.perf_counter()
-            depth = {"n2v_depth3": 3, "n2v_depth4": 4}.get(m, 2)
-            inp = _bin2(noisy) if m == "n2v_bin2" else noisy
-            model = train_denoiser(inp, method="n2v", epochs=max(1, steps // 50),
-                                   steps_per_epoch=50, seed=s, depth=depth)
-            out = model(inp)
-            if m == "n2v_bin2":
-                out = _unbin2(out, noisy.shape)
+            out = denoise(m, noisy, s)
             row = {"method": m, "seed": s, "seconds": time.perf_counter() - t0,
                    "psnr": float(np.mean([peak_signal_noise_ratio(
                        c, o.astype(np.float64), data_range=severe)
@@ -612,18 +612,32 @@ def run_validation_context(data: Path, steps: int, seed: int) -> dict:
                 row[f"restored_{key}"] = ((row[f"ap50_{key}"] - base_noisy[segk]) / lost
                                           if lost > 0.01 else float("nan"))
             rows.append(row)
-            print("validation-context " + " ".join(
+            print(f"{tag} " + " ".join(
                 f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                 for k, v in row.items()), flush=True)
     mean = {m: float(np.mean([r["restored_deep"] for r in rows if r["method"] == m]))
-            for m in VAL_CONTEXT_CANDIDATES}
+            for m in candidates}
     best = max(mean, key=mean.get)
     pick = best if mean[best] >= mean["n2v"] + VAL_CONTEXT_MARGIN else "n2v"
     return {"set": ADDED_SET, "frames": list(VAL_FRAMES), "seg_frames": list(VAL_SEG_FRAMES),
             "chosen": chosen, "severe": severe, "steps": steps, "deep_model": DEEP_MODEL,
             "deep_diameter": diameter, "clean": base, "noisy": base_noisy, "rows": rows,
             "mean_restored_deep": mean, "pick": pick,
-            "candidates": list(VAL_CONTEXT_CANDIDATES), "seeds": list(VAL_CONTEXT_SEEDS)}
+            "candidates": list(candidates), "seeds": list(VAL_CONTEXT_SEEDS)}
+
+
+def run_validation_context(data: Path, steps: int, seed: int) -> dict:
+    """Second validation: the n2v network's context (depth, binning); see above."""
+    def denoise(m: str, noisy: np.ndarray, s: int) -> np.ndarray:
+        depth = {"n2v_depth3": 3, "n2v_depth4": 4}.get(m, 2)
+        inp = _bin2(noisy) if m == "n2v_bin2" else noisy
+        model = train_denoiser(inp, method="n2v", epochs=max(1, steps // 50),
+                               steps_per_epoch=50, seed=s, depth=depth, context=0)
+        out = model(inp)
+        return _unbin2(out, noisy.shape) if m == "n2v_bin2" else out
+
+    return _validate_candidates("validation-context", VAL_CONTEXT_CANDIDATES, denoise,
+                                data, steps, seed)
 
 
 # Third validation (2026-12-05, session 23), same frames, noise draw and level rule,
@@ -657,47 +671,23 @@ def _gat_inverse(f: np.ndarray, gain: float, offset: float) -> np.ndarray:
 def run_validation_time(data: Path, steps: int, seed: int) -> dict:
     """Third validation: neighbouring frames as n2v's context, and nlmeans after a
     variance-stabilising transform; see above."""
-    clean, diameter, ap = _validation_frames(data, DEEP_MODEL)
+    models = {}
 
-    _, chosen, severe, noisy = _validation_levels(clean, ap, seed)
-    base = {k: ap(clean, k) for k in ("classical", "deep")}
-    base_noisy = {k: ap(noisy, k) for k in ("classical", "deep")}
-    nm = estimate_noise_model(noisy)
-    rows = []
-    for m in VAL_TIME_CANDIDATES:
-        for s in (VAL_CONTEXT_SEEDS if m.startswith("n2v") else (None,)):
-            t0 = time.perf_counter()
-            if m == "nlmeans_gat":
-                out = _gat_inverse(denoise_movie(_gat(noisy, nm.gain, nm.offset),
-                                                 method="nlmeans"), nm.gain, nm.offset)
-            else:
-                context = {"n2v_time1": 1, "n2v_time2": 2}.get(m, 0)
-                model = train_denoiser(noisy, method="n2v", epochs=max(1, steps // 50),
-                                       steps_per_epoch=50, seed=s, context=context)
-                out = model(noisy)
-            row = {"method": m, "seed": s, "seconds": time.perf_counter() - t0,
-                   "psnr": float(np.mean([peak_signal_noise_ratio(
-                       c, o.astype(np.float64), data_range=severe)
-                       for c, o in zip(clean * severe, out)]))}
-            for key, segk in (("watershed", "classical"), ("deep", "deep")):
-                row[f"ap50_{key}"] = ap(out, segk)
-                lost = base[segk] - base_noisy[segk]
-                row[f"restored_{key}"] = ((row[f"ap50_{key}"] - base_noisy[segk]) / lost
-                                          if lost > 0.01 else float("nan"))
-            rows.append(row)
-            print("validation-time " + " ".join(
-                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                for k, v in row.items()), flush=True)
-    mean = {m: float(np.mean([r["restored_deep"] for r in rows if r["method"] == m]))
-            for m in VAL_TIME_CANDIDATES}
-    best = max(mean, key=mean.get)
-    pick = best if mean[best] >= mean["n2v"] + VAL_CONTEXT_MARGIN else "n2v"
-    return {"set": ADDED_SET, "frames": list(VAL_FRAMES), "seg_frames": list(VAL_SEG_FRAMES),
-            "chosen": chosen, "severe": severe, "steps": steps, "deep_model": DEEP_MODEL,
-            "deep_diameter": diameter, "clean": base, "noisy": base_noisy, "rows": rows,
-            "noise_model": {"gain": nm.gain, "offset": nm.offset},
-            "mean_restored_deep": mean, "pick": pick,
-            "candidates": list(VAL_TIME_CANDIDATES), "seeds": list(VAL_CONTEXT_SEEDS)}
+    def denoise(m: str, noisy: np.ndarray, s: int | None) -> np.ndarray:
+        if m == "nlmeans_gat":
+            nm = models.setdefault("noise_model", estimate_noise_model(noisy))
+            return _gat_inverse(denoise_movie(_gat(noisy, nm.gain, nm.offset),
+                                              method="nlmeans"), nm.gain, nm.offset)
+        context = {"n2v_time1": 1, "n2v_time2": 2}.get(m, 0)
+        model = train_denoiser(noisy, method="n2v", epochs=max(1, steps // 50),
+                               steps_per_epoch=50, seed=s, context=context)
+        return model(noisy)
+
+    res = _validate_candidates("validation-time", VAL_TIME_CANDIDATES, denoise, data,
+                               steps, seed)
+    nm = models["noise_model"]
+    res["noise_model"] = {"gain": nm.gain, "offset": nm.offset}
+    return res
 
 
 def main() -> None:
@@ -759,30 +749,23 @@ def main() -> None:
             res["added_before_context"] = old["added"]   # n2v on one frame
     elif "added" in old:
         res["added"] = old["added"]
-    if args.part == "validation":
-        started = time.perf_counter()
-        res["validation"] = run_validation(args.data, args.added_steps or VAL_BASE_STEPS,
-                                           args.seed)
-        res["validation"]["seconds"] = time.perf_counter() - started
-        res["validation"]["date"] = time.strftime("%Y-%m-%d", time.gmtime())
-    elif "validation" in old:
-        res["validation"] = old["validation"]
-    if args.part == "validation-context":
-        started = time.perf_counter()
-        res["validation_context"] = run_validation_context(
-            args.data, args.added_steps or product_steps("n2v"), args.seed)
-        res["validation_context"]["seconds"] = time.perf_counter() - started
-        res["validation_context"]["date"] = time.strftime("%Y-%m-%d", time.gmtime())
-    elif "validation_context" in old:
-        res["validation_context"] = old["validation_context"]
-    if args.part == "validation-time":
-        started = time.perf_counter()
-        res["validation_time"] = run_validation_time(
-            args.data, args.added_steps or product_steps("n2v"), args.seed)
-        res["validation_time"]["seconds"] = time.perf_counter() - started
-        res["validation_time"]["date"] = time.strftime("%Y-%m-%d", time.gmtime())
-    elif "validation_time" in old:
-        res["validation_time"] = old["validation_time"]
+    validations = {
+        "validation": lambda: run_validation(args.data, args.added_steps or VAL_BASE_STEPS,
+                                             args.seed),
+        "validation-context": lambda: run_validation_context(
+            args.data, args.added_steps or product_steps("n2v"), args.seed),
+        "validation-time": lambda: run_validation_time(
+            args.data, args.added_steps or product_steps("n2v"), args.seed),
+    }
+    for part, run_part in validations.items():
+        key = part.replace("-", "_")
+        if args.part == part:
+            started = time.perf_counter()
+            res[key] = run_part()
+            res[key]["seconds"] = time.perf_counter() - started
+            res[key]["date"] = time.strftime("%Y-%m-%d", time.gmtime())
+        elif key in old:
+            res[key] = old[key]
     # the added-noise results under the level rule used before this one (3 / 1 / 0.3
     # photons), kept so that the change of rule hides nothing
     prev = old.get("added_previous_rule")
@@ -873,7 +856,9 @@ s_per_mpix: denoising time per megapixel; train_s: training time for the set.
 n2v (and CAREamics) trained {steps} steps per set here, fewer than the product's default
 of {product_steps('n2v')} (`celldyn denoise --method n2v`), to keep the whole benchmark within
 CPU time on 2 shared cores; a user's default training is longer than this.
-`temporal` is not run here (no time axis in these pairs).
+`temporal` is not run here, and n2v sees each image alone (`context=0`; the product's
+default shows it the neighbouring frames of a movie): these pairs are separate fields of
+view, not a time series.
 
 {table}
 
@@ -1116,13 +1101,19 @@ that followed: n2v's default training raised from 500 to 1000 steps
 (`celldyn.denoise.learned.DEFAULT_EPOCHS`; temporal keeps 500, not validated here)."""
 
 
+def _candidates_table(val: dict) -> tuple[str, str]:
+    """A validation's candidate rows as a table, and its mean deep shares as a line."""
+    cols = ["method", "seed", "psnr", "ap50_watershed", "restored_watershed", "ap50_deep",
+            "restored_deep", "seconds"]
+    means = ", ".join(f"{m} {v:.3f}" for m, v in val["mean_restored_deep"].items())
+    return markdown_table(val["rows"], cols), means
+
+
 def validation_context_text(val: dict | None) -> str:
     """The second validation part: the n2v network's context (frames not scored)."""
     if not val:
         return ""
-    cols = ["method", "seed", "psnr", "ap50_watershed", "restored_watershed", "ap50_deep",
-            "restored_deep", "seconds"]
-    means = ", ".join(f"{m} {v:.3f}" for m, v in val["mean_restored_deep"].items())
+    table, means = _candidates_table(val)
     return f"""
 
 ### Validation: the denoiser's context for dim nuclei (frames not scored)
@@ -1150,7 +1141,7 @@ movie AP@0.5: watershed {val['clean']['classical']:.3f}, deep {val['clean']['dee
 noisy: {val['noisy']['classical']:.3f}, {val['noisy']['deep']:.3f}. seconds: training
 + denoising (1 torch thread).
 
-{markdown_table(val['rows'], cols)}
+{table}
 
 Mean deep share restored: {means}. Pick by the rule: **{val['pick']}**. Validation
 figures (one noise draw, one level), not held out.{_context_outcome(val)}"""
@@ -1171,9 +1162,7 @@ def validation_time_text(val: dict | None) -> str:
     """The third validation part: neighbouring frames, and a variance-stabilised nlmeans."""
     if not val:
         return ""
-    cols = ["method", "seed", "psnr", "ap50_watershed", "restored_watershed", "ap50_deep",
-            "restored_deep", "seconds"]
-    means = ", ".join(f"{m} {v:.3f}" for m, v in val["mean_restored_deep"].items())
+    table, means = _candidates_table(val)
     nm = val["noise_model"]
     return f"""
 
@@ -1203,7 +1192,7 @@ reported, not used. Clean movie AP@0.5: watershed {val['clean']['classical']:.3f
 {val['noisy']['deep']:.3f}. seconds: training + denoising (1 torch thread). The n2v rows
 repeat the second validation's (same seeds, same result: training is deterministic).
 
-{markdown_table(val['rows'], cols)}
+{table}
 
 Mean deep share restored: {means}. Pick by the rule: **{val['pick']}**. Validation
 figures (one noise draw, one level), not held out.{_time_outcome(val)}"""
