@@ -111,6 +111,7 @@ def test_cli_context_option(tmp_path):
                                "n2v", "--context", "1", "--epochs", "1", "--no-progress",
                                "--save-model", str(tmp_path / "m.pt")])
     assert res.exit_code == 0, res.output
+    assert "it saw 1 frame(s) on each side" in res.output
     import torch
 
     assert Denoiser.from_state(torch.load(tmp_path / "m.pt", weights_only=True)).context == 1

@@ -117,5 +117,7 @@ def denoise_command(movie: Path, output: Path, method: str, axes: str | None, ep
         write_ome_zarr(output, denoised, overwrite=overwrite)
     else:
         write_tiff(output, denoised, overwrite=overwrite)
-    click.echo(f"denoised {src.axes} {'x'.join(map(str, out.shape))} with {method} in "
+    seen = (f" (it saw {model.context} frame(s) on each side)" if learned and
+            method == "n2v" else "")
+    click.echo(f"denoised {src.axes} {'x'.join(map(str, out.shape))} with {method}{seen} in "
                f"{time.perf_counter() - started:.1f} s: {output}")
