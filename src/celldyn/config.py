@@ -291,6 +291,18 @@ class RunConfig:
         "either side, joined into one graph (long movies). Default: the whole movie.",
         type=int, metavar="FRAMES"))
 
+    @property
+    def denoise_settings(self) -> str | None:
+        """The denoiser as the segmentation cache must know it: the method, and for the
+        learned ones their default training length (and n2v's frames of context), so that
+        a resumed run does not reuse frames denoised under other defaults."""
+        if self.denoise in ("n2v", "temporal"):
+            from .denoise.learned import DEFAULT_CONTEXT, DEFAULT_EPOCHS
+
+            context = f", context {DEFAULT_CONTEXT}" if self.denoise == "n2v" else ""
+            return f"{self.denoise} (epochs {DEFAULT_EPOCHS[self.denoise]}{context})"
+        return self.denoise
+
     def __post_init__(self) -> None:
         check_params(self.segmenter, self.method, dict(self.method_params))
         if self.segmenter == "deep":  # an unknown model is found before any work

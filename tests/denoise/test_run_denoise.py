@@ -88,3 +88,25 @@ def test_cli_run_denoise_bad_movie_is_one_line(noisy, tmp_path, case, says):
     errors = [line for line in r.output.splitlines() if line.startswith("Error")]
     assert len(errors) == 1 and says in errors[0], r.output   # (a metadata warning may
     assert "Traceback" not in r.output and not out.exists()    # come before it)
+
+
+def test_resume_fingerprint_follows_the_learned_denoisers_defaults(noisy, monkeypatch):
+    """A resumed run must not reuse frames denoised under other defaults: the cache key
+    holds a learned denoiser's training length and n2v's context; runs without a
+    denoiser, or with a classical one, keep the key they had."""
+    from celldyn.denoise import learned
+    from celldyn.pipeline import fingerprint
+
+    _, movie = noisy
+    keys = {m: fingerprint(movie, RunConfig(denoise=m)) for m in (None, "nlmeans", "n2v",
+                                                                   "temporal")}
+    assert len(set(keys.values())) == 4
+    assert RunConfig(denoise="nlmeans").denoise_settings == "nlmeans"
+    assert RunConfig().denoise_settings is None
+    monkeypatch.setattr(learned, "DEFAULT_CONTEXT", learned.DEFAULT_CONTEXT + 1)
+    assert fingerprint(movie, RunConfig(denoise="n2v")) != keys["n2v"]
+    assert fingerprint(movie, RunConfig(denoise="temporal")) == keys["temporal"]
+    assert fingerprint(movie, RunConfig(denoise="nlmeans")) == keys["nlmeans"]
+    assert fingerprint(movie, RunConfig()) == keys[None]
+    monkeypatch.setitem(learned.DEFAULT_EPOCHS, "temporal", 99)
+    assert fingerprint(movie, RunConfig(denoise="temporal")) != keys["temporal"]

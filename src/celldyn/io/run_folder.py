@@ -218,7 +218,8 @@ def fingerprint(movie: Any, config: Any, *, source: str | Path | None = None) ->
          "spacing": movie.spacing, "segmenter": config.segmenter, "method": config.method,
          "model": config.model if config.segmenter == "deep" else None,
          "params": config.method_params, "dark": config.dark_objects,
-         "channel": config.channel, "denoise": getattr(config, "denoise", None),
+         "channel": config.channel,
+         "denoise": getattr(config, "denoise_settings", getattr(config, "denoise", None)),
          "version": __version__,
          # given blocks segment differently (ids; the statistics of deep models)
          **({"blocks": [config.block_size, config.block_overlap]}
