@@ -46,7 +46,8 @@ from .config import RunConfig
 from .errors import CelldynError, InputError
 from .movie import Movie
 
-__all__ = ["BenchResult", "GroundTruth", "Row", "bench", "read_ground_truth"]
+__all__ = ["BenchResult", "GroundTruth", "Row", "bench", "ground_truth_plane",
+           "read_ground_truth"]
 
 SHIPPED_MODELS = ("nuclei2d", "generalist2d")
 CLASSICAL = ("watershed", "threshold", "edges", "spots")
@@ -85,6 +86,75 @@ def read_ground_truth(folder: str | Path) -> GroundTruth:
         return GroundTruth(None, None, dict(read_label_frames(p / "SEG", "man_seg")))
     raise FileFormatError(f"{p} has neither TRA/ nor SEG/ with man_seg*.tif; expected a CTC "
                           "ground-truth folder (NN_GT)")
+
+
+def ground_truth_plane(gt: GroundTruth, index: int) -> GroundTruth:
+    """The ground truth of z-plane `index` of a z-stack, for a movie seen as 2D
+    (``--plane``): TRA markers ``(T, Z, Y, X)`` and SEG masks ``(Z, Y, X)`` are cut to
+    that plane; ground truth already drawn on the plane (``(T, Y, X)``, ``(Y, X)``) is
+    kept as it is.
+
+    The track table is rebuilt from the markers left in the plane: a track keeps the
+    frames where its marker meets the plane; one absent from it is dropped and her
+    daughters hang from her nearest kept ancestor; a track that leaves the plane and
+    comes back continues as a new track whose parent is her part before the gap (the
+    CTC way of writing a gap). Say so in the notes.
+    """
+    tra, table, notes = gt.tra, gt.table, list(gt.notes)
+    cut = False
+    if tra is not None and tra.ndim == 4:
+        tra, table = _ctc_plane(tra[:, index], table)
+        n_before = int(gt.table["label"].nunique()) if gt.table is not None else 0
+        notes.append(f"TRA markers cut to z-plane {index}: {int(table['label'].nunique())} "
+                     f"track part(s) from {n_before} tracks of the stack meet it (a track "
+                     "that leaves the plane and returns continues as a new track)")
+        cut = True
+    seg = {}
+    for t, mask in gt.seg.items():
+        mask = np.asarray(mask)
+        seg[t] = mask[index] if mask.ndim == 3 else mask
+        cut = cut or mask.ndim == 3
+    if cut and gt.seg and any(np.ndim(m) == 3 for m in gt.seg.values()):
+        notes.append(f"SEG masks cut to z-plane {index}")
+    return GroundTruth(tra, table, seg, notes, set(gt.partial_seg))
+
+
+def _ctc_plane(labels: np.ndarray, table: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """CTC markers of one plane ``(T, Y, X)`` and the track table rebuilt for them (see
+    :func:`ground_truth_plane`)."""
+    labels = np.array(labels, copy=True)
+    frames: dict[int, list[int]] = {}
+    for t in range(labels.shape[0]):
+        for lab in np.unique(labels[t]):
+            if lab:
+                frames.setdefault(int(lab), []).append(t)
+    parent_of = {int(r.label): int(r.parent) for r in table.itertuples(index=False)}
+    last_part: dict[int, tuple[int, int]] = {}   # track -> (label of her last part, end)
+    next_label = max(int(labels.max()), max(parent_of, default=0)) + 1
+    rows = []
+    for r in table.sort_values(["begin", "label"]).itertuples(index=False):
+        lab = int(r.label)
+        ts = frames.get(lab)
+        if not ts:
+            continue
+        p = parent_of.get(lab, 0)
+        while p and p not in last_part:
+            p = parent_of.get(p, 0)
+        parent = last_part[p][0] if p and last_part[p][1] < ts[0] else 0
+        runs = np.split(np.asarray(ts), np.flatnonzero(np.diff(ts) > 1) + 1)
+        part_label = lab
+        for i, run in enumerate(runs):
+            if i:
+                part_label, parent = next_label, part_label
+                next_label += 1
+                for t in run:
+                    labels[t][labels[t] == lab] = part_label
+            rows.append([part_label, int(run[0]), int(run[-1]), parent])
+        last_part[lab] = (part_label, int(runs[-1][-1]))
+    keep = np.isin(labels, [r[0] for r in rows])
+    labels = np.where(keep, labels, 0).astype(labels.dtype)
+    out = pd.DataFrame(sorted(rows), columns=["label", "begin", "end", "parent"])
+    return labels, out.astype(np.int64)
 
 
 def check_ground_truth(gt: GroundTruth, movie_shape: tuple[int, ...]) -> GroundTruth:

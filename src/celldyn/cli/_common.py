@@ -15,7 +15,8 @@ import click
 
 from ..errors import CelldynError
 
-__all__ = ["_floats", "_show_warning", "_user_errors", "config_options", "demo_path"]
+__all__ = ["_floats", "_show_warning", "_user_errors", "config_options", "demo_path",
+           "plane_option"]
 
 
 def _click_option(opt: Any, default: Any) -> click.Option:
@@ -49,6 +50,25 @@ def config_options(cls: type | None = None):
         return f
 
     return decorate
+
+
+def plane_option(what: str):
+    """``celldyn run``'s ``--plane`` for another command: `what` it does to the plane.
+    The value is checked as run checks it (:class:`celldyn.config.RunConfig`)."""
+    def check(ctx, param, value):  # noqa: ARG001
+        if value is not None:
+            from ..config import RunConfig
+
+            try:
+                value = RunConfig(plane=value).plane
+            except CelldynError as err:      # one line, as run says it
+                raise click.BadParameter(str(err)) from None
+        return value
+
+    return click.option(
+        "--plane", default=None, metavar="middle|N", callback=check,
+        help=f"A z-stack (TZYX) seen as a 2D movie: {what} only this z-plane ('middle', "
+             "or its index from 0), as celldyn run --plane. Default: the whole stack.")
 
 
 def _user_errors(command):

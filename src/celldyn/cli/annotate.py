@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ._common import _user_errors
+from ._common import _user_errors, plane_option
 
 __all__ = ["annotate_next_command"]
 
@@ -45,13 +45,15 @@ __all__ = ["annotate_next_command"]
                    "objects (nuclei2d); generalist2d takes raw polarity.")
 @click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX.")
 @click.option("--channel", type=int, default=0, show_default=True)
+@plane_option("propose crops of")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_user_errors
 def annotate_next_command(movie: Path, output: Path, model: str, n: int, crop: int,
                           max_frames: int, diameter: float | None, n_aug: int,
                           exclude: tuple[Path, ...], dark_objects: bool, axes: str | None,
-                          channel: int, overwrite: bool, no_progress: bool) -> None:
+                          channel: int, plane: str | None, overwrite: bool,
+                          no_progress: bool) -> None:
     """Propose the N crops of MOVIE to annotate next, with the model's current
     prediction as a starting label (OUT/images, OUT/labels, OUT/manifest.json).
 
@@ -64,6 +66,7 @@ def annotate_next_command(movie: Path, output: Path, model: str, n: int, crop: i
     from ..active import MANIFEST, propose_crops, write_proposals
     from ..errors import InputError
     from ..io import read_movie
+    from ..movie import selected
 
     require_torch("celldyn annotate-next")
     if output.exists() and not overwrite:
@@ -76,15 +79,16 @@ def annotate_next_command(movie: Path, output: Path, model: str, n: int, crop: i
         except (OSError, ValueError):
             raise InputError(f"--exclude {folder}: no readable {MANIFEST} (pass a folder "
                              "written by celldyn annotate-next)") from None
-        done += [(int(p["frame"]), *map(int, p["box"])) for p in manifest["proposals"]]
-    mov = read_movie(movie, axes=axes)
-    if "C" in mov.axes:
-        mov = mov.channel(channel)
+        if manifest.get("plane") == plane:   # crops of another plane are other images
+            done += [(int(p["frame"]), *map(int, p["box"]))
+                     for p in manifest["proposals"]]
+    mov, _ = selected(read_movie(movie, axes=axes), channel=channel, plane=plane)
     proposals, info = propose_crops(
         mov, model=model, n=n, crop=crop, max_frames=max_frames,
         diameter="auto" if diameter is None else diameter, n_aug=n_aug, exclude=done,
         dark_objects=dark_objects, progress=not no_progress)
-    write_proposals(output, proposals, info, source=str(movie.resolve()),
+    write_proposals(output, proposals, {**info, "plane": plane},
+                    source=str(movie.resolve()),
                     overwrite=overwrite)
     click.echo(f"proposed {len(proposals)} of {info['candidates']} crops "
                f"({info['crop']} px, frames {info['frames'][0]}..{info['frames'][-1]}):")

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from ..units import DurationParam, LengthParam
-from ._common import _user_errors
+from ._common import _user_errors, plane_option
 
 __all__ = ["bench_command"]
 
@@ -76,6 +76,7 @@ def _print_table(df: Any) -> None:
               "number is µm).")
 @click.option("--frame-interval", type=DurationParam(), help="Time between frames (5min).")
 @click.option("--channel", type=int, default=0, show_default=True)
+@plane_option("score every pipeline on")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the bootstrap intervals and of every run.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
@@ -85,16 +86,22 @@ def bench_command(movie: Path, gt_path: Path, output: Path, quick: bool,
                   models: tuple[str, ...], no_deep: bool, tracked: int | None,
                   max_frames: int, dark_objects: bool, axes: str | None,
                   pixel_size: tuple[float, ...] | None, frame_interval: float | None,
-                  channel: int, seed: int, overwrite: bool, no_progress: bool) -> None:
+                  channel: int, plane: str | None, seed: int, overwrite: bool,
+                  no_progress: bool) -> None:
     """Rank every pipeline (segmenters x trackers) on MOVIE against its ground truth.
 
     Segmentation is scored on the annotated frames only (SEG, AP@0.5, DET); the best
     segmenters are tracked on the whole movie with each tracker (DET, TRA, LNK,
     BC(1), division F1). Pipelines within the bootstrap interval of each other are
     shown as ties (rank 1=). The winner is written to OUT/best_config.json:
-    `celldyn run --config OUT/best_config.json -o results` runs it.
+    `celldyn run --config OUT/best_config.json -o results` runs it. With --plane, one
+    z-plane of a z-stack is benchmarked in 2D; ground truth drawn on the whole stack is
+    cut to that plane, and the plane is part of the written configuration.
     """
-    from ..bench import bench, read_ground_truth
+    from dataclasses import replace
+
+    from ..bench import bench, ground_truth_plane, read_ground_truth
+    from ..movie import selected
     from ..errors import InputError
     from ..io import read_movie
     from ..io._atomic import atomic_path
@@ -105,9 +112,10 @@ def bench_command(movie: Path, gt_path: Path, output: Path, quick: bool,
     mov = read_movie(movie, axes=axes, spacing=pixel_size, frame_interval=frame_interval)
     if pixel_size is not None and len(pixel_size) == 1:
         mov = mov.with_metadata(spacing=pixel_size * mov.n_spatial)
-    if "C" in mov.axes:
-        mov = mov.channel(channel)
     gt = read_ground_truth(gt_path)
+    if plane is not None:
+        gt = ground_truth_plane(gt, mov.plane_index(plane))
+    mov, _ = selected(mov, channel=channel, plane=plane)
     result = bench(mov, gt, dark_objects=dark_objects, quick=quick, models=models,
                    deep=not no_deep, n_tracked=tracked, max_frames=max_frames, seed=seed,
                    progress=not no_progress)
@@ -117,7 +125,7 @@ def bench_command(movie: Path, gt_path: Path, output: Path, quick: bool,
     click.echo("")
     for note in result.notes:
         click.echo(f"  note: {note}")
-    c = result.best_config
+    c = result.best_config if plane is None else replace(result.best_config, plane=plane)
     inputs = {  # as celldyn run writes run.json's inputs, so --config replays it
         "movie": str(movie.resolve()), "labels_path": None, "axes": axes,
         "pixel_size": None if pixel_size is None else list(mov.spacing or pixel_size),
