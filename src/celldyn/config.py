@@ -184,8 +184,10 @@ class RunConfig:
         Split an object of our segmentation that is two cells drawn as one for a few
         frames (it absorbed two objects of the previous frame and separates again
         later; :mod:`celldyn.segment.temporal`), before tracking: such merges read as
-        false divisions. Not applied to ``--labels``, nor with `merges` (organelles
-        fuse and split for real).
+        false divisions. Likewise split, one frame before they part, two touching
+        sisters it drew as one object (their division is then found on time, not
+        late). Not applied to ``--labels``, nor with `merges` (organelles fuse and
+        split for real).
     min_daughter_frames : int
         A division whose daughter vanishes within this many frames (before the end of
         the movie) is undone: over-segmentation, not a division (see
@@ -263,8 +265,9 @@ class RunConfig:
         type=bool))
     split_merged: bool = field(default=True, metadata=cli_option(
         "--no-split-merged", "Keep objects our segmentation drew as one for a few frames "
-        "between two separate cells (by default they are split before tracking; never "
-        "with --labels or --merges).", type=bool, invert=True))
+        "between two separate cells, or as one until the frame two sisters part (by "
+        "default they are split before tracking; never with --labels or --merges).",
+        type=bool, invert=True))
     min_daughter_frames: int = field(default=3, metadata=cli_option(
         "--min-daughter-frames", "Undo a division whose daughter vanishes within this "
         "many frames (over-segmentation); 0 keeps every division.", type=int,

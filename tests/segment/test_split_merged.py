@@ -86,12 +86,11 @@ def test_a_custom_writer_gets_the_repaired_frames():
 # --- in the run -------------------------------------------------------------------
 
 
-def _split_merged_cases(tmp_path):
+def _split_merged_cases(tmp_path, labels):
     """(seg, objects, cache) as each path of pipeline.run hands them over."""
 
     from celldyn.io.run_folder import FrameCache
 
-    labels = two_cells()
     raw = (labels > 0).astype(np.float32)
     yield "memory", labels.copy(), None, None
     cache = FrameCache(tmp_path / "frames", "x")
@@ -100,25 +99,42 @@ def _split_merged_cases(tmp_path):
     yield "frame cache", cache.frames(labels.shape), None, None
     yield "client", labels.copy(), measure_objects(labels, raw), None
     chunked = FrameCache(tmp_path / "chunks", "y")
-    store = chunked.chunk_labels(labels.shape, chunks=(3, 20, 30))
+    store = chunked.chunk_labels(labels.shape, chunks=(3, *labels.shape[1:]))
     store[:] = labels
     yield "client + cache", store, measure_objects(labels, raw), chunked
 
 
-def test_every_path_of_the_run_repairs_and_measures_alike(tmp_path):
+def merged_and_joined():
+    """Two cells drawn as one in frames 3-4 above a rod whose sisters the segmenter
+    separates in frame 5 (both repairs apply)."""
+    movie = np.zeros((8, 34, 40), np.int32)
+    movie[:, :20, :30] = two_cells()
+    rod = dividing_rod(n_frames=8, parts_from=5)
+    movie[:, 21:33][rod > 0] = rod[rod > 0] + 2
+    return movie
+
+
+@pytest.mark.parametrize("make, said", [
+    (two_cells, ["two cells drawn as one split in 2 frames"]),
+    (merged_and_joined, ["two cells drawn as one split in 2 frames",
+                         "sisters drawn joined split a frame before they part in 1 frame"]),
+])
+def test_every_path_of_the_run_repairs_and_measures_alike(tmp_path, make, said):
     from celldyn.movie import Movie
     from celldyn.scale.plan import repair_merges
+    from celldyn.segment.temporal import split_joined_sisters
 
-    labels = two_cells()
+    labels = make()
     raw = (labels > 0).astype(np.float32)
     movie = Movie(raw, "TYX")
-    want = two_cells()
+    want = make()
     split_merged(want)
-    for name, seg, objects, cache in _split_merged_cases(tmp_path):
+    split_joined_sisters(want)
+    for name, seg, objects, cache in _split_merged_cases(tmp_path, labels):
         seg, objects, clause = repair_merges(seg, objects, movie, cache)
         got = np.stack([np.asarray(seg[t]) for t in range(len(labels))])
         assert np.array_equal(got, want), name
-        assert "split in 2 frames" in clause, name
+        assert all(x in clause for x in said), (name, clause)
         if objects is not None:
             fresh = measure_objects(want, raw)
             assert objects[list(fresh.columns)].equals(fresh), name
@@ -150,3 +166,78 @@ def test_the_run_does_not_read_a_merge_and_split_as_a_division(monkeypatch):
     assert n_div[1] == 0
     assert len(fixed.tracks) == 2  # two cells, one track each, through the merge
     assert "two cells drawn as one split in 2 frames" in fixed.segmentation
+
+
+def dividing_rod(n_frames=7, parts_from=4, rejoin=None):
+    """A rod growing to the right; the segmenter draws its two daughters (touching end
+    to end) as separate objects from frame `parts_from` on (until `rejoin`, if given)."""
+    movie = np.zeros((n_frames, 12, 40), np.int32)
+    for t in range(n_frames):
+        end = 16 + 2 * t
+        if parts_from <= t < (rejoin or n_frames):
+            mid = (4 + end) // 2
+            movie[t, 4:8, 4:mid], movie[t, 4:8, mid:end] = 1, 2
+        else:
+            movie[t, 4:8, 4:end] = 1
+    return movie
+
+
+def test_joined_sisters_are_split_one_frame_before_they_part():
+    from celldyn.segment.temporal import split_joined_sisters
+
+    movie = dividing_rod()
+    drawn = movie.copy()
+    assert split_joined_sisters(movie) == [3]
+    assert [len(np.unique(f[f > 0])) for f in movie] == [1, 1, 1, 2, 2, 2, 2]
+    assert np.array_equal(movie > 0, drawn > 0)          # only cut, never moved
+    # the cut follows the next frame's pieces: each half keeps its end of the rod
+    left, right = movie[3, 6, 5], movie[3, 6, movie[3, 6].nonzero()[0][-1]]
+    assert left != right and (movie[3] == left).sum() > 10 and (movie[3] == right).sum() > 10
+
+
+def test_a_cell_cut_in_two_for_one_frame_is_not_split_back():
+    from celldyn.segment.temporal import split_joined_sisters
+
+    movie = dividing_rod(parts_from=4, rejoin=5)          # pieces in frame 4 only
+    before = movie.copy()
+    assert split_joined_sisters(movie) == []
+    assert np.array_equal(movie, before)
+
+
+def test_separate_daughters_outside_the_mother_are_not_split_back():
+    """Nuclei: the daughters lie apart, not inside the mother's mask."""
+    from celldyn.segment.temporal import split_joined_sisters
+
+    movie = np.zeros((5, 30, 30), np.int32)
+    movie[:2, 12:18, 12:18] = 1
+    for t in range(2, 5):
+        movie[t, 12:18, 2:8], movie[t, 12:18, 22:28] = 1, 2
+    before = movie.copy()
+    assert split_joined_sisters(movie) == []
+    assert np.array_equal(movie, before)
+
+
+def test_the_run_finds_a_late_drawn_division_a_frame_earlier(monkeypatch):
+    from celldyn import pipeline
+    from celldyn.movie import Movie
+
+    labels = dividing_rod(n_frames=8, parts_from=4)
+    raw = (labels > 0).astype(np.float32) * 100
+
+    def fake_segment(seen, movie, how, config, client=None, semantic=None):
+        return labels.copy(), None, ""
+
+    monkeypatch.setattr(pipeline.plan, "segment", fake_segment)
+    movie = Movie(raw, "TYX")
+
+    def division_frame(result):
+        t = result.objects["t"].to_numpy()
+        out = np.bincount(result.edges[:, 0], minlength=len(t))
+        return sorted(t[out == 2].tolist())
+
+    kept = pipeline.run(movie, segmenter="classical", split_merged=False)
+    fixed = pipeline.run(movie, segmenter="classical")
+    assert division_frame(kept) == [3]
+    assert division_frame(fixed) == [2]
+    assert "sisters drawn joined split a frame before they part in 1 frame" in \
+        fixed.segmentation

@@ -27,7 +27,7 @@ import pandas as pd
 from ..config import RunConfig
 from ..measure import measure_objects
 from ..segment.api import segment_movie
-from ..segment.temporal import split_merged
+from ..segment.temporal import split_joined_sisters, split_merged
 from ..track import track_objects
 from ..track.api import default_search
 from .blocks import segment_blocks
@@ -116,23 +116,28 @@ def segment(seen: Any, raw: Any, how: dict[str, Any], config: RunConfig, *,
 
 def repair_merges(seg: Any, objects: Any, movie: Any, cache: Any = None, *,
                   on: bool = True) -> tuple[Any, Any, str]:
-    """Labels and objects after :func:`celldyn.segment.temporal.split_merged`, and the
-    summary's clause. In memory and in the frame cache the frames are repaired in
-    place (objects are measured afterwards); on a client the tasks measured them, so a
-    repaired copy is made (the cache's chunks stay as written, for ``--resume``) and
-    the changed frames are measured again. With `on` False, everything as given."""
+    """Labels and objects after :func:`celldyn.segment.temporal.split_merged` and then
+    :func:`~celldyn.segment.temporal.split_joined_sisters`, and the summary's clause.
+    In memory and in the frame cache the frames are repaired in place (objects are
+    measured afterwards); on a client the tasks measured them, so a repaired copy is
+    made (the cache's chunks stay as written, for ``--resume``) and the changed frames
+    are measured again. With `on` False, everything as given."""
     if not on:
         return seg, objects, ""
     if objects is None:
         cached = getattr(seg, "cache", None)
-        changed = split_merged(seg, write=cached.put if cached is not None else None)
+        write = cached.put if cached is not None else None
+        merged = split_merged(seg, write=write)
+        joined = split_joined_sisters(seg, write=write)
     else:
         if cache is not None:  # the chunk store stays as the tasks wrote it
             copy = cache.repaired_labels(seg.shape, chunks=seg.chunks)
             for t0 in range(0, seg.shape[0], seg.chunks[0]):
                 copy[t0:t0 + seg.chunks[0]] = seg[t0:t0 + seg.chunks[0]]
             seg = copy
-        changed = split_merged(seg)
+        merged = split_merged(seg)
+        joined = split_joined_sisters(seg)
+        changed = sorted(set(merged) | set(joined))
         if changed:
             fresh = []
             for t in changed:
@@ -141,10 +146,16 @@ def repair_merges(seg: Any, objects: Any, movie: Any, cache: Any = None, *,
                 fresh.append(table.assign(t=t))
             objects = (pd.concat([objects[~objects["t"].isin(changed)], *fresh])
                        .sort_values(["t", "label"]).reset_index(drop=True))
-    if not changed:
+
+    def frames(n: int) -> str:
+        return f"{n} frame{'s' if n != 1 else ''}"
+
+    said = ([f"two cells drawn as one split in {frames(len(merged))}"] if merged else []) + (
+        [f"sisters drawn joined split a frame before they part in {frames(len(joined))}"]
+        if joined else [])
+    if not said:
         return seg, objects, ""
-    return seg, objects, (f"two cells drawn as one split in {len(changed)} frame"
-                          f"{'s' if len(changed) != 1 else ''} (--no-split-merged keeps them)")
+    return seg, objects, "; ".join(said) + " (--no-split-merged keeps them)"
 
 
 def window_overlap(config: RunConfig) -> int:
