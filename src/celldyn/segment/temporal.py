@@ -75,6 +75,43 @@ def _largest_overlap(a: np.ndarray, b: np.ndarray) -> dict[int, int]:
     return dict(zip(la[last].tolist(), lb[last].tolist()))
 
 
+def _blobs_holding(others: np.ndarray, cur: np.ndarray, frac: float, size_ratio: float
+                   ) -> Iterator[tuple[int, np.ndarray]]:
+    """``(blob, parts)`` for each object of `cur` that holds two or more objects of the
+    neighbouring frame `others` (each with at least `frac` of its pixels inside it) and
+    is at least `size_ratio` times their summed size."""
+    other_area, cur_area = _areas(others), _areas(cur)
+    la, lb, n = _overlaps(others, cur)
+    inside = n >= frac * other_area[la]
+    for blob in np.unique(lb[inside]).tolist():
+        parts = la[inside & (lb == blob)]
+        if len(parts) >= 2 and cur_area[blob] >= size_ratio * other_area[parts].sum():
+            yield blob, parts
+
+
+def _cut(frame: np.ndarray, box: tuple[slice, ...], blob: int, seeds: np.ndarray,
+         parts: np.ndarray, next_id: int) -> int:
+    """Cut object `blob` of `frame` (in place, inside `box`) by the watershed of its
+    distance transform seeded with the pixels of `parts` (objects of the neighbouring
+    frame `seeds`) that lie inside it: the first part keeps `blob`, the others get ids
+    from `next_id` on. Return how many ids were used (0: nothing cut)."""
+    m = frame[box] == blob
+    markers = np.zeros(m.shape, np.int32)
+    for k, p in enumerate(parts.tolist(), 1):
+        markers[m & (seeds[box] == p)] = k
+    # padded: the distance transform counts only pixels as background
+    depth = ndi.distance_transform_edt(np.pad(m, 1))[(slice(1, -1),) * m.ndim]
+    cut = watershed(-depth, markers, mask=m)
+    if not (cut == 1).any():
+        return 0
+    view, used = frame[box], 0
+    for k in range(2, len(parts) + 1):
+        if (cut == k).any():
+            view[cut == k] = next_id + used
+            used += 1
+    return used
+
+
 def _separates(read: Callable[[int], np.ndarray], t: int, mask: np.ndarray, n_frames: int,
                frac: float, max_run: int) -> bool:
     """Whether the blob `mask` of frame `t`, followed by its largest overlap, has two or
@@ -110,17 +147,11 @@ def merged_splits(
     before2, before = np.asarray(read(0)), np.asarray(read(1))
     for t in range(2, n_frames):
         cur = np.array(read(t), copy=True)
-        prev_area, cur_area = _areas(before), _areas(cur)
-        la, lb, n = _overlaps(before, cur)
-        inside = n >= frac * prev_area[la]
         origin = _largest_overlap(before, before2)
         changed = False
         next_id = int(cur.max()) + 1
         boxes = None
-        for blob in np.unique(lb[inside]).tolist():
-            parts = la[inside & (lb == blob)]
-            if len(parts) < 2 or cur_area[blob] < size_ratio * prev_area[parts].sum():
-                continue
+        for blob, parts in _blobs_holding(before, cur, frac, size_ratio):
             if len({origin.get(int(p), -int(p)) for p in parts}) < len(parts):
                 continue  # the parts were one object two frames back: fragments
             mask = cur == blob
@@ -128,20 +159,9 @@ def merged_splits(
                 continue
             if boxes is None:
                 boxes = ndi.find_objects(cur)
-            box = boxes[blob - 1]
-            m = cur[box] == blob
-            markers = np.zeros(m.shape, np.int32)
-            for k, p in enumerate(parts.tolist(), 1):
-                markers[m & (before[box] == p)] = k
-            # padded: the distance transform counts only pixels as background
-            depth = ndi.distance_transform_edt(np.pad(m, 1))[(slice(1, -1),) * m.ndim]
-            cut = watershed(-depth, markers, mask=m)
-            view = cur[box]
-            for k in range(2, len(parts) + 1):
-                if (cut == k).any():
-                    view[cut == k] = next_id
-                    next_id += 1
-                    changed = True
+            added = _cut(cur, boxes[blob - 1], blob, before, parts, next_id)
+            next_id += added
+            changed = changed or added > 0
         if changed:
             yield t, cur
         before2, before = before, cur
@@ -174,15 +194,7 @@ def split_merged(labels: Any, *, write: Callable[[int, np.ndarray], None] | None
     >>> [len(np.unique(f)) - 1 for f in movie]
     [2, 2, 2, 2, 2]
     """
-    def read(t: int) -> np.ndarray:
-        return np.asarray(labels[t])
-
-    store = write or labels.__setitem__
-    changed = []
-    for t, frame in merged_splits(read, int(labels.shape[0]), **rule):
-        store(t, frame)
-        changed.append(t)
-    return changed
+    return _repair(merged_splits, labels, write, rule)
 
 
 def joined_sister_splits(
@@ -202,33 +214,21 @@ def joined_sister_splits(
     for t in range(n_frames - 2):
         cur = np.array(read(t), copy=True)
         nxt, after = np.asarray(read(t + 1)), np.asarray(read(t + 2))
-        cur_area, nxt_area = _areas(cur), _areas(nxt)
-        la, lb, n = _overlaps(nxt, cur)         # pieces of t + 1, blobs of t
-        inside = n >= frac * nxt_area[la]
         onward = _largest_overlap(nxt, after)
         changed = False
         next_id = int(cur.max()) + 1
         boxes = None
-        for blob in np.unique(lb[inside]).tolist():
-            parts = la[inside & (lb == blob)]
-            if len(parts) != 2 or cur_area[blob] < size_ratio * nxt_area[parts].sum():
+        for blob, parts in _blobs_holding(nxt, cur, frac, size_ratio):
+            if len(parts) != 2:
                 continue
             ahead = [onward.get(int(p)) for p in parts]
             if None in ahead or ahead[0] == ahead[1]:
                 continue   # a piece vanishes, or they are one object again: fragments
             if boxes is None:
                 boxes = ndi.find_objects(cur)
-            box = boxes[blob - 1]
-            m = cur[box] == blob
-            markers = np.zeros(m.shape, np.int32)
-            for k, p in enumerate(parts.tolist(), 1):
-                markers[m & (nxt[box] == p)] = k
-            depth = ndi.distance_transform_edt(np.pad(m, 1))[(slice(1, -1),) * m.ndim]
-            cut = watershed(-depth, markers, mask=m)
-            if (cut == 1).any() and (cut == 2).any():
-                cur[box][cut == 2] = next_id
-                next_id += 1
-                changed = True
+            added = _cut(cur, boxes[blob - 1], blob, nxt, parts, next_id)
+            next_id += added
+            changed = changed or added > 0
         if changed:
             yield t, cur
 
@@ -267,13 +267,20 @@ def split_joined_sisters(labels: Any, *,
     >>> [len(np.unique(f)) - 1 for f in movie]
     [1, 2, 2, 2]
     """
+    # frame t is judged before frame t + 1 is and never read again: stored at once
+    return _repair(joined_sister_splits, labels, write, rule)
+
+
+def _repair(rule_frames: Callable[..., Iterator[tuple[int, np.ndarray]]], labels: Any,
+            write: Callable[[int, np.ndarray], None] | None, rule: dict) -> list[int]:
+    """Store every frame `rule_frames` repairs as it comes (``labels[t] = frame`` or
+    `write`); return the frames changed."""
     def read(t: int) -> np.ndarray:
         return np.asarray(labels[t])
 
     store = write or labels.__setitem__
     changed = []
-    # frame t is judged before frame t + 1 is and never read again: store it at once
-    for t, frame in joined_sister_splits(read, int(labels.shape[0]), **rule):
+    for t, frame in rule_frames(read, int(labels.shape[0]), **rule):
         store(t, frame)
         changed.append(t)
     return changed
