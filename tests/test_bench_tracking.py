@@ -193,3 +193,21 @@ def test_trackastra_training_sentence_reports_the_kept_epoch(bench, tmp_path, mo
     text = bench.trackastra_training()
     assert "epoch 1 kept (validation loss 0.1000" in text and "3 epochs x 50" in text
     assert "10 CPU-minutes" in text
+
+
+def test_own_segmentation_is_repaired_per_frame_rate(bench):
+    """Own segmentation at every k-th frame gets the run's repairs on that movie: a rod
+    drawn whole until frame 4 is split one frame earlier, on a copy."""
+    movie = np.zeros((6, 8, 30), np.int32)
+    for t in range(6):
+        end = 12 + 2 * t
+        if t >= 4:
+            movie[t, 2:6, 2:(2 + end) // 2], movie[t, 2:6, (2 + end) // 2:end] = 1, 2
+        else:
+            movie[t, 2:6, 2:end] = 1
+    out = bench.repaired(movie)
+    assert [len(np.unique(f[f > 0])) for f in out] == [1, 1, 1, 2, 2, 2]
+    assert [len(np.unique(f[f > 0])) for f in movie] == [1, 1, 1, 1, 2, 2]   # untouched
+    # every 2nd frame: frames 0, 2, 4 -> the rod of frame 2 (kept frame 1) holds the two
+    # pieces of frame 4, but nothing follows them to show they stay apart: not split
+    assert [len(np.unique(f[f > 0])) for f in bench.repaired(movie[::2])] == [1, 1, 2]
