@@ -118,6 +118,9 @@ def test_ground_truth_cut_to_a_plane_rebuilds_the_track_table():
     np.testing.assert_array_equal(cut.seg[0], tra[0, 1])     # (Z, Y, X) -> the plane
     np.testing.assert_array_equal(cut.seg[3], tra[3, 1])     # already 2D: as it was
     assert any("z-plane 1" in n for n in cut.notes)
+    # a plane the ground truth does not have is a one-line user error, not an IndexError
+    with pytest.raises(InputError, match="no plane 3"):
+        ground_truth_plane(GroundTruth(tra, table, seg), 3)
     # the cut table is consistent CTC: every part's marker is there from begin to end
     for r in cut.table.itertuples(index=False):
         for t in range(r.begin, r.end + 1):

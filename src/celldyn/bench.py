@@ -101,20 +101,22 @@ def ground_truth_plane(gt: GroundTruth, index: int) -> GroundTruth:
     CTC way of writing a gap). Say so in the notes.
     """
     tra, table, notes = gt.tra, gt.table, list(gt.notes)
-    cut = False
+    stacks = [np.shape(m)[0] for m in gt.seg.values() if np.ndim(m) == 3]
     if tra is not None and tra.ndim == 4:
+        stacks.append(tra.shape[1])
+    if any(index >= n for n in stacks):
+        raise InputError(f"the ground truth is drawn on {min(stacks)} z-planes, so it has "
+                         f"no plane {index}; pass ground truth of this stack, or drawn on "
+                         "the plane itself")
+    if tra is not None and tra.ndim == 4:
+        n_before = int(table["label"].nunique())
         tra, table = _ctc_plane(tra[:, index], table)
-        n_before = int(gt.table["label"].nunique()) if gt.table is not None else 0
         notes.append(f"TRA markers cut to z-plane {index}: {int(table['label'].nunique())} "
                      f"track part(s) from {n_before} tracks of the stack meet it (a track "
                      "that leaves the plane and returns continues as a new track)")
-        cut = True
-    seg = {}
-    for t, mask in gt.seg.items():
-        mask = np.asarray(mask)
-        seg[t] = mask[index] if mask.ndim == 3 else mask
-        cut = cut or mask.ndim == 3
-    if cut and gt.seg and any(np.ndim(m) == 3 for m in gt.seg.values()):
+    seg = {t: (np.asarray(m)[index] if np.ndim(m) == 3 else np.asarray(m))
+           for t, m in gt.seg.items()}
+    if any(np.ndim(m) == 3 for m in gt.seg.values()):
         notes.append(f"SEG masks cut to z-plane {index}")
     return GroundTruth(tra, table, seg, notes, set(gt.partial_seg))
 
