@@ -79,13 +79,32 @@ def rows_for(data: Path, name: str, part: str) -> list[dict]:
             if key != "off":
                 row[f"flow {key}"] = ("image" if "image flow on" in note else
                                       "neighbours" if "local flow on" in note else "off")
+            if key == "shipped":
+                shipped_edges = edges
+        if row["flow shipped"] == "image":
+            # the image flow at scikit-image's default 5 TV-L1 warps (shipped: 3)
+            from celldyn.track import flow as flow_module
+
+            warps, flow_module.IMAGE_FLOW_WARPS = flow_module.IMAGE_FLOW_WARPS, 5
+            try:
+                t0 = time.perf_counter()
+                edges, _ = _track(objects, labels, None, frames_k)
+                row["seconds 5 warps"] = round(time.perf_counter() - t0, 2)
+            finally:
+                flow_module.IMAGE_FLOW_WARPS = warps
+            s = score(objects, edges, labels, gt_labels, gt_table)
+            row.update({"TRA 5 warps": round(s["TRA"], 4),
+                        "BC(1) 5 warps": round(s["BC(1)"], 3),
+                        "same links as 5 warps": bool(
+                            np.array_equal(np.unique(edges, axis=0),
+                                           np.unique(shipped_edges, axis=0)))})
         out.append(row)
         print(json.dumps(row), flush=True)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    from celldyn.track.flow import FLOW_COHERENCE, MOTION_RATIO, TOUCHING
+    from celldyn.track.flow import FLOW_COHERENCE, IMAGE_FLOW_WARPS, MOTION_RATIO, TOUCHING
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=HERE.parents[1] / "shared" / "data")
@@ -102,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
             "flow shipped", "TRA off", "TRA neighbours", "TRA shipped", "BC(1) off",
             "BC(1) neighbours", "BC(1) shipped", "div F1 shipped", "seconds shipped"]
     table = markdown_table(rows, cols)
+    warp_rows = [r for r in rows if "seconds 5 warps" in r]
+    warp_table = markdown_table(warp_rows, [
+        "set", "part", "step", "TRA 5 warps", "TRA shipped", "BC(1) 5 warps",
+        "BC(1) shipped", "same links as 5 warps", "seconds 5 warps", "seconds shipped"]
+        ) if warp_rows else "(no part opens the image flow's gate)"
     print(table)
     train = [r for r in rows if r["part"] == "training"]
     on = sorted({f"{r['set']} x{r['step']}" for r in train if r["flow neighbours"] != "off"})
@@ -167,11 +191,20 @@ equivalent diameter at most TOUCHING = {TOUCHING} ('touch' column; training part
 fixed and before the touching condition was added (their rows were seen then); the
 condition changes no test row (the only test part whose step reaches 0.25 of the
 spacing is the colony's, where cells touch: 0.66). Where the image flow runs: {", ".join(image) or "none"}.
-It costs about 0.7 s per megapixel-frame on one core (the 'seconds shipped' column, E.
-coli 1305 x 1009 px frames), only on movies whose gate opens. Even the true flow (the
+Its cost is the 'seconds shipped' column (E. coli 1305 x 1009 px frames; about 0.7 s
+per megapixel-frame on one core with 5 warps), only on movies whose gate opens. Even the true flow (the
 ground truth's own steps, a check on the training part only) leaves the colony's x4
 divisions at BC(1) 0.69: at that frame rate neighbouring sisters interleave, which a
 flow cannot undo.
+
+TV-L1 warps (2026-12-06): the image flow runs IMAGE_FLOW_WARPS = {IMAGE_FLOW_WARPS} warps per
+pyramid level instead of scikit-image's 5. Chosen on the colony's training frames with
+a scratch comparison (3 warps: the same links as 5 at x1 / x2 / x4 in about two thirds
+of the time; 2 warps with 5 iterations, or frames shrunk 6 or 8 times instead of 4,
+each lost one to three divisions at x4); the rows below replay 5 warps wherever the
+image flow runs, test parts included (scored after the choice):
+
+{warp_table}
 
 {table}
 """

@@ -28,7 +28,7 @@ first pass's links are too often wrong for their neighbours' steps to show the f
 The images still show it: :func:`image_flow` measures each object's step as the median,
 over its mask, of the TV-L1 optical flow between its frame and the next
 (:func:`skimage.registration.optical_flow_tvl1`, computed at a quarter of the
-resolution: the flow of a colony is smooth; about 0.45 s per megapixel-frame on one
+resolution: the flow of a colony is smooth; about 0.3 s per megapixel-frame on one
 core, E. coli colony frames of 1.3 MP). With the movie and its label images at hand,
 motion that large and touching cells, :func:`celldyn.track.track_objects` relinks with
 that flow instead. Otherwise nothing changes: on every other training set (steps
@@ -90,6 +90,11 @@ diameter: the image flow's second condition."""
 IMAGE_FLOW_DOWNSCALE = 4
 """The optical flow is computed on frames shrunk this many times (at most; a frame keeps
 at least 64 pixels a side)."""
+IMAGE_FLOW_WARPS = 3
+"""TV-L1 warps per pyramid level (scikit-image's default is 5). On the E. coli colony's
+training frames (GT masks, every 1st / 2nd / 4th frame) 3 warps gave the same links as 5
+in two thirds of the time; 2 warps with 5 iterations, or frames shrunk 6 or 8 times,
+lost divisions at every 4th frame (benchmarks/RESULTS.md, 'Tracking: local flow')."""
 
 
 def _one_frame_steps(objects: pd.DataFrame, edges: NDArray[np.int64],
@@ -230,7 +235,8 @@ def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
         if down > 1:
             a = rescale(a, 1 / down, anti_aliasing=True)
             b = rescale(b, 1 / down, anti_aliasing=True)
-        field = optical_flow_tvl1(a, b)      # (ndim, ...): b(x + field(x)) ~ a(x)
+        # (ndim, ...): b(x + field(x)) ~ a(x)
+        field = optical_flow_tvl1(a, b, num_warp=IMAGE_FLOW_WARPS)
         rows = groups[f]
         # the shrunk flow is interpolated at the objects' pixels only (bilinear, at the
         # points skimage's resize(order=1) samples) and their median taken per label,
