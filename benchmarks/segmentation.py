@@ -1152,6 +1152,21 @@ def run_fine_tune_only(quick: bool = False, model: str = "nuclei2d") -> int:
     return _rewrite_with(res, rows, sets, out, quick)
 
 
+def _probe_cap(cfg: dict) -> str:
+    """The card's words for a model's ``probe_max_input`` (none: empty)."""
+    cap, floor = cfg.get("probe_max_input"), cfg.get("probe_min_input")
+    out = f", cut at the higher zooms so that the network sees at most {cap} px a side" \
+        if cap else ""
+    if floor:
+        out += (f", grown at the lower ones so that it sees at least {floor} px (run only "
+                f"where the frame gives it {floor // 2} px)")
+    if cfg.get("probe_lone_min_objects"):
+        lo, hi = cfg.get("probe_core_zooms", (0, 0))
+        out += (f"; a zoom outside {lo}-{hi} is the size by itself only where it found at "
+                f"least {cfg['probe_lone_min_objects']} objects")
+    return out
+
+
 def _closest_probe(seg, frame, zooms=(0.25, 0.5, 1.0, 2.0), crop=384) -> float | None:
     """The scale probe used until 2026-12-02, for comparison: the zoom whose objects
     come closest (in log ratio) to the working diameter wins."""
@@ -2345,6 +2360,32 @@ guard, gave the same probe sizes and scores (1.000 and 0.400), and yeast's test 
 (117 px wide), scored once after the change, is unchanged (0.565). The peer counts below
 include the mother machine's row, which is not held out.
 
+Probe range (2026-12-06, session 25; generalist2d's config.json, `probe_crop` and
+`probe_low_zoom_ok` in celldyn.segment.deep.registry): zoomed by 1/4 to 2, the probe
+could not bring objects under about 15 px or over about 120 px to the network's working
+size; the DSB2018 *validation* part showed small fluorescent nuclei (8-10 px) probed at
+77-99 px (AP@0.5 0 on those images), and training images of DIC HeLa scaled to cells of
+180-270 px were probed at 54-141 px (a scratch check). Zooms 2.83 and 4 (the network seeing at most 768
+px a side, zoom 2 included: the probe takes 1.7-1.9 s on a 1024 px frame, nuclei2d's
+7-zoom probe 1.2-1.3 s in the same run, 'Segmentation speed') and 1/8 and 1/5.7 (on
+a crop grown so that it sees at least 128 px, run only where the frame gives it 64 px;
+one such outer zoom alone may be the plateau only where it found at least 8 objects, as
+the zoom-4 pass alone cut two empty yeast validation traps into specks) were chosen on
+training and validation rows ('Segmentation: object size probe': median
+size error over sets 0.125 -> 0.092 and share off by more than 2x 0.14 -> 0.06 on
+training rows; DSB2018 validation AP@0.5 0.609 -> 0.646 over its 52 images, though two
+single validation images of a few cells dropped, yeast 1.0 -> 0.6 and the DAPI colony
+0.642 -> 0.612). Test parts, scored once after (their objects are all 13-95 px, inside
+the old range, so they show the cost on ordinary sizes, not the range added): stardist
+0.817 -> 0.862, DSB2018 0.651 -> 0.657, PSC 0.636 -> 0.637, HeLa 0.985 -> 0.969, DIC
+0.516 -> 0.500, DAPI colony 0.884 -> 0.871; GOWT1-02, SIM+, E. coli, yeast and the
+mother machine unchanged (yeast's row is not held out: the 8-object guard first applied
+to every zoom and dropped it to 0.214, then was narrowed to the outer zooms). The
+generalist rows above were re-run for the sets whose probe moved; the leave-one-set-out
+models keep the 7 zooms of their own config. On this section's validation subsample
+the change lowers generalist2d's mean (next paragraph: 0.735 -> 0.695), from the two
+single images above (yeast: 4 cells).
+
 {_default_model_text(res)}
 
 Outcome with run 1 (AGREEMENT = 0.9, chosen on the validation sweep above). The
@@ -2560,7 +2601,7 @@ on validation parts). Needs `celldyn[deep]` (torch). Nothing is downloaded.
 | files | `weights.pt` (PyTorch state_dict, {size:.2f} MB, `weights_only=True`), `config.json`, `thresholds.json` |
 | sha256 | `{sha}` (pinned in `celldyn/segment/deep/registry.py`) |
 | model | 2D U-Net, 3 poolings, 16-128 channels, batch norm, 0.48 M parameters (the `nuclei2d` architecture, initialised from its weights); heads: background/interior/boundary softmax + per-object normalised distance; marker watershed (`celldyn.segment.deep.heads.postprocess`, whose docstring says why this representation) |
-| input | one 2D frame (YX), any size and dtype, raw polarity (dark phase-contrast bacteria and bright nuclei alike: do not invert); normalised to its 1st-99.8th percentiles; rescaled so objects are about 30 px across; object size from the scale probe (zooms {cfg.get('probe_zooms')} on a {cfg.get('probe_crop')} px central crop) |
+| input | one 2D frame (YX), any size and dtype, raw polarity (dark phase-contrast bacteria and bright nuclei alike: do not invert); normalised to its 1st-99.8th percentiles; rescaled so objects are about 30 px across; object size from the scale probe (zooms {cfg.get('probe_zooms')} on a {cfg.get('probe_crop')} px central crop{_probe_cap(cfg)}) |
 | thresholds | {th} (tuned on the validation parts only) |
 | authors / licence | celldyn contributors; weights under the project licence; training data under their own terms (../shared/data/README.md: CTC terms of use, CC0, MIT, non-commercial for the CTC sets) |
 
@@ -2601,8 +2642,10 @@ size from the scale probe; best classical variant chosen on validation.
   `celldyn run MOVIE --segmenter deep --model generalist2d --param
   'thresholds={{"min_size": 16}}'`.
 - The scale probe is the weak point: one typical object size per movie (per image for
-  stills) from a 512 px central crop; where it misjudges the size, output is poor.
-  Give the size (`--param diameter=N`) when you know it.
+  stills) from a central crop (512 px; smaller at its highest zooms, larger at its
+  lowest); it reaches objects of about 8 to 240 px across (since 2026-12-06; before,
+  about 15 to 120 px); where it misjudges the size, output is poor. Give the size
+  (`--param diameter=N`) when you know it.
 - Little data for bacteria and whole cells (5 DIC frames, one PSC frame, E. coli cells
   only in late frames outside the demo crop). Fine-tune on your own annotations
   (`celldyn train segment --init generalist2d`, or `celldyn annotate-next`).

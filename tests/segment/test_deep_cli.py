@@ -68,6 +68,21 @@ def test_train_segment_cli(folders):
     assert "fine-tuned" in (folders / "ft" / "CARD.md").read_text()
 
 
+def test_fine_tuned_model_sizes_objects_as_its_initialisation(folders):
+    # the generalist's scale probe (zooms 1/8 to 4, crop bounds) passes to a model
+    # fine-tuned from it; a model trained from scratch on pairs keeps the default probe
+    from celldyn.segment.deep import load_segmenter
+
+    torch.set_num_threads(2)
+    out = folders / "ft_generalist"
+    r = CliRunner().invoke(main, _args(folders, out, "--init", "generalist2d", "--epochs", "1"))
+    assert r.exit_code == 0, r.output
+    cfg = json.loads((out / "config.json").read_text())
+    init = load_segmenter("generalist2d").config
+    for key in ("probe_zooms", "probe_crop", "probe_max_input", "probe_min_input"):
+        assert cfg[key] == init[key], key
+
+
 def test_train_segment_noise_from_movie(folders, tmp_path):
     """--noise-from: the movie's noise model, in normalised units, is the noise
     augmentation recorded in the model folder."""

@@ -105,3 +105,62 @@ def test_probe_skips_zooms_the_frame_is_too_narrow_for(monkeypatch):
     assert d is not None and d < 47
     # a wide frame is probed at every zoom
     assert all(probe_zooms_for((512, 512), zooms, seg.target_diameter))
+
+
+@pytest.mark.parametrize("radius, shape, n", [(5.0, (256, 256), 40), (90.0, (1200, 1200), 8)])
+def test_generalist_probe_finds_small_and_large_objects(radius, shape, n):
+    # nuclei about 11 px across: zoomed by at most 2 the network saw them at 22 px, under
+    # its working size (30 px), and the probe answered ~86 px (merged clusters at the low
+    # zooms); objects about 200 px across: zoomed by at least 1/4 the network saw 50 px
+    # pieces and the probe answered ~12 px. Zooms 2.83 and 4, and 1/8 and 1/5.7 on a
+    # wider crop, bring both to the working size.
+    torch.set_num_threads(2)
+    sim = simulate_movie(ndim=2, n_frames=1, n_objects=n, shape=shape,
+                         radius=(radius, 1.2 * radius), rng=0)
+    lab = np.asarray(sim.labels[0])
+    areas = np.bincount(lab.ravel())[1:]
+    truth = np.sqrt(4 * np.median(areas[areas > 0]) / np.pi)
+    seg = load_segmenter("generalist2d")
+    d = seg.estimate_diameter(np.asarray(sim.movie.data[0]))
+    assert d is not None and abs(np.log(d / truth)) < np.log(1.25)
+
+
+def test_probe_crop_follows_the_zoom(monkeypatch):
+    seg = load_segmenter("generalist2d")
+    seen: list[tuple[float, tuple[int, ...]]] = []
+
+    def fake(sub, diameter, tile=None):
+        seen.append((30.0 / diameter, sub.shape))
+        return np.zeros(sub.shape, np.int32)
+
+    monkeypatch.setattr(seg, "segment", fake)
+    assert seg.estimate_diameter(np.zeros((3000, 2500), np.float32)) is None
+    cap, floor = seg.config["probe_max_input"], seg.config["probe_min_input"]
+    crop = seg.config["probe_crop"]
+    for zoom, shape in seen:
+        # the network sees at most probe_max_input and at least probe_min_input px a
+        # side (within a pixel of rounding) ...
+        assert floor - zoom <= max(shape) * zoom <= cap + zoom
+        # ... and the zooms between keep the whole crop
+        if floor <= zoom * crop <= cap:
+            assert shape == (crop, crop)
+    zooms = sorted(z for z, _ in seen)
+    assert zooms == pytest.approx(sorted(seg.config["probe_zooms"]))
+    assert min(zooms) * crop < floor and max(zooms) * crop > cap   # both bounds used
+
+
+def test_low_zooms_skip_small_frames(monkeypatch):
+    # zoomed by 1/8 a 256 px frame is 32 px: a few merged blobs, not a size
+    seg = load_segmenter("generalist2d")
+    seen: list[float] = []
+
+    def fake(sub, diameter, tile=None):
+        seen.append(30.0 / diameter)
+        return np.zeros(sub.shape, np.int32)
+
+    monkeypatch.setattr(seg, "segment", fake)
+    seg.estimate_diameter(np.zeros((256, 320), np.float32))
+    assert min(seen) == pytest.approx(0.25)
+    seen.clear()
+    seg.estimate_diameter(np.zeros((600, 600), np.float32))
+    assert min(seen) == pytest.approx(0.125)

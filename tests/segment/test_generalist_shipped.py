@@ -15,7 +15,8 @@ def test_generalist_is_shipped_and_pinned():
     assert "generalist2d" in SHIPPED
     seg = load_segmenter("generalist2d")
     assert seg.ndim == 2 and seg.config["sha256"] == SHIPPED["generalist2d"]["sha256"]
-    assert min(seg.config["probe_zooms"]) == 0.25 and max(seg.config["probe_zooms"]) == 2.0
+    assert min(seg.config["probe_zooms"]) == 0.125 and max(seg.config["probe_zooms"]) == 4.0
+    assert seg.config["probe_min_input"] < seg.config["probe_max_input"]
 
 
 def test_generalist_segments_the_stardist_test_half():

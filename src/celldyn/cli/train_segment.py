@@ -340,11 +340,13 @@ def _train_from_splits(splits: Path, data: Path | None, exclude: tuple[str, ...]
     sets = sorted({s.name.split(":")[0] for s in train_s})
     meta: dict[str, Any] = {
         "name": out.name, "version": 1, "axes": "YX",
-        # the scale probe: half-octave zooms 1/4..2 (bacteria and small nuclei need
-        # zoom 2; HeLa cells 1/4) on a 512 px central crop (a 256 px crop often held no
-        # object or only a few, and the probe then measured texture: RESULTS.md)
-        "probe_zooms": [round(2.0 ** (k / 2), 4) for k in range(-4, 3)],
-        "probe_crop": 512,
+        # the scale probe: half-octave zooms 1/8..4 (objects of about 8 to 240 px) on a
+        # 512 px central crop (a 256 px crop often held no object or only a few, and the
+        # probe then measured texture), cut or grown so that the network sees 128 to
+        # 768 px a side (benchmarks/RESULTS.md, 'Segmentation: object size probe')
+        "probe_zooms": [round(2.0 ** (k / 2), 4) for k in range(-6, 5)],
+        "probe_crop": 512, "probe_max_input": 768, "probe_min_input": 128,
+        "probe_lone_min_objects": 8, "probe_core_zooms": [0.25, 2.0],
         "normalization": {"method": "percentile", "low": 1.0, "high": 99.8},
         "target_diameter": target,
         "architecture_text": f"2D, base {base}, depth {depth}",

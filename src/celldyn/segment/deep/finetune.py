@@ -117,7 +117,7 @@ def train_on_pairs(pairs: Sequence[tuple[str, Any, Any]], out: str | Path, *,
     if diameter is None:
         per_slice = areas / (pairs[0][2].shape[0] if ndim == 3 else 1)
         diameter = float(np.sqrt(4 * np.median(per_slice) / np.pi))
-    thresholds, init_state, target = None, None, 30.0
+    thresholds, init_state, target, probe = None, None, 30.0, {}
     if init is not None:
         base_model = load_segmenter(init)
         if base_model.ndim != ndim:
@@ -126,6 +126,9 @@ def train_on_pairs(pairs: Sequence[tuple[str, Any, Any]], out: str | Path, *,
         thresholds = dict(base_model.thresholds)
         target = base_model.target_diameter
         base, depth = base_model.net.base, base_model.net.depth
+        # the fine-tuned model sizes objects as its initialisation does (e.g. the
+        # generalist's zooms 1/8 to 4)
+        probe = {k: v for k, v in base_model.config.items() if k.startswith("probe_")}
     zoom = target / diameter
     n_val = round(len(pairs) * val_fraction) if len(pairs) > 1 else 0
     if len(pairs) > 1 and val_fraction > 0:
@@ -162,6 +165,7 @@ def train_on_pairs(pairs: Sequence[tuple[str, Any, Any]], out: str | Path, *,
         "target_diameter": target,
         "architecture_text": f"{ndim}D, base {base}, depth {depth}",
         **({"polarity": polarity} if polarity else {}),
+        **probe,
         "training": {"command": command, "images": str(images), "masks": str(masks),
                      "init": None if init is None else str(init), "seed": seed,
                      "epochs": epochs,

@@ -34,7 +34,7 @@ from .inference import segment_image
 from .unet import UNet, build_unet
 
 __all__ = ["SHIPPED", "DeepSegmenter", "card_summary", "load_segmenter", "model_folder",
-           "probe_zooms_for",
+           "probe_alone", "probe_crop", "probe_low_zoom_ok", "probe_zooms_for",
            "save_segmenter", "segment_movie_deep"]
 
 SHIPPED: dict[str, dict[str, str]] = {
@@ -201,8 +201,16 @@ class DeepSegmenter:
         the network cannot see one object of its working size across it, and what it
         returns there is not a size (a 47 px mother-machine trench zoomed by 1/4 is 12
         px wide and gave "objects of 105 px"). Returns None when nothing is found.
+        A model's ``probe_lone_min_objects`` lets a single zoom outside its
+        ``probe_core_zooms`` (the range probed before 2026-12-06, 1/4 to 2) be the
+        plateau by itself only where it found at least that many objects
+        (:func:`probe_alone`; an empty yeast trap: zoom 4 alone found 1 to 5 specks of
+        texture, 4-6 px, and the whole image was then cut into them).
         `zooms` default: the model's ``probe_zooms`` and ``probe_crop`` (config.json),
-        else :data:`PROBE_ZOOMS` and `crop`.
+        else :data:`PROBE_ZOOMS` and `crop`. A model's ``probe_max_input`` and
+        ``probe_min_input`` bound the side of what the network sees
+        (:func:`probe_crop`): zooms above ``probe_max_input / crop`` probe a smaller
+        central crop, zooms below ``probe_min_input / crop`` a larger one.
         """
         if zooms is None:
             zooms = tuple(float(z) for z in self.config.get("probe_zooms", PROBE_ZOOMS))
@@ -210,23 +218,91 @@ class DeepSegmenter:
         arr = np.asarray(frame)
         if arr.ndim != 2:
             return None
-        ny, nx = arr.shape
-        cy, cx = max(0, (ny - crop) // 2), max(0, (nx - crop) // 2)
-        sub = arr[cy:cy + crop, cx:cx + crop]
         zooms = sorted(zooms)
-        usable = probe_zooms_for(sub.shape, zooms, self.target_diameter)
+        max_input = self.config.get("probe_max_input")
+        min_input = self.config.get("probe_min_input")
+        lone = self.config.get("probe_lone_min_objects")
+        core = self.config.get("probe_core_zooms", (0.0, float("inf")))
         found: list[float] = []
-        for z, ok in zip(zooms, usable, strict=True):
-            if not ok:
+        counts: list[int] = []
+        for z in zooms:
+            sub = probe_crop(arr, crop, z, max_input, min_input)
+            if not (probe_zooms_for(sub.shape, [z], self.target_diameter)[0]
+                    and probe_low_zoom_ok(sub.shape, z, crop, min_input)):
                 found.append(float("nan"))
+                counts.append(0)
                 continue
             labels = self.segment(sub, diameter=self.target_diameter / z, tile=tile)
             areas = np.bincount(labels.ravel())[1:]
             areas = areas[areas > 0]
             found.append(float(np.sqrt(4 * np.median(areas) / np.pi)) if areas.size
                          else float("nan"))
+            counts.append(int(areas.size))
         return _plateau(np.asarray(found), tolerance,
-                        seen=np.asarray(zooms) / self.target_diameter)
+                        seen=np.asarray(zooms) / self.target_diameter,
+                        alone=None if lone is None else probe_alone(zooms, counts, core,
+                                                                     int(lone)))
+
+
+def probe_crop(frame: np.ndarray, crop: int, zoom: float,
+               max_input: float | None = None,
+               min_input: float | None = None) -> np.ndarray:
+    """The central square of `frame` that the scale probe segments at `zoom`: at most
+    `crop` pixels a side, except that with `max_input` its side is at most
+    ``max_input / zoom`` (the network never sees more than `max_input` px a side: the
+    high zooms that find small objects stay cheap, and small objects are many in a
+    smaller crop) and with `min_input` at least ``min_input / zoom`` (the low zooms that
+    find large objects see a wider field, so that more than a few whole objects fit).
+
+    >>> probe_crop(np.zeros((900, 300)), 512, 4.0, 1024).shape
+    (256, 256)
+    >>> probe_crop(np.zeros((900, 300)), 512, 1.0, 1024, 128).shape
+    (512, 300)
+    >>> probe_crop(np.zeros((2000, 2000)), 512, 0.125, 1024, 128).shape
+    (1024, 1024)
+    """
+    side = int(crop)
+    if max_input:
+        side = min(side, int(np.ceil(float(max_input) / float(zoom))))
+    if min_input:
+        side = max(side, int(np.ceil(float(min_input) / float(zoom))))
+    ny, nx = frame.shape[-2:]
+    cy, cx = max(0, (ny - side) // 2), max(0, (nx - side) // 2)
+    return frame[..., cy:cy + side, cx:cx + side]
+
+
+def probe_alone(zooms: Sequence[float], counts: Sequence[int],
+                core: Sequence[float], lone_min: int) -> np.ndarray:
+    """Per zoom, whether its size may be the probe's plateau by itself: inside the core
+    zooms always (as before the outer zooms were added), outside them only where it
+    found at least `lone_min` objects (specks of texture at a high zoom on an empty
+    frame are few; small objects are many).
+
+    >>> probe_alone([0.25, 1.0, 4.0, 4.0], [1, 1, 3, 40], (0.25, 2.0), 8).tolist()
+    [True, True, False, True]
+    """
+    z = np.asarray(zooms, float)
+    inside = (z >= float(core[0]) - 1e-9) & (z <= float(core[1]) + 1e-9)
+    return inside | (np.asarray(counts) >= int(lone_min))
+
+
+def probe_low_zoom_ok(shape: tuple[int, ...], zoom: float, crop: int,
+                      min_input: float | None) -> bool:
+    """Whether a low zoom, one whose crop `probe_crop` grows to give the network
+    `min_input` px, gets at least half of that from a frame whose probed crop has
+    `shape`. Zoomed out that far on a small frame, the network sees a few dozen pixels
+    and returns clusters merged into blobs whose size agrees from zoom to zoom, which
+    the plateau takes for the objects (a 256 x 320 px DSB2018 validation image of 20 px
+    nuclei: 153 px). Zooms whose crop is not grown always pass.
+
+    >>> probe_low_zoom_ok((256, 320), 0.125, 512, 128), probe_low_zoom_ok((512, 512), 0.125, 512, 128)
+    (False, True)
+    >>> probe_low_zoom_ok((81, 81), 0.25, 512, 128)
+    True
+    """
+    if not min_input or zoom * crop >= float(min_input):
+        return True
+    return float(min(shape[-2:])) * zoom >= float(min_input) / 2
 
 
 def probe_zooms_for(shape: tuple[int, ...], zooms: Sequence[float],
@@ -242,9 +318,11 @@ def probe_zooms_for(shape: tuple[int, ...], zooms: Sequence[float],
 
 
 def _plateau(values: np.ndarray, tolerance: float,
-             seen: np.ndarray | None = None) -> float | None:
+             seen: np.ndarray | None = None,
+             alone: np.ndarray | None = None) -> float | None:
     """Median of the longest run of consecutive finite `values` within a factor
-    `tolerance` of each other; None if none is finite.
+    `tolerance` of each other; None if none is finite. With `alone` (per value), a
+    value may form a run by itself only where `alone` is true.
 
     Ties: with `seen` (per value, the factor that turns it into the size the network
     saw, relative to its working size: zoom / working diameter), the run whose median
@@ -255,6 +333,7 @@ def _plateau(values: np.ndarray, tolerance: float,
     >>> zooms = np.array([0.25, 0.5, 1, 2])       # working diameter 30 px
     >>> _plateau(np.array([115.0, 105, 9.5, 8.2]), 1.2, seen=zooms / 30)
     110.0
+    >>> _plateau(np.array([np.nan, np.nan, np.nan, 3.6]), 1.2, alone=np.array([1, 1, 1, 0]))
     """
     runs: list[tuple[int, int]] = []
     n = len(values)
@@ -265,7 +344,8 @@ def _plateau(values: np.ndarray, tolerance: float,
         while (b + 1 < n and np.isfinite(values[b + 1])
                and values[a:b + 2].max() <= tolerance * values[a:b + 2].min()):
             b += 1
-        runs.append((a, b))
+        if b > a or alone is None or alone[a]:
+            runs.append((a, b))
     if not runs:
         return None
     longest = max(b - a for a, b in runs)
