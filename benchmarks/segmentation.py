@@ -2382,7 +2382,11 @@ the old range, so they show the cost on ordinary sizes, not the range added): st
 mother machine unchanged (yeast's row is not held out: the 8-object guard first applied
 to every zoom and dropped it to 0.214, then was narrowed to the outer zooms). The
 generalist rows above were re-run for the sets whose probe moved; the leave-one-set-out
-models keep the 7 zooms of their own config. On this section's validation subsample
+models keep the 7 zooms of their own config. Held out, on the test images rescaled
+by 0.5 and 2.5 ('Segmentation: object size probe', `--range-test`): at half size
+AP@0.5 PSC 0.006 -> 0.571, DSB2018 0.483 -> 0.650, DAPI colony 0.000 -> 0.875,
+stardist 0.771 -> 0.831, HeLa 0.950 -> 0.983, yeast 0.450 -> 0.225; at 2.5x no gain,
+and PSC 0.656 -> 0.000 (texture taken for 6 px objects). On this section's validation subsample
 the change lowers generalist2d's mean (next paragraph: 0.735 -> 0.695), from the two
 single images above (yeast: 4 cells).
 
@@ -2643,9 +2647,11 @@ size from the scale probe; best classical variant chosen on validation.
   'thresholds={{"min_size": 16}}'`.
 - The scale probe is the weak point: one typical object size per movie (per image for
   stills) from a central crop (512 px; smaller at its highest zooms, larger at its
-  lowest); it reaches objects of about 8 to 240 px across (since 2026-12-06; before,
-  about 15 to 120 px); where it misjudges the size, output is poor. Give the size
-  (`--param diameter=N`) when you know it.
+  lowest); it looks for objects of about 8 to 240 px across (since 2026-12-06; before,
+  about 15 to 120 px), but on held-out images rescaled to cells of 150-240 px it still
+  failed, and on a blurred, upscaled phase-contrast image its highest zooms took
+  texture for 6 px objects ('Segmentation: object size probe'); where it misjudges the
+  size, output is poor. Give the size (`--param diameter=N`) when you know it.
 - Little data for bacteria and whole cells (5 DIC frames, one PSC frame, E. coli cells
   only in late frames outside the demo crop). Fine-tune on your own annotations
   (`celldyn train segment --init generalist2d`, or `celldyn annotate-next`).
