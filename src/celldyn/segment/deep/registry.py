@@ -333,7 +333,9 @@ def _plateau(values: np.ndarray, tolerance: float,
     >>> zooms = np.array([0.25, 0.5, 1, 2])       # working diameter 30 px
     >>> _plateau(np.array([115.0, 105, 9.5, 8.2]), 1.2, seen=zooms / 30)
     110.0
-    >>> _plateau(np.array([np.nan, np.nan, np.nan, 3.6]), 1.2, alone=np.array([1, 1, 1, 0]))
+    >>> lone = np.array([np.nan, np.nan, np.nan, 3.6])
+    >>> _plateau(lone, 1.2) == 3.6, _plateau(lone, 1.2, alone=np.array([1, 1, 1, 0])) is None
+    (True, True)
     """
     runs: list[tuple[int, int]] = []
     n = len(values)
