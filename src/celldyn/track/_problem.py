@@ -153,7 +153,9 @@ class Problem:
         dist = np.linalg.norm(self.pos[d] - origin, axis=1)
         cands = pd.DataFrame({"source": m, "target": d, "dt": np.ones(len(m), np.int64),
                               "distance": dist})
-        iou = (iou_of_candidates(self.labels, self.objects, cands)
+        cands.attrs["spacing"] = self.candidates.attrs.get("spacing")
+        iou = (iou_of_candidates(self.labels, self.objects, cands,
+                                 step=self.step if self.costs.iou_flow else None)
                if self.iou is not None and self.labels is not None else None)
         cost = static_costs(self.objects, cands, costs=self.costs, labels=self.labels,
                             iou=iou)
@@ -302,7 +304,8 @@ def prepare(
         static = edge_costs
         cost: NDArray[np.float64] | None = edge_costs
     else:
-        iou = (iou_of_candidates(labels, objects, candidates)
+        iou = (iou_of_candidates(labels, objects, candidates,
+                                 step=candidates.attrs.get("step") if costs.iou_flow else None)
                if costs.iou > 0 and labels is not None else None)
         static = static_costs(objects, candidates, costs=costs, labels=labels, iou=iou)
         if costs.motion == "none":

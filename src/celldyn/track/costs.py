@@ -25,8 +25,10 @@ no ``area`` column for the area term) is skipped:
     constant-velocity Kalman filter), since a daughter is born beside its mother
     whatever the mother's velocity, and cells stop.
 ``iou`` (weight ``iou``, default 1, needs ``labels``)
-    ``1 - IoU`` of the two masks where they lie (no motion compensation): 0 for a
-    cell that barely moved, 1 for disjoint masks. At weight 1 a link that keeps no
+    ``1 - IoU`` of the two masks where they lie (no motion model; when the links are
+    measured from where a flow carries the source, the source's mask is moved by its
+    step first: ``iou_flow``): 0 for a cell that barely moved, 1 for disjoint masks.
+    At weight 1 a link that keeps no
     overlap still costs at most 2 (= appear + disappear) on a candidate, so markers
     that never overlap keep every link they had without the term, while in a dense
     colony of full masks the neighbour that overlaps wins. Divisions and merges are
@@ -130,6 +132,14 @@ class LinkCosts:
     """Weight of ``(distance / search radius)**2``."""
     iou: float = 1.0
     """Weight of ``1 - IoU`` (used when the solver gets the label movie)."""
+    iou_flow: bool = True
+    """When the links are measured from where a flow carries each source (the local or
+    image flow of :mod:`celldyn.track.flow`), measure the IoU term there too: the
+    source's mask moved by its step. False: the masks where they lie. Raw overlaps
+    mislead exactly where the flow is needed: in a growing colony imaged every few
+    minutes a cell moves about its width, so its raw mask overlaps the neighbour that
+    took its place more than its own next mask (benchmarks/RESULTS.md, 'Tracking:
+    local flow')."""
     overlap: float = 0.0
     """Weight of ``1 - overlap``: the masks' intersection over the smaller one (used
     when the solver gets the label movie)."""
@@ -266,10 +276,15 @@ def _ratio_term(objects: pd.DataFrame, column: str, s: NDArray, t: NDArray) -> N
 def iou_of_candidates(
     labels: Any, objects: pd.DataFrame, candidates: pd.DataFrame, *,
     kind: Literal["iou", "overlap"] = "iou",
+    step: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """Intersection over union of the masks of each candidate pair; with ``kind=
     "overlap"`` the intersection over the smaller mask (the overlap coefficient: 1 when
-    one mask lies inside the other, as a daughter in her mother).
+    one mask lies inside the other, as a daughter in her mother). With `step` (per
+    object, its flow step per frame in units of ``candidates.attrs["spacing"]``, as
+    :func:`~celldyn.track.flow.flow_candidates` records it), each source mask is first
+    moved by ``dt x`` its step (rounded to whole pixels): the overlap is measured where
+    the flow carries the source, as the position term is.
 
     Parameters
     ----------
@@ -296,9 +311,19 @@ def iou_of_candidates(
     pair_key = ta * (int(t.max()) + 1) + tb
     order = np.argsort(pair_key, kind="stable")
     _, starts = np.unique(pair_key[order], return_index=True)
+    shifts = None
+    if step is not None:
+        sp = candidates.attrs.get("spacing")
+        step = np.nan_to_num(np.asarray(step, float))
+        shifts = step / (1.0 if sp is None else np.asarray(sp, float)[-step.shape[1]:])
     for rows in np.split(order, starts[1:]):
         fa, fb = int(ta[rows[0]]), int(tb[rows[0]])
-        codes, counts, m = overlaps.pair(fa, fb)
+        shift = None
+        if shifts is not None:   # each label of frame fa: its move to frame fb, pixels
+            in_a = np.flatnonzero(t == fa)
+            shift = np.zeros((int(lab[in_a].max(initial=0)) + 1, shifts.shape[1]), np.int64)
+            shift[lab[in_a]] = np.rint((fb - fa) * shifts[in_a]).astype(np.int64)
+        codes, counts, m = overlaps.pair(fa, fb, shift)
         la, lb = lab[src[rows]], lab[tgt[rows]]
         want = la * m + lb
         inter = np.zeros(len(rows), np.int64)
@@ -365,18 +390,39 @@ class LabelOverlaps:
             self._sizes[i] = np.bincount(self._frame(i)[2])
         return self._sizes[i]
 
-    def pair(self, fa: int, fb: int) -> tuple[NDArray, NDArray, int]:
+    def pair(self, fa: int, fb: int, shift: NDArray[np.int64] | None = None
+             ) -> tuple[NDArray, NDArray, int]:
         """Frames `fa` and `fb`'s overlaps: sorted codes ``label_a * m + label_b`` of
-        every overlapping pair, their pixel counts, and `m`."""
-        if (fa, fb) not in self._pairs:
+        every overlapping pair, their pixel counts, and `m`. `shift`: per label of frame
+        `fa` (row = label), whole pixels to move its mask by before it is laid on
+        frame `fb` (pixels moved out of the frame overlap nothing)."""
+        key: tuple = (fa, fb)
+        if shift is not None:
+            shift = np.ascontiguousarray(shift, np.int64)
+            if not shift.any():
+                shift = None
+            else:
+                key = (fa, fb, shift.shape, hash(shift.tobytes()))
+        if key not in self._pairs:
             (_, fg_a, lab_a), (b, _, lab_b) = self._frame(fa), self._frame(fb)
             # only frame a's foreground pixels can overlap: look b up there
-            under = b[fg_a].astype(np.int64)
+            if shift is None:
+                under = b[fg_a].astype(np.int64)
+            else:
+                shape = self.shape[1:]
+                at = np.stack(np.unravel_index(fg_a, shape), axis=1)
+                moved = np.zeros((len(lab_a), len(shape)), np.int64)
+                known = lab_a < len(shift)
+                moved[known] = shift[lab_a[known], :len(shape)]
+                at += moved
+                inside = np.all((at >= 0) & (at < np.asarray(shape)), axis=1)
+                under = np.zeros(len(fg_a), np.int64)
+                under[inside] = b[np.ravel_multi_index(tuple(at[inside].T), shape)]
             both = under > 0
             m = int(max(lab_a.max(initial=0), lab_b.max(initial=0))) + 1
             codes, counts = np.unique(lab_a[both] * m + under[both], return_counts=True)
-            self._pairs[fa, fb] = (codes, counts, m)
-        return self._pairs[fa, fb]
+            self._pairs[key] = (codes, counts, m)
+        return self._pairs[key]
 
 
 def _renamed(costs: LinkCosts | None, config: LinkCosts | None, name: str
@@ -413,8 +459,9 @@ def static_costs(
             iou = iou_of_candidates(labels, objects, candidates)
         cost += costs.iou * (1.0 - iou)
     if costs.overlap > 0 and labels is not None:
-        cost += costs.overlap * (1.0 - iou_of_candidates(labels, objects, candidates,
-                                                         kind="overlap"))
+        cost += costs.overlap * (1.0 - iou_of_candidates(
+            labels, objects, candidates, kind="overlap",
+            step=candidates.attrs.get("step") if costs.iou_flow else None))
     if costs.area > 0 and "area" in objects:
         cost += costs.area * _ratio_term(objects, "area", src, tgt)
     if costs.intensity > 0 and "intensity_mean" in objects:
