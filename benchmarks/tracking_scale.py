@@ -299,8 +299,9 @@ def main(argv: list[str] | None = None) -> int:
            f"{float(best['score']):.4f}) over the default {default[0]:g} / {default[1]:g} "
            f"/ {default[2]} ({default_score:.4f}): the default, chosen by the same rule "
            "before the IoU link term was on (2026-12-04), is kept, since a difference "
-           "this small in simulation does not justify changing every real-set figure; "
-           "to be revisited.")
+           "this small in simulation does not justify changing every real-set figure "
+           "(the pick itself moves with such changes: 3 / 3 with the IoU term, 2 / 2 "
+           "since the IoU follows the flow, 2026-12-06); to be revisited.")
         + "\n\n" + t1
         + "\n\nThe estimator on the same movies (default factors; true values from the "
         "GT tracks):\n\n" + t2
