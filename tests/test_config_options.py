@@ -179,3 +179,37 @@ def test_unknown_model_or_classifier_is_found_before_any_work(movie_file, tmp_pa
     r = _invoke("run", movie_file, "-o", tmp_path / "a", "--classifier", "no-such")
     assert r.exit_code == 2 and "unknown classifier 'no-such'" in r.stderr
     assert not (tmp_path / "a").exists()
+
+
+def test_short_daughter_branches_are_undone_on_own_segmentation_only():
+    """min_daughter_frames left unset is resolved per run: 3 when celldyn segments the
+    movie (over-segmentation reads as short daughter branches), 0 when the detections
+    are given (--labels); a value given is kept either way."""
+    import numpy as np
+
+    assert RunConfig().min_daughter_frames is None
+    own = RunConfig().for_movie(None)
+    given = RunConfig().for_movie(None, labels=np.zeros((2, 4, 4), np.int32))
+    assert own.min_daughter_frames == 3 and given.min_daughter_frames == 0
+    assert RunConfig(min_daughter_frames=5).for_movie(
+        None, labels=np.zeros((2, 4, 4), np.int32)).min_daughter_frames == 5
+
+
+def test_a_given_label_movie_keeps_a_daughter_that_leaves_early(tmp_path):
+    """--labels: a mother whose daughter is seen for one frame only (then leaves) keeps
+    her division; the same objects as celldyn's own segmentation would lose it."""
+    import numpy as np
+
+    from celldyn import pipeline
+
+    labels = np.zeros((4, 40, 60), np.int32)
+    labels[0, 15:25, 20:30] = 1                       # the mother
+    labels[1, 15:25, 14:22], labels[1, 15:25, 28:36] = 1, 2   # two daughters
+    labels[2, 15:25, 12:20] = 1                       # daughter 2 has left
+    labels[3, 15:25, 10:18] = 1
+    movie = (labels > 0).astype(np.float32) * 100 + 10
+    given = pipeline.run(movie, labels=labels, axes="TYX")
+    assert given.config.min_daughter_frames == 0
+    assert len(given.edges) == 4                      # 3 links of one track + 1 daughter
+    pruned = pipeline.run(movie, labels=labels, axes="TYX", min_daughter_frames=3)
+    assert len(pruned.edges) == 3

@@ -126,6 +126,9 @@ _FIRST_INPUTS = frozenset({
 # run.json's "config" only when set, so earlier runs' folders stay byte-identical.
 _SCALE_FIELDS = frozenset({"block_size", "block_overlap", "track_window", "plane"})
 MIN_BLOCK = 16  # pixels per side: smaller blocks are all margin
+OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES = 3
+"""``min_daughter_frames`` of a run that segments the movie itself (see
+:class:`RunConfig`); 0 with ``--labels``."""
 
 
 @dataclass(frozen=True)
@@ -188,12 +191,20 @@ class RunConfig:
         sisters it drew as one object (their division is then found on time, not
         late). Not applied to ``--labels``, nor with `merges` (organelles fuse and
         split for real).
-    min_daughter_frames : int
+    min_daughter_frames : int or None
         A division whose daughter vanishes within this many frames (before the end of
         the movie) is undone: over-segmentation, not a division (see
         :func:`celldyn.track.prune_short_branches`). On GOWT1 with the classical
-        segmentation this removed a third of the false divisions and changed no score
-        on ground-truth detections. 0 or 1 keeps every division.
+        segmentation this removed a third of the false divisions. 0 or 1 keeps every
+        division. None (the default): :data:`OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES` on
+        celldyn's own segmentation, 0 with ``--labels`` (given masks or markers are
+        not over-segmented, and at a low frame rate a true daughter often lives fewer
+        than 3 kept frames: on the tracking training parts with ground-truth
+        detections, every 1st / 2nd / 4th frame, 3 undid 4 true and 2 false divisions
+        of the LAP tracker, SIM+ x4 and GOWT1-01 x1 among them; a scratch comparison of
+        2026-12-06 against the rows of benchmarks/RESULTS.md, 'Tracking: training
+        parts', which keep every division). :meth:`for_movie` resolves it, so run.json
+        records the value used.
     classifier : str or None
         Name of a shipped classifier (``phases``, ``mitosis``, ``phases-cnn``,
         ``mitosis-cnn``) or a model folder from
@@ -268,10 +279,10 @@ class RunConfig:
         "between two separate cells, or as one until the frame two sisters part (by "
         "default they are split before tracking; never with --labels or --merges).",
         type=bool, invert=True))
-    min_daughter_frames: int = field(default=3, metadata=cli_option(
+    min_daughter_frames: int | None = field(default=None, metadata=cli_option(
         "--min-daughter-frames", "Undo a division whose daughter vanishes within this "
-        "many frames (over-segmentation); 0 keeps every division.", type=int,
-        minimum=0))
+        "many frames (over-segmentation); 0 keeps every division. Default: 3 on "
+        "celldyn's own segmentation, 0 with --labels.", type=int, minimum=0))
     classifier: str | None = field(default=None, metadata=cli_option(
         "--classifier", "Classify every object: a shipped model name (phases: the 8 "
         "cell-cycle / mitotic phases; mitosis: mitosis vs interphase; their -cnn "
@@ -345,11 +356,15 @@ class RunConfig:
                               f"{self.track_window!r})")
 
     def for_movie(self, movie: Any, labels: Any = None, **overrides: Any) -> RunConfig:
-        """This config with `overrides` applied and, for a deep run that segments `movie`
+        """This config with `overrides` applied, ``min_daughter_frames`` resolved (own
+        segmentation or `labels` given) and, for a deep run that segments `movie`
         (no `labels` given) without a model named, the default model for its dimension
         (:func:`celldyn.segment.api.default_model`), so that run.json records the one
         used."""
         config = dataclasses.replace(self, **overrides) if overrides else self
+        if config.min_daughter_frames is None:  # own segmentation or given labels
+            config = dataclasses.replace(config, min_daughter_frames=(
+                0 if labels is not None else OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES))
         if config.segmenter != "deep" or config.model is not None or labels is not None:
             return config
         return dataclasses.replace(config, model=default_model(movie.n_spatial))

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config import RunConfig
+from ..config import OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES, RunConfig
 from ..measure import measure_objects
 from ..segment.api import segment_movie
 from ..segment.temporal import split_joined_sisters, split_merged
@@ -171,9 +171,12 @@ def track(objects: Any, labels: Any, config: RunConfig, movie: Any, *,
     whole table, with the division reach; the note says so)."""
     kw = dict(tracker=config.tracker, max_gap=config.max_gap, divisions=config.divisions,
               merges=config.merges, spacing=movie.spacing, movie=movie.data)
+    short = config.min_daughter_frames   # resolved by RunConfig.for_movie; unresolved:
+    if short is None:                    # the own-segmentation value
+        short = OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES
     if not config.track_window:
         return track_objects(objects, labels=labels, max_distance=config.max_distance,
-                             min_daughter_frames=config.min_daughter_frames,
+                             min_daughter_frames=short,
                              progress=progress, **kw)
     radius, reach, note = default_search(objects, spacing=movie.spacing,
                                          max_distance=config.max_distance,
@@ -187,7 +190,7 @@ def track(objects: Any, labels: Any, config: RunConfig, movie: Any, *,
                                       radius, kw, movie=movie.data)
     tracks = track_windows(objects, window=config.track_window, overlap=overlap,
                            max_distance=radius, labels=labels, progress=progress,
-                           min_daughter_frames=config.min_daughter_frames, **kw)
+                           min_daughter_frames=short, **kw)
     tracks.note = (f"{note}; in windows of {config.track_window} frames with {overlap} "
                    "frames of context on either side (--track-window)")
     return tracks
