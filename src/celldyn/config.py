@@ -201,10 +201,9 @@ class RunConfig:
         not over-segmented, and at a low frame rate a true daughter often lives fewer
         than 3 kept frames: on the tracking training parts with ground-truth
         detections, every 1st / 2nd / 4th frame, 3 undid 4 true and 2 false divisions
-        of the LAP tracker, SIM+ x4 and GOWT1-01 x1 among them; a scratch comparison of
-        2026-12-06 against the rows of benchmarks/RESULTS.md, 'Tracking: training
-        parts', which keep every division). :meth:`for_movie` resolves it, so run.json
-        records the value used.
+        of the LAP tracker, SIM+ x4 and GOWT1-01 x1 among them: benchmarks/RESULTS.md,
+        'Tracking: training parts', rows 'celldyn LAP with short daughter branches
+        undone'). :meth:`for_movie` resolves it, so run.json records the value used.
     classifier : str or None
         Name of a shipped classifier (``phases``, ``mitosis``, ``phases-cnn``,
         ``mitosis-cnn``) or a model folder from
