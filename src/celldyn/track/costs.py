@@ -402,7 +402,7 @@ class LabelOverlaps:
             if not shift.any():
                 shift = None
             else:
-                key = (fa, fb, shift.shape, hash(shift.tobytes()))
+                key = (fa, fb, shift.shape, shift.tobytes())  # exact: no hash clash
         if key not in self._pairs:
             (_, fg_a, lab_a), (b, _, lab_b) = self._frame(fa), self._frame(fb)
             # only frame a's foreground pixels can overlap: look b up there
@@ -456,7 +456,9 @@ def static_costs(
     cost = costs.gap * (dt - 1).astype(np.float64)
     if costs.iou > 0 and (labels is not None or iou is not None):
         if iou is None:
-            iou = iou_of_candidates(labels, objects, candidates)
+            iou = iou_of_candidates(
+                labels, objects, candidates,
+                step=candidates.attrs.get("step") if costs.iou_flow else None)
         cost += costs.iou * (1.0 - iou)
     if costs.overlap > 0 and labels is not None:
         cost += costs.overlap * (1.0 - iou_of_candidates(
