@@ -119,6 +119,19 @@ def _raw_iou(objects, labels, movie, gt_labels, gt_table) -> dict:
             "div F1 raw IoU": round(s["div_F1"], 3)}
 
 
+def _shipped_and_raw(row: dict, objects, labels, movie, gt_labels, gt_table) -> dict:
+    """`row` with the shipped tracker's flow and scores, and the raw-IoU scores."""
+    edges, note = _track(objects, labels, None, movie)
+    sc = score(objects, edges, labels, gt_labels, gt_table)
+    row.update({"flow shipped": ("image" if "image flow on" in note else
+                                 "neighbours" if "local flow on" in note else "off"),
+                "TRA shipped": round(sc["TRA"], 4), "BC(1) shipped": round(sc["BC(1)"], 3),
+                "div F1 shipped": round(sc["div_F1"], 3)})
+    row.update(_raw_iou(objects, labels, movie, gt_labels, gt_table))
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def offset_rows(data: Path, rows: list[dict]) -> list[dict]:
     """Training parts where a flow runs, every 2nd / 4th frame started at the other
     frames (offsets 1 .. k - 1 of the first kept frame): more samples of the same
@@ -137,16 +150,7 @@ def offset_rows(data: Path, rows: list[dict]) -> list[dict]:
             frames_k = np.asarray(movie.data)[::k]
             objects = measure_objects(labels, frames_k)
             row = {"set": r["set"], "part": f"training from frame {off}", "step": k}
-            edges, note = _track(objects, labels, None, frames_k)
-            sc = score(objects, edges, labels, gt_labels, gt_table)
-            row.update({"flow shipped": ("image" if "image flow on" in note else
-                                         "neighbours" if "local flow on" in note else "off"),
-                        "TRA shipped": round(sc["TRA"], 4),
-                        "BC(1) shipped": round(sc["BC(1)"], 3),
-                        "div F1 shipped": round(sc["div_F1"], 3)})
-            row.update(_raw_iou(objects, labels, frames_k, gt_labels, gt_table))
-            out.append(row)
-            print(json.dumps(row), flush=True)
+            out.append(_shipped_and_raw(row, objects, labels, frames_k, gt_labels, gt_table))
     return out
 
 
@@ -179,17 +183,8 @@ def colony_rows() -> list[dict]:
                 objects = measure_objects(labels, frames_k)
                 row = {"set": f"colony seed {seed}", "part": f"frames {a}-{b}", "step": k,
                        "cells per frame": round(len(objects) / labels.shape[0])}
-                edges, note = _track(objects, labels, None, frames_k)
-                s = score(objects, edges, labels, gt_labels, gt_table)
-                row.update({"flow shipped": ("image" if "image flow on" in note else
-                                             "neighbours" if "local flow on" in note
-                                             else "off"),
-                            "TRA shipped": round(s["TRA"], 4),
-                            "BC(1) shipped": round(s["BC(1)"], 3),
-                            "div F1 shipped": round(s["div_F1"], 3)})
-                row.update(_raw_iou(objects, labels, frames_k, gt_labels, gt_table))
-                out.append(row)
-                print(json.dumps(row), flush=True)
+                out.append(_shipped_and_raw(row, objects, labels, frames_k, gt_labels,
+                                            gt_table))
     return out
 
 
