@@ -128,8 +128,7 @@ def bench_part(data: Path, name: str, frames) -> list[dict]:
         tracks = track_objects(objects, labels=seg, spacing=movie.spacing, movie=movie.data,
                                tracker=config.tracker, max_gap=config.max_gap,
                                divisions=config.divisions, merges=config.merges,
-                               min_daughter_frames=config.for_movie(movie)
-                               .min_daughter_frames)   # own segmentation's value
+                               min_daughter_frames=config.daughter_frames())
         s = T.score(tracks.objects, tracks.edges, tracks.relabel(seg), gt_labels, gt_table)
         rows.append({"set": name, "repair": repair, "frames": int(seg.shape[0]),
                      "objects": len(objects), "frames_split": len(set(changed) | set(joined)),

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES, RunConfig
+from .config import RunConfig
 from .errors import CelldynError, InputError
 from .movie import Movie
 
@@ -540,7 +540,7 @@ def bench(
                 # the labels are our own segmentation, passed in to segment once:
                 # short daughter branches are undone as `celldyn run` undoes them
                 config = RunConfig(dark_objects=dark_objects, tracker=tracker, seed=seed,
-                                   min_daughter_frames=OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES,
+                                   min_daughter_frames=RunConfig().daughter_frames(),
                                    **r.config)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")

@@ -363,10 +363,22 @@ class RunConfig:
         config = dataclasses.replace(self, **overrides) if overrides else self
         if config.min_daughter_frames is None:  # own segmentation or given labels
             config = dataclasses.replace(config, min_daughter_frames=(
-                0 if labels is not None else OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES))
+                config.daughter_frames(labels_given=labels is not None)))
         if config.segmenter != "deep" or config.model is not None or labels is not None:
             return config
         return dataclasses.replace(config, model=default_model(movie.n_spatial))
+
+    def daughter_frames(self, *, labels_given: bool = False) -> int:
+        """``min_daughter_frames`` as a run uses it: the value set, else
+        :data:`OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES` on celldyn's own segmentation and
+        0 on given labels.
+
+        >>> RunConfig().daughter_frames(), RunConfig().daughter_frames(labels_given=True)
+        (3, 0)
+        """
+        if self.min_daughter_frames is not None:
+            return int(self.min_daughter_frames)
+        return 0 if labels_given else OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as run.json's ``config`` records them; the scale fields only when

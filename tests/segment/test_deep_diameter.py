@@ -164,3 +164,25 @@ def test_low_zooms_skip_small_frames(monkeypatch):
     seen.clear()
     seg.estimate_diameter(np.zeros((600, 600), np.float32))
     assert min(seen) == pytest.approx(0.125)
+
+
+@pytest.mark.parametrize("key, value", [("probe_zooms", "big"), ("probe_zooms", [0.5, -1]),
+                                        ("probe_crop", "512"), ("probe_core_zooms", [1])])
+def test_a_hand_edited_probe_setting_is_a_one_line_model_error(tmp_path, key, value):
+    """A user's model folder whose config.json has a malformed scale-probe key is
+    refused when loaded, with the file and the key named, not a traceback mid-run."""
+    import json
+    import shutil
+
+    from celldyn.errors import ModelError
+    from celldyn.segment.deep.registry import load_segmenter, model_folder
+
+    folder = tmp_path / "mine"
+    shutil.copytree(model_folder("generalist2d"), folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg[key] = value
+    (folder / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match=key) as err:
+        load_segmenter(folder)
+    assert "\n" not in str(err.value)
+    assert load_segmenter(model_folder("generalist2d")).config.get("probe_zooms")

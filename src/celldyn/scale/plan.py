@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config import OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES, RunConfig
+from ..config import RunConfig
 from ..measure import measure_objects
 from ..segment.api import segment_movie
 from ..segment.temporal import split_joined_sisters, split_merged
@@ -171,9 +171,7 @@ def track(objects: Any, labels: Any, config: RunConfig, movie: Any, *,
     whole table, with the division reach; the note says so)."""
     kw = dict(tracker=config.tracker, max_gap=config.max_gap, divisions=config.divisions,
               merges=config.merges, spacing=movie.spacing, movie=movie.data)
-    short = config.min_daughter_frames   # resolved by RunConfig.for_movie; unresolved:
-    if short is None:                    # the own-segmentation value
-        short = OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES
+    short = config.daughter_frames()  # resolved by for_movie; else own segmentation's
     if not config.track_window:
         return track_objects(objects, labels=labels, max_distance=config.max_distance,
                              min_daughter_frames=short,

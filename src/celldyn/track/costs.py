@@ -311,16 +311,19 @@ def iou_of_candidates(
     pair_key = ta * (int(t.max()) + 1) + tb
     order = np.argsort(pair_key, kind="stable")
     _, starts = np.unique(pair_key[order], return_index=True)
-    shifts = None
+    shifts, by_frame = None, {}
     if step is not None:
+        from .candidates import frame_groups
+
         sp = candidates.attrs.get("spacing")
         step = np.nan_to_num(np.asarray(step, float))
         shifts = step / (1.0 if sp is None else np.asarray(sp, float)[-step.shape[1]:])
+        by_frame = frame_groups(t)
     for rows in np.split(order, starts[1:]):
         fa, fb = int(ta[rows[0]]), int(tb[rows[0]])
         shift = None
         if shifts is not None:   # each label of frame fa: its move to frame fb, pixels
-            in_a = np.flatnonzero(t == fa)
+            in_a = by_frame[fa]
             shift = np.zeros((int(lab[in_a].max(initial=0)) + 1, shifts.shape[1]), np.int64)
             shift[lab[in_a]] = np.rint((fb - fa) * shifts[in_a]).astype(np.int64)
         codes, counts, m = overlaps.pair(fa, fb, shift)

@@ -387,12 +387,36 @@ def load_segmenter(name: str | Path = "generalist2d") -> DeepSegmenter:
         thresholds = json.loads((folder / "thresholds.json").read_text())
     except (OSError, ValueError) as err:
         raise ModelError(f"model folder {folder} cannot be read ({err})") from None
+    _check_probe(config, folder)
     wfile = verified_weights(
         folder / str(config.get("weights", "weights.pt")), pinned or config.get("sha256")
     )
     net = build_unet(config["architecture"])
     net.load_state_dict(torch.load(wfile, weights_only=True))
     return DeepSegmenter(net, config, thresholds, name=str(name))
+
+
+def _check_probe(config: dict[str, Any], folder: Path) -> None:
+    """A one-line ModelError for a hand-edited config.json whose scale-probe keys are
+    not what the probe reads (numbers; a list of positive zooms; two core zooms)."""
+    def bad(key: str, want: str) -> ModelError:
+        return ModelError(f"{folder / 'config.json'}: {key} must be {want} "
+                          f"(got {config[key]!r})")
+
+    for key in ("probe_crop", "probe_max_input", "probe_min_input",
+                "probe_lone_min_objects"):
+        v = config.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)
+                              or v <= 0):
+            raise bad(key, "a positive number")
+    for key, n in (("probe_zooms", None), ("probe_core_zooms", 2)):
+        v = config.get(key)
+        if v is None:
+            continue
+        if (not isinstance(v, list | tuple) or not v or (n and len(v) != n)
+                or not all(isinstance(z, int | float) and not isinstance(z, bool) and z > 0
+                           for z in v)):
+            raise bad(key, f"a list of {n or 'one or more'} positive numbers")
 
 
 def save_segmenter(folder: str | Path, net: UNet, config: dict[str, Any],
