@@ -207,3 +207,32 @@ def _crop_table(labels):
         else:
             labels[labels == lab] = 0
     return pd.DataFrame(rows, columns=["label", "begin", "end", "parent"])
+
+
+def test_tracker_rows_repair_the_segmentation_as_run_does(monkeypatch):
+    """Two cells the segmenter draws as one blob for a frame: `celldyn run` splits the
+    blob again (temporal repair), so the bench's tracker row must too, or it ranks a
+    pipeline that reports a false division the run would not make."""
+    import celldyn.segment as segment_pkg
+    from celldyn.movie import Movie
+
+    yy, xx = np.mgrid[:64, :72]
+    gt = np.zeros((7, 64, 72), np.uint16)
+    seg = np.zeros_like(gt)
+    for t in range(7):
+        a = (yy - 30) ** 2 + (xx - 22 - t) ** 2 <= 49
+        b = (yy - 30) ** 2 + (xx - 38 - t) ** 2 <= 49
+        gt[t][a], gt[t][b] = 1, 2
+        seg[t][a], seg[t][b] = 1, 2
+        if t == 3:  # drawn as one blob, the gap between them filled
+            seg[t][(yy >= 24) & (yy <= 36) & (xx >= 22 + t) & (xx <= 38 + t)] = 1
+            seg[t][a | b] = 1
+    movie = Movie((gt > 0).astype(np.float32) * 200 + 10, axes="TYX")
+    table = pd.DataFrame({"label": [1, 2], "begin": [0, 0], "end": [6, 6], "parent": [0, 0]})
+    monkeypatch.setattr(segment_pkg, "segment_movie", lambda *a, **k: seg.copy())
+    result = bench(movie, GroundTruth(gt, table, {}), deep=False, quick=True,
+                   trackers=["lap"], n_boot=20)
+    row = result.pipelines[0]
+    assert row.scores["TRA"] == pytest.approx(1.0)
+    assert np.isnan(row.scores["div_F1"])       # no division found where there is none
+    assert any(n.startswith("temporal repairs") for n in result.notes)

@@ -140,3 +140,12 @@ def test_flowed_iou_keeps_a_dense_colonys_divisions_at_a_low_frame_rate():
         f1[flowed] = s["div_F1"]
     assert s["gt_divisions"] >= 20
     assert f1[True] >= f1[False] + 0.1, f1
+
+
+@pytest.mark.parametrize("bad", ["no", 1, None])
+def test_iou_flow_is_a_bool(bad):
+    from celldyn.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="iou_flow must be True or False"):
+        LinkCosts(iou_flow=bad)
+    assert LinkCosts(iou_flow=False).iou_flow is False

@@ -258,6 +258,8 @@ class LinkCosts:
                 "division_conservation_from must be 'movie' or 'mother' (got "
                 f"{self.division_conservation_from!r})"
             )
+        if not isinstance(self.iou_flow, (bool, np.bool_)):
+            raise ConfigError(f"iou_flow must be True or False; got {self.iou_flow!r}")
         if self.motion not in MOTION_MODELS:
             raise ConfigError(f"motion must be one of {MOTION_MODELS} (got {self.motion!r})")
         for name in ("kalman_process_noise", "kalman_measurement_noise"):
