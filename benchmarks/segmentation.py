@@ -379,6 +379,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --generalist: comma-separated sets to (re)run [default: all]")
     ap.add_argument("--min-size-sweep", action="store_true",
                     help="generalist2d's min_size levels on the validation parts (cached)")
+    ap.add_argument("--edge-sweep", action="store_true",
+                    help="generalist2d's min_size_edge (objects touching the frame's "
+                         "border) on up to EDGE_VAL_PER_SET validation images per set "
+                         "(cached)")
     ap.add_argument("--levels-sweep", action="store_true",
                     help="generalist2d's fg / marker / min_size levels jointly on the "
                          "validation parts (cached)")
@@ -397,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         return min_size_sweep()
     if args.levels_sweep:
         return levels_sweep()
+    if args.edge_sweep:
+        return edge_sweep()
     if args.generalist_report:
         res = json.loads(GEN_JSON.read_text())
         write_generalist_section(res)
@@ -2023,6 +2029,115 @@ def min_size_sweep() -> int:
     return 0
 
 
+EDGE_LEVELS = (0, 16, 40, 60, 100, 150)
+"""``min_size_edge`` levels (pixels at the model's scale; 150 = the interior's
+``min_size``, i.e. no exemption) of :func:`edge_sweep`."""
+EDGE_VAL_PER_SET = 12
+"""Validation images per set for :func:`edge_sweep` (evenly spaced among those holding
+an annotated object): more than the 3 of the validation rows, since the levels differ
+by a few objects per set."""
+
+
+def edge_sweep() -> int:
+    """generalist2d's ``min_size_edge`` on the validation parts: objects touching the
+    frame's border are kept from that size (model scale) while the interior keeps the
+    shipped ``min_size``. Each group at the shipped probe's size (the probe itself
+    never uses the exemption), segmented once at min_size 0, every level applied after
+    (as the post-processing's filter, which runs last). AP@0.5 and SEG per set, cached
+    in GEN_JSON; the best mean AP@0.5 is shipped (ties: the higher level, the smaller
+    change)."""
+    from celldyn.segment.deep import load_segmenter
+    from celldyn.segment.deep.datasets import load_part
+    from celldyn.segment.deep.heads.postprocess import edge_ids
+    from celldyn.segment.deep.inference import _post_kwargs
+
+    seg = load_segmenter("generalist2d")
+    inner = float(seg.thresholds.get("min_size", 16))
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name, sp in _gen_sets().items():
+        if not sp.validation:
+            continue
+        items = [it for it in load_part(sp, "validation", DATA) if (it.labels > 0).any()]
+        if len(items) > EDGE_VAL_PER_SET:
+            idx = np.linspace(0, len(items) - 1, EDGE_VAL_PER_SET).round().astype(int)
+            items = [items[i] for i in sorted(set(idx.tolist()))]
+        counts: dict[int, list] = {m: [] for m in EDGE_LEVELS}
+        for g in _gen_groups(name, items) if items else []:
+            d = seg.estimate_diameter(items[g[len(g) // 2]].image)
+            z = seg.zoom_for(d)
+            for i in g:
+                lab = seg.segment(items[i].image, diameter=d,
+                                  thresholds={"min_size": 0, "min_size_edge": None})
+                areas = np.bincount(lab.ravel())
+                edge = np.zeros(areas.size, bool)
+                edge[edge_ids(lab)] = True
+                for m in EDGE_LEVELS:   # the post-processing's own pixel floors
+                    kw = _post_kwargs({"min_size": inner, "min_size_edge": m}, z)
+                    floor = np.maximum(1, np.where(edge, kw["min_size_edge"], kw["min_size"]))
+                    small = np.flatnonzero(areas < floor)
+                    counts[m].append(_item_counts(items[i], np.where(
+                        np.isin(lab, small[small > 0]), 0, lab)))
+        if items:
+            out[name] = {str(m): {k: round(v, 4) for k, v in _summary(c).items()
+                                  if k in ("AP@0.5", "SEG")} | {"images": len(items)}
+                         for m, c in counts.items()}
+            print(name, json.dumps({m: v["AP@0.5"] for m, v in out[name].items()}), flush=True)
+    res = json.loads(GEN_JSON.read_text()) if GEN_JSON.exists() else {}
+    res["edge_sweep"] = {"inner_min_size": inner, "sets": out}
+    tmp = GEN_JSON.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(res, indent=0))
+    os.replace(tmp, GEN_JSON)
+    print(edge_text(res))
+    return 0
+
+
+def edge_text(res: dict) -> str:
+    sweep = res.get("edge_sweep")
+    if not sweep:
+        return ""
+    sets = sweep["sets"]
+    rows = []
+    for m in EDGE_LEVELS:
+        ap = [v[str(m)]["AP@0.5"] for v in sets.values()]
+        sg = [v[str(m)]["SEG"] for v in sets.values()]
+        rows.append(f"| {m} | {np.mean(ap):.4f} | {np.mean(sg):.4f} | "
+                    + " | ".join(f"{v[str(m)]['AP@0.5']:.3f} / {v[str(m)]['SEG']:.3f}"
+                                 for v in sets.values()) + " |")
+    head = ("| min_size_edge | mean AP@0.5 | mean SEG | "
+            + " | ".join(f"{k} ({v[str(EDGE_LEVELS[0])]['images']})" for k, v in sets.items())
+            + " |")
+    return ("generalist2d ``min_size_edge`` sweep (`--edge-sweep`, 2026-12-06; validation "
+            f"parts, up to {EDGE_VAL_PER_SET} images per set (in brackets), AP@0.5 / SEG; "
+            "objects touching the frame's border kept from this size, pixels at the "
+            f"model's scale, the interior at min_size {sweep['inner_min_size']:.0f}; 150 = "
+            "no exemption, as shipped before). Found on the E. coli colony's validation "
+            "regions, where min_size 150 dropped cells cut by the region's edge (and newborn "
+            "cells); the level with the best mean AP@0.5 is shipped:\n\n" + head + "\n|"
+            + "---|" * (len(sets) + 3) + "\n" + "\n".join(rows) + "\n\n" + EDGE_ADOPTED)
+
+
+EDGE_ADOPTED = """Adopted: `min_size_edge` 60 in generalist2d's thresholds.json (the interior
+keeps 150; the scale probe never uses the exemption). A first pass of this sweep (a
+scratch script) filtered at `area < level / zoom^2` where the post-processing rounds the
+floor to whole pixels: it also picked 60. Then the test parts were scored once (the
+'deep generalist2d' rows below; the automatic choice replays them), before -> after,
+AP@0.5 / SEG: E. coli colony 0.644 / 0.735 -> 0.661 / 0.756, stardist image 0.862 / 0.783
+-> 0.881 / 0.808, SIM+ 0.896 / 0.845 -> 0.904 / 0.853, DSB2018 0.657 / 0.680 -> 0.661 / 0.692,
+DAPI colony 0.871 / 0.720 -> 0.864 / 0.725; lower AP@0.5 (a cut cell kept where the
+annotation has none): yeast 0.565 -> 0.500, DIC 0.500 -> 0.485, PSC 0.637 -> 0.634, mother
+machine 0.100 -> 0.098 (SEG unchanged); GOWT1-02 and HeLa unchanged. Mean over the 11
+sets: AP@0.5 0.700 -> 0.696, SEG 0.701 -> 0.707. The embedded demo (the colony's test
+crop, 40 frames, own segmentation and tracking): SEG 0.815 -> 0.847, TRA 0.908 -> 0.927,
+division F1 0.730 -> 0.699 (TP 46 -> 43, FP 7 -> 7). On the whole tracking movies
+(own segmentation, tracked as `benchmarks/tracking.py --loso` tracks them, x1): E. coli
+colony DET 0.9634 -> 0.9626, TRA 0.9391 -> 0.9384, divisions unchanged (also at x2, x4);
+PSC DET 0.9400 -> 0.9380, TRA 0.9304 -> 0.9287, false divisions 136 -> 138; DIC DET 0.9745
+-> 0.9710, TRA 0.9741 -> 0.9711: where a movie's annotation leaves cells that are mostly
+outside the field unlabelled, the kept pieces count against DET. A small, mixed change;
+kept because the validation rule chose it and the SEG of every test part is equal or
+higher."""
+
+
 LEVELS_FG = (0.4, 0.5, 0.6, 0.7)
 LEVELS_MARKER = (0.2, 0.3, 0.4, 0.5)
 LEVELS_MIN = (64, 100, 150, 200)
@@ -2195,7 +2310,10 @@ repeated) with `--exclude SET`, so that neither SET's
 training nor its validation part is seen; the kept epoch is chosen on the other sets'
 validation parts; min_size is the shipped {GEN_SHIPPED_MIN_SIZE} px (chosen on validation
 parts that included SET's: stated, a small leak), the other levels those its own training
-tuned. Scored on the same test images with the same scale probe. This is the figure for a
+tuned. These rows were scored before 2026-12-06, without the shipped model's
+`min_size_edge` (60 px for objects touching the frame's border, added then; the retrained
+models are not kept on this machine, so they were not re-scored): the shipped rows they
+are compared with have it. Scored on the same test images with the same scale probe. This is the figure for a
 lab whose kind of data the generalist never saw. Shipped generalist -> retrained without
 the set (test part): {"; ".join(cmp)} (the shipped figures are run 2's; run 1's were
 DIC-C2DH-HeLa-01 0.500, PhC-C2DL-EcoliColony-vanVliet-01 0.693, Fluo-N2DL-HeLa-01 0.969).{diag_text} Where the retrained figure falls far
@@ -2323,6 +2441,8 @@ Agreement level sweep (validation parts, the rule replayed per group):
 {chr(10).join(f"| {t} | {m:.4f} | {n} |" for t, m, n in agreement_sweep(res))}
 
 {min_size_text(res)}
+
+{edge_text(res)}
 
 {levels_text(res)}
 
@@ -2644,9 +2764,13 @@ size from the scale probe; best classical variant chosen on validation.
 - `min_size` 150 px at the model's scale (objects under about a fifth of the working
   object's area are dropped) was chosen on the validation parts after training; it
   raised most test parts but lowered the E. coli colony's SEG (0.745 -> 0.728): newborn
-  or partly visible small cells can be dropped. Lower it when small objects matter:
+  or partly visible small cells can be dropped. Since 2026-12-06 an object that touches
+  the frame's border (a cell cut by the field of view) is kept from 60 px
+  (`min_size_edge`, chosen on the validation parts: mean AP@0.5 0.708 -> 0.719; test
+  parts scored once: mean AP@0.5 0.700 -> 0.696, mean SEG 0.701 -> 0.707, E. coli SEG
+  0.735 -> 0.756; RESULTS.md). Lower both when small objects matter:
   `celldyn run MOVIE --segmenter deep --model generalist2d --param
-  'thresholds={{"min_size": 16}}'`.
+  'thresholds={{"min_size": 16}}'` (the edge level is never above `min_size`).
 - The scale probe is the weak point: one typical object size per movie (per image for
   stills) from a central crop (512 px; smaller at its highest zooms, larger at its
   lowest); it looks for objects of about 8 to 240 px across (since 2026-12-06; before,

@@ -51,7 +51,7 @@ class _Fragmenting:
 def test_probe_is_not_fooled_by_fragments(monkeypatch, true):
     seg = load_segmenter("nuclei2d")
     fake = _Fragmenting(true)
-    monkeypatch.setattr(seg, "segment", lambda sub, diameter, tile=512: fake(sub, diameter, tile))
+    monkeypatch.setattr(seg, "segment", lambda sub, diameter, tile=512, **kw: fake(sub, diameter, tile))
     d = seg.estimate_diameter(np.zeros((256, 256), np.float32))
     assert sorted(fake.calls) == pytest.approx(sorted(PROBE_ZOOMS))
     # the fragments at large zooms measure exactly the working size (30 px at zoom 1),
@@ -95,7 +95,7 @@ def test_probe_skips_zooms_the_frame_is_too_narrow_for(monkeypatch):
 
     seg = load_segmenter("generalist2d")
     fake = _Merging()
-    monkeypatch.setattr(seg, "segment", lambda sub, diameter, tile=None: fake(sub, diameter, tile))
+    monkeypatch.setattr(seg, "segment", lambda sub, diameter, tile=None, **kw: fake(sub, diameter, tile))
     d = seg.estimate_diameter(np.zeros((845, 47), np.float32))
     zooms = sorted(float(z) for z in seg.config["probe_zooms"])
     usable = probe_zooms_for((512, 47), zooms, seg.target_diameter)
@@ -129,7 +129,7 @@ def test_probe_crop_follows_the_zoom(monkeypatch):
     seg = load_segmenter("generalist2d")
     seen: list[tuple[float, tuple[int, ...]]] = []
 
-    def fake(sub, diameter, tile=None):
+    def fake(sub, diameter, tile=None, **kw):
         seen.append((30.0 / diameter, sub.shape))
         return np.zeros(sub.shape, np.int32)
 
@@ -154,8 +154,11 @@ def test_low_zooms_skip_small_frames(monkeypatch):
     seg = load_segmenter("generalist2d")
     seen: list[float] = []
 
-    def fake(sub, diameter, tile=None):
+    def fake(sub, diameter, tile=None, **kw):
         seen.append(30.0 / diameter)
+        # the probe measures sizes: cells cut by the crop's edge are not exempted from
+        # min_size there (the model's min_size_edge is for the segmentation itself)
+        assert kw.get("thresholds") == {"min_size_edge": None}
         return np.zeros(sub.shape, np.int32)
 
     monkeypatch.setattr(seg, "segment", fake)

@@ -81,6 +81,35 @@ def test_targets_and_postprocess_round_trip():
     assert out3.max() == 2
 
 
+def test_small_objects_cut_by_the_frame_edge_have_their_own_floor():
+    """min_size_edge keeps a small object that touches the border (a cell cut by the
+    field of view) while the same size in the interior is dropped; without it, one
+    floor for all (as before)."""
+    from celldyn.segment.deep.inference import _post_kwargs
+
+    lab = np.zeros((40, 60), np.int32)
+    lab[10:25, 10:25] = 1            # 225 px, interior
+    lab[0:6, 30:40] = 2              # 60 px, cut by the top edge
+    lab[30:36, 40:50] = 3            # 60 px, interior
+    sem, dist = make_targets(lab)
+    prob = np.stack([sem <= 0, sem == 1, sem == 2]).astype(np.float32)
+
+    def sizes(**kw):
+        out = instances_from_maps(prob, dist, marker_threshold=0.3, **kw)
+        return sorted(np.bincount(out.ravel())[1:].tolist())
+
+    assert sizes(min_size=100) == [225]
+    assert sizes(min_size=100, min_size_edge=100) == [225]
+    assert sizes(min_size=100, min_size_edge=40) == [60, 225]   # the edge one only
+    assert sizes(min_size=100, min_size_edge=80) == [225]
+    # levels are stated at the model's scale: zoom 0.5 -> 4x the pixels of the frame
+    kw = _post_kwargs({"min_size": 150, "min_size_edge": 60}, 0.5)
+    assert (kw["min_size"], kw["min_size_edge"]) == (600, 240)
+    assert _post_kwargs({"min_size": 150}, 1.0)["min_size_edge"] == 150
+    # never stricter at the edge than inside: lowering min_size lowers both
+    assert _post_kwargs({"min_size": 16, "min_size_edge": 60}, 1.0)["min_size_edge"] == 16
+
+
 def test_metrics_partial_annotation():
     gt = np.zeros((20, 20), np.int32)
     gt[2:8, 2:8] = 1

@@ -56,7 +56,14 @@ def segment_image(
 
 
 def _post_kwargs(thresholds: dict[str, Any], zoom: float) -> dict[str, Any]:
-    """Post-processing keywords; ``min_size`` is stated at the model's scale."""
+    """Post-processing keywords; ``min_size`` and ``min_size_edge`` (objects touching
+    the frame's border; default, and at most, ``min_size``: a user who lowers
+    ``min_size`` lowers both) are stated at the model's scale."""
+    scale = max(zoom, 1e-6) ** 2
+    min_size = float(thresholds.get("min_size", 16))
+    edge = thresholds.get("min_size_edge")
     return {"fg_threshold": float(thresholds.get("fg_threshold", 0.5)),
             "marker_threshold": float(thresholds.get("marker_threshold", 0.5)),
-            "min_size": round(float(thresholds.get("min_size", 16)) / max(zoom, 1e-6) ** 2)}
+            "min_size": round(min_size / scale),
+            "min_size_edge": round(min(min_size, float(min_size if edge is None else edge))
+                                   / scale)}

@@ -232,7 +232,10 @@ class DeepSegmenter:
                 found.append(float("nan"))
                 counts.append(0)
                 continue
-            labels = self.segment(sub, diameter=self.target_diameter / z, tile=tile)
+            # objects cut by the crop's edge are sizes of pieces: the probe drops the
+            # small ones as it drops small objects anywhere (no `min_size_edge`)
+            labels = self.segment(sub, diameter=self.target_diameter / z, tile=tile,
+                                  thresholds={"min_size_edge": None})
             areas = np.bincount(labels.ravel())[1:]
             areas = areas[areas > 0]
             found.append(float(np.sqrt(4 * np.median(areas) / np.pi)) if areas.size

@@ -13,7 +13,8 @@ inside the foreground (one per object when the head is right: touching nuclei ar
 separated by the dip of the distance at their contact); the watershed of ``-distance``
 from the markers, restricted to the foreground, gives the objects. Foreground
 components that hold no marker become objects of their own; objects smaller than
-``min_size`` pixels are removed. Ids are ``1..n`` in raster order of their first pixel.
+``min_size`` pixels are removed (those touching the frame's border: smaller than
+``min_size_edge``, where a model sets it). Ids are ``1..n`` in raster order of their first pixel.
 
 Why this representation also for the generalist (``generalist2d``: nuclei, bacteria
 rods and whole cells in one model), rather than Cellpose/Omnipose flows or StarDist
@@ -91,12 +92,29 @@ def maps_from_logits(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sem, dist
 
 
-def _relabel_sizes(labels: np.ndarray, min_size: int) -> np.ndarray:
+def edge_ids(labels: np.ndarray) -> np.ndarray:
+    """Sorted ids of the objects that touch the array's border (any axis).
+
+    >>> lab = np.zeros((4, 5), int); lab[0, 1], lab[2, 2] = 3, 4
+    >>> edge_ids(lab).tolist()
+    [3]
+    """
+    faces = [np.take(labels, i, axis=ax).ravel()
+             for ax in range(labels.ndim) for i in (0, -1)]
+    ids = np.unique(np.concatenate(faces)) if faces else np.zeros(0, labels.dtype)
+    return ids[ids > 0]
+
+
+def _relabel_sizes(labels: np.ndarray, min_size: int,
+                   min_size_edge: int | None = None) -> np.ndarray:
     n = int(labels.max())
     if n == 0:
         return labels.astype(np.int32)
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
     keep = sizes >= max(1, min_size)
+    if min_size_edge is not None and min_size_edge != min_size:
+        edge = edge_ids(labels)
+        keep[edge] = sizes[edge] >= max(1, min_size_edge)
     keep[0] = False
     flat = labels.ravel()
     # first-pixel raster order for deterministic ids
@@ -117,6 +135,7 @@ def instances_from_maps(
     fg_threshold: float = 0.5,
     marker_threshold: float = 0.5,
     min_size: int = 16,
+    min_size_edge: int | None = None,
 ) -> np.ndarray:
     """Instance labels (int32, 0 background) from the head outputs.
 
@@ -130,6 +149,10 @@ def instances_from_maps(
         Levels on ``1 - P(background)`` and on the distance (``thresholds.json``).
     min_size : int
         Smallest object kept, in pixels (voxels).
+    min_size_edge : int, optional
+        Smallest object kept among those that touch the frame's border (default
+        `min_size`): a cell cut by the edge of the field of view (or of a crop) is
+        small because it is cut, not because it is debris.
     """
     fg = (1.0 - prob[0]) > fg_threshold
     if not fg.any():
@@ -140,4 +163,4 @@ def instances_from_maps(
     rest, n_rest = ndi.label(fg & (labels == 0), structure=structure)
     if n_rest:
         labels[rest > 0] = rest[rest > 0] + n
-    return _relabel_sizes(labels, min_size)
+    return _relabel_sizes(labels, min_size, min_size_edge)
