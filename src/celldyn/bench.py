@@ -539,7 +539,7 @@ def bench(
             # blob of two merged cells split; sisters drawn joined split), in memory:
             # `run` never repairs labels it is given, so without them a row would
             # score a pipeline other than the one best_config.json then runs
-            labels, _, repaired = repair_merges(np.array(labels, copy=True), None, None,
+            labels, _, repaired = repair_merges(np.asarray(labels), None, None,
                                                 on=RunConfig().split_merged)
             if repaired and not any(n.startswith("temporal repairs") for n in notes):
                 notes.append("temporal repairs applied to each segmentation before "

@@ -189,3 +189,23 @@ def test_a_hand_edited_probe_setting_is_a_one_line_model_error(tmp_path, key, va
         load_segmenter(folder)
     assert "\n" not in str(err.value)
     assert load_segmenter(model_folder("generalist2d")).config.get("probe_zooms")
+
+
+@pytest.mark.parametrize("text", ['{"min_size": "big"}', '[0.5, 0.3]',
+                                  '{"fg_threshold": true}'])
+def test_a_hand_edited_thresholds_file_is_a_one_line_model_error(tmp_path, text):
+    """thresholds.json that is not an object of numbers is refused when the model loads
+    (it was a float() traceback in the middle of a run)."""
+    import shutil
+
+    from celldyn.errors import ModelError
+    from celldyn.segment.deep.registry import load_segmenter, model_folder
+
+    folder = tmp_path / "mine"
+    shutil.copytree(model_folder("generalist2d"), folder)
+    (folder / "thresholds.json").write_text(text)
+    with pytest.raises(ModelError, match="thresholds.json") as err:
+        load_segmenter(folder)
+    assert "\n" not in str(err.value)
+    (folder / "thresholds.json").write_text('{"min_size": 150, "min_size_edge": null}')
+    assert load_segmenter(folder).thresholds["min_size_edge"] is None

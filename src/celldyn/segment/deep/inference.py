@@ -62,8 +62,7 @@ def _post_kwargs(thresholds: dict[str, Any], zoom: float) -> dict[str, Any]:
     scale = max(zoom, 1e-6) ** 2
     min_size = float(thresholds.get("min_size", 16))
     edge = thresholds.get("min_size_edge")
+    edge = min_size if edge is None else min(float(edge), min_size)
     return {"fg_threshold": float(thresholds.get("fg_threshold", 0.5)),
             "marker_threshold": float(thresholds.get("marker_threshold", 0.5)),
-            "min_size": round(min_size / scale),
-            "min_size_edge": round(min(min_size, float(min_size if edge is None else edge))
-                                   / scale)}
+            "min_size": round(min_size / scale), "min_size_edge": round(edge / scale)}

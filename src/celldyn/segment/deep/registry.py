@@ -391,6 +391,7 @@ def load_segmenter(name: str | Path = "generalist2d") -> DeepSegmenter:
     except (OSError, ValueError) as err:
         raise ModelError(f"model folder {folder} cannot be read ({err})") from None
     _check_probe(config, folder)
+    _check_thresholds(thresholds, folder)
     wfile = verified_weights(
         folder / str(config.get("weights", "weights.pt")), pinned or config.get("sha256")
     )
@@ -420,6 +421,20 @@ def _check_probe(config: dict[str, Any], folder: Path) -> None:
                 or not all(isinstance(z, int | float) and not isinstance(z, bool) and z > 0
                            for z in v)):
             raise bad(key, f"a list of {n or 'one or more'} positive numbers")
+
+
+def _check_thresholds(thresholds: Any, folder: Path) -> None:
+    """A one-line ModelError for a hand-edited thresholds.json that is not an object of
+    numbers (``min_size_edge`` may be null: the same as ``min_size``)."""
+    where = folder / "thresholds.json"
+    if not isinstance(thresholds, dict):
+        raise ModelError(f"{where}: must be a JSON object of post-processing levels "
+                         f"(got {type(thresholds).__name__})")
+    for key, v in thresholds.items():
+        if v is None and key == "min_size_edge":
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ModelError(f"{where}: {key} must be a number (got {v!r})")
 
 
 def save_segmenter(folder: str | Path, net: UNet, config: dict[str, Any],
