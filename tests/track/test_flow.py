@@ -86,15 +86,16 @@ def test_windowed_tracking_decides_the_flow_once_and_relinks():
 # --- image flow ------------------------------------------------------------------------
 
 
-def _colony(growth: float = 1.25, seed: int = 0):
+def _colony(growth: float = 1.25, seed: int = 0, drift: tuple[float, float] = (0.0, 0.0),
+            size: int = 320):
     """A 12 x 12 sheet of touching square cells (14 px apart, varied brightness, a
     brighter centre each) growing `growth` times about the frame's centre per frame, as
-    a colony pushed outward: at the rim a cell moves more than its spacing. Returns
-    (objects, labels, movie, true next row per row or -1)."""
+    a colony pushed outward (at the rim a cell moves more than its spacing), and moved by
+    `drift` px per frame. Returns (objects, labels, movie, true next row per row or -1)."""
     from celldyn.measure.features import measure_objects
 
     rng = np.random.default_rng(seed)
-    n, gap, size = 12, 14.0, 320
+    n, gap = 12, 14.0
     c = (n - 1) / 2
     base = np.array([(gap * (i - c), gap * (j - c)) for i in range(n) for j in range(n)])
     base += rng.normal(0, 1.5, base.shape)
@@ -104,7 +105,7 @@ def _colony(growth: float = 1.25, seed: int = 0):
     yy, xx = np.mgrid[:size, :size]
     for t in range(3):
         half = 0.5 * gap * growth ** t
-        for i, (y, x) in enumerate(base * growth ** t + size / 2):
+        for i, (y, x) in enumerate(base * growth ** t + size / 2 + np.multiply(drift, t)):
             sel = (np.abs(yy - y) < half - 0.5) & (np.abs(xx - x) < half - 0.5)
             labels[t][sel] = i + 1
             r2 = ((yy[sel] - y) ** 2 + (xx[sel] - x) ** 2) / half ** 2
@@ -176,6 +177,46 @@ def test_a_growing_colony_opens_the_image_flow_gate_and_fixes_the_links():
     # at the rim cells move more than their spacing: nearest positions fail there
     assert _correct(off, truth) < 0.5 and _correct(neighbours, truth) < 0.5
     assert _correct(shipped, truth) > 0.85
+
+
+def test_the_colony_map_carries_a_fast_growing_drifting_colony():
+    """At a low frame rate a colony grows and drifts by more than the optical flow
+    finds from where the cells were; mapping the colony as a whole first (its objects'
+    centroid and second moments) leaves the flow a small remainder."""
+    from celldyn.track.flow import colony_affine, image_flow
+
+    objects, labels, movie, truth = _colony(growth=1.4, drift=(12.0, -18.0), size=448)
+    lin, off = colony_affine(labels[0], labels[1])
+    assert np.allclose(lin, 1.4 * np.eye(2), atol=0.05)
+    centre = np.full(2, 448 / 2)
+    assert np.allclose(lin @ centre + off, centre + [12.0, -18.0], atol=2.0)
+
+    first = np.flatnonzero(truth >= 0)
+    pos = objects[["y", "x"]].to_numpy()
+    true = pos[truth[first]] - pos[first]
+    err = {align: np.median(np.linalg.norm(
+        image_flow(objects, movie, labels, align=align)[first] - true, axis=1))
+        for align in (False, True)}
+    assert err[True] < 2.0 < err[False]
+    tracks = track_objects(objects, labels=labels, movie=movie, divisions=False)
+    assert "image flow on" in tracks.note and _correct(tracks, truth) > 0.95
+
+
+def test_the_colony_map_is_the_identity_where_it_does_not_fit():
+    from celldyn.track.flow import colony_affine
+
+    one = np.zeros((64, 64), np.int32)
+    one[10:20, 10:20] = 1
+    assert np.array_equal(colony_affine(one, np.roll(one, 5, axis=1))[0], np.eye(2))
+    # two cells that stay put and a third that enters: the moments move and stretch,
+    # but the map would carry the two off themselves
+    a = np.zeros((64, 64), np.int32)
+    a[10:20, 10:20], a[10:20, 40:50] = 1, 2
+    b = a.copy()
+    b[50:60, 25:35] = 3
+    lin, off = colony_affine(a, b)
+    assert np.array_equal(lin, np.eye(2)) and not off.any()
+    assert np.array_equal(colony_affine(a, a)[0], np.eye(2))
 
 
 def test_separate_fast_blobs_keep_the_image_flow_gate_closed():

@@ -29,7 +29,15 @@ The images still show it: :func:`image_flow` measures each object's step as the 
 over its mask, of the TV-L1 optical flow between its frame and the next
 (:func:`skimage.registration.optical_flow_tvl1`, computed at a quarter of the
 resolution: the flow of a colony is smooth; about 0.3 s per megapixel-frame on one
-core, E. coli colony frames of 1.3 MP). With the movie and its label images at hand,
+core, E. coli colony frames of 1.3 MP). Before the flow, :func:`colony_affine` maps the
+colony as a whole (its objects' centroid and second moments from one frame to the next:
+drift and growth), and the optical flow measures only what is left: TV-L1 finds small
+motion well and a colony that grows a third between kept frames poorly (on the colony's
+training frames at every 4th frame the median error of the per-object step against the
+true one fell from 13-19 px to 8-11 px, at every 2nd from 6.1 to 4.6-4.7 px; division F1
+0.615 -> 0.744 on GT masks, 0.576 -> 0.613 on celldyn's own segmentation: 'Tracking:
+local flow'). The map is kept only where it brings the two frames' foregrounds closer
+(intersection over union) than none. With the movie and its label images at hand,
 motion that large and touching cells, :func:`celldyn.track.track_objects` relinks with
 that flow instead. Otherwise nothing changes: on every other training set (steps
 0.02-0.20 of the spacing, spacing 1.3-3.9 diameters) the per-object optical flow cost
@@ -72,7 +80,7 @@ from numpy.typing import NDArray
 from ..errors import InputError
 
 __all__ = ["FLOW_COHERENCE", "FLOW_NEIGHBOURS", "FLOW_MIN_NEIGHBOURS", "IMAGE_FLOW_DOWNSCALE",
-           "MOTION_RATIO", "TOUCHING", "equivalent_diameter", "flow_coherence",
+           "MOTION_RATIO", "TOUCHING", "colony_affine", "equivalent_diameter", "flow_coherence",
            "neighbour_flow", "image_flow", "image_flow_gate", "flow_candidates", "flow_gate",
            "relink_with_flow"]
 
@@ -185,8 +193,8 @@ def neighbour_flow(objects: pd.DataFrame, edges: NDArray[np.int64], *, radius: f
 
 def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
                spacing: Sequence[float] | None = None,
-               downscale: int = IMAGE_FLOW_DOWNSCALE, progress: bool = False
-               ) -> NDArray[np.float64]:
+               downscale: int = IMAGE_FLOW_DOWNSCALE, align: bool = True,
+               progress: bool = False) -> NDArray[np.float64]:
     """Per detection, its step to the next frame as the images show it: the median over
     its mask (``labels[t] == label``) of the TV-L1 optical flow from ``movie[t]`` to
     ``movie[t + 1]`` (both scaled by frame ``t``'s 1st-99.8th percentiles), computed on
@@ -235,6 +243,12 @@ def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
         lo, hi = np.percentile(a, [1, 99.8])
         scale = float(hi - lo) if hi > lo else 1.0
         a, b = (a - lo) / scale, (b - lo) / scale
+        # the colony's own deformation first (x in frame f is near A x + off in f + 1);
+        # the optical flow then measures what is left
+        lin, off = (colony_affine(mask, np.asarray(labels[f + 1])) if align
+                    else (np.eye(ndim), np.zeros(ndim)))
+        if not np.allclose(lin, np.eye(ndim)) or np.any(off):
+            b = ndi.affine_transform(b, lin, offset=off, order=1, mode="nearest")
         down = max(1, min(int(downscale), min(a.shape) // 64))
         if down > 1:
             a = rescale(a, 1 / down, anti_aliasing=True)
@@ -248,17 +262,59 @@ def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
         if down > 1:
             at = [(idx + 0.5) * (field.shape[axis + 1] / mask.shape[axis]) - 0.5
                   for axis, idx in enumerate(inside)]
+        resid = np.empty((ndim, ids.size))
         for axis in range(ndim):
             if down > 1:
-                comp = ndi.map_coordinates(field[axis], at, order=1, mode="mirror")
-                comp *= mask.shape[axis] / a.shape[axis]
+                resid[axis] = ndi.map_coordinates(field[axis], at, order=1, mode="mirror")
+                resid[axis] *= mask.shape[axis] / a.shape[axis]
             else:
-                comp = field[axis][inside]
-            flow[rows, axis] = ndi.median(comp, ids, lab[rows])
+                resid[axis] = field[axis][inside]
+        # each pixel's step: where the residual flow and the colony's map carry it
+        pts = np.asarray(inside, float)
+        step = lin @ (pts + resid) + off[:, None] - pts
+        for axis in range(ndim):
+            flow[rows, axis] = ndi.median(step[axis], ids, lab[rows])
     flow = np.nan_to_num(flow)               # an object with no pixel in its frame
     if spacing is not None:
         flow *= np.asarray(spacing, float)[-ndim:]
     return flow
+
+
+def colony_affine(mask: NDArray, following: NDArray
+                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The map ``x -> A x + off`` that carries the objects of `mask` (frame f) onto those
+    of `following` (frame f + 1) as a whole: the centroid of their union moved, and its
+    second moments stretched (``A = C1^1/2 C0^-1/2``, no rotation), as a colony that grows
+    and drifts deforms. Identity where either frame has fewer than 2 objects, the moments
+    are degenerate, or the map does not bring the two frames' foregrounds closer than no
+    map at all (intersection over union)."""
+    from scipy import ndimage as ndi
+    from scipy.linalg import sqrtm
+
+    ndim = mask.ndim
+    eye, zero = np.eye(ndim), np.zeros(ndim)
+    if following.shape != mask.shape:
+        return eye, zero
+    moments = []
+    for m in (mask, following):
+        pts = np.argwhere(m != 0).astype(float)
+        if len(np.unique(m[m != 0])) < 2 or len(pts) <= ndim:
+            return eye, zero
+        moments.append((pts.mean(axis=0), np.cov(pts.T)))
+    (c0, cov0), (c1, cov1) = moments
+    if min(np.linalg.eigvalsh(cov0).min(), np.linalg.eigvalsh(cov1).min()) <= 1e-6:
+        return eye, zero
+    lin = np.real(sqrtm(cov1) @ np.linalg.inv(sqrtm(cov0)))
+    off = c1 - lin @ c0
+    fg0, fg1 = mask != 0, following != 0
+    moved = ndi.affine_transform(fg1.astype(np.uint8), lin, offset=off, order=0) != 0
+
+    def iou(x: NDArray, y: NDArray) -> float:
+        return float((x & y).sum()) / max(1, int((x | y).sum()))
+
+    if iou(fg0, moved) <= iou(fg0, fg1):
+        return eye, zero
+    return lin, off
 
 
 def equivalent_diameter(objects: pd.DataFrame, spacing: Sequence[float] | None = None
