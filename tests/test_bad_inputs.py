@@ -456,3 +456,21 @@ def test_in_a_real_process_stderr_is_exactly_one_line(corpus, tmp_path, case):
                        check=False, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("Error: "), r.stderr
+
+
+def test_a_constant_movie_is_tracked_when_its_labels_are_given():
+    """Nothing to segment is an error only when the run has to segment: with label
+    images given the objects come from them (a warning says their intensities are
+    constant)."""
+    from celldyn.errors import InputError
+    from celldyn.pipeline import run
+    from celldyn.simulate import simulate_movie
+
+    sim = simulate_movie(ndim=2, n_frames=4, shape=(40, 40), n_objects=3, rng=3)
+    flat = np.full(sim.labels.shape, 7, np.uint16)
+    with pytest.warns(UserWarning, match="intensities there are constant"):
+        result = run(flat, labels=sim.labels, axes="TYX")
+    per_frame = [len(np.unique(f)) - 1 for f in sim.labels]
+    assert len(result.objects) == sum(per_frame) > 0
+    with pytest.raises(InputError, match="nothing to segment"):
+        run(flat, axes="TYX")

@@ -30,11 +30,13 @@ def check_labels(labels, *, shape: tuple[int, ...] | None = None, name: str = "l
     return labels.astype(np.int32, copy=False)
 
 
-def check_movie(movie) -> None:
+def check_movie(movie, *, segment: bool = True) -> None:
     """Run :func:`celldyn.io.validate_movie` and apply the pipeline's policy.
 
-    Frames with some NaN/Inf, or a movie whose every frame is constant, are errors
-    (no stage can segment them); isolated constant frames are a warning.
+    Frames with some NaN/Inf, or (when the run is to `segment` it) a movie whose every
+    frame is constant, are errors (no stage can segment them); isolated constant frames
+    are a warning. With label images given (`segment` False) a constant movie is only
+    a warning: the objects come from the labels, their intensities are constant.
     """
     import warnings
 
@@ -46,9 +48,11 @@ def check_movie(movie) -> None:
                 f"movie {message.replace('; they are treated as missing', '')}; replace "
                 "them (e.g. with the background value) before running"
             )
-        if "constant" in message and all(
-            np.ptp(np.asarray(movie.data[t])) == 0 for t in range(movie.n_frames)
-        ):
+        if not segment:  # the labels give the objects; only their intensities suffer
+            warnings.warn(f"movie {message}: the objects' intensities there are constant",
+                          stacklevel=3)
+            continue
+        if all(np.ptp(np.asarray(movie.data[t])) == 0 for t in range(movie.n_frames)):
             raise InputError(
                 "every frame of the movie is constant (one value), so there is nothing to "
                 "segment; check the channel (--channel), the z-plane (--plane) or the export"

@@ -154,7 +154,7 @@ def run(
     config = (config or RunConfig()).for_movie(movie, labels, **overrides)  # run.json: model
     movie, labels = selected(movie, labels, channel=config.channel, plane=config.plane)
     timings: dict[str, float] = {}
-    check_movie(movie)
+    check_movie(movie, segment=labels is None)
     if config.classifier:  # load first: a wrong name should not cost a segmentation
         from .classify import load_classifier
     classifier = load_classifier(config.classifier) if config.classifier else None
