@@ -236,3 +236,15 @@ def test_tracker_rows_repair_the_segmentation_as_run_does(monkeypatch):
     assert row.scores["TRA"] == pytest.approx(1.0)
     assert np.isnan(row.scores["div_F1"])       # no division found where there is none
     assert any(n.startswith("temporal repairs") for n in result.notes)
+
+
+def test_a_ground_truth_path_that_is_not_a_folder_says_which(tmp_path):
+    from celldyn.bench import read_ground_truth
+    from celldyn.errors import InputError
+
+    masks = tmp_path / "masks.tif"
+    masks.write_bytes(b"II*\x00")
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        read_ground_truth(masks)
+    with pytest.raises(InputError, match="does not exist"):
+        read_ground_truth(tmp_path / "nowhere")

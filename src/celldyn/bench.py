@@ -77,8 +77,9 @@ def read_ground_truth(folder: str | Path) -> GroundTruth:
 
     p = Path(folder)
     if not p.is_dir():
-        raise InputError(f"ground-truth folder {p} does not exist; pass a CTC NN_GT folder "
-                         "with TRA/ and/or SEG/")
+        what = ("is a file, not a folder" if p.exists() else "does not exist")
+        raise InputError(f"ground-truth folder {p} {what}; pass a CTC NN_GT folder "
+                         "with TRA/ and/or SEG/ (label images: man_track*.tif / man_seg*.tif)")
     if (p / "TRA").is_dir():
         tra, table, seg = read_ctc_gt(p)
         return GroundTruth(tra, table, dict(seg))
