@@ -202,6 +202,30 @@ def test_the_colony_map_carries_a_fast_growing_drifting_colony():
     assert "image flow on" in tracks.note and _correct(tracks, truth) > 0.95
 
 
+def test_the_image_flow_looks_only_around_the_objects():
+    """A colony in a corner of a large frame: the flow is computed in the box around
+    its objects, and finds the same steps as on the whole frame."""
+    from celldyn.track.flow import _flow_box, image_flow
+
+    objects, labels, movie, truth = _colony(growth=1.2, size=320)
+    big = np.zeros((3, 960, 800), movie.dtype)
+    big_labels = np.zeros((3, 960, 800), labels.dtype)
+    big[:, 40:360, 60:380], big_labels[:, 40:360, 60:380] = movie, labels
+    moved = objects.assign(y=objects.y + 40, x=objects.x + 60)
+    box = _flow_box(big_labels[0], big_labels[1], 4, 32)
+    ys, xs = np.nonzero(big_labels[0] | big_labels[1])
+    assert box[0].start <= ys.min() and ys.max() < box[0].stop <= 960
+    assert box[1].start <= xs.min() and xs.max() < box[1].stop <= 800
+    assert (box[0].stop - box[0].start) * (box[1].stop - box[1].start) < 0.5 * 960 * 800
+    first = np.flatnonzero(truth >= 0)
+    true = (objects[["y", "x"]].to_numpy()[truth[first]]
+            - objects[["y", "x"]].to_numpy()[first])
+    whole = image_flow(moved, big, big_labels, margin=None)[first]
+    boxed = image_flow(moved, big, big_labels)[first]
+    assert np.median(np.linalg.norm(boxed - whole, axis=1)) < 1.0
+    assert np.median(np.linalg.norm(boxed - true, axis=1)) < 2.0
+
+
 def test_the_colony_map_is_the_identity_where_it_does_not_fit():
     from celldyn.track.flow import colony_affine
 

@@ -37,7 +37,10 @@ training frames at every 4th frame the median error of the per-object step again
 true one fell from 13-19 px to 8-11 px, at every 2nd from 6.1 to 4.6-4.7 px; division F1
 0.615 -> 0.744 on GT masks, 0.576 -> 0.613 on celldyn's own segmentation: 'Tracking:
 local flow'). The map is kept only where it brings the two frames' foregrounds closer
-(intersection over union) than none. With the movie and its label images at hand,
+(intersection over union) than none. The flow is computed only in the box around both
+frames' objects (grown by :data:`IMAGE_FLOW_MARGIN`), not on the whole frame: on the
+colony's frames 2.5-3x faster, and on its training frames no division lost. With the
+movie and its label images at hand,
 motion that large and touching cells, :func:`celldyn.track.track_objects` relinks with
 that flow instead. Otherwise nothing changes: on every other training set (steps
 0.02-0.20 of the spacing, spacing 1.3-3.9 diameters) the per-object optical flow cost
@@ -80,6 +83,7 @@ from numpy.typing import NDArray
 from ..errors import InputError
 
 __all__ = ["FLOW_COHERENCE", "FLOW_NEIGHBOURS", "FLOW_MIN_NEIGHBOURS", "IMAGE_FLOW_DOWNSCALE",
+           "IMAGE_FLOW_MARGIN",
            "MOTION_RATIO", "TOUCHING", "colony_affine", "equivalent_diameter", "flow_coherence",
            "neighbour_flow", "image_flow", "image_flow_gate", "flow_candidates", "flow_gate",
            "relink_with_flow"]
@@ -102,6 +106,10 @@ diameter: the image flow's second condition."""
 IMAGE_FLOW_DOWNSCALE = 4
 """The optical flow is computed on frames shrunk this many times (at most; a frame keeps
 at least 64 pixels a side)."""
+IMAGE_FLOW_MARGIN = 32
+"""The optical flow is computed within the box around both frames' objects grown by
+this many shrunk pixels (128 px at 4x), not on the whole frame: a colony that fills a
+fifth of the frame costs about a fifth of the time."""
 IMAGE_FLOW_WARPS = 3
 """TV-L1 warps per pyramid level (scikit-image's default is 5). On the E. coli colony's
 training frames (GT masks, every 1st / 2nd / 4th frame) 3 warps gave the same links as 5
@@ -194,11 +202,14 @@ def neighbour_flow(objects: pd.DataFrame, edges: NDArray[np.int64], *, radius: f
 def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
                spacing: Sequence[float] | None = None,
                downscale: int = IMAGE_FLOW_DOWNSCALE, align: bool = True,
-               progress: bool = False) -> NDArray[np.float64]:
+               margin: int | None = IMAGE_FLOW_MARGIN, progress: bool = False
+               ) -> NDArray[np.float64]:
     """Per detection, its step to the next frame as the images show it: the median over
     its mask (``labels[t] == label``) of the TV-L1 optical flow from ``movie[t]`` to
     ``movie[t + 1]`` (both scaled by frame ``t``'s 1st-99.8th percentiles), computed on
-    frames shrunk `downscale` times; in units of `spacing` (pixels when None). Zero in
+    frames shrunk `downscale` times, after :func:`colony_affine`'s map of the whole
+    (`align`), within the box around both frames' objects grown by `margin` shrunk
+    pixels (None: the whole frame); in units of `spacing` (pixels when None). Zero in
     the last frame and where a frame is missing.
 
     Examples
@@ -245,11 +256,22 @@ def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
         a, b = (a - lo) / scale, (b - lo) / scale
         # the colony's own deformation first (x in frame f is near A x + off in f + 1);
         # the optical flow then measures what is left
-        lin, off = (colony_affine(mask, np.asarray(labels[f + 1])) if align
+        following = np.asarray(labels[f + 1])
+        lin, off = (colony_affine(mask, following) if align
                     else (np.eye(ndim), np.zeros(ndim)))
-        if not np.allclose(lin, np.eye(ndim)) or np.any(off):
-            b = ndi.affine_transform(b, lin, offset=off, order=1, mode="nearest")
         down = max(1, min(int(downscale), min(a.shape) // 64))
+        # only the box around both frames' objects is needed (a colony may fill a
+        # fraction of the frame); b is mapped into a's place within it
+        box = _flow_box(mask, following, down, margin)
+        start = np.array([sl.start for sl in box], float)
+        a = a[box]
+        if not np.allclose(lin, np.eye(ndim)) or np.any(off):
+            b = ndi.affine_transform(b, lin, offset=lin @ start + off, output_shape=a.shape,
+                                     order=1, mode="nearest")
+        else:
+            b = b[box]
+        crop = a.shape
+        local = [idx - sl.start for idx, sl in zip(inside, box)]
         if down > 1:
             a = rescale(a, 1 / down, anti_aliasing=True)
             b = rescale(b, 1 / down, anti_aliasing=True)
@@ -260,15 +282,15 @@ def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
         # points skimage's resize(order=1) samples) and their median taken per label,
         # instead of resizing the whole field first
         if down > 1:
-            at = [(idx + 0.5) * (field.shape[axis + 1] / mask.shape[axis]) - 0.5
-                  for axis, idx in enumerate(inside)]
+            at = [(idx + 0.5) * (field.shape[axis + 1] / crop[axis]) - 0.5
+                  for axis, idx in enumerate(local)]
         resid = np.empty((ndim, ids.size))
         for axis in range(ndim):
             if down > 1:
                 resid[axis] = ndi.map_coordinates(field[axis], at, order=1, mode="mirror")
-                resid[axis] *= mask.shape[axis] / a.shape[axis]
+                resid[axis] *= crop[axis] / a.shape[axis]
             else:
-                resid[axis] = field[axis][inside]
+                resid[axis] = field[axis][tuple(local)]
         # each pixel's step: where the residual flow and the colony's map carry it
         pts = np.asarray(inside, float)
         step = lin @ (pts + resid) + off[:, None] - pts
@@ -278,6 +300,25 @@ def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
     if spacing is not None:
         flow *= np.asarray(spacing, float)[-ndim:]
     return flow
+
+
+def _flow_box(mask: NDArray, following: NDArray, down: int, margin: int | None
+              ) -> tuple[slice, ...]:
+    """Where the flow is computed: the box around the objects of `mask` and of the
+    `following` frame, grown by `margin` shrunk pixels (at least 64 a side where the
+    frame has them), its corner on the `down` grid; the whole frame when `margin` is
+    None or nothing is labelled."""
+    occupied = (mask != 0) | (following != 0)
+    if margin is None or not occupied.any():
+        return tuple(slice(0, n) for n in mask.shape)
+    box = []
+    for axis, n in enumerate(mask.shape):
+        hit = np.flatnonzero(occupied.any(axis=tuple(i for i in range(mask.ndim) if i != axis)))
+        grow = max(int(margin) * down, (64 * down - int(hit[-1] + 1 - hit[0])) // 2 + down)
+        lo = max(0, (int(hit[0]) - grow) // down * down)
+        hi = min(n, int(hit[-1]) + 1 + grow)
+        box.append(slice(lo, hi))
+    return tuple(box)
 
 
 def colony_affine(mask: NDArray, following: NDArray
