@@ -402,7 +402,8 @@ frame: division F1 x2 / x4 GT 0.955 / 0.744 -> 0.991 / 0.770, own segmentation 0
 before that (GT 0.963 / 0.619 -> 0.978 / 0.636), so the test rows are not blind to this
 step. Mean division F1 no map -> map on the whole frame -> shipped (map, box):
 {map_means}. 'no map' = `image_flow(align=False, margin=None)`, 'whole frame' =
-`image_flow(margin=None)`; seconds: the whole tracking call:
+`image_flow(margin=None)`; seconds: the whole tracking call (timed on the real
+parts' own rows only):
 
 {map_table}
 
