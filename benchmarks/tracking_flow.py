@@ -88,7 +88,6 @@ def rows_for(data: Path, name: str, part: str) -> list[dict]:
             row.update(_raw_iou(objects, labels, frames_k, gt_labels, gt_table))
         if row["flow shipped"] == "image":
             row.update(_no_map(objects, labels, frames_k, gt_labels, gt_table))
-        if row["flow shipped"] == "image":
             # the image flow at scikit-image's default 5 TV-L1 warps (shipped: 3)
             from celldyn.track import flow as flow_module
 

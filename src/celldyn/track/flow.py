@@ -65,7 +65,8 @@ mask moved by its step): on simulated dense colonies at every 2nd frame division
 about 0.45 -> 0.70-0.90; on the colony's test frames 0.595 -> 0.973 at every 2nd frame,
 0.514 -> 0.394 at every 4th ('Tracking: local flow').
 
-Written here: the flows, their coherence and the gates. Nearest neighbours come from
+Written here: the flows, their coherence, the colony's map (moments by NumPy, the matrix
+square root by :func:`scipy.linalg.sqrtm`) and the gates. Nearest neighbours come from
 :class:`scipy.spatial.cKDTree`; the optical flow from scikit-image; the assignment is
 :func:`~celldyn.track.lap.lap_links`.
 """
@@ -305,10 +306,12 @@ def image_flow(objects: pd.DataFrame, movie: Any, labels: Any, *,
 def _flow_box(mask: NDArray, following: NDArray, down: int, margin: int | None
               ) -> tuple[slice, ...]:
     """Where the flow is computed: the box around the objects of `mask` and of the
-    `following` frame, grown by `margin` shrunk pixels (at least 64 a side where the
-    frame has them), its corner on the `down` grid; the whole frame when `margin` is
-    None or nothing is labelled."""
-    occupied = (mask != 0) | (following != 0)
+    `following` frame (where its shape is the frame's), grown by `margin` shrunk pixels
+    (at least 64 a side where the frame has them), its first corner on the `down` grid;
+    the whole frame when `margin` is None or nothing is labelled."""
+    occupied = mask != 0
+    if following.shape == mask.shape:
+        occupied |= following != 0
     if margin is None or not occupied.any():
         return tuple(slice(0, n) for n in mask.shape)
     box = []
