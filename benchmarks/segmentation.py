@@ -1168,8 +1168,9 @@ def _probe_cap(cfg: dict) -> str:
                 f"where the frame gives it {floor // 2} px)")
     if cfg.get("probe_lone_min_objects"):
         lo, hi = cfg.get("probe_core_zooms", (0, 0))
-        out += (f"; a zoom outside {lo}-{hi} is the size by itself only where it found at "
-                f"least {cfg['probe_lone_min_objects']} objects")
+        out += (f"; a zoom outside {lo}-{hi} is the size by itself, and zooms below {lo} "
+                f"are a size together, only where each found at least "
+                f"{cfg['probe_lone_min_objects']} objects")
     return out
 
 
