@@ -160,8 +160,9 @@ class RunConfig:
         bright objects only (nuclei2d, nuclei3d; the generalist and models from
         ``celldyn train segment`` read raw frames of either polarity), and holes are
         not filled (in a colony, background enclosed by cells is not part of any cell).
-    channel : int
-        Channel to segment in a multi-channel movie.
+    channel : int or None
+        Channel to segment in a multi-channel movie (None: the first, or the mean of an
+        RGB colour image's channels).
     plane : str or None
         A z-stack (``TZYX``) seen as a 2D movie: only this z-plane (``"middle"`` or
         its index from 0) is segmented, tracked and measured (:meth:`Movie.plane`),
@@ -250,8 +251,10 @@ class RunConfig:
         "classical methods and the nuclei-only deep models see the frames inverted (the "
         "generalist reads both polarities and ignores it).",
         type=bool))
-    channel: int = field(default=0, metadata=cli_option(
-        "--channel", "Channel to segment.", type=int))
+    channel: int | None = field(default=None, metadata=cli_option(
+        "--channel", "Channel to segment, from 0. Default: the first; for an RGB colour "
+        "image, the mean of its colour channels (as the deep models were trained).",
+        type=int))
     plane: str | None = field(default=None, metadata=cli_option(
         "--plane", "A z-stack (TZYX) seen as a 2D movie: segment, track and measure only "
         "this z-plane ('middle', or its index from 0), e.g. a brightfield stack of a "

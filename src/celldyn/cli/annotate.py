@@ -44,7 +44,9 @@ __all__ = ["annotate_next_command"]
               help="Objects are darker than background, for models trained on bright "
                    "objects (nuclei2d); generalist2d takes raw polarity.")
 @click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX.")
-@click.option("--channel", type=int, default=0, show_default=True)
+@click.option("--channel", type=int, default=None,
+              help="Channel, from 0 [default: the first; an RGB image: the mean of its "
+                   "colour channels].")
 @plane_option("propose crops of")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")

@@ -75,7 +75,9 @@ def _print_table(df: Any) -> None:
 @click.option("--pixel-size", type=LengthParam(), help="Pixel size (0.24um; a plain "
               "number is µm).")
 @click.option("--frame-interval", type=DurationParam(), help="Time between frames (5min).")
-@click.option("--channel", type=int, default=0, show_default=True)
+@click.option("--channel", type=int, default=None,
+              help="Channel, from 0 [default: the first; an RGB image: the mean of its "
+                   "colour channels].")
 @plane_option("score every pipeline on")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the bootstrap intervals and of every run.")

@@ -78,7 +78,9 @@ def _noise_augment(movie: Path) -> Any:
     from ..segment.deep.augment import AugmentConfig
 
     src = read_movie(movie)
-    data = np.asarray((src.channel(0) if "C" in src.axes else src).data)
+    from ..movie import selected
+
+    data = np.asarray(selected(src)[0].data)
     model = estimate_noise_model(data)
     low, high = (float(v) for v in np.percentile(data, [1.0, 99.8]))
     norm = model.rescaled(low, high)

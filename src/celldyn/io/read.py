@@ -328,7 +328,9 @@ def read_run_movie(record: dict[str, Any], path: PathLike | None = None) -> Movi
         frame_interval=meta.get("frame_interval"),
     )
     if "C" in movie.axes:
-        movie = movie.channel(int((record.get("config") or {}).get("channel", 0)))
+        from ..movie import selected
+
+        movie, _ = selected(movie, channel=(record.get("config") or {}).get("channel"))
     plane = (record.get("config") or {}).get("plane")
     if plane is not None and "Z" in movie.axes:   # the run saw one plane of the stack
         movie = movie.plane(plane)
