@@ -32,11 +32,14 @@ def test_overrides_win_over_metadata(tmp_path):
 def test_dispatch_errors(tmp_path):
     with pytest.raises(FileFormatError, match="does not exist"):
         read_movie(tmp_path / "missing.tif")
-    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "a.bmp").write_bytes(b"x")
     with pytest.raises(FileFormatError, match="unsupported type"):
+        read_movie(tmp_path / "a.bmp")
+    (tmp_path / "a.png").write_bytes(b"x")
+    with pytest.raises(FileFormatError, match="a.png cannot be read as PNG"):
         read_movie(tmp_path / "a.png")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileFormatError, match="neither an OME-Zarr nor a CTC folder"):
+    with pytest.raises(FileFormatError, match="neither an OME-Zarr, a CTC folder"):
         read_movie(tmp_path / "empty")
 
 

@@ -249,8 +249,10 @@ def _dask_client(workers, scheduler, movie):
 def run_command(movie: str | None, config_path: Path | None, **kwargs: Any) -> None:
     """Segment, track and measure MOVIE; write the results folder.
 
-    MOVIE is a TIFF / OME-TIFF / ImageJ hyperstack, an OME-Zarr, or a CTC folder of
-    t000.tif files (with --config, the movie of that run by default). `celldyn demo`
+    MOVIE is a TIFF / OME-TIFF / ImageJ hyperstack, an OME-Zarr, a CTC folder of
+    t000.tif files, a folder of .tif / .png / .jpg files (one per frame, in the order of
+    the number in their names) or one .png / .jpg image (with --config, the movie of
+    that run by default). `celldyn demo`
     runs the embedded demo movie.
     """
     from ..errors import InputError

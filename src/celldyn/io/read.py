@@ -1,8 +1,10 @@
 """Read any supported movie or label input, dispatching on the path.
 
-A ``.tif``/``.tiff``/``.ome.tif`` file goes to :mod:`celldyn.io.tiff`, a ``.zarr``
-folder (or one with Zarr metadata) to :mod:`celldyn.io.omezarr`, any other folder is
-read as a CTC folder (:mod:`celldyn.io.ctc`). Values passed as arguments win over the
+A ``.tif``/``.tiff``/``.ome.tif`` file goes to :mod:`celldyn.io.tiff`, a ``.png`` /
+``.jpg`` image to :mod:`celldyn.io.frames`, a ``.zarr`` folder (or one with Zarr
+metadata) to :mod:`celldyn.io.omezarr`, a folder of ``t000.tif`` frames to
+:mod:`celldyn.io.ctc`, and any other folder of image files, one per frame, to
+:mod:`celldyn.io.frames`. Values passed as arguments win over the
 file's metadata. :func:`validate_movie` is the boundary check the pipeline runs once
 after reading.
 """
@@ -19,6 +21,7 @@ from ..errors import FileFormatError, InputError
 from ..movie import Movie
 from ._util import PathLike, as_int32_labels, check_exists
 from .ctc import list_frames, read_ctc_movie, read_label_folder
+from .frames import PLAIN_SUFFIXES, read_frame_folder, read_image_file
 from .omezarr import read_labels_ome_zarr, read_ome_zarr
 from .tiff import read_tiff
 
@@ -42,13 +45,16 @@ def read_movie(
     frame_interval: float | None = None,
     channel: int | None = None,
 ) -> Movie:
-    """Read a movie from a TIFF file, an OME-Zarr or a CTC folder.
+    """Read a movie from a TIFF file, an OME-Zarr, a CTC folder, a folder of image files
+    (one per frame) or a PNG / JPEG image.
 
     Parameters
     ----------
     path : str or path-like
         ``*.tif`` / ``*.tiff`` / ``*.ome.tif`` file, ``*.zarr`` / ``*.ome.zarr`` folder,
-        or a folder of CTC frames ``t000.tif, t001.tif, ...``.
+        a folder of CTC frames ``t000.tif, t001.tif, ...``, a folder of ``.tif``,
+        ``.png`` or ``.jpg`` files, one per frame, named in frame order
+        (:func:`celldyn.io.frames.frame_files`), or one ``.png`` / ``.jpg`` image.
     axes : str, optional
         Axes of the stored data (letters from ``TCZYX``), overriding the metadata;
         needed for plain TIFFs with 3 or more dimensions. For CTC folders it must
@@ -86,10 +92,13 @@ def read_movie(
     if p.is_file():
         if p.name.lower().endswith(_TIFF_SUFFIXES):
             movie = read_tiff(p, axes=axes)
+        elif p.suffix.lower() in PLAIN_SUFFIXES:
+            movie = read_image_file(p, axes=axes)
         else:
             raise FileFormatError(
-                f"{p} has an unsupported type; expected a .tif/.tiff/.ome.tif file, an "
-                ".ome.zarr folder or a CTC folder of t000.tif frames"
+                f"{p} has an unsupported type; expected a .tif/.tiff/.ome.tif file, a "
+                ".png/.jpg image, an .ome.zarr folder or a folder of frames (t000.tif, or "
+                "one image file per frame)"
             )
     elif _is_zarr(p):
         movie = read_ome_zarr(p, axes=axes)
@@ -101,9 +110,7 @@ def read_movie(
                 f"{movie.axes}; omit --axes or pass --axes {movie.axes}"
             )
     else:
-        raise FileFormatError(
-            f"{p} is a folder but neither an OME-Zarr nor a CTC folder of t000.tif frames"
-        )
+        movie = read_frame_folder(p, axes=axes)
     if channel is not None:
         movie = movie.channel(int(channel))
     if spacing is not None or frame_interval is not None:

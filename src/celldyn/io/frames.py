@@ -1,0 +1,163 @@
+"""Movies as a folder of image files, one per frame, and single PNG / JPEG images.
+
+Microscopes and image viewers often export a time-lapse as one file per time point
+(``frame_001.png``, ``img_000000012_GFP_000.tif``, ...). Such a folder is read as a
+movie in the order of the number that changes from file name to file name (natural
+order: ``f2`` before ``f10``). Names that differ in more than one number (time *and*
+channel, position or z-plane, as a multi-dimensional acquisition writes them) are
+refused with a one-line error rather than interleaved into one wrong movie. Frames are
+2D (YX) or colour images (YX plus 3 or 4 colour samples, read as an RGB movie); z-stacks
+per time point need CTC names (``t000.tif``), which :mod:`celldyn.io.ctc` reads.
+
+Ours: the file-name ordering and its checks. tifffile reads the TIFF files and imageio
+(a scikit-image dependency) the PNG and JPEG files.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FileFormatError, InputError
+from ..movie import Movie, normalize_axes
+from ._util import PathLike, check_exists
+
+__all__ = ["IMAGE_SUFFIXES", "PLAIN_SUFFIXES", "frame_files", "read_frame_folder",
+           "read_image_file"]
+
+PLAIN_SUFFIXES = (".png", ".jpg", ".jpeg")
+IMAGE_SUFFIXES = PLAIN_SUFFIXES + (".tif", ".tiff")
+_NUMBER = re.compile(r"\d+")
+
+
+def _kind(path: Path) -> str:
+    s = path.suffix.lower()
+    return "TIFF" if s in (".tif", ".tiff") else "JPEG" if s in (".jpg", ".jpeg") else "PNG"
+
+
+def _read(path: Path) -> np.ndarray:
+    try:
+        if _kind(path) == "TIFF":
+            import tifffile
+
+            return np.asarray(tifffile.imread(path))
+        import imageio.v3 as iio
+
+        return np.asarray(iio.imread(path))
+    except Exception as err:  # any reader failure is a damaged or foreign file
+        raise FileFormatError(f"{path.name} cannot be read as {_kind(path)} "
+                              f"({type(err).__name__}: {str(err)[:80]})") from None
+
+
+def _frame_axes(arr: np.ndarray, name: str) -> str:
+    """Axes of one frame: YX, or YXS for a colour image."""
+    if arr.ndim == 2:
+        return "YX"
+    if arr.ndim == 3 and arr.shape[-1] in (3, 4):
+        return "YXS"
+    raise InputError(
+        f"{name} has shape {tuple(arr.shape)}: each file of a frame folder must be one 2D "
+        "frame (or a colour image); for a z-stack per time point name the files t000.tif, "
+        "t001.tif, ... (CTC), for a whole movie in one file pass the file"
+    )
+
+
+def read_image_file(path: PathLike, *, axes: str | None = None) -> Movie:
+    """One PNG or JPEG image as a one-frame movie (a colour image keeps its channels).
+
+    >>> import tempfile, os, imageio.v3 as iio
+    >>> f = os.path.join(tempfile.mkdtemp(), "a.png")
+    >>> iio.imwrite(f, np.zeros((8, 12, 3), np.uint8))
+    >>> m = read_image_file(f)
+    >>> m.axes, m.data.shape, m.is_rgb
+    ('TCYX', (1, 3, 8, 12), True)
+    """
+    p = check_exists(path)
+    arr = _read(p)
+    src = axes or _frame_axes(arr, p.name)
+    data, canon = normalize_axes(arr, src)
+    return Movie(data, canon, name=p.name,
+                 metadata={"format": _kind(p), "source_axes": src})
+
+
+def frame_files(folder: PathLike) -> list[Path]:
+    """The image files of `folder` in frame order (see the module docstring).
+
+    >>> names = ["f10.png", "f2.png", "f1.png"]
+    >>> sorted(names, key=_order_key)
+    ['f1.png', 'f2.png', 'f10.png']
+
+    Raises
+    ------
+    FileFormatError
+        No image file, or files of several kinds (e.g. PNG and TIFF).
+    InputError
+        Names that differ in more than one number.
+    """
+    p = check_exists(folder)
+    files = [f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")
+             and f.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise FileFormatError(
+            f"{p} is a folder but neither an OME-Zarr, a CTC folder of t000.tif frames nor "
+            "a folder of image files (one .tif, .png or .jpg per frame)"
+        )
+    kinds = sorted({_kind(f) for f in files})
+    if len(kinds) > 1:
+        raise FileFormatError(
+            f"{p} holds {' and '.join(kinds)} files; a frame folder holds one kind, one "
+            "file per frame"
+        )
+    numbers = [_NUMBER.findall(f.stem) for f in files]
+    varying = ([i for i in range(len(numbers[0])) if len({n[i] for n in numbers}) > 1]
+               if len({len(n) for n in numbers}) == 1 else None)
+    if varying is None or len(varying) > 1:
+        a, b = sorted(f.name for f in files)[:1] + sorted(f.name for f in files)[-1:]
+        raise InputError(
+            f"the file names in {p} differ in more than one number ({a} ... {b}): "
+            "channels, positions or z-planes as well as time? Put one file per time point "
+            "of one channel and one position in a folder"
+        )
+    if varying:
+        return sorted(files, key=lambda f: int(_NUMBER.findall(f.stem)[varying[0]]))
+    return sorted(files, key=lambda f: _order_key(f.name))
+
+
+def _order_key(name: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def read_frame_folder(folder: PathLike, *, axes: str | None = None) -> Movie:
+    """A folder of image files, one per frame, as a movie (``TYX``, or ``TCYX`` for
+    colour frames); ``metadata["frames"]`` lists the files in frame order.
+
+    Raises
+    ------
+    FileFormatError, InputError
+        As :func:`frame_files`; a file that cannot be read; frames of different shapes;
+        `axes` that do not match the frames.
+    """
+    p = check_exists(folder)
+    files = frame_files(p)
+    first = _read(files[0])
+    src = "T" + _frame_axes(first, files[0].name)
+    arrays = [first]
+    for f in files[1:]:
+        arr = _read(f)
+        if arr.shape != first.shape:
+            raise FileFormatError(
+                f"{f.name} has shape {tuple(arr.shape)} but {files[0].name} "
+                f"{tuple(first.shape)}: the frames of one movie must have one shape"
+            )
+        arrays.append(arr)
+    if axes is not None and sorted(axes.upper().replace("S", "C")) != sorted(
+            src.replace("S", "C")):
+        raise InputError(
+            f"axes {axes!r} do not match the frames of {p}, which are {src}; omit --axes"
+        )
+    data, canon = normalize_axes(np.stack(arrays), src)
+    return Movie(data, canon, name=p.name,
+                 metadata={"format": f"{_kind(files[0])} frame folder", "source_axes": src,
+                           "frames": [f.name for f in files]})

@@ -1,0 +1,80 @@
+"""Movies as a folder of image files, one per frame, and single PNG / JPEG images."""
+from __future__ import annotations
+
+import imageio.v3 as iio
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+from click.testing import CliRunner
+
+from celldyn.cli import main
+from celldyn.errors import FileFormatError, InputError
+from celldyn.io import read_movie
+
+
+def _frames(n: int = 4) -> np.ndarray:
+    """n frames of two bright disks drifting right by 3 px a frame."""
+    yy, xx = np.mgrid[:64, :80]
+    out = np.zeros((n, 64, 80), np.uint8)
+    for t in range(n):
+        for cy, cx in ((20, 15), (45, 30)):
+            out[t][(yy - cy) ** 2 + (xx - cx - 3 * t) ** 2 < 8 ** 2] = 180
+    return out
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_frame_folder_is_read_in_the_order_of_its_frame_number(tmp_path, suffix):
+    frames = _frames(11)
+    for t, f in enumerate(frames):     # frame_2 must come before frame_10
+        name = f"img_pos000_frame_{t}{suffix}"
+        (iio.imwrite if suffix == ".png" else tifffile.imwrite)(tmp_path / name, f)
+    (tmp_path / "metadata.txt").write_text("not an image")
+    movie = read_movie(tmp_path)
+    assert movie.axes == "TYX" and movie.n_frames == 11
+    np.testing.assert_array_equal(np.asarray(movie.data), frames)
+    assert movie.metadata["frames"][2] == f"img_pos000_frame_2{suffix}"
+
+
+def test_frame_folder_refuses_names_that_vary_in_two_numbers(tmp_path):
+    for t in range(2):
+        for c in range(2):
+            iio.imwrite(tmp_path / f"img_channel{c}_time{t}.png", _frames(1)[0])
+    with pytest.raises(InputError, match="differ in more than one number"):
+        read_movie(tmp_path)
+
+
+def test_frame_folder_errors_in_one_line(tmp_path):
+    iio.imwrite(tmp_path / "f1.png", _frames(1)[0])
+    iio.imwrite(tmp_path / "f2.png", _frames(1)[0][:32])
+    with pytest.raises(FileFormatError, match="f2.png has shape .* must have one shape"):
+        read_movie(tmp_path)
+    tifffile.imwrite(tmp_path / "f3.tif", _frames(1)[0])
+    with pytest.raises(FileFormatError, match="holds PNG and TIFF files"):
+        read_movie(tmp_path)
+    (tmp_path / "f2.png").unlink()
+    (tmp_path / "f3.tif").unlink()
+    with pytest.raises(InputError, match="do not match the frames"):
+        read_movie(tmp_path, axes="TZYX")
+
+
+def test_colour_jpeg_is_one_rgb_frame(tmp_path):
+    rgb = np.zeros((40, 48, 3), np.uint8)
+    rgb[10:30, 10:30, 1] = 200
+    iio.imwrite(tmp_path / "cells.jpg", rgb)
+    movie = read_movie(tmp_path / "cells.jpg")
+    assert movie.axes == "TCYX" and movie.is_rgb and movie.data.shape == (1, 3, 40, 48)
+
+
+def test_run_tracks_a_png_frame_folder(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for t, f in enumerate(_frames(5)):
+        iio.imwrite(folder / f"frame_{t:02d}.png", f)
+    res = CliRunner().invoke(main, ["run", str(folder), "--segmenter", "classical",
+                                    "-o", str(tmp_path / "out"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    objects = pd.read_parquet(tmp_path / "out" / "objects.parquet")
+    assert len(objects) == 10
+    tracks = np.loadtxt(tmp_path / "out" / "ctc" / "res_track.txt", dtype=int, ndmin=2)
+    assert sorted(tracks[:, 1:3].tolist()) == [[0, 4], [0, 4]]     # two whole tracks
