@@ -73,6 +73,7 @@ def corpus(tmp_path_factory) -> Path:
     (m / "truncated.ome.tif").write_bytes(raw[: len(raw) // 3])
     (m / "notatiff.tif").write_bytes(b"this is not a tiff " * 20)
     (m / "movie.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (m / "movie.bmp").write_bytes(b"BM")
     _tif(m / "complex.tif", good.astype(np.complex64))
     _tif(m / "bool.tif", good > good.mean())
     with warnings.catch_warnings():  # tifffile: "writing zero-size array"
@@ -224,7 +225,8 @@ CASES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("run-truncated-tiff", (*_RUN, "{c}/movie/truncated.ome.tif"),
      ("truncated.ome.tif", "truncated", "export")),
     ("run-not-a-tiff", (*_RUN, "{c}/movie/notatiff.tif"), ("notatiff.tif", "export")),
-    ("run-unsupported-type", (*_RUN, "{c}/movie/movie.png"), ("movie.png", ".tif")),
+    ("run-unsupported-type", (*_RUN, "{c}/movie/movie.bmp"), ("movie.bmp", ".tif")),
+    ("run-broken-png", (*_RUN, "{c}/movie/movie.png"), ("movie.png", "PNG")),
     ("run-complex-movie", (*_RUN, "{c}/movie/complex.tif"), ("complex", "convert")),
     ("run-bool-movie", (*_RUN, "{c}/movie/bool.tif"), ("bool", "--labels")),
     ("run-zero-frames", (*_RUN, "{c}/movie/zero_frames.tif"), ("empty", "frames")),

@@ -78,3 +78,27 @@ def test_run_tracks_a_png_frame_folder(tmp_path):
     assert len(objects) == 10
     tracks = np.loadtxt(tmp_path / "out" / "ctc" / "res_track.txt", dtype=int, ndmin=2)
     assert sorted(tracks[:, 1:3].tolist()) == [[0, 4], [0, 4]]     # two whole tracks
+
+
+def test_labels_as_a_folder_of_png_masks(tmp_path):
+    """Masks from another tool, one PNG per frame (e.g. ``*_cp_masks.png``)."""
+    frames, masks = tmp_path / "frames", tmp_path / "masks"
+    frames.mkdir()
+    masks.mkdir()
+    raw = _frames(3)
+    for t, f in enumerate(raw):
+        iio.imwrite(frames / f"f_{t}.png", f)
+        lab = np.zeros(f.shape, np.uint16)
+        lab[f > 0] = 1
+        lab[32:][f[32:] > 0] = 2             # the lower disk
+        iio.imwrite(masks / f"f_{t}_cp_masks.png", lab)
+    from celldyn.io import read_labels
+
+    labels = read_labels(masks)
+    assert labels.shape == raw.shape and labels.dtype == np.int32
+    assert set(np.unique(labels[0]).tolist()) == {0, 1, 2}
+    res = CliRunner().invoke(main, ["run", str(frames), "--labels", str(masks), "-o",
+                                    str(tmp_path / "out"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    single = read_labels(masks / "f_0_cp_masks.png")
+    np.testing.assert_array_equal(single[0] if single.ndim == 3 else single, labels[0])

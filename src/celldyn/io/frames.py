@@ -46,7 +46,7 @@ def _read(path: Path) -> np.ndarray:
         import imageio.v3 as iio
 
         return np.asarray(iio.imread(path))
-    except Exception as err:  # any reader failure is a damaged or foreign file
+    except Exception as err:  # noqa: BLE001 - any reader failure means a bad file
         raise FileFormatError(f"{path.name} cannot be read as {_kind(path)} "
                               f"({type(err).__name__}: {str(err)[:80]})") from None
 

@@ -21,7 +21,7 @@ from ..errors import FileFormatError, InputError
 from ..movie import Movie
 from ._util import PathLike, as_int32_labels, check_exists
 from .ctc import list_frames, read_ctc_movie, read_label_folder
-from .frames import PLAIN_SUFFIXES, read_frame_folder, read_image_file
+from .frames import IMAGE_SUFFIXES, PLAIN_SUFFIXES, read_frame_folder, read_image_file
 from .omezarr import read_labels_ome_zarr, read_ome_zarr
 from .tiff import read_tiff
 
@@ -133,8 +133,11 @@ def read_labels(path: PathLike, *, axes: str | None = None) -> np.ndarray:
     ----------
     path : str or path-like
         A label TIFF (``T[Z]YX`` integers), an OME-Zarr (see
-        :func:`~celldyn.io.read_labels_ome_zarr`), or a folder of ``maskNNN.tif`` /
-        ``man_segNNN.tif`` / ``man_trackNNN.tif`` (one file per frame).
+        :func:`~celldyn.io.read_labels_ome_zarr`), a folder of ``maskNNN.tif`` /
+        ``man_segNNN.tif`` / ``man_trackNNN.tif`` (one file per frame), any other
+        folder of integer label images, one per frame (``.tif`` or ``.png``, e.g. another
+        tool's ``*_masks.png``; ordered as :func:`celldyn.io.frames.frame_files`), or
+        one ``.png`` label image.
     axes : str, optional
         Axes of a label TIFF, overriding its metadata. Without axes metadata a label
         TIFF is read as ``YX`` (one frame), ``TYX`` or ``TZYX`` by its number of
@@ -155,11 +158,16 @@ def read_labels(path: PathLike, *, axes: str | None = None) -> np.ndarray:
         the axes of a plain TIFF are ambiguous.
     """
     p = check_exists(path)
+    if p.is_file() and p.suffix.lower() in PLAIN_SUFFIXES:
+        movie = read_image_file(p)
+        if "C" in movie.axes:
+            raise InputError(f"labels in {p.name} must be one integer image, not colour")
+        return as_int32_labels(movie.data, name=p.name, allow_bool=False)
     if p.is_file():
         if not p.name.lower().endswith(_TIFF_SUFFIXES):
             raise FileFormatError(
-                f"{p} has an unsupported type; expected labels as .tif, .ome.zarr or a "
-                "folder of mask000.tif files"
+                f"{p} has an unsupported type; expected labels as .tif, .png, .ome.zarr or "
+                "a folder of label images (mask000.tif, ...)"
             )
         if axes is None:
             axes = _label_tiff_axes(p)
@@ -172,6 +180,14 @@ def read_labels(path: PathLike, *, axes: str | None = None) -> np.ndarray:
         return as_int32_labels(movie.data, name=p.name, allow_bool=False)
     if _is_zarr(p):
         return read_labels_ome_zarr(p)
+    if p.is_dir() and not any(list_frames(p, pre) for pre in ("mask", "man_seg", "man_track")):
+        if not any(f.suffix.lower() in IMAGE_SUFFIXES for f in p.iterdir()):
+            raise FileFormatError(f"{p} holds no label images (mask000.tif, mask001.tif, "
+                                  "... or one .tif / .png per frame)")
+        movie = read_frame_folder(p)
+        if "C" in movie.axes:
+            raise InputError(f"the label images in {p} must be integer images, not colour")
+        return as_int32_labels(movie.data, name=p.name, allow_bool=False)
     return read_label_folder(p)
 
 
