@@ -102,3 +102,17 @@ def test_labels_as_a_folder_of_png_masks(tmp_path):
     assert res.exit_code == 0, res.output
     single = read_labels(masks / "f_0_cp_masks.png")
     np.testing.assert_array_equal(single[0] if single.ndim == 3 else single, labels[0])
+
+
+def test_run_warns_that_only_the_first_of_several_series_is_read(tmp_path):
+    """A multi-position OME-TIFF: position 0 is segmented, and the run says so."""
+    movie = np.zeros((3, 48, 48), np.uint16)
+    movie[:, 10:20, 10:20] = 1000
+    with tifffile.TiffWriter(tmp_path / "positions.ome.tif", ome=True) as w:
+        for _ in range(2):
+            w.write(movie, metadata={"axes": "TYX"})
+    res = CliRunner().invoke(main, ["run", str(tmp_path / "positions.ome.tif"),
+                                    "--segmenter", "classical", "-o",
+                                    str(tmp_path / "out"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "holds 2 image series" in res.output

@@ -177,6 +177,10 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None,
     missing = missing_units_message(movie.spacing, movie.frame_interval)
     if missing:
         warnings.warn(units_note or missing)
+    n_series = int(movie.metadata.get("n_series") or 1)
+    if n_series > 1:  # e.g. the stage positions of one acquisition in one OME-TIFF
+        warnings.warn(f"{Path(movie_path).name} holds {n_series} image series (stage "
+                      "positions?); celldyn reads the first only: save each as its own file")
     labels = None if labels_path is None else read_labels(labels_path)
     for stale in output.parent.glob(f".{output.name}.*-*"):  # left by a killed run
         if stale.name.split(".")[-1].startswith(("tmp-", "old-")):
