@@ -51,6 +51,8 @@ def test_run_finds_the_objects_of_a_green_only_colour_image(tmp_path, extra, fou
     assert res.exit_code == 0, res.output
     objects = pd.read_parquet(tmp_path / "out" / "objects.parquet")
     assert len(objects) == found
+    said = "mean of the colour channels" if not extra else "1 of 3 (0-2; --channel N"
+    assert said in res.output           # the summary says what was segmented
 
 
 def test_red_channel_of_a_green_only_image_is_refused_in_one_line(tmp_path):

@@ -45,12 +45,24 @@ def _pixel_size(value: Any) -> tuple[float, ...] | None:
         raise click.BadParameter(str(err), param_hint="--pixel-size") from None
 
 
+def _channel_text(movie: Any, channel: int | None) -> str | None:
+    """The summary's words for the channel a run segmented (None: one channel)."""
+    if "C" not in movie.axes:
+        return None
+    if channel is None and movie.is_rgb:
+        return "the mean of the colour channels R, G, B (--channel N picks one)"
+    return (f"{0 if channel is None else channel} of {movie.n_channels} "
+            f"(0-{movie.n_channels - 1}; --channel N picks another)")
+
+
 def _print_summary(result, path: Path | None, seconds: float, source: Any = None,
-                   segmented: bool = True) -> None:
+                   segmented: bool = True, channel: str | None = None) -> None:
     s = result.summary()
     rows = []
     if source is not None:
         rows.append(("movie", str(source)))
+    if channel:
+        rows.append(("channel", channel))
     m = result.movie
     rows.append(("pixel size, frame interval",
                  f"{_spacing_text(m.spacing)}, "
@@ -206,7 +218,8 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None,
               progress=not no_progress, inputs=inputs)
     shutil.rmtree(work, ignore_errors=True)
     _print_summary(result, output, time.perf_counter() - started, source=movie_path,
-                   segmented=labels_path is None)
+                   segmented=labels_path is None,
+                   channel=_channel_text(movie, config.channel))
     return result
 
 
