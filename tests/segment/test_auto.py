@@ -100,3 +100,34 @@ def test_auto_on_a_simulated_nuclei_movie_with_the_shipped_generalist(sim2d):
     assert choice.to_dict()["reason"] == choice.reason
     assert labels.shape == movie.shape
     assert agreement(np.asarray(sim2d.labels[1]), labels[1]) >= 0.8
+
+
+class _UnsureStub(_Stub):
+    """The stub with a warning level and a class uncertainty for its frame."""
+
+    def __init__(self, labels, uncertainty, level=0.16):
+        super().__init__(labels, diameter=20.0)
+        self.uncertainty, self.config = uncertainty, {"uncertainty_warn": level}
+
+    def segment(self, frame, diameter=None, uncertainty_out=None, **kw):
+        if uncertainty_out is not None:
+            uncertainty_out.append(self.uncertainty)
+        return self.labels
+
+
+@pytest.mark.parametrize("uncertainty, unsure", [(0.25, True), (0.10, False)])
+def test_auto_says_when_the_generalist_is_unsure_of_the_frame(stub, uncertainty, unsure):
+    movie, _ = _blobs()
+    other = np.zeros(movie.shape[1:], np.int32)
+    other[10:30, 10:30], other[50:70, 40:60] = 1, 2
+    stub["seg"] = _UnsureStub(other, uncertainty)
+    choice = choose_segmenter(movie)
+    assert choice.segmenter == "deep" and choice.unsure is unsure
+    assert ("unsure" in choice.reason) is unsure
+    assert choice.to_dict()["uncertainty"] == uncertainty
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        auto.resolve_auto(movie, {"segmenter": "auto"})
+    assert any("unsure" in str(w.message) for w in caught) is unsure

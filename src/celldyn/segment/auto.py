@@ -13,6 +13,10 @@ generalist and automatic choice"):
 3. If they disagree, the generalist is run on the whole movie at that object size,
    unless its frame is pathological (:func:`celldyn.segment.sanity.check_segmentation`:
    empty, one object covering the frame, fragments) and the watershed's is not.
+   Where the generalist runs but is unsure of that frame (its class uncertainty,
+   :func:`celldyn.segment.deep.inference.class_uncertainty`, above the model's
+   ``uncertainty_warn``, set just above every validation image's), the reason says so
+   and :func:`resolve_auto` warns: it may never have seen this kind of image (EM).
 4. Without torch, or for 3D movies (the shipped 3D model, nuclei3d, is for nuclei and
    was validated on one volume: too little to choose it unasked), the watershed runs and
    the reason says so.
@@ -52,10 +56,14 @@ class Choice:
     findings: list[Finding] = field(default_factory=list)
     agreement: float | None = None
     frame: int | None = None
+    uncertainty: float | None = None
+    unsure: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"segmenter": self.segmenter, "model": self.model, "reason": self.reason,
                 "diameter": self.diameter, "agreement": self.agreement, "frame": self.frame,
+                **({"uncertainty": round(self.uncertainty, 4), "unsure": self.unsure}
+                   if self.uncertainty is not None else {}),
                 "findings": [{"kind": f.kind, "frames": list(f.frames),
                               "message": f.message} for f in self.findings]}
 
@@ -134,7 +142,8 @@ def choose_segmenter(data: Any, *, dark_objects: bool = False, model: str = GENE
     if diameter is None:
         return Choice("classical", None, f"the {model} scale probe found no objects in "
                       f"frame {t}", None, found, frame=t)
-    deep = seg.segment(frame, diameter=diameter)
+    unsure: list[float] = []
+    deep = seg.segment(frame, diameter=diameter, uncertainty_out=unsure)
     score = agreement(ws, deep)
     found_d = check_segmentation(deep[None])
     if score >= AGREEMENT:
@@ -145,9 +154,16 @@ def choose_segmenter(data: Any, *, dark_objects: bool = False, model: str = GENE
         return Choice("classical", None, f"the watershed and {model} disagree on frame {t} "
                       f"(F1 {score:.2f}) but {model}'s output is pathological there",
                       None, found, score, t)
+    u = unsure[0] if unsure else None
+    level = getattr(seg, "config", {}).get("uncertainty_warn")
+    doubt = u is not None and level is not None and u > float(level)
+    note = (f"; it is unsure of that frame (class uncertainty {u:.2f} > {float(level):.2f}, "
+            "above every validation image's): it may not know this kind of image; check "
+            "the outlines in report.html and fine-tune it on a few annotated frames "
+            "(celldyn annotate-next)") if doubt else ""
     return Choice("deep", model, f"the watershed and {model} disagree on frame {t} "
-                  f"(F1 {score:.2f} < {AGREEMENT}): the generalist runs", float(diameter),
-                  found_d, score, t)
+                  f"(F1 {score:.2f} < {AGREEMENT}): the generalist runs{note}",
+                  float(diameter), found_d, score, t, u, doubt)
 
 
 def resolve_auto(data: Any, how: dict[str, Any]) -> tuple[dict[str, Any], str]:
@@ -155,4 +171,11 @@ def resolve_auto(data: Any, how: dict[str, Any]) -> tuple[dict[str, Any], str]:
     ``segmenter="auto"``) with the segmenter chosen for `data`, and the summary line."""
     choice = choose_segmenter(data, dark_objects=bool(how.get("dark_objects")),
                               method=how.get("method", "watershed"), params=how.get("params"))
+    if choice.unsure:
+        import warnings
+
+        warnings.warn(f"segmentation: {choice.model} is unsure of frame {choice.frame} "
+                      f"(class uncertainty {choice.uncertainty:.2f}): it may not know this "
+                      "kind of image; check the outlines in report.html and fine-tune it "
+                      "on a few annotated frames (celldyn annotate-next)", stacklevel=2)
     return {**how, **choice.how(bool(how.get("dark_objects")))}, choice.text()

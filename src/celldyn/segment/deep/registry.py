@@ -137,14 +137,17 @@ class DeepSegmenter:
     def segment(self, frame: ArrayLike, *, diameter: float | None = None,
                 tile: int | None = None, thresholds: dict[str, Any] | None = None,
                 spacing: tuple[float, ...] | None = None,
-                classes_out: np.ndarray | None = None) -> np.ndarray:
+                classes_out: np.ndarray | None = None,
+                uncertainty_out: list[float] | None = None) -> np.ndarray:
         """int32 instance labels of one frame (YX for 2D models, ZYX for 3D).
 
         A semantic model's instances are the connected components of its
         ``instance_class`` (at least ``min_size`` pixels); `classes_out` (an array of
         the frame's shape) then receives the class map. `spacing` (µm per axis) of a
         3D frame resamples it to the model's voxel size (``voxel_size_um``) and the
-        labels back (nearest neighbour).
+        labels back (nearest neighbour). `uncertainty_out` (a list; 2D instance
+        models) receives the frame's class uncertainty
+        (:func:`celldyn.segment.deep.inference.class_uncertainty`).
         """
         arr = self._check(frame)
         th = {**self.thresholds, **(thresholds or {})}
@@ -158,7 +161,8 @@ class DeepSegmenter:
                                       min_size=int(th.get("min_size", 0)))
         grid = self._resampling(arr.shape, spacing)
         if grid is None:
-            return segment_image(self.net, arr, th, zoom=self.zoom_for(diameter), tile=tile)
+            return segment_image(self.net, arr, th, zoom=self.zoom_for(diameter), tile=tile,
+                                 uncertainty_out=uncertainty_out)
         from skimage.transform import resize
 
         img = resize(arr.astype(np.float32), grid, order=1, preserve_range=True,
