@@ -124,13 +124,13 @@ def main(argv: list[str] | None = None) -> int:
         cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
     body = (
         "\n".join(line.strip() if line.startswith("    nice") else line
-                  for line in __doc__.split("\n", 3)[3].strip().splitlines()) + "\n\n"
+                  for line in __doc__.split("\n", 2)[2].strip().splitlines()) + "\n\n"
         + markdown_table(table, list(table[0])) + "\n\n"
         f"Level chosen on the validation images: **{level}** (shipped as generalist2d's "
         "`uncertainty_warn`). Flagged: validation "
         f"{share['validation'][0]} of {share['validation'][1]} (none, by construction), "
-        f"test {share['test'][0]} of {share['test'][1]} (held out: false alarms on kinds "
-        f"the model knows), unseen kinds {share['unseen'][0]} of {share['unseen'][1]}. "
+        f"test {share['test'][0]} of {share['test'][1]} (held out, kinds the model knows: "
+        "false alarms, or images it segments poorly), unseen kinds {share['unseen'][0]} of {share['unseen'][1]}. "
         "How it came about: `celldyn run` on an EM section (a smoke test of real images, "
         "2026-12-06) ran the generalist, which never saw EM, and returned 49 "
         "'objects' without a word; a first look at 64 validation images and 13 images of "
