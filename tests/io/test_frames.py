@@ -116,3 +116,10 @@ def test_run_warns_that_only_the_first_of_several_series_is_read(tmp_path):
                                     str(tmp_path / "out"), "--no-progress"])
     assert res.exit_code == 0, res.output
     assert "holds 2 image series" in res.output
+
+
+def test_frame_folder_refuses_names_with_different_counts_of_numbers(tmp_path):
+    iio.imwrite(tmp_path / "frame_1.png", _frames(1)[0])
+    iio.imwrite(tmp_path / "frame_2_copy_1.png", _frames(1)[0])
+    with pytest.raises(InputError, match="follow no one pattern"):
+        read_movie(tmp_path)

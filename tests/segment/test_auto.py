@@ -33,6 +33,7 @@ class _Stub:
 
     ndim = 2
     semantic = False
+    config: dict = {}
 
     def __init__(self, labels, diameter=12.0):
         self.labels, self.diameter = labels, diameter

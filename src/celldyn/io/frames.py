@@ -114,11 +114,13 @@ def frame_files(folder: PathLike) -> list[Path]:
     varying = ([i for i in range(len(numbers[0])) if len({n[i] for n in numbers}) > 1]
                if len({len(n) for n in numbers}) == 1 else None)
     if varying is None or len(varying) > 1:
-        a, b = sorted(f.name for f in files)[:1] + sorted(f.name for f in files)[-1:]
+        names = sorted(f.name for f in files)
+        how = ("follow no one pattern (some hold more numbers than others)"
+               if varying is None else "differ in more than one number")
         raise InputError(
-            f"the file names in {p} differ in more than one number ({a} ... {b}): "
-            "channels, positions or z-planes as well as time? Put one file per time point "
-            "of one channel and one position in a folder"
+            f"the file names in {p} {how} ({names[0]} ... {names[-1]}): channels, "
+            "positions or z-planes as well as time? Put one file per time point of one "
+            "channel and one position in a folder"
         )
     if varying:
         return sorted(files, key=lambda f: int(_NUMBER.findall(f.stem)[varying[0]]))

@@ -159,10 +159,7 @@ def read_labels(path: PathLike, *, axes: str | None = None) -> np.ndarray:
     """
     p = check_exists(path)
     if p.is_file() and p.suffix.lower() in PLAIN_SUFFIXES:
-        movie = read_image_file(p)
-        if "C" in movie.axes:
-            raise InputError(f"labels in {p.name} must be one integer image, not colour")
-        return as_int32_labels(movie.data, name=p.name, allow_bool=False)
+        return _image_labels(read_image_file(p), p.name)
     if p.is_file():
         if not p.name.lower().endswith(_TIFF_SUFFIXES):
             raise FileFormatError(
@@ -184,11 +181,15 @@ def read_labels(path: PathLike, *, axes: str | None = None) -> np.ndarray:
         if not any(f.suffix.lower() in IMAGE_SUFFIXES for f in p.iterdir()):
             raise FileFormatError(f"{p} holds no label images (mask000.tif, mask001.tif, "
                                   "... or one .tif / .png per frame)")
-        movie = read_frame_folder(p)
-        if "C" in movie.axes:
-            raise InputError(f"the label images in {p} must be integer images, not colour")
-        return as_int32_labels(movie.data, name=p.name, allow_bool=False)
+        return _image_labels(read_frame_folder(p), p.name)
     return read_label_folder(p)
+
+
+def _image_labels(movie: Movie, name: str) -> np.ndarray:
+    """Labels from PNG / frame-folder images read as a movie: integers, no colour."""
+    if "C" in movie.axes:
+        raise InputError(f"the labels in {name} must be integer images, not colour")
+    return as_int32_labels(movie.data, name=name, allow_bool=False)
 
 
 def _label_tiff_axes(p: Path) -> str | None:

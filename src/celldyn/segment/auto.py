@@ -155,7 +155,7 @@ def choose_segmenter(data: Any, *, dark_objects: bool = False, model: str = GENE
                       f"(F1 {score:.2f}) but {model}'s output is pathological there",
                       None, found, score, t)
     u = unsure[0] if unsure else None
-    level = getattr(seg, "config", {}).get("uncertainty_warn")
+    level = seg.config.get("uncertainty_warn")
     doubt = u is not None and level is not None and u > float(level)
     note = (f"; it is unsure of that frame (class uncertainty {u:.2f} > {float(level):.2f}, "
             "above every validation image's): it may not know this kind of image; check "
