@@ -6,7 +6,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["check_labels", "check_movie"]
+__all__ = ["check_labels", "check_movie", "fill_nonfinite"]
 
 
 def check_labels(labels, *, shape: tuple[int, ...] | None = None, name: str = "labels"):
@@ -30,13 +30,17 @@ def check_labels(labels, *, shape: tuple[int, ...] | None = None, name: str = "l
     return labels.astype(np.int32, copy=False)
 
 
-def check_movie(movie, *, segment: bool = True) -> None:
-    """Run :func:`celldyn.io.validate_movie` and apply the pipeline's policy.
+def check_movie(movie, *, segment: bool = True):
+    """Run :func:`celldyn.io.validate_movie`, apply the pipeline's policy and return the
+    movie the stages get.
 
-    Frames with some NaN/Inf, or (when the run is to `segment` it) a movie whose every
-    frame is constant, are errors (no stage can segment them); isolated constant frames
-    are a warning. With label images given (`segment` False) a constant movie is only
-    a warning: the objects come from the labels, their intensities are constant.
+    A movie whose every frame is constant is an error when the run is to `segment` it
+    (with label images given only a warning: the objects come from the labels, their
+    intensities are constant); isolated constant frames are a warning. Frames with
+    *some* NaN/Inf pixels (the empty border of a registered movie, ImageJ's "NaN
+    background") are filled with the median of the frame's finite pixels
+    (:func:`fill_nonfinite`), with a warning; a frame with no finite pixel stays an
+    error (validate_movie).
     """
     import warnings
 
@@ -44,10 +48,13 @@ def check_movie(movie, *, segment: bool = True) -> None:
 
     for message in validate_movie(movie):
         if "NaN" in message:
-            raise InputError(
-                f"movie {message.replace('; they are treated as missing', '')}; replace "
-                "them (e.g. with the background value) before running"
-            )
+            share = _nonfinite_share(movie.data)
+            warnings.warn(
+                f"movie {message.split(' contain')[0]} hold NaN/Inf pixels ({share:.1%} of "
+                "the movie; e.g. the empty border of a registered movie): they are filled "
+                "with the median of each frame's other pixels", stacklevel=3)
+            movie = fill_nonfinite(movie)
+            continue
         if not segment:  # the labels give the objects; only their intensities suffer
             warnings.warn(f"movie {message}: the objects' intensities there are constant",
                           stacklevel=3)
@@ -58,3 +65,47 @@ def check_movie(movie, *, segment: bool = True) -> None:
                 "segment; check the channel (--channel), the z-plane (--plane) or the export"
             )
         warnings.warn(f"movie {message}; they will have no objects", stacklevel=3)
+    return movie
+
+
+def _nonfinite_share(data) -> float:
+    """The share of NaN/Inf pixels of a movie (lazily summed for a dask array)."""
+    bad = ~np.isfinite(data)
+    total = bad.sum()
+    total = total.compute() if hasattr(total, "compute") else total
+    return float(total) / max(1, int(np.prod(data.shape)))
+
+
+def _fill_block(block: np.ndarray) -> np.ndarray:
+    """NaN/Inf of each frame (first axis) of `block` replaced by the median of that
+    frame's finite values (0 where it has none: the error is raised before)."""
+    out = np.array(block, copy=True)
+    for t in range(out.shape[0]):
+        frame = out[t]
+        bad = ~np.isfinite(frame)
+        if bad.any():
+            good = frame[~bad]
+            frame[bad] = np.median(good) if good.size else 0.0
+    return out
+
+
+def fill_nonfinite(movie):
+    """`movie` with each frame's NaN/Inf pixels set to the median of its finite pixels
+    (a new array; a dask movie stays lazy and is filled chunk by chunk, each chunk's
+    frames from their own finite pixels). Ours: a policy, a few lines of NumPy.
+
+    Examples
+    --------
+    >>> from celldyn.movie import Movie
+    >>> data = np.array([[[1.0, np.nan], [3.0, 5.0]]])
+    >>> float(fill_nonfinite(Movie(data, "TYX")).data[0, 0, 1])
+    3.0
+    """
+    import dataclasses
+
+    data = movie.data
+    if hasattr(data, "map_blocks"):
+        filled = data.map_blocks(_fill_block, dtype=data.dtype)
+    else:
+        filled = _fill_block(np.asarray(data))
+    return dataclasses.replace(movie, data=filled)

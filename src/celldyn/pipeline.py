@@ -29,7 +29,7 @@ from .measure import measure_objects
 from .scale import plan
 from .movie import Movie, as_movie, selected
 from .denoise import denoise_movie
-from .segment.auto import resolve_auto
+from .segment.auto import resolve_segmenter
 from .segment.sanity import check_segmentation
 from .track.tracks import node_table, tracks_graph
 
@@ -154,7 +154,7 @@ def run(
     config = (config or RunConfig()).for_movie(movie, labels, **overrides)  # run.json: model
     movie, labels = selected(movie, labels, channel=config.channel, plane=config.plane)
     timings: dict[str, float] = {}
-    check_movie(movie, segment=labels is None)
+    movie = check_movie(movie, segment=labels is None)  # NaN/Inf filled, with a warning
     if config.classifier:  # load first: a wrong name should not cost a segmentation
         from .classify import load_classifier
     classifier = load_classifier(config.classifier) if config.classifier else None
@@ -166,8 +166,7 @@ def run(
         how = dict(segmenter=config.segmenter, method=config.method, model=config.model,
                    dark_objects=config.dark_objects, progress=bool(progress), cache=cache,
                    params=config.method_params)
-        if config.segmenter == "auto":  # issue 15: decided once, on the middle frame
-            how, chosen = resolve_auto(seen.data, how)
+        how, chosen = resolve_segmenter(seen.data, how)  # issue 15: from the middle frame
         seg, objects, blocks = plan.segment(seen, movie, how, config, client=client,
                                             semantic=semantic)  # blocks: issue 19
         repair = config.split_merged and not config.merges  # false divisions (issue 16)

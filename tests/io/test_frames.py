@@ -115,7 +115,7 @@ def test_run_warns_that_only_the_first_of_several_series_is_read(tmp_path):
                                     "--segmenter", "classical", "-o",
                                     str(tmp_path / "out"), "--no-progress"])
     assert res.exit_code == 0, res.output
-    assert "holds 2 image series" in res.output
+    assert "holds 2 image series" in res.output and "--series N (0-1)" in res.output
 
 
 def test_frame_folder_refuses_names_with_different_counts_of_numbers(tmp_path):
@@ -123,3 +123,83 @@ def test_frame_folder_refuses_names_with_different_counts_of_numbers(tmp_path):
     iio.imwrite(tmp_path / "frame_2_copy_1.png", _frames(1)[0])
     with pytest.raises(InputError, match="follow no one pattern"):
         read_movie(tmp_path)
+
+
+def test_series_picks_one_position_with_its_own_pixel_size(tmp_path):
+    """--series N reads position N of a multi-position OME-TIFF (its own pixel size),
+    records it for --config, and a series that is not there is one line."""
+    path = tmp_path / "positions.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as w:
+        for i, size in enumerate((0.5, 0.25)):
+            movie = np.zeros((3, 48, 48), np.uint16)
+            movie[:, 10:20, 10 + 20 * i:20 + 20 * i] = 1000
+            w.write(movie, metadata={"axes": "TYX", "PhysicalSizeX": size,
+                                     "PhysicalSizeY": size})
+    second = read_movie(path, series=1)
+    assert second.spacing == (0.25, 0.25) and second.metadata["series"] == 1
+    assert second.data[0, 15, 35] == 1000 and second.data[0, 15, 15] == 0
+    assert read_movie(path).spacing == (0.5, 0.5)
+    with pytest.raises(InputError, match="holds 2 image series .0-1.; --series 2"):
+        read_movie(path, series=2)
+    iio.imwrite(tmp_path / "one.png", _frames(1)[0])
+    with pytest.raises(InputError, match="holds one movie"):
+        read_movie(tmp_path / "one.png", series=1)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["run", str(path), "--series", "1", "--segmenter",
+                                    "classical", "-o", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "series 1 of 2" in res.output and "holds 2 image series" not in res.output
+    import json
+
+    assert json.loads((out / "run.json").read_text())["inputs"]["series"] == 1
+    res = CliRunner().invoke(main, ["run", str(path), "--series", "5", "-o",
+                                    str(tmp_path / "bad"), "--no-progress"])
+    assert res.exit_code == 2 and "--series 5 is not one of them" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_run_says_a_single_stack_may_be_a_time_lapse_saved_as_slices(tmp_path):
+    """An ImageJ stack saved as z-slices holds one time point: the run says how to read
+    its planes as frames."""
+    tifffile.imwrite(tmp_path / "slices.tif", _frames(4), imagej=True,
+                     metadata={"axes": "ZYX"})
+    res = CliRunner().invoke(main, ["run", str(tmp_path / "slices.tif"), "--segmenter",
+                                    "classical", "-o", str(tmp_path / "out"),
+                                    "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "one time point of 4 z-planes" in res.output and "--axes TYX" in res.output
+    res = CliRunner().invoke(main, ["run", str(tmp_path / "slices.tif"), "--axes", "TYX",
+                                    "--segmenter", "classical", "-o",
+                                    str(tmp_path / "out2"), "--no-progress"])
+    assert res.exit_code == 0 and "z-planes" not in res.output
+
+
+@pytest.mark.parametrize("kind", ["png", "ctc"])
+def test_large_frame_folders_are_read_lazily(tmp_path, monkeypatch, kind):
+    """Above LAZY_BYTES a folder of frames streams (dask), as a large TIFF does: the
+    same pixels, a frame of another shape said before any frame is used, and a run
+    on it gives the same objects as on the eager read."""
+    import celldyn.io.tiff as tiff_mod
+
+    frames = _frames(5)
+    folder = tmp_path / kind
+    folder.mkdir()
+    for t, frame in enumerate(frames):
+        if kind == "png":
+            iio.imwrite(folder / f"img_{t}.png", frame)
+        else:
+            tifffile.imwrite(folder / f"t{t:03d}.tif", frame)
+    eager = read_movie(folder)
+    monkeypatch.setattr(tiff_mod, "LAZY_BYTES", 100)
+    lazy = read_movie(folder)
+    assert not hasattr(eager.data, "dask") and hasattr(lazy.data, "dask")
+    np.testing.assert_array_equal(np.asarray(lazy.data), eager.data)
+    res = CliRunner().invoke(main, ["run", str(folder), "--segmenter", "classical", "-o",
+                                    str(tmp_path / "out"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    table = pd.read_parquet(tmp_path / "out" / "objects.parquet")
+    assert len(table) == 2 * len(frames)
+    odd = folder / ("img_5.png" if kind == "png" else "t005.tif")
+    (iio.imwrite if kind == "png" else tifffile.imwrite)(odd, frames[0][:40])
+    with pytest.raises(FileFormatError, match="shape"):
+        read_movie(folder)

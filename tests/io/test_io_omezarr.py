@@ -123,3 +123,37 @@ def test_float_labels_rejected(tmp_path):
 
     with pytest.raises(InputError, match="integers"):
         write_labels_ome_zarr(tmp_path / "f.ome.zarr", np.zeros((2, 4, 4), np.float32))
+
+
+@pytest.mark.parametrize("nested", [True, False], ids=["ngff-0.5", "ngff-0.4-attrs"])
+def test_bioformats2raw_store_reads_one_series(tmp_path, nested):
+    """bioformats2raw writes one image group per series of the converted file (stage
+    positions): the first by default, --series N another, one line for a missing one."""
+    import zarr
+    from click.testing import CliRunner
+
+    from celldyn.cli import main
+    from celldyn.errors import InputError
+    from celldyn.io import read_movie, write_ome_zarr
+    from celldyn.movie import Movie
+
+    root = tmp_path / "plate.ome.zarr"
+    group = zarr.open_group(str(root), mode="w")
+    for i in range(2):
+        data = np.zeros((3, 32, 32), np.uint16)
+        data[:, 5:12, 5 + 12 * i:12 + 12 * i] = 900
+        write_ome_zarr(root / str(i), Movie(data, "TYX", spacing=(0.5 + i, 0.5 + i)))
+    layout = {"bioformats2raw.layout": 3}
+    group.attrs.update({"ome": {"version": "0.5", **layout}} if nested else layout)
+    first, second = read_movie(root), read_movie(root, series=1)
+    assert first.spacing == (0.5, 0.5) and second.spacing == (1.5, 1.5)
+    assert first.metadata["n_series"] == 2 and second.metadata["series"] == 1
+    assert int(np.asarray(second.data)[0, 8, 20]) == 900
+    with pytest.raises(InputError, match="holds 2 image series .0-1.; --series 2"):
+        read_movie(root, series=2)
+    with pytest.raises(InputError, match="holds one image"):
+        read_movie(root / "0", series=1)
+    res = CliRunner().invoke(main, ["run", str(root), "--segmenter", "classical", "-o",
+                                    str(tmp_path / "out"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "holds 2 image series" in res.output and "series 0 of 2" in res.output

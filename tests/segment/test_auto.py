@@ -132,3 +132,45 @@ def test_auto_says_when_the_generalist_is_unsure_of_the_frame(stub, uncertainty,
         warnings.simplefilter("always")
         auto.resolve_auto(movie, {"segmenter": "auto"})
     assert any("unsure" in str(w.message) for w in caught) is unsure
+
+
+class _ForcedStub(_UnsureStub):
+    """The unsure stub whose probe may be forbidden (a size the user gave)."""
+
+    name = "stubmodel"
+
+    def __init__(self, labels, uncertainty, level=0.16, probe=True):
+        super().__init__(labels, uncertainty, level)
+        self.probe = probe
+
+    def estimate_diameter(self, frame, **kw):
+        assert self.probe, "the probe ran although the user gave the size"
+        return self.diameter
+
+
+@pytest.mark.parametrize("uncertainty, unsure", [(0.25, True), (0.10, False)])
+def test_forced_deep_says_when_the_model_is_unsure(stub, uncertainty, unsure):
+    import warnings
+
+    movie, _ = _blobs()
+    stub["seg"] = _ForcedStub(np.zeros(movie.shape[1:], np.int32), uncertainty)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        how, clause = auto.forced_deep(movie, {"segmenter": "deep", "model": "x",
+                                               "params": {}})
+    assert any("unsure of frame 1" in str(w.message) for w in caught) is unsure
+    assert ("unsure" in clause) is unsure
+    # the size measured here is handed on: the run's segmentation does not probe again
+    assert how["params"] == {"diameter": 20.0} and "objects about 20 px" in clause
+
+
+def test_forced_deep_keeps_the_users_size_and_skips_models_without_a_level(stub):
+    movie, _ = _blobs()
+    stub["seg"] = _ForcedStub(np.zeros(movie.shape[1:], np.int32), 0.3, probe=False)
+    with pytest.warns(UserWarning, match="unsure"):
+        how, clause = auto.forced_deep(movie, {"model": "x", "params": {"diameter": 15}})
+    assert how["params"]["diameter"] == 15.0 and "unsure" in clause
+    stub["seg"] = _Stub(np.zeros(movie.shape[1:], np.int32))   # config without a level
+    given = {"model": "x", "params": {}}
+    assert auto.forced_deep(movie, given) == (given, "")
+    assert auto.forced_deep(np.zeros((2, 3, 16, 16)), given) == (given, "")   # 3D

@@ -52,6 +52,13 @@ def config_options(cls: type | None = None):
     return decorate
 
 
+SERIES_HELP = ("Which image series of a multi-series TIFF or bioformats2raw OME-Zarr to "
+               "read (e.g. one stage position), from 0. Default: the first.")
+"""--series: the one wording for every command that reads a movie."""
+
+series_option = click.option("--series", type=click.IntRange(min=0), help=SERIES_HELP)
+
+
 def plane_option(what: str):
     """``celldyn run``'s ``--plane`` for another command: `what` it does to the plane.
     The value is checked as run checks it (:class:`celldyn.config.RunConfig`)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ._common import _user_errors, plane_option
+from ._common import _user_errors, plane_option, series_option
 
 __all__ = ["annotate_next_command"]
 
@@ -44,6 +44,7 @@ __all__ = ["annotate_next_command"]
               help="Objects are darker than background, for models trained on bright "
                    "objects (nuclei2d); generalist2d takes raw polarity.")
 @click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX.")
+@series_option
 @click.option("--channel", type=int, default=None,
               help="Channel, from 0 [default: the first; an RGB image: the mean of its "
                    "colour channels].")
@@ -54,7 +55,7 @@ __all__ = ["annotate_next_command"]
 def annotate_next_command(movie: Path, output: Path, model: str, n: int, crop: int,
                           max_frames: int, diameter: float | None, n_aug: int,
                           exclude: tuple[Path, ...], dark_objects: bool, axes: str | None,
-                          channel: int, plane: str | None, overwrite: bool,
+                          series: int | None, channel: int, plane: str | None, overwrite: bool,
                           no_progress: bool) -> None:
     """Propose the N crops of MOVIE to annotate next, with the model's current
     prediction as a starting label (OUT/images, OUT/labels, OUT/manifest.json).
@@ -84,7 +85,8 @@ def annotate_next_command(movie: Path, output: Path, model: str, n: int, crop: i
         if manifest.get("plane") == plane:   # crops of another plane are other images
             done += [(int(p["frame"]), *map(int, p["box"]))
                      for p in manifest["proposals"]]
-    mov, _ = selected(read_movie(movie, axes=axes), channel=channel, plane=plane)
+    mov, _ = selected(read_movie(movie, axes=axes, series=series), channel=channel,
+                      plane=plane)
     proposals, info = propose_crops(
         mov, model=model, n=n, crop=crop, max_frames=max_frames,
         diameter="auto" if diameter is None else diameter, n_aug=n_aug, exclude=done,

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from ..units import DurationParam, LengthParam
-from ._common import _user_errors, plane_option
+from ._common import _user_errors, plane_option, series_option
 
 __all__ = ["bench_command"]
 
@@ -72,6 +72,7 @@ def _print_table(df: Any) -> None:
 @click.option("--dark-objects", is_flag=True,
               help="Objects are darker than background (phase contrast).")
 @click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX.")
+@series_option
 @click.option("--pixel-size", type=LengthParam(), help="Pixel size (0.24um; a plain "
               "number is µm).")
 @click.option("--frame-interval", type=DurationParam(), help="Time between frames (5min).")
@@ -87,7 +88,7 @@ def _print_table(df: Any) -> None:
 def bench_command(movie: Path, gt_path: Path, output: Path, quick: bool,
                   models: tuple[str, ...], no_deep: bool, tracked: int | None,
                   max_frames: int, dark_objects: bool, axes: str | None,
-                  pixel_size: tuple[float, ...] | None, frame_interval: float | None,
+                  series: int | None, pixel_size: tuple[float, ...] | None, frame_interval: float | None,
                   channel: int, plane: str | None, seed: int, overwrite: bool,
                   no_progress: bool) -> None:
     """Rank every pipeline (segmenters x trackers) on MOVIE against its ground truth.
@@ -111,7 +112,8 @@ def bench_command(movie: Path, gt_path: Path, output: Path, quick: bool,
     if output.exists() and not overwrite:
         raise InputError(f"{output} already exists; choose another -o folder or pass "
                          "--overwrite")
-    mov = read_movie(movie, axes=axes, spacing=pixel_size, frame_interval=frame_interval)
+    mov = read_movie(movie, axes=axes, spacing=pixel_size, frame_interval=frame_interval,
+                     series=series)
     if pixel_size is not None and len(pixel_size) == 1:
         mov = mov.with_metadata(spacing=pixel_size * mov.n_spatial)
     gt = read_ground_truth(gt_path)
@@ -129,7 +131,7 @@ def bench_command(movie: Path, gt_path: Path, output: Path, quick: bool,
         click.echo(f"  note: {note}")
     c = result.best_config if plane is None else replace(result.best_config, plane=plane)
     inputs = {  # as celldyn run writes run.json's inputs, so --config replays it
-        "movie": str(movie.resolve()), "labels_path": None, "axes": axes,
+        "movie": str(movie.resolve()), "labels_path": None, "axes": axes, "series": series,
         "pixel_size": None if pixel_size is None else list(mov.spacing or pixel_size),
         "frame_interval": frame_interval, **c.to_options(recorded=True),
     }

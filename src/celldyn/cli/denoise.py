@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ._common import _user_errors
+from ._common import _user_errors, series_option
 
 __all__ = ["denoise_command"]
 
@@ -40,6 +40,7 @@ def _output_format(path: Path) -> str:
               "temporal: predicts each frame from its neighbours only (static or slow "
               "scenes; fast motion blurs).")
 @click.option("--axes", help="Axes of the movie when metadata lacks them, e.g. TYX, TZYX.")
+@series_option
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="n2v / temporal: training epochs (50 steps each); default 20 for n2v, "
               "10 for temporal.")
@@ -55,7 +56,8 @@ def _output_format(path: Path) -> str:
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_user_errors
-def denoise_command(movie: Path, output: Path, method: str, axes: str | None, epochs: int | None,
+def denoise_command(movie: Path, output: Path, method: str, axes: str | None,
+                    series: int | None, epochs: int | None,
                     context: int | None, model_path: Path | None, save_model: Path | None,
                     seed: int, overwrite: bool, no_progress: bool) -> None:
     """Denoise MOVIE and write it to OUTPUT (same shape and axes, float32)."""
@@ -76,7 +78,7 @@ def denoise_command(movie: Path, output: Path, method: str, axes: str | None, ep
     if context is not None and (method != "n2v" or model_path is not None):
         raise ConfigError("--context applies to --method n2v when it trains (a saved "
                           "model keeps the context it was trained with)")
-    src = read_movie(movie, axes=axes)
+    src = read_movie(movie, axes=axes, series=series)
     data = np.asarray(src.data)
     channels = range(src.n_channels)
     out = np.empty(data.shape, np.float32)

@@ -19,8 +19,8 @@ from typing import Any
 import click
 
 from ..errors import CelldynError
-from ._common import (_floats, _show_warning, _user_errors, config_options,  # noqa: F401
-                      demo_path)
+from ._common import (SERIES_HELP, _floats, _show_warning, _user_errors,  # noqa: F401
+                      config_options, demo_path)
 from ..units import (DurationParam, LengthParam, format_duration, parse_duration,
                      parse_length, parse_lengths)
 
@@ -113,6 +113,7 @@ _MOVIE_OPTIONS = (
                  "segmentation."),
     click.Option(["--axes"], help="Axes of the movie when metadata lacks them, e.g. TYX, "
                  "TZYX."),
+    click.Option(["--series"], type=click.IntRange(min=0), help=SERIES_HELP),
     click.Option(["--pixel-size"], type=LengthParam(),
                  help="Pixel size: one value or Z,Y,X, with a unit (0.24um, 240nm; a plain "
                  "number is µm)."),
@@ -164,7 +165,21 @@ def _load_config(path: Path) -> dict[str, Any]:
     return inputs
 
 
-def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None,
+def _warn_one_stack(movie: Any, movie_path: Any) -> None:
+    """One time point of several z-planes: maybe a time-lapse whose frames were saved as
+    slices (a common ImageJ export); say how to read it as one before segmenting."""
+    if movie.n_frames != 1 or "Z" not in movie.axes:
+        return
+    nz = int(movie.data.shape[movie.axes.index("Z")])
+    stored = str(movie.metadata.get("source_axes") or "")
+    hint = (f"--axes {stored.replace('Z', 'T')}" if stored and "T" not in stored
+            else "--axes with T in place of Z")
+    warnings.warn(f"{Path(str(movie_path)).name} is one time point of {nz} z-planes: "
+                  f"nothing will be linked over time; if its planes are time points, "
+                  f"pass {hint}")
+
+
+def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None, series=None,
             pixel_size=None, frame_interval=None, overwrite=False, no_progress=False,
             resume=False, units_note=None, workers=None, scheduler=None,
             **options: Any):
@@ -181,7 +196,8 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None,
         raise InputError(f"{output} already exists; choose another -o folder or pass --overwrite")
     spacing = _pixel_size(pixel_size)
     frame_interval = None if frame_interval is None else parse_duration(frame_interval)
-    movie = read_movie(movie_path, axes=axes, spacing=spacing, frame_interval=frame_interval)
+    movie = read_movie(movie_path, axes=axes, spacing=spacing, frame_interval=frame_interval,
+                       series=series)
     if spacing is not None and len(spacing) == 1:
         movie = movie.with_metadata(spacing=spacing * movie.n_spatial)
     from ..analyze.report import missing_units_message  # the one wording of it
@@ -189,10 +205,12 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None,
     missing = missing_units_message(movie.spacing, movie.frame_interval)
     if missing:
         warnings.warn(units_note or missing)
+    _warn_one_stack(movie, movie_path)
     n_series = int(movie.metadata.get("n_series") or 1)
-    if n_series > 1:  # e.g. the stage positions of one acquisition in one OME-TIFF
+    if n_series > 1 and series is None:  # e.g. the stage positions of one acquisition
         warnings.warn(f"{Path(movie_path).name} holds {n_series} image series (stage "
-                      "positions?); celldyn reads the first only: save each as its own file")
+                      "positions?); celldyn reads the first (series 0): pick another with "
+                      f"--series N (0-{n_series - 1}), one run per series")
     labels = None if labels_path is None else read_labels(labels_path)
     for stale in output.parent.glob(f".{output.name}.*-*"):  # left by a killed run
         if stale.name.split(".")[-1].startswith(("tmp-", "old-")):
@@ -211,13 +229,16 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None,
     inputs = {
         "movie": str(Path(movie_path).resolve()),
         "labels_path": None if labels_path is None else str(Path(labels_path).resolve()),
-        "axes": axes, "pixel_size": None if spacing is None else list(spacing),
+        "axes": axes, "series": series,
+        "pixel_size": None if spacing is None else list(spacing),
         "frame_interval": frame_interval, **config.to_options(recorded=True),
     }
     write_run(result, output, source=str(Path(movie_path).resolve()), overwrite=overwrite,
               progress=not no_progress, inputs=inputs)
     shutil.rmtree(work, ignore_errors=True)
-    _print_summary(result, output, time.perf_counter() - started, source=movie_path,
+    source = (f"{movie_path} (series {movie.metadata.get('series', 0)} of {n_series})"
+              if n_series > 1 else movie_path)
+    _print_summary(result, output, time.perf_counter() - started, source=source,
                    segmented=labels_path is None,
                    channel=_channel_text(movie, config.channel))
     return result

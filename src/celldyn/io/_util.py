@@ -13,6 +13,7 @@ from ..errors import FileFormatError, InputError
 __all__ = [
     "as_int32_labels",
     "check_exists",
+    "lazy_stack",
     "length_to_um",
     "time_to_s",
 ]
@@ -141,3 +142,24 @@ def as_int32_labels(array: Any, *, name: str, allow_bool: bool = True) -> np.nda
                 f"labels in {name} must be below 2**31 (int32); got maximum {hi}; {fix}"
             )
     return arr.astype(np.int32, copy=False)
+
+
+def lazy_stack(files: list[Path], read: Any, shape: tuple[int, ...], dtype: Any,
+               folder: Path) -> Any:
+    """A dask array of one file per frame (`read(path)` each), read only when computed:
+    a folder of frames larger than memory streams like a large TIFF. Every file's
+    shape must be `shape` (checked from the headers before, by the caller, and again
+    when a frame is read: a file replaced since gives one line, not wrong data)."""
+    import dask.array as da
+    from dask import delayed
+
+    def one(path: Path) -> np.ndarray:
+        arr = np.asarray(read(path))
+        if arr.shape != tuple(shape):
+            raise FileFormatError(f"{folder}: {path.name} has shape {arr.shape} but the "
+                                  f"first frame has {tuple(shape)}; all frames must have "
+                                  "the same shape")
+        return arr.astype(dtype, copy=False)
+
+    return da.stack([da.from_delayed(delayed(one, pure=True)(f), shape=tuple(shape),
+                                     dtype=dtype) for f in files])

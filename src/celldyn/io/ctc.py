@@ -24,7 +24,7 @@ from .._tables import CTC_COLUMNS, check_ctc_table
 from ..errors import FileFormatError, InputError
 from ..movie import Movie
 from ._atomic import atomic_path
-from ._util import PathLike, as_int32_labels, check_exists
+from ._util import PathLike, as_int32_labels, check_exists, lazy_stack
 from .tiff import read_tiff_array
 
 __all__ = [
@@ -119,7 +119,8 @@ def _stack(folder: Path, arrays: list[np.ndarray], names: list[str]) -> np.ndarr
 
 
 def read_ctc_movie(
-    folder: PathLike, *, frames: slice | Sequence[int] | None = None
+    folder: PathLike, *, frames: slice | Sequence[int] | None = None,
+    lazy: bool | None = False,
 ) -> Movie:
     """Read a CTC raw-image folder (``t000.tif``, ``t001.tif``, ...) as a Movie.
 
@@ -130,6 +131,10 @@ def read_ctc_movie(
         Z-stacks (ZYX).
     frames : slice or sequence of int, optional
         Read only these frames (e.g. ``slice(0, 3)``), to keep tests and previews fast.
+    lazy : bool or None
+        A dask array whose frames are read when used (True), numpy (False, default), or
+        lazy where the frames hold more than :data:`celldyn.io.tiff.LAZY_BYTES` (None:
+        how :func:`celldyn.io.read_movie` reads a user's folder).
 
     Returns
     -------
@@ -154,15 +159,27 @@ def read_ctc_movie(
         raise InputError(
             f"frames={frames!r} selects no frame of {p} ({len(files)} frames)"
         )
-    arrays = _read_many([files[t] for t in chosen])
-    data = _stack(p, arrays, [files[t].name for t in chosen])
+    from . import tiff
+
+    paths = [files[t] for t in chosen]
+    first = read_tiff_array(paths[0])
+    if lazy or (lazy is None and first.nbytes * len(paths) > tiff.LAZY_BYTES):
+        for f in paths[1:]:   # headers only: a frame of another shape is said now
+            shape = tiff.header_shape(f)
+            if shape != first.shape:
+                raise FileFormatError(f"{p}: {f.name} has shape {shape} but {paths[0].name} "
+                                      f"has {first.shape}; all frames must have the same "
+                                      "shape")
+        data = lazy_stack(paths, read_tiff_array, first.shape, first.dtype, p)
+    else:
+        data = _stack(p, [first, *_read_many(paths[1:])], [f.name for f in paths])
     if data.ndim == 3:
         axes = "TYX"
     elif data.ndim == 4:
         axes = "TZYX"
     else:
         raise FileFormatError(
-            f"{p}: frames have shape {arrays[0].shape}; CTC frames must be 2D (YX) or "
+            f"{p}: frames have shape {first.shape}; CTC frames must be 2D (YX) or "
             "3D (ZYX) grayscale images"
         )
     return Movie(

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import FileFormatError, InputError
 from ..movie import Movie, normalize_axes
-from ._util import PathLike, check_exists
+from ._util import PathLike, check_exists, lazy_stack
 
 __all__ = ["IMAGE_SUFFIXES", "PLAIN_SUFFIXES", "frame_files", "read_frame_folder",
            "read_image_file"]
@@ -131,9 +131,27 @@ def _order_key(name: str) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
 
 
-def read_frame_folder(folder: PathLike, *, axes: str | None = None) -> Movie:
+def _header_shape(path: Path) -> tuple[int, ...]:
+    """A frame file's shape from its header (TIFF: tifffile; PNG / JPEG: imageio)."""
+    if _kind(path) == "TIFF":
+        from .tiff import header_shape
+
+        return header_shape(path)
+    try:
+        import imageio.v3 as iio
+
+        return tuple(int(n) for n in iio.improps(path).shape)
+    except Exception as err:  # noqa: BLE001 - any reader failure means a bad file
+        raise FileFormatError(f"{path.name} cannot be read as {_kind(path)} "
+                              f"({type(err).__name__}: {str(err)[:80]})") from None
+
+
+def read_frame_folder(folder: PathLike, *, axes: str | None = None,
+                      lazy: bool | None = None) -> Movie:
     """A folder of image files, one per frame, as a movie (``TYX``, or ``TCYX`` for
-    colour frames); ``metadata["frames"]`` lists the files in frame order.
+    colour frames); ``metadata["frames"]`` lists the files in frame order. `lazy`: a
+    dask array whose frames are read when used (True), numpy (False), or lazy where
+    the frames hold more than :data:`celldyn.io.tiff.LAZY_BYTES` (None, the default).
 
     Raises
     ------
@@ -145,21 +163,28 @@ def read_frame_folder(folder: PathLike, *, axes: str | None = None) -> Movie:
     files = frame_files(p)
     first = _read(files[0])
     src = "T" + _frame_axes(first, files[0].name)
+    from .tiff import LAZY_BYTES
+
+    stream = lazy or (lazy is None and first.nbytes * len(files) > LAZY_BYTES)
     arrays = [first]
     for f in files[1:]:
-        arr = _read(f)
-        if arr.shape != first.shape:
+        arr = _header_shape(f) if stream else _read(f)
+        shape = tuple(arr if stream else arr.shape)
+        if shape != first.shape:
             raise FileFormatError(
-                f"{f.name} has shape {tuple(arr.shape)} but {files[0].name} "
+                f"{f.name} has shape {shape} but {files[0].name} "
                 f"{tuple(first.shape)}: the frames of one movie must have one shape"
             )
-        arrays.append(arr)
+        if not stream:
+            arrays.append(arr)
     if axes is not None and sorted(axes.upper().replace("S", "C")) != sorted(
             src.replace("S", "C")):
         raise InputError(
             f"axes {axes!r} do not match the frames of {p}, which are {src}; omit --axes"
         )
-    data, canon = normalize_axes(np.stack(arrays), src)
+    stack = (lazy_stack(files, _read, first.shape, first.dtype, p) if stream
+             else np.stack(arrays))
+    data, canon = normalize_axes(stack, src)
     return Movie(data, canon, name=p.name,
                  metadata={"format": f"{_kind(files[0])} frame folder", "source_axes": src,
                            "frames": [f.name for f in files]})

@@ -120,8 +120,16 @@ def write_labels_ome_zarr(
         root.attrs["ome"] = ome
 
 
-def _open_node(path: Path) -> tuple[Any, dict[str, Any]]:
-    """Open the first multiscales node of an OME-Zarr: (zarr group, its ome attrs)."""
+def _series_images(group: Any) -> list[str]:
+    """The image groups of a bioformats2raw store ("0", "1", ...), in order."""
+    return sorted((k for k in group.group_keys() if str(k).isdigit()), key=int)
+
+
+def _open_node(path: Path, series: int | None = None) -> tuple[Any, dict[str, Any]]:
+    """Open the multiscales node of an OME-Zarr: (zarr group, its ome attrs). A
+    bioformats2raw store (``bioformats2raw.layout``: one image group per series of the
+    source file, e.g. the stage positions of a .czi / .nd2 / .lif) opens its `series`-th
+    image (default the first); a plain image holds one."""
     try:
         group = zarr.open_group(str(path), mode="r")
     except Exception as err:  # noqa: BLE001 - zarr raises many types
@@ -130,6 +138,20 @@ def _open_node(path: Path) -> tuple[Any, dict[str, Any]]:
         ) from None
     attrs = dict(group.attrs)
     ome = attrs.get("ome", attrs)  # NGFF 0.5 nests under "ome"; 0.4 does not
+    if "multiscales" not in ome and "bioformats2raw.layout" in ome:
+        images = _series_images(group)
+        index = 0 if series is None else int(series)
+        if str(index) not in images:
+            held = f"{len(images)} image series (0-{len(images) - 1})" if images else \
+                "no image series"
+            raise InputError(f"{path.name} holds {held}; --series {index} is not one of them")
+        group = group[str(index)]
+        attrs = dict(group.attrs)
+        ome = {**attrs.get("ome", attrs), "n_series": len(images), "series": index}
+    elif series not in (None, 0):
+        raise InputError(f"{path.name} holds one image; --series {series} is not one of "
+                         "them (only a multi-series TIFF or a bioformats2raw OME-Zarr holds "
+                         "several)")
     if "multiscales" not in ome:
         raise FileFormatError(
             f"{path} is a Zarr store but not an OME-Zarr image (no 'multiscales' metadata)"
@@ -164,7 +186,8 @@ def _array_and_axes(
     return arr, axes, scale
 
 
-def read_ome_zarr(path: PathLike, *, axes: str | None = None) -> Movie:
+def read_ome_zarr(path: PathLike, *, axes: str | None = None, series: int | None = None
+                  ) -> Movie:
     """Read the full-resolution image of an OME-Zarr as a Movie (lazy dask data).
 
     Parameters
@@ -173,6 +196,9 @@ def read_ome_zarr(path: PathLike, *, axes: str | None = None) -> Movie:
         OME-Zarr folder (NGFF 0.4 or 0.5) with multiscales metadata at the root.
     axes : str, optional
         Axes letters overriding the metadata's axes names.
+    series : int, optional
+        Which image of a bioformats2raw store (one per series of the converted file,
+        e.g. a stage position) to read, from 0; default the first.
 
     Returns
     -------
@@ -190,7 +216,7 @@ def read_ome_zarr(path: PathLike, *, axes: str | None = None) -> Movie:
     import dask.array as da
 
     p = check_exists(path)
-    group, ome = _open_node(p)
+    group, ome = _open_node(p, series)
     arr, ax_meta, scale = _array_and_axes(p, group, ome)
     names = "".join(str(a.get("name", "?"))[:1].upper() for a in ax_meta)
     data, canon = normalize_axes(da.from_zarr(arr), axes or names)
@@ -218,6 +244,8 @@ def read_ome_zarr(path: PathLike, *, axes: str | None = None) -> Movie:
             "format": "ome-zarr",
             "source_axes": src,
             "ome": json.loads(json.dumps(ome)),
+            "n_series": int(ome.get("n_series", 1)),
+            "series": int(ome.get("series", 0)),
         },
     )
 

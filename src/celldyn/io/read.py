@@ -44,6 +44,7 @@ def read_movie(
     spacing: Sequence[float] | None = None,
     frame_interval: float | None = None,
     channel: int | None = None,
+    series: int | None = None,
 ) -> Movie:
     """Read a movie from a TIFF file, an OME-Zarr, a CTC folder, a folder of image files
     (one per frame) or a PNG / JPEG image.
@@ -66,6 +67,9 @@ def read_movie(
         Seconds between frames; overrides the metadata.
     channel : int, optional
         Keep only this channel (0-based) of a multi-channel movie.
+    series : int, optional
+        Which image series of a multi-series TIFF or of a bioformats2raw OME-Zarr to
+        read (e.g. one stage position), from 0; default the first. Other inputs hold one.
 
     Returns
     -------
@@ -89,10 +93,14 @@ def read_movie(
     60.0
     """
     p = check_exists(path)
-    if p.is_file():
-        if p.name.lower().endswith(_TIFF_SUFFIXES):
-            movie = read_tiff(p, axes=axes)
-        elif p.suffix.lower() in PLAIN_SUFFIXES:
+    tiff = p.is_file() and p.name.lower().endswith(_TIFF_SUFFIXES)
+    if series not in (None, 0) and not (tiff or _is_zarr(p)):
+        raise InputError(f"--series picks one image series of a multi-series TIFF or "
+                         f"OME-Zarr; {p.name} holds one movie")
+    if tiff:
+        movie = read_tiff(p, axes=axes, series=series)
+    elif p.is_file():
+        if p.suffix.lower() in PLAIN_SUFFIXES:
             movie = read_image_file(p, axes=axes)
         else:
             raise FileFormatError(
@@ -101,9 +109,9 @@ def read_movie(
                 "one image file per frame)"
             )
     elif _is_zarr(p):
-        movie = read_ome_zarr(p, axes=axes)
+        movie = read_ome_zarr(p, axes=axes, series=series)
     elif list_frames(p, "t"):
-        movie = read_ctc_movie(p)
+        movie = read_ctc_movie(p, lazy=None)   # a dask array above LAZY_BYTES
         if axes is not None and sorted(axes.upper()) != sorted(movie.axes):
             raise InputError(
                 f"axes {axes!r} do not match the CTC frames in {p}, which are "
@@ -278,7 +286,7 @@ def validate_movie(movie: Movie) -> list[str]:
         partial = sorted({int(i[0]) for i in np.argwhere(n_finite < n_px)})
         if partial:
             warnings.append(
-                f"frames {partial[:10]} contain NaN/Inf values; they are treated as missing"
+                f"frames {partial[:10]} contain NaN/Inf values"
             )
     const = lo == hi
     if const.ndim > 1:
@@ -349,7 +357,7 @@ def read_run_movie(record: dict[str, Any], path: PathLike | None = None) -> Movi
     spacing = meta.get("spacing")
     movie = read_movie(
         src, axes=inputs.get("axes"), spacing=tuple(spacing) if spacing else None,
-        frame_interval=meta.get("frame_interval"),
+        frame_interval=meta.get("frame_interval"), series=inputs.get("series"),
     )
     if "C" in movie.axes:
         from ..movie import selected

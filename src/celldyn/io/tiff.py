@@ -66,17 +66,16 @@ def read_tiff_array(path: PathLike) -> np.ndarray:
         raise _corrupt(p, err) from None
 
 
-def _ome_metadata(xml: str) -> dict[str, Any]:
-    """Physical sizes (µm) and time increment (s) from OME-XML; missing keys omitted."""
+def _ome_metadata(xml: str, image: int = 0) -> dict[str, Any]:
+    """Physical sizes (µm) and time increment (s) of the `image`-th OME ``Image`` (its
+    ``Pixels``) from OME-XML; missing keys omitted."""
     out: dict[str, Any] = {}
     try:
         root = ET.fromstring(xml)
     except ET.ParseError:
         return out
-    pixels = next(
-        (el for el in root.iter() if el.tag.endswith("}Pixels") or el.tag == "Pixels"),
-        None,
-    )
+    every = [el for el in root.iter() if el.tag.endswith("}Pixels") or el.tag == "Pixels"]
+    pixels = every[image] if image < len(every) else None
     if pixels is None:
         return out
     for ax in "XYZ":
@@ -165,22 +164,33 @@ class _TiffDamage(logging.Filter):
         self._logger.removeFilter(self)
 
 
+def header_shape(path: PathLike) -> tuple[int, ...]:
+    """The shape of a TIFF's first series from its header (no pixel is read)."""
+    p = Path(path)
+    try:
+        with tifffile.TiffFile(p) as tif:
+            return tuple(int(n) for n in tif.series[0].shape)
+    except _READ_ERRORS as err:
+        raise _corrupt(p, err) from None
+
+
 LAZY_BYTES = 256 * 2**20
 """Series larger than this are read lazily, a chunk at a time (dask over tifffile's
 zarr view), so memory does not grow with the length of the movie."""
 
 
-def _lazy_series(p: Path) -> Any:
+def _lazy_series(p: Path, index: int = 0) -> Any:
     import dask.array as da
     import zarr
 
-    store = tifffile.imread(p, aszarr=True)
+    store = tifffile.imread(p, aszarr=True, series=index)
     data = da.from_zarr(zarr.open(store, mode="r"))
     np.asarray(data[-1])  # touch the last plane now: a truncated file fails here
     return data
 
 
-def read_tiff(path: PathLike, *, axes: str | None = None) -> Movie:
+def read_tiff(path: PathLike, *, axes: str | None = None, series: int | None = None
+              ) -> Movie:
     """Read a TIFF, OME-TIFF or ImageJ hyperstack as a :class:`~celldyn.movie.Movie`.
 
     Parameters
@@ -191,6 +201,9 @@ def read_tiff(path: PathLike, *, axes: str | None = None) -> Movie:
         Axes of the stored array, one letter per dimension from ``TCZYX`` (e.g.
         ``"TYX"``). Overrides the file's metadata. Required for plain 3D+ TIFFs,
         whose axes are ambiguous (TYX or ZYX).
+    series : int, optional
+        Which image series of a multi-series file to read (e.g. one stage position of
+        a multi-position OME-TIFF), from 0. Default: the first.
 
     Returns
     -------
@@ -212,8 +225,9 @@ def read_tiff(path: PathLike, *, axes: str | None = None) -> Movie:
     -----
     Axes come from OME-XML, ImageJ metadata or tifffile's "shaped" description
     (written by ``tifffile.imwrite(..., metadata={"axes": ...})``). tifffile letters
-    outside ``TCZYXS`` (``Q``, ``I``, ...) count as unknown. Only the first series of
-    a multi-series file is read.
+    outside ``TCZYXS`` (``Q``, ``I``, ...) count as unknown. One series of a
+    multi-series file is read (`series`); ``metadata["n_series"]`` says how many it
+    holds.
 
     Examples
     --------
@@ -233,23 +247,31 @@ def read_tiff(path: PathLike, *, axes: str | None = None) -> Movie:
     damage = _TiffDamage()
     try:
         with tifffile.TiffFile(p) as tif:
-            series = tif.series[0]
+            n_series = len(tif.series)
+            index = 0 if series is None else int(series)
+            if not 0 <= index < n_series:
+                held = (f"{n_series} image series (0-{n_series - 1})" if n_series > 1
+                        else "one image series (0)")
+                raise InputError(f"{p.name} holds {held}; --series {index} is not one "
+                                 "of them")
+            series = tif.series[index]
             found = _trusted_axes(tif, series)
             shape = tuple(series.shape)
             if tif.is_ome:
-                phys = _ome_metadata(tif.ome_metadata or "")
+                phys = _ome_metadata(tif.ome_metadata or "", index)
             elif tif.is_imagej:
                 phys = _imagej_metadata(tif)
             else:
                 phys = {}
             kind = "ome" if tif.is_ome else "imagej" if tif.is_imagej else "tiff"
-            n_series = len(tif.series)
             if axes is None and found is None:
                 data = None
             elif series.nbytes > LAZY_BYTES:
-                data = _lazy_series(p)
+                data = _lazy_series(p, index)
             else:
                 data = series.asarray()
+    except InputError:   # a series that is not there: the user's, not the file's fault
+        raise
     except _READ_ERRORS as err:
         raise _corrupt(p, err) from None
     finally:
@@ -281,7 +303,8 @@ def read_tiff(path: PathLike, *, axes: str | None = None) -> Movie:
         spacing=spacing,  # type: ignore[arg-type]
         frame_interval=phys.get("T"),
         name=p.name,
-        metadata={"format": kind, "source_axes": axes, "n_series": n_series},
+        metadata={"format": kind, "source_axes": axes, "n_series": n_series,
+                  "series": index},
     )
 
 

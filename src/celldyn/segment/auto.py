@@ -37,8 +37,8 @@ import numpy as np
 
 from .sanity import Finding, check_segmentation
 
-__all__ = ["AGREEMENT", "GENERALIST", "Choice", "choose_segmenter",
-           "resolve_auto"]
+__all__ = ["AGREEMENT", "GENERALIST", "Choice", "choose_segmenter", "forced_deep",
+           "resolve_auto", "resolve_segmenter"]
 
 GENERALIST = "generalist2d"
 AGREEMENT = 0.9
@@ -155,15 +155,70 @@ def choose_segmenter(data: Any, *, dark_objects: bool = False, model: str = GENE
                       f"(F1 {score:.2f}) but {model}'s output is pathological there",
                       None, found, score, t)
     u = unsure[0] if unsure else None
-    level = seg.config.get("uncertainty_warn")
-    doubt = u is not None and level is not None and u > float(level)
-    note = (f"; it is unsure of that frame (class uncertainty {u:.2f} > {float(level):.2f}, "
-            "above every validation image's): it may not know this kind of image; check "
-            "the outlines in report.html and fine-tune it on a few annotated frames "
-            "(celldyn annotate-next)") if doubt else ""
+    doubt, note = _doubt(seg, u)
     return Choice("deep", model, f"the watershed and {model} disagree on frame {t} "
                   f"(F1 {score:.2f} < {AGREEMENT}): the generalist runs{note}",
                   float(diameter), found_d, score, t, u, doubt)
+
+
+def _doubt(seg: Any, u: float | None) -> tuple[bool, str]:
+    """Whether the class uncertainty `u` of a frame exceeds the model's
+    ``uncertainty_warn`` (its config), and the reason's clause ("" when not)."""
+    level = (getattr(seg, "config", None) or {}).get("uncertainty_warn")
+    if u is None or level is None or u <= float(level):
+        return False, ""
+    return True, (f"; it is unsure of that frame (class uncertainty {u:.2f} > "
+                  f"{float(level):.2f}, above every validation image's): it may not know "
+                  "this kind of image; check the outlines in report.html and fine-tune it "
+                  "on a few annotated frames (celldyn annotate-next)")
+
+
+def _warn_unsure(model: Any, frame: int | None, u: float | None) -> None:
+    import warnings
+
+    warnings.warn(f"segmentation: {model} is unsure of frame {frame} (class uncertainty "
+                  f"{u:.2f}): it may not know this kind of image; check the outlines in "
+                  "report.html and fine-tune it on a few annotated frames (celldyn "
+                  "annotate-next)", stacklevel=3)
+
+
+def forced_deep(data: Any, how: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """`how` for ``--segmenter deep`` (keywords of
+    :func:`celldyn.segment.api.segment_movie`) with the object size measured once on the
+    middle frame, and a summary clause: where the model has an ``uncertainty_warn``
+    level (a 2D instance model, e.g. the generalist), the middle frame's class
+    uncertainty, with a warning above that level, as ``--segmenter auto`` gives (one
+    more network pass over one frame; the probe is not run twice). Models without the
+    level (3D, semantic, user-trained ones): `how` unchanged, ""."""
+    params = dict(how.get("params") or {})
+    n = int(data.shape[0])
+    t = n // 2
+    frame = np.asarray(data[t])
+    if frame.ndim != 2:
+        return how, ""
+    from .deep.registry import DeepSegmenter, load_segmenter
+
+    model = how.get("model") or GENERALIST   # the run names it (RunConfig.for_movie)
+    seg = model if isinstance(model, DeepSegmenter) else load_segmenter(model)
+    if seg.ndim != 2 or seg.semantic or "uncertainty_warn" not in (seg.config or {}):
+        return how, ""
+    tile = params.get("tile")
+    diameter = params.get("diameter", "auto")
+    if diameter == "auto":
+        diameter = seg.estimate_diameter(frame, tile=None if tile is None else int(tile))
+        if diameter is None:   # the run's own probe says so; nothing to add here
+            return how, ""
+    unsure: list[float] = []
+    seg.segment(frame, diameter=float(diameter), tile=None if tile is None else int(tile),
+                uncertainty_out=unsure)
+    u = unsure[0] if unsure else None
+    doubt, note = _doubt(seg, u)
+    if doubt:
+        _warn_unsure(getattr(seg, "name", model), t, u)
+    name = getattr(seg, "name", model)
+    return ({**how, "params": {**params, "diameter": float(diameter)}},
+            f"deep {name} (--segmenter deep; objects about {float(diameter):.0f} px)"
+            + (note.replace("; it is", ": it is", 1) if doubt else ""))
 
 
 def resolve_auto(data: Any, how: dict[str, Any]) -> tuple[dict[str, Any], str]:
@@ -172,10 +227,15 @@ def resolve_auto(data: Any, how: dict[str, Any]) -> tuple[dict[str, Any], str]:
     choice = choose_segmenter(data, dark_objects=bool(how.get("dark_objects")),
                               method=how.get("method", "watershed"), params=how.get("params"))
     if choice.unsure:
-        import warnings
-
-        warnings.warn(f"segmentation: {choice.model} is unsure of frame {choice.frame} "
-                      f"(class uncertainty {choice.uncertainty:.2f}): it may not know this "
-                      "kind of image; check the outlines in report.html and fine-tune it "
-                      "on a few annotated frames (celldyn annotate-next)", stacklevel=2)
+        _warn_unsure(choice.model, choice.frame, choice.uncertainty)
     return {**how, **choice.how(bool(how.get("dark_objects")))}, choice.text()
+
+
+def resolve_segmenter(data: Any, how: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """`how` as the run segments `data` and the summary's line: ``auto`` decided by
+    :func:`resolve_auto`, ``deep`` checked by :func:`forced_deep`, else unchanged."""
+    if how.get("segmenter") == "auto":
+        return resolve_auto(data, how)
+    if how.get("segmenter") == "deep":
+        return forced_deep(data, how)
+    return how, ""
