@@ -100,6 +100,15 @@ def test_run_with_user_labels_skips_segmentation(sim_tiff, tmp_path):
     for key in ("LNK", "BC(1)", "CT", "CCA", "div_precision", "div_recall", "div_F1"):
         assert key in scores
     assert "divisions  precision" in r.stdout and "CT" in r.stdout
+    # a ground truth of markers only (TRA/, no SEG/) scores the tracking, SEG n/a
+    import shutil
+
+    shutil.copytree(root / "GT" / "TRA", tmp_path / "TRA_only" / "TRA")
+    r = invoke("evaluate", out, "--gt", tmp_path / "TRA_only")
+    assert r.exit_code == 0, r.stderr
+    assert "SEG    n/a (TRA_only has no SEG/ masks" in r.stdout
+    only = json.loads((out / "evaluation.json").read_text())
+    assert only["TRA"] == scores["TRA"] and only["SEG"] != only["SEG"]   # NaN
 
 
 def test_refuses_to_overwrite(sim_tiff, tmp_path):

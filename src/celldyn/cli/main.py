@@ -437,7 +437,8 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
             f"in {res_folder} have {tuple(res_labels.shape)}; pass the ground truth of the "
             "same movie (same frames and size)"
         )
-    scores = evaluate_ctc(gt_labels, gt_table, res_labels, res_table, gt_seg=gt_seg)
+    # a ground truth of markers only (TRA/, no SEG/) scores the tracking, not SEG
+    scores = evaluate_ctc(gt_labels, gt_table, res_labels, res_table, gt_seg=gt_seg or None)
     from ..evaluate import lineage_scores  # divisions, BC(i), CT, CCA (issue 16)
     from ..io._atomic import atomic_path
 
@@ -449,6 +450,8 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
         if scores.get(key) is not None and scores[key] == scores[key]:  # not NaN
             click.echo(f"  {key:<6} {scores[key]:.4f}")
     f = lambda v: "n/a" if v != v else f"{v:.3f}"  # noqa: E731
+    if not gt_seg:
+        click.echo(f"  SEG    n/a ({gt.name} has no SEG/ masks: tracking scores only)")
     click.echo(f"  divisions  precision {f(scores['div_precision'])}, recall "
                f"{f(scores['div_recall'])}, F1 {f(scores['div_F1'])} (TP {scores['div_TP']}, "
                f"FP {scores['div_FP']}, FN {scores['div_FN']}; +-1 frame)")

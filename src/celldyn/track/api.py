@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from .costs import LabelOverlaps, LinkCosts
+from .drift import frame_drift
 from .lap import lap_links
 from .scale import conservation_reference, estimate_motion_scale, likely_divisions
 from .solve_global import global_links
@@ -52,6 +53,7 @@ def track_objects(
     movie: Any = None,
     model: Any = None,
     flow: bool | Literal["image"] | None = None,
+    drift_correction: bool = True,
     progress: bool = False,
 ) -> Tracks:
     """Link detections into tracks with divisions, gaps and (optionally) merges.
@@ -110,6 +112,10 @@ def track_objects(
         (:func:`~celldyn.track.flow.flow_coherence` at least
         :data:`~celldyn.track.flow.FLOW_COHERENCE`). ``True`` forces the neighbours'
         flow, ``"image"`` the image flow, ``False`` neither.
+    drift_correction : bool
+        Take a stage's drift or jitter (one translation of every object between two
+        frames: :func:`~celldyn.track.drift.frame_drift`) out of the positions the LAP
+        and global trackers link on (default); the tracks keep the measured positions.
     progress : bool
         Show a progress bar.
 
@@ -147,6 +153,14 @@ def track_objects(
                        else "no objects: nothing to link")
         return tracks
     kw: dict[str, Any] = {}
+    # a stage that drifts or jitters moves every object alike: taken out of the
+    # positions the links are chosen on (celldyn.track.drift); the tracks keep `raw`
+    drift = (frame_drift(objects, spacing) if tracker != "learned" and candidates is None
+             and edge_costs is None and drift_correction else None)
+    if drift is not None and tracker == "lap" and _image_flow_on(objects, spacing, movie,
+                                                                 labels, flow):
+        drift = None   # the images' flow registers the frames: it follows the stage too
+    raw, objects = objects, (objects if drift is None else drift.apply(objects, spacing))
     evidence = _Evidence(objects, spacing, costs, divisions, tracker, merges)
     max_distance, reach, note = evidence.radius(max_distance, division_reach)
     if tracker != "learned":
@@ -168,10 +182,27 @@ def track_objects(
             max_distance=max_distance, max_gap=max_gap, spacing=spacing, flow=flow,
             movie=movie, labels=labels, scale=evidence.scale, progress=progress)
         note += f"; {clause}" if clause else ""
-    tracks = Tracks.from_links(objects, edges, min_daughter_frames=min_daughter_frames,
+    note += f"; {drift.text()}" if drift is not None else ""
+    tracks = Tracks.from_links(raw, edges, min_daughter_frames=min_daughter_frames,
                                max_distance=max_distance)
     tracks.note = note
     return tracks
+
+
+def _image_flow_on(objects: pd.DataFrame, spacing: Any, movie: Any, labels: Any,
+                   flow: Any) -> bool:
+    """Whether the LAP relinks with the image flow (flow.image_flow_gate on the movie's
+    own motion): then the stage's drift is left in the positions, as in the images the
+    flow registers and the masks whose overlap (moved by each object's step) it scores;
+    taken out of the positions alone, on the colony jittered by 10-40 px division F1
+    fell from 1.00 to 0.93-0.98 (benchmarks/RESULTS.md, 'Tracking: stage jitter')."""
+    from .flow import image_flow_gate
+
+    if flow is not None and flow != "image":
+        return False
+    scale = estimate_motion_scale(objects, spacing=spacing)
+    return image_flow_gate(scale, movie=movie, labels=labels, flow=flow, objects=objects,
+                           spacing=spacing)[0]
 
 
 class _Evidence:
