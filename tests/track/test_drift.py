@@ -64,6 +64,17 @@ def test_stage_jitter_is_found_and_the_links_are_those_without_it():
     # the tracks keep the positions as measured
     kept = fixed.objects.sort_values(["t", "label"])[["x", "y"]].to_numpy()
     np.testing.assert_array_equal(kept, jittered.sort_values(["t", "label"])[["x", "y"]])
+    # ... with the stage's offset beside them, which motion analysis leaves out
+    from celldyn.analyze.motion import positions
+
+    assert {"stage_y", "stage_x"} <= set(fixed.objects.columns)
+    def steps(table):   # each track's frame-to-frame steps, as speeds are measured
+        pos, _ = positions(table)
+        same = np.diff(pos["label"].to_numpy()) == 0
+        return np.diff(pos[["y", "x"]].to_numpy(), axis=0)[same]
+
+    np.testing.assert_allclose(steps(fixed.objects), steps(plain.objects), atol=2.0)
+    assert np.abs(steps(off.objects)).max() > 20       # the stage's jumps, left in
 
 
 def test_no_drift_where_cells_move_on_their_own_or_a_colony_grows():

@@ -59,11 +59,18 @@ def positions(
     """Objects sorted by (label, t) with centroids in physical units.
 
     Returns the table (columns ``label, t`` and the spatial axes, scaled by `spacing`)
-    and the list of spatial axis names.
+    and the list of spatial axis names. Where the tracker took a stage's drift out
+    (columns ``stage_y``, ``stage_x`` [, ``stage_z``]: the stage's offset of each frame
+    in pixels, :mod:`celldyn.track.drift`), it is taken out here too: speeds and MSD
+    are the cells' own, not the stage's.
     """
     axes = _space_axes(objects)
-    pos = objects[["label", "t", *axes]].sort_values(["label", "t"], kind="stable")
+    stage = [f"stage_{a}" for a in axes if f"stage_{a}" in objects.columns]
+    pos = objects[["label", "t", *axes, *stage]].sort_values(["label", "t"], kind="stable")
     pos = pos.reset_index(drop=True).astype({a: float for a in axes})
+    for a in axes:
+        if f"stage_{a}" in pos:
+            pos[a] = pos[a] - pos.pop(f"stage_{a}").astype(float)
     if spacing is not None:
         if len(spacing) != len(axes):
             raise InputError(

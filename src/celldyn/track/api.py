@@ -160,7 +160,8 @@ def track_objects(
     if drift is not None and tracker == "lap" and _image_flow_on(objects, spacing, movie,
                                                                  labels, flow):
         drift = None   # the images' flow registers the frames: it follows the stage too
-    raw, objects = objects, (objects if drift is None else drift.apply(objects, spacing))
+    raw, objects = ((objects, objects) if drift is None else
+                    (drift.stage_columns(objects, spacing), drift.apply(objects, spacing)))
     evidence = _Evidence(objects, spacing, costs, divisions, tracker, merges)
     max_distance, reach, note = evidence.radius(max_distance, division_reach)
     if tracker != "learned":

@@ -23,7 +23,8 @@ cells carried along a flow that varies across the frame: no single translation p
 most of them, so nothing is taken out (on every real training set: 'Tracking: stage
 jitter'). :meth:`Drift.apply` returns the objects with the cumulative shift taken out of
 their centroids; the links found there are the movie's, its objects' positions stay as
-measured. Where the tracker relinks with the images' optical flow (a colony of touching
+measured, with the stage's offset beside them (:meth:`Drift.stage_columns`), which
+speeds and mean squared displacements leave out. Where the tracker relinks with the images' optical flow (a colony of touching
 cells, :mod:`celldyn.track.flow`), the stage is left in: the flow registers the frames
 and follows it, and the masks it overlaps still hold it.
 
@@ -68,6 +69,20 @@ class Drift:
     offset: NDArray[np.float64]
     shifted: int
     pairs: int
+
+    def stage_columns(self, objects: pd.DataFrame, spacing: Sequence[float] | None = None
+                      ) -> pd.DataFrame:
+        """`objects` with the stage's offset of each row's frame in pixels (columns
+        ``stage_y``, ``stage_x`` [, ``stage_z``]): what motion analysis takes out of the
+        measured positions (:func:`celldyn.analyze.motion.positions`)."""
+        from .candidates import coord_axes
+
+        axes = coord_axes(objects)
+        scale = (np.ones(len(axes)) if spacing is None
+                 else np.asarray(spacing, float)[-len(axes):])
+        t = objects["t"].to_numpy(np.int64)
+        offset = self.offset[t] / scale
+        return objects.assign(**{f"stage_{a}": offset[:, i] for i, a in enumerate(axes)})
 
     def apply(self, objects: pd.DataFrame, spacing: Sequence[float] | None = None
               ) -> pd.DataFrame:
