@@ -125,3 +125,16 @@ def test_the_image_flow_keeps_the_stage_in():
     assert "stage drift taken out" in plain.note
     flowed = track_objects(objects, labels=labels, movie=movie, flow="image")
     assert "image flow on" in flowed.note and "stage drift" not in flowed.note
+
+
+def test_shifted_labels_lay_each_frame_where_its_positions_were_moved():
+    from celldyn.track.drift import ShiftedLabels
+
+    labels = np.zeros((3, 6, 8), np.int32)
+    labels[:, 2, 3] = 7
+    moved = ShiftedLabels(labels, np.array([[0, 0], [1, -2]]))   # frame 2: no offset
+    assert np.argwhere(moved[0] == 7).tolist() == [[2, 3]]
+    assert np.argwhere(moved[1] == 7).tolist() == [[1, 5]]          # minus (1, -2)
+    assert (moved[2] == labels[2]).all() and moved.shape == labels.shape
+    edge = ShiftedLabels(labels, np.array([[0, 0], [0, 6]]))
+    assert not edge[1].any()                                        # moved out: gone

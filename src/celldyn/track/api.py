@@ -166,6 +166,11 @@ def track_objects(
     max_distance, reach, note = evidence.radius(max_distance, division_reach)
     if tracker != "learned":
         kw["division_reach"] = reach
+    if labels is not None and drift is not None:  # masks laid where the positions are
+        from .drift import ShiftedLabels
+
+        plain = labels.labels if isinstance(labels, LabelOverlaps) else labels
+        labels = ShiftedLabels(plain, drift.pixels(len(plain.shape) - 1, spacing))
     if labels is not None:  # each frame pair's overlaps counted once for every pass
         labels = labels if isinstance(labels, LabelOverlaps) else LabelOverlaps(labels)
     common = dict(labels=labels, max_distance=max_distance, max_gap=max_gap,
