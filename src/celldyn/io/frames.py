@@ -37,6 +37,11 @@ def _kind(path: Path) -> str:
     return "TIFF" if s in (".tif", ".tiff") else "JPEG" if s in (".jpg", ".jpeg") else "PNG"
 
 
+def _unreadable(path: Path, err: Exception) -> FileFormatError:
+    return FileFormatError(f"{path.name} cannot be read as {_kind(path)} "
+                           f"({type(err).__name__}: {str(err)[:80]})")
+
+
 def _read(path: Path) -> np.ndarray:
     try:
         if _kind(path) == "TIFF":
@@ -47,8 +52,7 @@ def _read(path: Path) -> np.ndarray:
 
         return np.asarray(iio.imread(path))
     except Exception as err:  # noqa: BLE001 - any reader failure means a bad file
-        raise FileFormatError(f"{path.name} cannot be read as {_kind(path)} "
-                              f"({type(err).__name__}: {str(err)[:80]})") from None
+        raise _unreadable(path, err) from None
 
 
 def _frame_axes(arr: np.ndarray, name: str) -> str:
@@ -142,8 +146,7 @@ def _header_shape(path: Path) -> tuple[int, ...]:
 
         return tuple(int(n) for n in iio.improps(path).shape)
     except Exception as err:  # noqa: BLE001 - any reader failure means a bad file
-        raise FileFormatError(f"{path.name} cannot be read as {_kind(path)} "
-                              f"({type(err).__name__}: {str(err)[:80]})") from None
+        raise _unreadable(path, err) from None
 
 
 def read_frame_folder(folder: PathLike, *, axes: str | None = None,

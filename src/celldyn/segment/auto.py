@@ -157,7 +157,8 @@ def choose_segmenter(data: Any, *, dark_objects: bool = False, model: str = GENE
     u = unsure[0] if unsure else None
     doubt, note = _doubt(seg, u)
     return Choice("deep", model, f"the watershed and {model} disagree on frame {t} "
-                  f"(F1 {score:.2f} < {AGREEMENT}): the generalist runs{note}",
+                  f"(F1 {score:.2f} < {AGREEMENT}): the generalist runs"
+                  + (f"; {note}" if doubt else ""),
                   float(diameter), found_d, score, t, u, doubt)
 
 
@@ -167,7 +168,7 @@ def _doubt(seg: Any, u: float | None) -> tuple[bool, str]:
     level = (getattr(seg, "config", None) or {}).get("uncertainty_warn")
     if u is None or level is None or u <= float(level):
         return False, ""
-    return True, (f"; it is unsure of that frame (class uncertainty {u:.2f} > "
+    return True, (f"it is unsure of that frame (class uncertainty {u:.2f} > "
                   f"{float(level):.2f}, above every validation image's): it may not know "
                   "this kind of image; check the outlines in report.html and fine-tune it "
                   "on a few annotated frames (celldyn annotate-next)")
@@ -202,23 +203,22 @@ def forced_deep(data: Any, how: dict[str, Any]) -> tuple[dict[str, Any], str]:
     seg = model if isinstance(model, DeepSegmenter) else load_segmenter(model)
     if seg.ndim != 2 or seg.semantic or "uncertainty_warn" not in (seg.config or {}):
         return how, ""
-    tile = params.get("tile")
+    tile = None if params.get("tile") is None else int(params["tile"])
     diameter = params.get("diameter", "auto")
     if diameter == "auto":
-        diameter = seg.estimate_diameter(frame, tile=None if tile is None else int(tile))
+        diameter = seg.estimate_diameter(frame, tile=tile)
         if diameter is None:   # the run's own probe says so; nothing to add here
             return how, ""
     unsure: list[float] = []
-    seg.segment(frame, diameter=float(diameter), tile=None if tile is None else int(tile),
-                uncertainty_out=unsure)
+    seg.segment(frame, diameter=float(diameter), tile=tile, uncertainty_out=unsure)
     u = unsure[0] if unsure else None
     doubt, note = _doubt(seg, u)
-    if doubt:
-        _warn_unsure(getattr(seg, "name", model), t, u)
     name = getattr(seg, "name", model)
+    if doubt:
+        _warn_unsure(name, t, u)
     return ({**how, "params": {**params, "diameter": float(diameter)}},
             f"deep {name} (--segmenter deep; objects about {float(diameter):.0f} px)"
-            + (note.replace("; it is", ": it is", 1) if doubt else ""))
+            + (f": {note}" if doubt else ""))
 
 
 def resolve_auto(data: Any, how: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from .costs import LabelOverlaps, LinkCosts
-from .drift import frame_drift
+from .drift import ShiftedLabels, frame_drift
 from .lap import lap_links
 from .scale import conservation_reference, estimate_motion_scale, likely_divisions
 from .solve_global import global_links
@@ -167,10 +167,9 @@ def track_objects(
     if tracker != "learned":
         kw["division_reach"] = reach
     if labels is not None and drift is not None:  # masks laid where the positions are
-        from .drift import ShiftedLabels
-
         plain = labels.labels if isinstance(labels, LabelOverlaps) else labels
-        labels = ShiftedLabels(plain, drift.pixels(len(plain.shape) - 1, spacing))
+        labels = ShiftedLabels(plain, np.rint(drift.pixels(len(plain.shape) - 1, spacing)
+                                              ).astype(np.int64))
     if labels is not None:  # each frame pair's overlaps counted once for every pass
         labels = labels if isinstance(labels, LabelOverlaps) else LabelOverlaps(labels)
     common = dict(labels=labels, max_distance=max_distance, max_gap=max_gap,

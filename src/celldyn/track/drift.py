@@ -77,6 +77,12 @@ class Drift:
     shifted: int
     pairs: int
 
+    def pixels(self, ndim: int, spacing: Sequence[float] | None = None
+               ) -> NDArray[np.float64]:
+        """The offset per frame in pixels (``(n_frames, ndim)``)."""
+        return self.offset / (np.ones(ndim) if spacing is None
+                              else np.asarray(spacing, float)[-ndim:])
+
     def stage_columns(self, objects: pd.DataFrame, spacing: Sequence[float] | None = None
                       ) -> pd.DataFrame:
         """`objects` with the stage's offset of each row's frame in pixels (columns
@@ -85,17 +91,8 @@ class Drift:
         from .candidates import coord_axes
 
         axes = coord_axes(objects)
-        scale = (np.ones(len(axes)) if spacing is None
-                 else np.asarray(spacing, float)[-len(axes):])
-        t = objects["t"].to_numpy(np.int64)
-        offset = self.offset[t] / scale
+        offset = self.pixels(len(axes), spacing)[objects["t"].to_numpy(np.int64)]
         return objects.assign(**{f"stage_{a}": offset[:, i] for i, a in enumerate(axes)})
-
-    def pixels(self, ndim: int, spacing: Sequence[float] | None = None
-               ) -> NDArray[np.int64]:
-        """The offset per frame in whole pixels (for :class:`ShiftedLabels`)."""
-        scale = (np.ones(ndim) if spacing is None else np.asarray(spacing, float)[-ndim:])
-        return np.rint(self.offset / scale).astype(np.int64)
 
     def apply(self, objects: pd.DataFrame, spacing: Sequence[float] | None = None
               ) -> pd.DataFrame:
@@ -103,12 +100,9 @@ class Drift:
         from .candidates import coord_axes
 
         axes = coord_axes(objects)
-        scale = (np.ones(len(axes)) if spacing is None
-                 else np.asarray(spacing, float)[-len(axes):])
         out = objects.copy()
         t = objects["t"].to_numpy(np.int64)
-        moved = objects[axes].to_numpy(float) - self.offset[t] / scale
-        out[axes] = moved
+        out[axes] = objects[axes].to_numpy(float) - self.pixels(len(axes), spacing)[t]
         return out
 
     def text(self) -> str:
@@ -122,7 +116,8 @@ class Drift:
 class ShiftedLabels:
     """A label movie whose frame ``t`` is read moved by ``-offset[t]`` whole pixels (zero
     where nothing moved in), so that mask overlaps are measured where the positions
-    were corrected (:meth:`Drift.pixels`); frames are shifted when read, never stored."""
+    were corrected (:meth:`Drift.pixels`, rounded); frames are shifted when read, never
+    stored."""
 
     def __init__(self, labels: Any, offset: NDArray[np.int64]) -> None:
         self.labels, self.offset = labels, offset
@@ -133,9 +128,9 @@ class ShiftedLabels:
         return self.shape[0]
 
     def __getitem__(self, t: Any) -> Any:
-        frame = np.asarray(self.labels[t])
         if not isinstance(t, (int, np.integer)):
             raise TypeError("ShiftedLabels reads one frame at a time")
+        frame = np.asarray(self.labels[t])
         if int(t) >= len(self.offset):   # a frame after the last object's
             return frame
         move = -self.offset[int(t)]
