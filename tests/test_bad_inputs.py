@@ -520,3 +520,56 @@ def test_fill_nonfinite_keeps_a_lazy_movie_lazy():
     out = np.asarray(filled.data)
     assert out[1, 0, 0] == np.median(data[1][np.isfinite(data[1])])
     np.testing.assert_array_equal(out[0], data[0])
+
+
+def test_structure_gain_tells_noise_from_images():
+    """The noise test's statistic: about 1 for independent noise of any level or size,
+    far above for an image (a simulated movie's frame, a brightfield-like texture)."""
+    from celldyn._validate import NOISE_GAIN, structure_gain
+    from celldyn.simulate import simulate_movie
+
+    rng = np.random.default_rng(0)
+    for shape in ((64, 64), (200, 300), (1024, 512)):
+        for noise in (rng.normal(100, 5, shape), rng.poisson(0.3, shape),
+                      rng.integers(0, 256, shape)):
+            assert 0.8 < structure_gain(noise) < 1.25
+    frame = np.asarray(simulate_movie(n_frames=1, shape=(128, 128), rng=1).movie.data[0])
+    assert structure_gain(frame) > 2 * NOISE_GAIN
+    assert np.isnan(structure_gain(np.full((64, 64), 3.0)))   # constant: other checks
+    assert np.isnan(structure_gain(rng.normal(size=(12, 400))))  # under 2 x 2 blocks
+
+
+def test_a_noise_only_channel_is_warned_and_the_channel_with_cells_named(tmp_path):
+    """An empty channel (camera noise only) picked by default is segmented into noise
+    objects: the run says so and names the channel that holds the cells; picking that
+    one gives no such warning."""
+    from celldyn.simulate import simulate_movie
+
+    sim = simulate_movie(n_frames=3, shape=(96, 96), n_objects=5, rng=3)
+    cells = np.asarray(sim.movie.data, np.float32)
+    noise = np.random.default_rng(1).poisson(50, cells.shape).astype(np.float32)
+    path = tmp_path / "two.tif"
+    tifffile.imwrite(path, np.stack([noise, cells], 1), imagej=True,
+                     metadata={"axes": "TCYX"})
+    base = ["run", str(path), "--segmenter", "classical", "--no-progress"]
+    res = CliRunner().invoke(main, [*base, "-o", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert "channel 0 shows no structure above pixel noise" in res.output
+    assert "--channel 1" in res.output
+    res = CliRunner().invoke(main, [*base, "--channel", "1", "-o", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    assert "no structure" not in res.output
+    tifffile.imwrite(tmp_path / "noise.tif", noise, imagej=True, metadata={"axes": "TYX"})
+    res = CliRunner().invoke(main, ["run", str(tmp_path / "noise.tif"), "--segmenter",
+                                    "classical", "--no-progress", "-o", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    assert "the movie shows no structure above pixel noise" in res.output
+
+
+def test_an_ambiguous_colour_stack_suggests_colour_axes(tmp_path):
+    data = np.zeros((4, 32, 48, 3), np.uint8)
+    tifffile.imwrite(tmp_path / "rgb.tif", data, photometric="rgb")
+    res = CliRunner().invoke(main, ["run", str(tmp_path / "rgb.tif"), "-o",
+                                    str(tmp_path / "o"), "--no-progress"])
+    assert res.exit_code == 2
+    assert "--axes TYXS" in res.output

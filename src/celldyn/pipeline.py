@@ -152,9 +152,9 @@ def run(
     """
     movie = as_movie(movie, axes, pixel_size, frame_interval)
     config = (config or RunConfig()).for_movie(movie, labels, **overrides)  # run.json: model
-    movie, labels = selected(movie, labels, channel=config.channel, plane=config.plane)
-    timings: dict[str, float] = {}
-    movie = check_movie(movie, segment=labels is None)  # NaN/Inf filled, with a warning
+    picked, labels = selected(movie, labels, channel=config.channel, plane=config.plane)
+    timings: dict[str, float] = {}  # check: NaN/Inf filled; a noise-only channel warned
+    movie = check_movie(picked, segment=labels is None, whole=movie, channel=config.channel)
     if config.classifier:  # load first: a wrong name should not cost a segmentation
         from .classify import load_classifier
     classifier = load_classifier(config.classifier) if config.classifier else None

@@ -189,6 +189,15 @@ def _lazy_series(p: Path, index: int = 0) -> Any:
     return data
 
 
+def _axes_example(shape: tuple[int, ...]) -> str:
+    """An --axes example for an ambiguous `shape`: colour samples last (3 or 4) read as
+    an RGB(A) movie or stack, else the usual order for its number of dimensions."""
+    if len(shape) in (3, 4) and shape[-1] in (3, 4) and min(shape[-3:-1]) > 4:
+        return ("TYXS (a colour movie; ZYXS for a colour z-stack)" if len(shape) == 4
+                else "YXS (one colour image)")
+    return _AXES_EXAMPLES.get(len(shape), "TYX")
+
+
 def read_tiff(path: PathLike, *, axes: str | None = None, series: int | None = None
               ) -> Movie:
     """Read a TIFF, OME-TIFF or ImageJ hyperstack as a :class:`~celldyn.movie.Movie`.
@@ -285,8 +294,7 @@ def read_tiff(path: PathLike, *, axes: str | None = None, series: int | None = N
         if found is None:
             raise InputError(
                 f"{p.name} has no axes metadata and shape {shape} is ambiguous; pass "
-                f"--axes with one letter per dimension, e.g. --axes "
-                f"{_AXES_EXAMPLES.get(len(shape), 'TYX')}"
+                f"--axes with one letter per dimension, e.g. --axes {_axes_example(shape)}"
             )
         axes = found
     data, canon = normalize_axes(data, axes)
