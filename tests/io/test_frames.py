@@ -203,3 +203,42 @@ def test_large_frame_folders_are_read_lazily(tmp_path, monkeypatch, kind):
     (iio.imwrite if kind == "png" else tifffile.imwrite)(odd, frames[0][:40])
     with pytest.raises(FileFormatError, match="shape"):
         read_movie(folder)
+
+
+def test_series_all_runs_every_position_and_lists_them(tmp_path):
+    """--series all: one run folder per position plus series.csv; a position that
+    cannot be segmented (constant) does not stop the others and the command exits 2
+    naming it; --resume keeps the finished positions."""
+    import json
+
+    import pandas as pd
+
+    path = tmp_path / "positions.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as w:
+        for i in range(3):
+            movie = np.zeros((3, 48, 48), np.uint16)
+            if i != 1:                                 # position 1: a constant movie
+                movie[:, 10:20, 10 + 15 * i:20 + 15 * i] = 1000
+            w.write(movie, metadata={"axes": "TYX"})
+    out = tmp_path / "out"
+    args = ["run", str(path), "--series", "all", "--segmenter", "classical", "-o",
+            str(out), "--no-progress"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    assert "1 of 3 series failed (series 1: every frame of the movie is constant" in res.output
+    assert "Traceback" not in res.output
+    table = pd.read_csv(out / "series.csv", keep_default_na=False)
+    assert table["folder"].tolist() == ["series000", "series001", "series002"]
+    assert table["objects"].tolist() == ["3", "", "3"] and table["error"][1] != ""
+    assert not (out / "series001").exists()
+    for s in (0, 2):
+        record = json.loads((out / f"series{s:03d}" / "run.json").read_text())
+        assert record["inputs"]["series"] == s
+    res = CliRunner().invoke(main, args)             # the folder exists: one line
+    assert res.exit_code == 2 and "already exists" in res.output
+    res = CliRunner().invoke(main, [*args, "--resume"])
+    assert "series 0 (1 of 3): already done" in res.output
+    assert "series 2 (3 of 3): already done" in res.output
+    res = CliRunner().invoke(main, ["run", str(path), "--series", "one", "-o",
+                                    str(tmp_path / "x")])
+    assert res.exit_code == 2 and "not a series index" in res.output

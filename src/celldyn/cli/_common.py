@@ -59,6 +59,22 @@ SERIES_HELP = ("Which image series of a multi-series TIFF or bioformats2raw OME-
 series_option = click.option("--series", type=click.IntRange(min=0), help=SERIES_HELP)
 
 
+class SeriesParam(click.ParamType):
+    """`celldyn run --series`: a series index from 0, or 'all' (one run per series)."""
+
+    name = "series"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
+        if isinstance(value, int) or value == "all":
+            return value
+        text = str(value).strip().lower()
+        if text == "all":
+            return "all"
+        if text.isdigit():
+            return int(text)
+        self.fail(f"{value!r} is not a series index (0, 1, ...) or 'all'", param, ctx)
+
+
 def plane_option(what: str):
     """``celldyn run``'s ``--plane`` for another command: `what` it does to the plane.
     The value is checked as run checks it (:class:`celldyn.config.RunConfig`)."""

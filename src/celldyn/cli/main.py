@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from ..errors import CelldynError
-from ._common import (SERIES_HELP, _floats, _show_warning, _user_errors,  # noqa: F401
+from ._common import (SERIES_HELP, SeriesParam, _floats, _show_warning, _user_errors,  # noqa: F401,E501
                       config_options, demo_path)
 from ..units import (DurationParam, LengthParam, format_duration, parse_duration,
                      parse_length, parse_lengths)
@@ -113,7 +113,10 @@ _MOVIE_OPTIONS = (
                  "segmentation."),
     click.Option(["--axes"], help="Axes of the movie when metadata lacks them, e.g. TYX, "
                  "TZYX."),
-    click.Option(["--series"], type=click.IntRange(min=0), help=SERIES_HELP),
+    click.Option(["--series"], type=SeriesParam(), metavar="N|all",
+                 help=SERIES_HELP[:-len("Default: the first.")] + "'all': one run per "
+                 "series, each in -o/seriesNNN, listed in -o/series.csv. Default: the "
+                 "first."),
     click.Option(["--pixel-size"], type=LengthParam(),
                  help="Pixel size: one value or Z,Y,X, with a unit (0.24um, 240nm; a plain "
                  "number is µm)."),
@@ -210,7 +213,7 @@ def _do_run(movie_path: Path, *, output: Path, labels_path=None, axes=None, seri
     if n_series > 1 and series is None:  # e.g. the stage positions of one acquisition
         warnings.warn(f"{Path(movie_path).name} holds {n_series} image series (stage "
                       "positions?); celldyn reads the first (series 0): pick another with "
-                      f"--series N (0-{n_series - 1}), one run per series")
+                      f"--series N (0-{n_series - 1}), or run each with --series all")
     labels = None if labels_path is None else read_labels(labels_path)
     for stale in output.parent.glob(f".{output.name}.*-*"):  # left by a killed run
         if stale.name.split(".")[-1].startswith(("tmp-", "old-")):
@@ -311,9 +314,64 @@ def run_command(movie: str | None, config_path: Path | None, **kwargs: Any) -> N
         raise InputError("no MOVIE given; pass a movie file or folder, e.g. celldyn run "
                          "movie.tif -o results (`celldyn demo` runs the embedded demo)")
     try:
-        _do_run(Path(movie), **kwargs)
+        if kwargs.get("series") == "all":
+            _run_all_series(Path(movie), kwargs)
+        else:
+            _do_run(Path(movie), **kwargs)
     except KeyboardInterrupt:
         _interrupted(kwargs.get("output"))
+
+
+def _run_all_series(movie_path: Path, kwargs: dict[str, Any]) -> None:
+    """`--series all`: one run per image series (stage position) of `movie_path`, each
+    written to ``-o/seriesNNN`` as a run of its own, then ``-o/series.csv`` (one row per
+    series: its folder and counts). A series that fails with a user error (an empty
+    position, say) does not stop the others; the command then exits 2 naming it. With
+    --resume, series whose folder is complete are kept."""
+    import pandas as pd
+
+    from .._atomic import atomic_path
+    from ..errors import InputError
+    from ..io import read_movie
+
+    output: Path = kwargs["output"]
+    if output.exists() and not (kwargs.get("overwrite") or kwargs.get("resume")):
+        raise InputError(f"{output} already exists; choose another -o folder or pass "
+                         "--overwrite")
+    first = read_movie(movie_path, axes=kwargs.get("axes"), series=0)
+    n = int(first.metadata.get("n_series") or 1)
+    del first
+    width = max(3, len(str(n - 1)))
+    output.mkdir(parents=True, exist_ok=True)
+    rows, failed = [], []
+    for s in range(n):
+        folder = output / f"series{s:0{width}d}"
+        row = {"series": s, "folder": folder.name}
+        if kwargs.get("resume") and (folder / "run.json").is_file():
+            click.echo(f"series {s} ({s + 1} of {n}): already done in {folder}", err=True)
+            summary = json.loads((folder / "run.json").read_text()).get("summary", {})
+        else:
+            click.echo(f"series {s} ({s + 1} of {n}) -> {folder}", err=True)
+            try:
+                summary = _do_run(movie_path, **{**kwargs, "series": s,
+                                                 "output": folder}).summary()
+            except CelldynError as err:
+                failed.append(f"series {s}: {err}")
+                click.echo(f"Error (series {s}): {err}", err=True)
+                rows.append({**row, "error": str(err)})
+                continue
+        rows.append({**row, **{k: summary.get(k) for k in (
+            "frames", "objects", "tracks", "divisions")}, "error": ""})
+    with atomic_path(output / "series.csv") as tmp:
+        table = pd.DataFrame(rows, columns=["series", "folder", "frames", "objects",
+                                            "tracks", "divisions", "error"])
+        counts = ["frames", "objects", "tracks", "divisions"]
+        table[counts] = table[counts].astype("Int64")  # a failed series: empty, not NaN
+        table.to_csv(tmp, index=False)
+    click.echo(f"{n - len(failed)} of {n} series written under {output} "
+               f"(list: {output / 'series.csv'})")
+    if failed:
+        raise InputError(f"{len(failed)} of {n} series failed ({'; '.join(failed)})")
 
 
 def _interrupted(output: Path | None) -> None:
