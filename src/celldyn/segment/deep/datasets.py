@@ -159,6 +159,7 @@ def load_set_part(split: Any, part: str, root: str | Path) -> list[Item]:
     """The items of `part` of a 3D or semantic set (still images, ``images/NAME.tif``).
 
     3D sets (:data:`SETS_3D`): each item is a ZYX volume with its instance labels.
+    A unit ``NAME[y0:y1,x0:x1]`` is that region of every plane (Python slices).
     Semantic sets (:data:`SETS_SEMANTIC`): ``labels`` is the class map
     (``masks_semantic/NAME.tif``); the instance labels (``masks/NAME.tif``) are in the
     item's ``instances`` attribute, for scoring instances of one class.
@@ -167,14 +168,22 @@ def load_set_part(split: Any, part: str, root: str | Path) -> list[Item]:
     base = root / split.set
     out: list[Item] = []
     for unit in getattr(split, part):
-        img = _read(base / "images" / f"{unit}.tif")
+        m = _REGION.match(str(unit))
+        if m is None:
+            raise ValueError(f"{split.set}: cannot read split unit {unit!r}")
+        stem = m.group("name")
+        # a region "NAME[y0:y1,x0:x1]" cuts Y and X of every plane (of every z of a volume)
+        cut = (Ellipsis, _slice(m.group("ys")), _slice(m.group("xs")))
+
+        def read(folder: str) -> np.ndarray:
+            return np.ascontiguousarray(_read(base / folder / f"{stem}.tif")[cut])
+
+        img = read("images")
         if split.set in SETS_SEMANTIC:
-            lab = _read(base / "masks_semantic" / f"{unit}.tif").astype(np.int32)
-            item = Item(f"{split.set}:{unit}", img, lab,
-                        instances=_read(base / "masks" / f"{unit}.tif").astype(np.int32))
+            item = Item(f"{split.set}:{unit}", img, read("masks_semantic").astype(np.int32),
+                        instances=read("masks").astype(np.int32))
         else:
-            item = Item(f"{split.set}:{unit}", img, _read(base / "masks" / f"{unit}.tif")
-                        .astype(np.int32))
+            item = Item(f"{split.set}:{unit}", img, read("masks").astype(np.int32))
         out.append(item)
     return out
 

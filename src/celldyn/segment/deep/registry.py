@@ -44,7 +44,7 @@ SHIPPED: dict[str, dict[str, str]] = {
     "generalist2d": {"folder": "generalist2d",
                      "sha256": "80ba52b3223e6a515f98d70b48b2d3480f49e90723bfd1db1660f0e0e9fc76a3"},
     "nuclei3d": {"folder": "nuclei3d",
-                 "sha256": "aa964ec66a5f3b30951765d48449d41fe5f3f28e7db81a7aa781cf4d46d9a1b2"},
+                 "sha256": "35a3b6b55102a56068de7cc022e32ea6ce00b384217b343f0d7dfb31d1b49889"},
     "mito_em": {"folder": "mito_em",
                 "sha256": "95a8bb1b0c0d1ad6bbdcecb3d93d30cebc2605b30d352d176c93e0cee0da82e7"},
 }
