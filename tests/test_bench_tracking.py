@@ -149,7 +149,7 @@ def test_trackastra_split_names_the_frames_it_saw(bench):
     assert bench.test_part("Fluo-N2DH-GOWT1-02") is None
 
 
-def test_merge_replaces_only_the_trackers_run(bench, tmp_path):
+def test_merge_replaces_only_the_trackers_run(bench, tmp_path, monkeypatch):
     import json
 
     def row(name, tracker, tra):
@@ -167,15 +167,38 @@ def test_merge_replaces_only_the_trackers_run(bench, tmp_path):
     path = tmp_path / "tracking.json"
     path.write_text(json.dumps({"rows": old, "laptrack_sweep": [], "scale": [],
                                 "notes": ["Target 'x': met.", "btrack: skipped, absent."]}))
-    # nothing is linked (--skip-sets): HeLa's LAP row is dropped as re-run, the rest kept
-    assert bench.main(["--skip-sets", "--skip-scale", "--merge", "--no-results-md",
+    # HeLa's LAP row re-run (linking faked here): it replaces the old one, the rest kept
+    monkeypatch.setattr(bench, "bench_sets",
+                        lambda *a, **k: ([row(hela, "celldyn LAP", 0.95)], []))
+    assert bench.main(["--skip-scale", "--merge", "--no-results-md",
                        "--trackers", "celldyn LAP", "--sets", hela, "--json",
                        str(path)]) == 0
     out = json.loads(path.read_text())
-    assert sorted((r["set"], r["tracker"]) for r in out["rows"]) == [
-        (hela, "laptrack"), (psc, "celldyn LAP")]
+    assert sorted((r["set"], r["tracker"], r["TRA"]) for r in out["rows"]) == [
+        (hela, "celldyn LAP", 0.95), (hela, "laptrack", 0.8), (psc, "celldyn LAP", 0.7)]
     assert "btrack: skipped, absent." in out["notes"]
     assert "Target 'x': met." not in out["notes"]  # checks are recomputed, not kept
+
+
+def test_skip_sets_keeps_the_sets_rows_and_their_date(bench, tmp_path, monkeypatch):
+    """A scale-only run (--skip-sets) leaves the sets' rows, notes and date as they were
+    and records its own date beside them."""
+    import json
+
+    old = {"rows": [{"set": "Fluo-N2DL-HeLa-01", "tracker": "laptrack", "step": 1,
+                     "detections": "GT masks", "max_distance": 45.0}],
+           "laptrack_sweep": [{"set": "x"}], "scale": [], "date": "2000-01-01",
+           "notes": ["btrack: skipped, absent."]}
+    path = tmp_path / "tracking.json"
+    path.write_text(json.dumps(old))
+    fake = [{"tracker": "celldyn LAP", "seconds_5": 0.1}]
+    monkeypatch.setattr(bench, "bench_scale", lambda *a, **k: list(fake))
+    assert bench.main(["--skip-sets", "--no-results-md", "--trackers", "celldyn LAP",
+                       "--json", str(path)]) == 0
+    out = json.loads(path.read_text())
+    assert out["rows"] == old["rows"] and out["laptrack_sweep"] == old["laptrack_sweep"]
+    assert out["date"] == "2000-01-01" and out["notes"] == old["notes"]
+    assert out["scale"] == fake and out["scale_run"]["date"] != "2000-01-01"
 
 
 def test_trackastra_training_sentence_reports_the_kept_epoch(bench, tmp_path, monkeypatch):
