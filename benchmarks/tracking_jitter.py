@@ -52,7 +52,7 @@ def jittered(labels: np.ndarray, movie: np.ndarray, j: int, seed: int = SEED
     return lab, mov, shifts
 
 
-def run(data: Path, names: list[str]) -> list[dict]:
+def run(data: Path, names: list[str], tracker: str = "lap") -> list[dict]:
     from celldyn.config import RunConfig
     from celldyn.measure.features import measure_objects
     from celldyn.track import track_objects
@@ -76,7 +76,7 @@ def run(data: Path, names: list[str]) -> list[dict]:
                     objects = measure_objects(lab, mov)
                     for on in (True, False):
                         start = time.perf_counter()
-                        tracks = track_objects(objects, labels=lab, movie=mov, tracker="lap",
+                        tracks = track_objects(objects, labels=lab, movie=mov, tracker=tracker,
                                                max_gap=T.MAX_GAP, min_daughter_frames=short,
                                                drift_correction=on)
                         seconds = time.perf_counter() - start
@@ -126,23 +126,85 @@ def summary(rows: list[dict]) -> str:
             "|---|---|---|---|---|\n" + "\n".join(out))
 
 
+def _colony_note(rows: list[dict]) -> str:
+    """Where the learned tracker still falls under jitter: the growing colony, whose
+    frame pairs the drift gate mostly leaves alone (LAP relinks there with the images'
+    optical flow, which follows the stage; the learned tracker has no such pass)."""
+    colony = "PhC-C2DL-EcoliColony-vanVliet-01"
+
+    def pooled(sel):
+        tp, fp, fn = (sum(r[k] for r in sel) for k in ("div_TP", "div_FP", "div_FN"))
+        return 2 * tp / max(1, 2 * tp + fp + fn)
+
+    parts = []
+    for j in JITTER[1:]:
+        rest = [r for r in rows if r["part"] == "test" and r["jitter"] == j
+                and r["drift_correction"] and r["set"] != colony]
+        col = [r for r in rows if r["part"] == "test" and r["jitter"] == j
+               and r["drift_correction"] and r["set"] == colony]
+        if rest and col:
+            parts.append(f"{j} px: {pooled(rest):.3f} without the colony, {pooled(col):.3f} "
+                         "on it")
+    base = [r for r in rows if r["part"] == "test" and r["jitter"] == 0
+            and r["drift_correction"]]
+    if not parts or not base:
+        return ""
+    return ("Where it still falls: the E. coli colony. Pooled test division F1 with the "
+            f"correction, unjittered {pooled([r for r in base if r['set'] != colony]):.3f} "
+            f"without the colony and {pooled([r for r in base if r['set'] == colony]):.3f} "
+            "on it; " + "; ".join(parts) + ". In the colony's dense rows of dividing rods "
+            "no single shift pairs 80 % of the objects in most frame pairs (at 20 px the "
+            "gate takes the stage out in 1 of its 9 test pairs), and the learned tracker "
+            "has no image-flow pass, which is how LAP follows the stage there.")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=T.HERE.parents[1] / "shared" / "data")
     ap.add_argument("--sets", default=",".join(T.SETS))
-    ap.add_argument("--json", type=Path, default=Path(__file__).with_name("tracking_jitter.json"))
+    ap.add_argument("--json", type=Path, default=None,
+                    help="default tracking_jitter.json (the learned tracker: "
+                         "tracking_jitter_learned.json)")
+    ap.add_argument("--tracker", choices=("lap", "learned"), default="lap",
+                    help="learned: the shipped learned tracker, into its own section")
     ap.add_argument("--no-results-md", action="store_true")
+    ap.add_argument("--report-only", action="store_true",
+                    help="re-write the section from --json's rows (nothing is linked)")
     args = ap.parse_args(argv)
+    learned = args.tracker == "learned"
+    if args.json is None:
+        args.json = Path(__file__).with_name(
+            f"tracking_jitter{'_learned' if learned else ''}.json")
     started = time.perf_counter()
-    rows = run(args.data, [n for n in args.sets.split(",") if n in T.SETS])
-    seconds = time.perf_counter() - started
+    if args.report_only:
+        saved = json.loads(args.json.read_text())
+        rows, seconds = saved["rows"], saved.get("seconds", float("nan"))
+    else:
+        rows = run(args.data, [n for n in args.sets.split(",") if n in T.SETS], args.tracker)
+        seconds = time.perf_counter() - started
     tab, summ = table(rows), summary(rows)
     print("\n" + summ + "\n\n" + tab)
-    args.json.write_text(json.dumps({"rows": rows, "jitter": JITTER, "pad": PAD,
-                                     "seed": SEED, "machine": machine(),
-                                     "versions": versions("celldyn", "numpy", "scipy")},
-                                    indent=1, default=float))
-    if not args.no_results_md:
+    if not args.report_only:
+        args.json.write_text(json.dumps({"rows": rows, "jitter": JITTER, "pad": PAD,
+                                         "seed": SEED, "seconds": round(seconds),
+                                         "machine": machine(),
+                                         "versions": versions("celldyn", "numpy", "scipy")},
+                                        indent=1, default=float))
+    if not args.no_results_md and learned:
+        body = (
+            "Written by benchmarks/tracking_jitter.py --tracker learned. As 'Tracking: "
+            "stage jitter', with the shipped learned tracker (`--tracker learned`, its "
+            "search radius measured) in place of LAP: its features were trained on "
+            "unjittered movies, and since 2026-12-06 the drift correction also corrects "
+            "the positions and masks it reads (before, it was left out for this tracker: "
+            "the rows 'off'). The gate's levels were set for LAP on the training frames "
+            "before this tracker was run under jitter; the learned model was trained on "
+            "the training parts and chosen on the validation parts (its card), so the "
+            "'test' rows are held out for both. "
+            f"{seconds:.0f} s in all.\n\n" + summ + "\n\n" + _colony_note(rows)
+            + "\n\nAll rows:\n\n" + tab)
+        write_section(SECTION + ", learned tracker", body, packages=("numpy", "scipy", "torch"))
+    elif not args.no_results_md:
         body = (
             "Written by benchmarks/tracking_jitter.py. Each real set's frames on a canvas "
             f"padded by {PAD} px, every frame shifted by its own random integer (dy, dx) in "

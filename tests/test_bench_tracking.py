@@ -234,3 +234,20 @@ def test_own_segmentation_is_repaired_per_frame_rate(bench):
     # every 2nd frame: frames 0, 2, 4 -> the rod of frame 2 (kept frame 1) holds the two
     # pieces of frame 4, but nothing follows them to show they stay apart: not split
     assert [len(np.unique(f[f > 0])) for f in bench.repaired(movie[::2])] == [1, 1, 2]
+
+
+def test_jitter_colony_note_pools_divisions_per_part():
+    jit = load_benchmark("tracking_jitter")
+
+    def row(name, j, tp, fp, fn, on=True):
+        return {"set": name, "part": "test", "jitter": j, "drift_correction": on,
+                "div_TP": tp, "div_FP": fp, "div_FN": fn}
+
+    colony = "PhC-C2DL-EcoliColony-vanVliet-01"
+    rows = [row("Fluo-N2DL-HeLa-01", j, 9, 1, 0) for j in jit.JITTER]
+    rows += [row(colony, j, 1, 1, 2) for j in jit.JITTER]
+    rows += [row(colony, j, 0, 9, 9, on=False) for j in jit.JITTER]   # not pooled
+    note = jit._colony_note(rows)
+    assert "unjittered 0.947 without the colony and 0.400 on it" in note
+    assert "20 px: 0.947 without the colony, 0.400 on it" in note
+    assert jit._colony_note([r for r in rows if r["set"] != colony]) == ""

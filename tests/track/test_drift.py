@@ -138,3 +138,21 @@ def test_shifted_labels_lay_each_frame_where_its_positions_were_moved():
     assert (moved[2] == labels[2]).all() and moved.shape == labels.shape
     edge = ShiftedLabels(labels, np.array([[0, 0], [0, 6]]))
     assert not edge[1].any()                                        # moved out: gone
+
+
+def test_the_learned_tracker_links_as_without_the_jitter():
+    """The learned tracker's features see the drift-free motion it was trained on: with
+    the correction its links on a jittered movie are those on the plain one (without
+    it, links are lost)."""
+    pytest.importorskip("torch")
+    objects = _cells()
+    shifts = np.random.default_rng(1).integers(-60, 61, (8, 2)).astype(float)
+    shifts[0] = 0
+    jittered = _jitter(objects, shifts)
+    plain = track_objects(objects, tracker="learned")
+    fixed = track_objects(jittered, tracker="learned")
+    assert "stage drift taken out in 7 of 7 frame pairs" in fixed.note
+    assert fixed.edges.tolist() == plain.edges.tolist()
+    off = track_objects(jittered, tracker="learned", drift_correction=False)
+    kept = {tuple(e) for e in off.edges.tolist()} & {tuple(e) for e in plain.edges.tolist()}
+    assert len(kept) < 0.9 * len(plain.edges)   # without it a tenth of the links or more go

@@ -114,8 +114,11 @@ def track_objects(
         flow, ``"image"`` the image flow, ``False`` neither.
     drift_correction : bool
         Take a stage's drift or jitter (one translation of every object between two
-        frames: :func:`~celldyn.track.drift.frame_drift`) out of the positions the LAP
-        and global trackers link on (default); the tracks keep the measured positions.
+        frames: :func:`~celldyn.track.drift.frame_drift`) out of the positions the
+        trackers link on (default; the learned one too: its features then see the
+        drift-free motion it was trained on, and the masks whose overlap it reads are
+        moved alike); the tracks keep the measured positions. Not with given
+        `candidates` or `edge_costs` (their positions are the caller's).
     progress : bool
         Show a progress bar.
 
@@ -155,8 +158,8 @@ def track_objects(
     kw: dict[str, Any] = {}
     # a stage that drifts or jitters moves every object alike: taken out of the
     # positions the links are chosen on (celldyn.track.drift); the tracks keep `raw`
-    drift = (frame_drift(objects, spacing) if tracker != "learned" and candidates is None
-             and edge_costs is None and drift_correction else None)
+    drift = (frame_drift(objects, spacing) if candidates is None and edge_costs is None
+             and drift_correction else None)
     if drift is not None and tracker == "lap" and _image_flow_on(objects, spacing, movie,
                                                                  labels, flow):
         drift = None   # the images' flow registers the frames: it follows the stage too
