@@ -117,7 +117,7 @@ def test_train_segment_cli_errors(tmp_path):
     (tmp_path / "b").mkdir()
     r = CliRunner().invoke(main, ["train", "segment", "--images", str(tmp_path / "a"),
                                   "--masks", str(tmp_path / "b"), "--out", str(tmp_path / "m")])
-    assert r.exit_code == 2 and "no TIFF files" in r.output
+    assert r.exit_code == 2 and "no image files" in r.output
 
 
 def test_train_segment_device_cuda_without_gpu_is_one_line(folders, tmp_path):
@@ -129,3 +129,33 @@ def test_train_segment_device_cuda_without_gpu_is_one_line(folders, tmp_path):
     assert r.exit_code == 2, r.output
     assert "no CUDA GPU" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "m" / "weights.pt").exists()
+
+
+def test_pairs_read_cellpose_layouts_png_masks_and_colour_images(tmp_path, sim2d):
+    """The layouts users bring: Cellpose's (X.tif and X_cp_masks.png in one folder),
+    masks as PNG in their own folder, a colour image among grey ones (read as the mean
+    of its colours, as the models were trained); the same pairs either way."""
+    import imageio.v3 as iio
+    import tifffile
+
+    from celldyn.cli.train_segment import _pairs
+
+    one, img, msk = tmp_path / "one", tmp_path / "img", tmp_path / "msk"
+    for d in (one, img, msk):
+        d.mkdir()
+    frames = [np.asarray(sim2d.movie.data[t]) for t in range(3)]
+    for t, frame in enumerate(frames):
+        im = frame if t else np.stack([frame] * 3, -1)            # image 0 in colour
+        lab = sim2d.labels[t].astype(np.uint16)
+        tifffile.imwrite(one / f"cell{t}.tif", im)
+        iio.imwrite(one / f"cell{t}{'_cp_masks' if t else '_masks'}.png", lab)
+        tifffile.imwrite(img / f"cell{t}.tif", im)
+        iio.imwrite(msk / f"cell{t}.png", lab)
+    a, b = _pairs(one, one), _pairs(img, msk)
+    assert [p[0] for p in a] == [p[0] for p in b] == ["cell0", "cell1", "cell2"]
+    for (_, ia, la), (_, ib, lb), frame, t in zip(a, b, frames, range(3)):
+        assert ia.shape == frame.shape and la.shape == frame.shape
+        np.testing.assert_allclose(ia, frame)     # colour: the mean of equal channels
+        np.testing.assert_array_equal(ia, ib)
+        np.testing.assert_array_equal(la, sim2d.labels[t])
+        np.testing.assert_array_equal(la, lb)

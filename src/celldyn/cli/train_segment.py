@@ -23,25 +23,59 @@ _CTC_MASK = re.compile(r"^(?:man_seg|man_track|mask)(\d+)$")
 _CTC_IMAGE = re.compile(r"^t(\d+)$")
 
 
-def _tiffs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".tif", ".tiff"))
+# what other tools append to a mask's name: Cellpose (X_masks.tif, X_cp_masks.png),
+# CellProfiler / ilastik / QuPath exports (X_mask, X_label(s), X_seg, X_instances)
+_MASK_SUFFIX = re.compile(r"(?:[_-](?:cp_)?masks?|[_-]labels?|[_-]seg|[_-]instances?)$",
+                          re.IGNORECASE)
+
+
+def _images(folder: Path) -> list[Path]:
+    from ..io.frames import IMAGE_SUFFIXES
+
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                  and not p.name.startswith("."))
 
 
 def _stem(p: Path) -> str:
     return p.name.split(".")[0]
 
 
+def _mask_key(p: Path) -> str:
+    """A mask's image name: its stem less a mask suffix (``X_cp_masks`` -> ``X``)."""
+    return _MASK_SUFFIX.sub("", _stem(p))
+
+
+def _grey(img: Any, name: Path) -> Any:
+    """A colour image (Y, X, 3 or 4) as the mean of its colours, as the shipped models
+    were trained and as `celldyn run` reads colour movies; other frames as they are."""
+    import numpy as np
+
+    if img.ndim == 3 and img.shape[-1] in (3, 4) and min(img.shape[:2]) > 4:
+        return img[..., :3].astype(np.float32).mean(axis=-1)
+    return img
+
+
 def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
-    """(name, image, labels) pairs; CTC folders pair by frame number, others by name."""
+    """(name, image, labels) pairs: CTC folders pair by frame number, others by name
+    (a mask may carry a suffix such as ``_masks`` or ``_cp_masks``, so Cellpose's layout,
+    images and masks in one folder, works); TIFF, PNG or JPEG; colour images as grey."""
     import numpy as np
 
     from ..errors import InputError
     from ..io._util import as_int32_labels
-    from ..io.tiff import read_tiff_array
+    from ..io.frames import _read
 
-    img_files, mask_files = _tiffs(images), _tiffs(masks)
+    img_files, mask_files = _images(images), _images(masks)
+    if images.resolve() == masks.resolve() or any(_MASK_SUFFIX.search(_stem(p))
+                                                  for p in mask_files):
+        suffixed = [p for p in mask_files if _MASK_SUFFIX.search(_stem(p))]
+        if suffixed:   # masks named after their images, with a suffix
+            mask_files = suffixed
+            img_files = [p for p in img_files if not _MASK_SUFFIX.search(_stem(p))]
     if not img_files or not mask_files:
-        raise InputError(f"no TIFF files in {images if not img_files else masks}")
+        raise InputError(f"no image files (.tif, .png, .jpg) in "
+                         f"{images if not img_files else masks}")
     ctc_m = {int(m.group(1)): p for p in mask_files if (m := _CTC_MASK.match(_stem(p)))}
     ctc_i = {int(m.group(1)): p for p in img_files if (m := _CTC_IMAGE.match(_stem(p)))}
     if ctc_m and ctc_i:
@@ -49,17 +83,25 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
         pairs = [(f"t{k:03d}", ctc_i[k], ctc_m[k]) for k in keys]
     else:
         by_name = {_stem(p): p for p in img_files}
-        pairs = [(_stem(m), by_name[_stem(m)], m) for m in mask_files if _stem(m) in by_name]
+        pairs = [(_mask_key(m), by_name[_mask_key(m)], m) for m in mask_files
+                 if _mask_key(m) in by_name]
         if not pairs and len(img_files) == len(mask_files):   # pair by sorted order
             pairs = [(_stem(i), i, m) for i, m in zip(img_files, mask_files, strict=True)]
     if not pairs:
         raise InputError(
             f"could not pair images in {images} with masks in {masks}: use the same file "
-            "names, CTC names (tNNN.tif with man_segNNN.tif), or equal numbers of files")
+            "names (a mask may add _masks or _cp_masks), CTC names (tNNN.tif with "
+            "man_segNNN.tif), or equal numbers of files")
     out = []
     for name, ip, mp in pairs:
-        img = read_tiff_array(ip)
-        lab = as_int32_labels(read_tiff_array(mp), name=str(mp), allow_bool=False)
+        img = _grey(_read(ip), ip)
+        lab = _read(mp)
+        if lab.ndim == 3 and lab.shape[-1] in (3, 4) and lab.shape[:2] == img.shape[:2]:
+            if np.ptp(lab[..., :3], axis=-1).any():
+                raise InputError(f"mask {mp} is a colour image: save the instance labels "
+                                 "as one integer channel (0 = background)")
+            lab = lab[..., 0]   # a grey mask saved with colour samples
+        lab = as_int32_labels(lab, name=str(mp), allow_bool=False)
         if img.shape != lab.shape:
             raise InputError(f"mask {mp} has shape {lab.shape} but image {ip} has shape "
                              f"{img.shape}; each mask must match its image")
@@ -93,10 +135,13 @@ def _noise_augment(movie: Path) -> Any:
 @click.command("segment")
 @click.option("--images", "images", type=click.Path(exists=True, file_okay=False,
               path_type=Path), default=None,
-              help="Folder of TIFF images (a CTC NN folder with tNNN.tif works).")
+              help="Folder of images: TIFF, PNG or JPEG (a CTC NN folder with tNNN.tif "
+                   "works; colour images are read as the mean of their colours).")
 @click.option("--masks", "masks", type=click.Path(exists=True, file_okay=False,
               path_type=Path), default=None,
-              help="Folder of instance label TIFFs (same names, or a CTC SEG folder).")
+              help="Folder of instance label images (TIFF or PNG): the images' names, "
+                   "optionally with _masks / _cp_masks (Cellpose: the same folder as "
+                   "--images), or a CTC SEG folder.")
 @click.option("--splits", "splits", type=click.Path(dir_okay=False, path_type=Path),
               default=None,
               help="Instead of --images/--masks: train on the train parts of every 2D "
