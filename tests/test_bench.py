@@ -242,9 +242,46 @@ def test_a_ground_truth_path_that_is_not_a_folder_says_which(tmp_path):
     from celldyn.bench import read_ground_truth
     from celldyn.errors import InputError
 
+    from celldyn.errors import FileFormatError
+
     masks = tmp_path / "masks.tif"
-    masks.write_bytes(b"II*\x00")
-    with pytest.raises(InputError, match="is a file, not a folder"):
+    masks.write_bytes(b"II*\x00")      # a label movie cut short: one line, not a traceback
+    with pytest.raises(FileFormatError, match="masks.tif is not a readable TIFF"):
         read_ground_truth(masks)
     with pytest.raises(InputError, match="does not exist"):
         read_ground_truth(tmp_path / "nowhere")
+
+
+def test_label_movie_and_mask_folder_are_segmentation_ground_truth(movie_gt, tmp_path):
+    """A label movie (a frame with no object: not annotated) or a folder of label images
+    named by frame (sparse) is segmentation ground truth; the bench ranks segmenters on
+    it and says that tracking is not scored."""
+    import imageio.v3 as iio
+    import tifffile
+
+    from celldyn.bench import read_ground_truth
+
+    root, sim = movie_gt
+    movie = np.zeros_like(sim.labels)
+    movie[[1, 4]] = sim.labels[[1, 4]]
+    tifffile.imwrite(tmp_path / "labels.tif", movie.astype(np.uint16), imagej=True,
+                     metadata={"axes": "TYX"})
+    (tmp_path / "masks").mkdir()
+    for t in (1, 4):
+        iio.imwrite(tmp_path / "masks" / f"frame_{t:03d}_masks.png",
+                    sim.labels[t].astype(np.uint16))
+    for gt in (read_ground_truth(tmp_path / "labels.tif"),
+               read_ground_truth(tmp_path / "masks")):
+        assert gt.tra is None and sorted(gt.seg) == [1, 4]
+        np.testing.assert_array_equal(gt.seg[4], sim.labels[4])
+        assert "no tracking ground truth" in gt.notes[0]
+    r = invoke("bench", root / "movie.ome.tif", "--gt", tmp_path / "masks", "-o",
+               tmp_path / "out", "--no-deep", "--quick", "--no-progress")
+    assert r.exit_code == 0, (r.output, r.stderr)
+    ranked = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert any("no tracking ground truth" in n for n in ranked["notes"])
+    (tmp_path / "nonum").mkdir()
+    for name in ("a.png", "b.png"):
+        iio.imwrite(tmp_path / "nonum" / name, sim.labels[1].astype(np.uint16))
+    with pytest.raises(InputError, match="name them by frame"):
+        read_ground_truth(tmp_path / "nonum")

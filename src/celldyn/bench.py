@@ -70,16 +70,21 @@ class GroundTruth:
 
 
 def read_ground_truth(folder: str | Path) -> GroundTruth:
-    """Read a CTC ground-truth folder with TRA/ and/or SEG/ (either may be absent)."""
+    """Read the ground truth of a movie: a CTC folder with TRA/ and/or SEG/ (either may
+    be absent), or segmentation only (:func:`_label_truth`): a label movie (TIFF or
+    OME-Zarr, e.g. napari's Labels layer saved) or a folder of label images, one per
+    annotated frame, numbered by frame (``mask_005.png``: frame 5)."""
     from .errors import FileFormatError
     from .io import read_ctc_gt
     from .io.ctc import list_frames, read_label_frames
 
     p = Path(folder)
-    if not p.is_dir():
-        what = ("is a file, not a folder" if p.exists() else "does not exist")
-        raise InputError(f"ground-truth folder {p} {what}; pass a CTC NN_GT folder "
-                         "with TRA/ and/or SEG/ (label images: man_track*.tif / man_seg*.tif)")
+    if not p.exists():
+        raise InputError(f"ground truth {p} does not exist; pass a CTC NN_GT folder with "
+                         "TRA/ and/or SEG/, a label movie, or a folder of label images")
+    if p.is_file() or (p.suffix.lower() == ".zarr") or not (
+            (p / "TRA").is_dir() or (p / "SEG").is_dir()):
+        return _label_truth(p)
     if (p / "TRA").is_dir():
         tra, table, seg = read_ctc_gt(p)
         return GroundTruth(tra, table, dict(seg))
@@ -87,6 +92,53 @@ def read_ground_truth(folder: str | Path) -> GroundTruth:
         return GroundTruth(None, None, dict(read_label_frames(p / "SEG", "man_seg")))
     raise FileFormatError(f"{p} has neither TRA/ nor SEG/ with man_seg*.tif; expected a CTC "
                           "ground-truth folder (NN_GT)")
+
+
+def _label_truth(p: Path) -> GroundTruth:
+    """Segmentation ground truth from a label movie (a frame with no object is taken as
+    not annotated) or from a folder of label images whose names differ in one number,
+    the frame index from 0 (sparse frames allowed). No tracking ground truth: that needs
+    the lineage of a CTC TRA/ folder (man_track.txt)."""
+    from .errors import FileFormatError
+    from .io import read_labels
+    from .io.frames import _NUMBER, _read, frame_files
+
+    if p.is_dir() and p.suffix.lower() != ".zarr":
+        try:
+            files = frame_files(p)
+        except FileFormatError:
+            raise FileFormatError(
+                f"{p} has neither TRA/ nor SEG/ with man_seg*.tif nor label images; pass a "
+                "CTC ground-truth folder (NN_GT), a label movie or a folder of label "
+                "images named by frame") from None
+        numbers = [_NUMBER.findall(f.stem) for f in files]
+        varying = [i for i in range(len(numbers[0])) if len({n[i] for n in numbers}) > 1]
+        if len(files) > 1 and not varying:
+            raise InputError(f"the label images in {p} carry no frame number that differs "
+                             "between them; name them by frame (mask_000.png, mask_005.png)")
+        if len(files) == 1 and not numbers[0]:
+            raise InputError(f"the label image in {p} carries no frame number; name it by "
+                             "its frame (e.g. mask_005.png)")
+        i = varying[0] if varying else 0
+        seg = {}
+        for f, n in zip(files, numbers):
+            mask = _read(f)
+            if mask.dtype.kind not in "iu" or (mask.ndim == 3 and mask.shape[-1] in (3, 4)):
+                raise InputError(f"{f.name} is not an integer label image (0 = background, "
+                                 "one id per object)")
+            seg[int(n[i])] = mask.astype(np.int32)
+        what = f"the {len(seg)} label image(s) in {p.name}, frames by their numbers"
+    else:
+        labels = read_labels(p)
+        seg = {t: np.asarray(labels[t]) for t in range(labels.shape[0])
+               if np.asarray(labels[t]).any()}
+        what = (f"the label movie {p.name}: its {len(seg)} of {labels.shape[0]} frames "
+                "with objects (a frame with none is taken as not annotated)")
+    if not seg or not any(m.any() for m in seg.values()):
+        raise InputError(f"the ground truth in {p} holds no object")
+    return GroundTruth(None, None, seg, [
+        f"segmentation ground truth from {what}; no tracking ground truth (that needs a CTC "
+        "TRA/ folder with man_track.txt), so pipelines are ranked on segmentation"])
 
 
 def ground_truth_plane(gt: GroundTruth, index: int) -> GroundTruth:

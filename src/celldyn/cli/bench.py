@@ -52,8 +52,10 @@ def _print_table(df: Any) -> None:
 @click.command("bench")
 @click.argument("movie", type=click.Path(path_type=Path))
 @click.option("--gt", "gt_path", type=click.Path(path_type=Path), required=True,
-              help="CTC ground-truth folder of this movie: TRA/ (markers + man_track.txt) "
-                   "and/or SEG/ (man_segTTT.tif for some frames).")
+              help="Ground truth of this movie: a CTC folder with TRA/ (markers + "
+                   "man_track.txt) and/or SEG/ (man_segTTT.tif for some frames); or, for "
+                   "segmentation only, a label movie (a frame with no object counts as not "
+                   "annotated) or a folder of label images named by frame (mask_005.png).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="Folder to write best_config.json, bench.json and bench.csv to.")
 @click.option("--quick", is_flag=True,

@@ -10,6 +10,7 @@ axes we could trust, so we refuse to guess and ask for ``--axes``.
 from __future__ import annotations
 
 import logging
+import struct
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ _READ_ERRORS = (
     IndexError,
     KeyError,
     RuntimeError,  # imagecodecs' codec errors (DeflateError, LzwError, ...)
+    struct.error,  # a header cut short (a file of a few bytes)
 )
 
 
