@@ -152,6 +152,10 @@ def test_pairs_read_cellpose_layouts_png_masks_and_colour_images(tmp_path, sim2d
         tifffile.imwrite(img / f"cell{t}.tif", im)
         iio.imwrite(msk / f"cell{t}.png", lab)
     a, b = _pairs(one, one), _pairs(img, msk)
+    from celldyn.errors import InputError
+
+    with pytest.raises(InputError, match="no file is named as a mask"):
+        _pairs(img, img)                       # images alone: never their own masks
     assert [p[0] for p in a] == [p[0] for p in b] == ["cell0", "cell1", "cell2"]
     for (_, ia, la), (_, ib, lb), frame, t in zip(a, b, frames, range(3)):
         assert ia.shape == frame.shape and la.shape == frame.shape

@@ -67,12 +67,10 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
     from ..io.frames import _read
 
     img_files, mask_files = _images(images), _images(masks)
-    if images.resolve() == masks.resolve() or any(_MASK_SUFFIX.search(_stem(p))
-                                                  for p in mask_files):
-        suffixed = [p for p in mask_files if _MASK_SUFFIX.search(_stem(p))]
-        if suffixed:   # masks named after their images, with a suffix
-            mask_files = suffixed
-            img_files = [p for p in img_files if not _MASK_SUFFIX.search(_stem(p))]
+    suffixed = [p for p in mask_files if _MASK_SUFFIX.search(_stem(p))]
+    if suffixed:   # masks named after their images, with a suffix
+        mask_files = suffixed
+        img_files = [p for p in img_files if not _MASK_SUFFIX.search(_stem(p))]
     if not img_files or not mask_files:
         raise InputError(f"no image files (.tif, .png, .jpg) in "
                          f"{images if not img_files else masks}")
@@ -81,6 +79,11 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
     if ctc_m and ctc_i:
         keys = sorted(set(ctc_m) & set(ctc_i))
         pairs = [(f"t{k:03d}", ctc_i[k], ctc_m[k]) for k in keys]
+    elif images.resolve() == masks.resolve() and not suffixed:
+        raise InputError(
+            f"images and masks are in one folder ({images}) but no file is named as a "
+            "mask: name each mask after its image with _masks (cell1.tif, "
+            "cell1_masks.tif), or put the masks in their own folder")
     else:
         by_name = {_stem(p): p for p in img_files}
         pairs = [(_mask_key(m), by_name[_mask_key(m)], m) for m in mask_files
