@@ -186,6 +186,29 @@ def test_evaluate_gt_of_another_shape(sim_tiff, tmp_path):
     assert not (out / "evaluation.json").exists()
 
 
+def test_evaluate_against_a_label_movie_gives_the_ctc_seg(sim_tiff, tmp_path):
+    """Segmentation ground truth without a CTC folder (a label movie; label images named
+    by frame, only some frames): SEG as from the CTC SEG/ folder of the same masks."""
+    import imageio.v3 as iio
+
+    root, sim = sim_tiff
+    out = tmp_path / "res"
+    assert invoke("run", root / "movie.ome.tif", "-o", out, "--no-progress").exit_code == 0
+    assert invoke("evaluate", out, "--gt", root / "GT").exit_code == 0
+    ctc = json.loads((out / "evaluation.json").read_text())
+    r = invoke("evaluate", out, "--gt", root / "labels.tif")
+    assert r.exit_code == 0, r.stderr
+    movie = json.loads((out / "evaluation.json").read_text())
+    assert movie["SEG"] == pytest.approx(ctc["SEG"]) and "6 annotated" in r.output
+    assert "TRA" not in movie and "n/a" in r.output
+    (tmp_path / "masks").mkdir()
+    for t in (2, 4):
+        iio.imwrite(tmp_path / "masks" / f"mask_{t:03d}.png", sim.labels[t].astype(np.uint16))
+    r = invoke("evaluate", out, "--gt", tmp_path / "masks")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads((out / "evaluation.json").read_text())["frames_scored"] == [2, 4]
+
+
 def test_evaluate_missing_gt(sim_tiff, tmp_path):
     root, _ = sim_tiff
     r = invoke("evaluate", tmp_path, "--gt", tmp_path / "noGT")

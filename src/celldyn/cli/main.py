@@ -487,6 +487,8 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
     if not results.exists():
         raise FileFormatError(f"{results} does not exist; pass a results folder from celldyn run")
     res_folder = results / "ctc" if (results / "ctc").is_dir() else results
+    if not (Path(gt) / "TRA").is_dir():  # a label movie or mask folder: SEG only
+        return _evaluate_seg_only(results, res_folder, Path(gt))
     gt_labels, gt_table, gt_seg = read_ctc_gt(gt)
     res_labels, res_table = read_ctc_result(res_folder)
     if tuple(gt_labels.shape) != tuple(res_labels.shape):
@@ -525,14 +527,49 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
     return scores
 
 
+def _evaluate_seg_only(results: Path, res_folder: Path, gt: Path) -> dict[str, Any]:
+    """SEG of `results` against segmentation-only ground truth (a CTC SEG/ folder without
+    TRA/, a label movie, or label images named by frame: celldyn.bench's reader)."""
+    import numpy as np
+
+    from ..bench import read_ground_truth
+    from ..errors import FileFormatError
+    from ..evaluate import seg_score
+    from ..io import read_ctc_result
+    from ..io._atomic import atomic_path
+
+    truth = read_ground_truth(gt)
+    res_labels, _ = read_ctc_result(res_folder)
+    frame = tuple(res_labels.shape[1:])
+    for t, mask in truth.seg.items():
+        if t >= res_labels.shape[0] or tuple(np.shape(mask)) != frame:
+            raise FileFormatError(
+                f"the ground truth in {gt} has frame {t} of shape {tuple(np.shape(mask))} "
+                f"but the results in {res_folder} have {res_labels.shape[0]} frames of "
+                f"{frame}; pass the ground truth of the same movie")
+    scores = {"SEG": seg_score(truth.seg, res_labels), "frames_scored": sorted(truth.seg)}
+    with atomic_path(results / "evaluation.json") as tmp:
+        tmp.write_text(json.dumps({"gt": str(gt), **scores, "notes": truth.notes},
+                                  indent=2, default=float))
+    click.echo("")
+    click.echo(f"  SEG    {scores['SEG']:.4f} ({len(truth.seg)} annotated frame(s))")
+    click.echo("  DET, TRA, LNK, divisions: n/a (no tracking ground truth: that needs a "
+               "CTC TRA/ folder with man_track.txt)")
+    click.echo(f"  written to {results / 'evaluation.json'}")
+    return scores
+
+
 @main.command("evaluate")
 @click.argument("results", type=click.Path(path_type=Path))
 @click.option("--gt", type=click.Path(path_type=Path), required=True,
-              help="CTC ground-truth folder (with TRA/ and SEG/).")
+              help="CTC ground-truth folder (TRA/, and SEG/ for SEG); for SEG only, a "
+                   "SEG/ folder alone, a label movie or a folder of label images named by "
+                   "frame (mask_005.png).")
 @_user_errors
 def evaluate_command(results: Path, gt: Path) -> None:
     """Score RESULTS (a celldyn run folder or CTC result folder): SEG, DET, TRA, LNK,
-    BC(i), CT, CCA and division precision / recall / F1."""
+    BC(i), CT, CCA and division precision / recall / F1 (SEG only against segmentation
+    ground truth without TRA/)."""
     _evaluate(results, gt)
 
 
