@@ -251,3 +251,18 @@ def test_jitter_colony_note_pools_divisions_per_part():
     assert "unjittered 0.947 without the colony and 0.400 on it" in note
     assert "20 px: 0.947 without the colony, 0.400 on it" in note
     assert jit._colony_note([r for r in rows if r["set"] != colony]) == ""
+
+
+def test_flow_oracle_true_steps_follow_tracks_and_divisions():
+    import pandas as pd
+
+    oracle = load_benchmark("flow_oracle")
+    objects = pd.DataFrame({"t": [0, 0, 1, 1, 1], "label": [1, 2, 1, 3, 4],
+                            "y": [10.0, 50.0, 13.0, 40.0, 60.0],
+                            "x": [10.0, 50.0, 14.0, 50.0, 52.0]})
+    table = pd.DataFrame({"label": [1, 2, 3, 4], "begin": [0, 0, 1, 1],
+                          "end": [1, 0, 1, 1], "parent": [0, 0, 2, 2]})
+    steps = oracle.true_steps(objects, table)
+    np.testing.assert_allclose(steps[0], [3, 4])       # track 1 goes on
+    np.testing.assert_allclose(steps[1], [0, 1])       # 2 divides: her daughters' midpoint
+    assert np.isnan(steps[2:]).all()                   # the last frame: no next position
