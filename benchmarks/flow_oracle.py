@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import tracking as T  # noqa: E402  (sets, parts, loading, scoring)
-from _results import machine, markdown_table, versions, write_section  # noqa: E402
+from _results import machine, markdown_table, write_section  # noqa: E402
 
 SECTION = "Tracking: image flow against true steps (training frames)"
 SET = "PhC-C2DL-EcoliColony-vanVliet-01"
