@@ -141,6 +141,7 @@ def corpus(tmp_path_factory) -> Path:
     (g / "no_table" / "TRA" / "man_track.txt").unlink()
     shutil.copytree(g / "good", g / "no_tra")
     shutil.rmtree(g / "no_tra" / "TRA")
+    (g / "empty_gt").mkdir()   # neither TRA/ nor SEG/ nor label images
     shutil.copytree(g / "good", g / "truncated_mask")
     f = g / "truncated_mask" / "TRA" / "man_track001.tif"
     f.write_bytes(f.read_bytes()[:50])
@@ -288,8 +289,9 @@ CASES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
      ("man_track.txt", "label 3")),
     ("gt-no-track-table", ("evaluate", _GOOD_RUN, "--gt", "{c}/gt/no_table"),
      ("man_track.txt", "does not exist")),
-    ("gt-no-tra-folder", ("evaluate", _GOOD_RUN, "--gt", "{c}/gt/no_tra"),
-     ("no_tra", "TRA")),
+    # (a GT folder with SEG/ but no TRA/ is scored on SEG: tests/test_cli.py)
+    ("gt-empty-folder", ("evaluate", _GOOD_RUN, "--gt", "{c}/gt/empty_gt"),
+     ("empty_gt", "TRA")),
     ("gt-truncated-mask", ("evaluate", _GOOD_RUN, "--gt", "{c}/gt/truncated_mask"),
      ("man_track001.tif", "truncated")),
     ("gt-other-shape", ("evaluate", _GOOD_RUN, "--gt", "{c}/gt/other_shape"),

@@ -201,6 +201,12 @@ def test_evaluate_against_a_label_movie_gives_the_ctc_seg(sim_tiff, tmp_path):
     movie = json.loads((out / "evaluation.json").read_text())
     assert movie["SEG"] == pytest.approx(ctc["SEG"]) and "6 annotated" in r.output
     assert "TRA" not in movie and "n/a" in r.output
+    import shutil
+
+    shutil.copytree(root / "GT" / "SEG", tmp_path / "seg_only" / "SEG")
+    assert invoke("evaluate", out, "--gt", tmp_path / "seg_only").exit_code == 0
+    seg_only = json.loads((out / "evaluation.json").read_text())
+    assert seg_only["SEG"] == pytest.approx(ctc["SEG"])
     (tmp_path / "masks").mkdir()
     for t in (2, 4):
         iio.imwrite(tmp_path / "masks" / f"mask_{t:03d}.png", sim.labels[t].astype(np.uint16))
