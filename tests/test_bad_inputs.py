@@ -70,6 +70,7 @@ def corpus(tmp_path_factory) -> Path:
     write_tiff(m / "movie.ome.tif", sim.movie)
     raw = (m / "movie.ome.tif").read_bytes()
     (m / "empty.tif").write_bytes(b"")
+    (m / "header_cut.tif").write_bytes(b"II*\x00")   # a TIFF cut inside its header
     (m / "truncated.ome.tif").write_bytes(raw[: len(raw) // 3])
     (m / "notatiff.tif").write_bytes(b"this is not a tiff " * 20)
     (m / "movie.png").write_bytes(b"\x89PNG\r\n\x1a\n")
@@ -223,6 +224,10 @@ CASES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     # run MOVIE
     ("run-missing-file", (*_RUN, "{c}/movie/nope.tif"), ("nope.tif", "does not exist")),
     ("run-zero-byte-tiff", (*_RUN, "{c}/movie/empty.tif"), ("empty.tif", "0 bytes", "export")),
+    ("run-header-cut-tiff", (*_RUN, "{c}/movie/header_cut.tif"), ("header_cut.tif",
+                                                                 "truncated")),
+    ("labels-header-cut-tiff", (*_RUN, _GOOD_MOVIE, "--labels", "{c}/movie/header_cut.tif"),
+     ("header_cut.tif", "truncated")),
     ("run-truncated-tiff", (*_RUN, "{c}/movie/truncated.ome.tif"),
      ("truncated.ome.tif", "truncated", "export")),
     ("run-not-a-tiff", (*_RUN, "{c}/movie/notatiff.tif"), ("notatiff.tif", "export")),
