@@ -228,7 +228,7 @@ def frame_drift(objects: pd.DataFrame, spacing: Sequence[float] | None = None
     >>> np.round(drift.offset[2]).tolist()
     [-25.0, 10.0]
     """
-    from .candidates import physical_positions
+    from .candidates import frame_groups, physical_positions
 
     if not len(objects):
         return None
@@ -237,7 +237,7 @@ def frame_drift(objects: pd.DataFrame, spacing: Sequence[float] | None = None
     n = int(t.max()) + 1
     offset = np.zeros((n, pos.shape[1]))
     shifted = pairs = 0
-    by_frame = {int(f): pos[t == f] for f in np.unique(t)}
+    by_frame = {f: pos[rows] for f, rows in frame_groups(t).items()}  # one sort, not T scans
     trees: dict[int, _Frame] = {}
     for f in range(n - 1):
         offset[f + 1] = offset[f]

@@ -154,9 +154,9 @@ def flow_coherence(objects: pd.DataFrame, edges: NDArray[np.int64], *,
     pos, t, one, step = _one_frame_steps(objects, edges, spacing)
     res: list[NDArray[np.float64]] = []
     mag: list[NDArray[np.float64]] = []
-    src_t = t[one[:, 0]]
-    for f in np.unique(src_t):
-        sel = np.flatnonzero(src_t == f)
+    from .candidates import frame_groups
+
+    for sel in frame_groups(t[one[:, 0]]).values():   # one sort, not a scan per frame
         if len(sel) <= k:
             continue
         _, idx = cKDTree(pos[one[sel, 0]]).query(pos[one[sel, 0]], k=k + 1)
@@ -181,11 +181,12 @@ def neighbour_flow(objects: pd.DataFrame, edges: NDArray[np.int64], *, radius: f
     from scipy.spatial import cKDTree
 
     pos, t, one, step = _one_frame_steps(objects, edges, spacing)
+    from .candidates import frame_groups
+
     flow = np.zeros_like(pos)
-    src_t = t[one[:, 0]]
-    for f in np.unique(src_t):
-        sel = np.flatnonzero(src_t == f)
-        rows = np.flatnonzero(t == f)
+    by_frame = frame_groups(t)
+    for f, sel in frame_groups(t[one[:, 0]]).items():  # one sort, not a scan per frame
+        rows = by_frame[f]
         kk = min(k, len(sel))
         dist, idx = cKDTree(pos[one[sel, 0]]).query(pos[rows], k=kk,
                                                      distance_upper_bound=radius)
