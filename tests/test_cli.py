@@ -200,6 +200,8 @@ def test_evaluate_against_a_label_movie_gives_the_ctc_seg(sim_tiff, tmp_path):
     assert r.exit_code == 0, r.stderr
     movie = json.loads((out / "evaluation.json").read_text())
     assert movie["SEG"] == pytest.approx(ctc["SEG"]) and "6 annotated" in r.output
+    assert "report updated" in r.output
+    assert f"{movie['SEG']:.4f}" in (out / "report.html").read_text()
     assert "TRA" not in movie and "n/a" in r.output
     import shutil
 

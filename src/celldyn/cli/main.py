@@ -516,15 +516,20 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
                f"{f(scores['div_recall'])}, F1 {f(scores['div_F1'])} (TP {scores['div_TP']}, "
                f"FP {scores['div_FP']}, FN {scores['div_FN']}; +-1 frame)")
     click.echo(f"  written to {results / 'evaluation.json'}")
+    _update_report(results)
+    return scores
+
+
+def _update_report(results: Path) -> None:
+    """A celldyn run folder's report.html shows the scores just written."""
     if (results / "run.json").is_file() and (results / "objects.parquet").is_file():
-        from ..outputs import write_report  # a celldyn run folder: its report shows them
+        from ..outputs import write_report
 
         try:
             write_report(results)
             click.echo(f"  report updated: {results / 'report.html'}")
         except CelldynError as err:  # e.g. the movie moved: the scores are written
             click.echo(f"  report not updated ({err}); run celldyn report {results}")
-    return scores
 
 
 def _evaluate_seg_only(results: Path, res_folder: Path, gt: Path) -> dict[str, Any]:
@@ -556,6 +561,7 @@ def _evaluate_seg_only(results: Path, res_folder: Path, gt: Path) -> dict[str, A
     click.echo("  DET, TRA, LNK, divisions: n/a (no tracking ground truth: that needs a "
                "CTC TRA/ folder with man_track.txt)")
     click.echo(f"  written to {results / 'evaluation.json'}")
+    _update_report(results)
     return scores
 
 
