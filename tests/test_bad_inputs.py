@@ -571,6 +571,11 @@ def test_a_noise_only_channel_is_warned_and_the_channel_with_cells_named(tmp_pat
                                     "classical", "--no-progress", "-o", str(tmp_path / "c")])
     assert res.exit_code == 0, res.output
     assert "the movie shows no structure above pixel noise" in res.output
+    pytest.importorskip("torch")          # annotate-next proposes with the generalist
+    res = CliRunner().invoke(main, ["annotate-next", str(path), "-n", "1", "--crop", "64",
+                                    "-o", str(tmp_path / "ann"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "channel 0 shows no structure" in res.output and "--channel 1" in res.output
 
 
 def test_an_ambiguous_colour_stack_suggests_colour_axes(tmp_path):

@@ -85,8 +85,11 @@ def annotate_next_command(movie: Path, output: Path, model: str, n: int, crop: i
         if manifest.get("plane") == plane:   # crops of another plane are other images
             done += [(int(p["frame"]), *map(int, p["box"]))
                      for p in manifest["proposals"]]
-    mov, _ = selected(read_movie(movie, axes=axes, series=series), channel=channel,
-                      plane=plane)
+    from .._validate import check_movie
+
+    whole = read_movie(movie, axes=axes, series=series)
+    mov, _ = selected(whole, channel=channel, plane=plane)
+    mov = check_movie(mov, whole=whole, channel=channel)  # NaN filled; a noise-only channel
     proposals, info = propose_crops(
         mov, model=model, n=n, crop=crop, max_frames=max_frames,
         diameter="auto" if diameter is None else diameter, n_aug=n_aug, exclude=done,
