@@ -131,19 +131,13 @@ class ShiftedLabels:
         if not isinstance(t, (int, np.integer)):
             raise TypeError("ShiftedLabels reads one frame at a time")
         frame = np.asarray(self.labels[t])
-        if int(t) >= len(self.offset):   # a frame after the last object's
-            return frame
-        move = -self.offset[int(t)]
-        if not move.any():
-            return frame
-        out = np.zeros_like(frame)
-        src, dst = [], []
-        for n, m in zip(frame.shape[-len(move):], move):
-            m = int(m)
-            src.append(slice(max(0, -m), min(n, n - m)))
-            dst.append(slice(max(0, m), min(n, n + m)))
-        out[(..., *dst)] = frame[(..., *src)]
-        return out
+        if int(t) >= len(self.offset) or not self.offset[int(t)].any():
+            return frame   # a frame after the last object's, or one the stage left
+        from scipy import ndimage as ndi
+
+        move = np.zeros(frame.ndim)
+        move[-self.offset.shape[1]:] = -self.offset[int(t)]
+        return ndi.shift(frame, move, order=0, mode="constant", cval=0)
 
 
 class _Frame:
@@ -238,15 +232,15 @@ def frame_drift(objects: pd.DataFrame, spacing: Sequence[float] | None = None
     offset = np.zeros((n, pos.shape[1]))
     shifted = pairs = 0
     by_frame = {f: pos[rows] for f, rows in frame_groups(t).items()}  # one sort, not T scans
-    trees: dict[int, _Frame] = {}
+    held: tuple[int, _Frame] | None = None   # the last pair's second frame, reused
     for f in range(n - 1):
         offset[f + 1] = offset[f]
         p, q = by_frame.get(f), by_frame.get(f + 1)
-        trees.pop(f - 1, None)
         if p is None or q is None or min(len(p), len(q)) < MIN_OBJECTS:
             continue
-        a = trees[f] if f in trees else trees.setdefault(f, _Frame(p))
-        b = trees[f + 1] if f + 1 in trees else trees.setdefault(f + 1, _Frame(q))
+        a = held[1] if held is not None and held[0] == f else _Frame(p)
+        b = _Frame(q)
+        held = (f + 1, b)
         pairs += 1
         s = b.spacing()
         if s <= 0:

@@ -151,11 +151,11 @@ def flow_coherence(objects: pd.DataFrame, edges: NDArray[np.int64], *,
     """
     from scipy.spatial import cKDTree
 
+    from .candidates import frame_groups
+
     pos, t, one, step = _one_frame_steps(objects, edges, spacing)
     res: list[NDArray[np.float64]] = []
     mag: list[NDArray[np.float64]] = []
-    from .candidates import frame_groups
-
     for sel in frame_groups(t[one[:, 0]]).values():   # one sort, not a scan per frame
         if len(sel) <= k:
             continue
@@ -180,9 +180,9 @@ def neighbour_flow(objects: pd.DataFrame, edges: NDArray[np.int64], *, radius: f
     it has a link); zero with fewer than `min_neighbours` of them."""
     from scipy.spatial import cKDTree
 
-    pos, t, one, step = _one_frame_steps(objects, edges, spacing)
     from .candidates import frame_groups
 
+    pos, t, one, step = _one_frame_steps(objects, edges, spacing)
     flow = np.zeros_like(pos)
     by_frame = frame_groups(t)
     for f, sel in frame_groups(t[one[:, 0]]).items():  # one sort, not a scan per frame
