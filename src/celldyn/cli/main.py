@@ -114,8 +114,9 @@ _MOVIE_OPTIONS = (
     click.Option(["--axes"], help="Axes of the movie when metadata lacks them, e.g. TYX, "
                  "TZYX."),
     click.Option(["--series"], type=SeriesParam(), metavar="N|all",
-                 help=SERIES_HELP[:-len("Default: the first.")] + "'all': one run per "
-                 "series, each in -o/seriesNNN, listed in -o/series.csv. Default: the "
+                 help="Which image series of a multi-series TIFF or bioformats2raw "
+                 "OME-Zarr to read (e.g. one stage position), from 0, or 'all': one run "
+                 "per series, each in -o/seriesNNN, listed in -o/series.csv. Default: the "
                  "first."),
     click.Option(["--pixel-size"], type=LengthParam(),
                  help="Pixel size: one value or Z,Y,X, with a unit (0.24um, 240nm; a plain "
@@ -535,23 +536,14 @@ def _update_report(results: Path) -> None:
 def _evaluate_seg_only(results: Path, res_folder: Path, gt: Path) -> dict[str, Any]:
     """SEG of `results` against segmentation-only ground truth (a CTC SEG/ folder without
     TRA/, a label movie, or label images named by frame: celldyn.bench's reader)."""
-    import numpy as np
-
-    from ..bench import read_ground_truth
-    from ..errors import FileFormatError
+    from ..bench import check_ground_truth, read_ground_truth
     from ..evaluate import seg_score
     from ..io import read_ctc_result
     from ..io._atomic import atomic_path
 
-    truth = read_ground_truth(gt)
+    truth = read_ground_truth(gt)   # the ground truth first: its errors name it
     res_labels, _ = read_ctc_result(res_folder)
-    frame = tuple(res_labels.shape[1:])
-    for t, mask in truth.seg.items():
-        if t >= res_labels.shape[0] or tuple(np.shape(mask)) != frame:
-            raise FileFormatError(
-                f"the ground truth in {gt} has frame {t} of shape {tuple(np.shape(mask))} "
-                f"but the results in {res_folder} have {res_labels.shape[0]} frames of "
-                f"{frame}; pass the ground truth of the same movie")
+    truth = check_ground_truth(truth, tuple(res_labels.shape))  # bench's shape checks
     scores = {"SEG": seg_score(truth.seg, res_labels), "frames_scored": sorted(truth.seg)}
     with atomic_path(results / "evaluation.json") as tmp:
         tmp.write_text(json.dumps({"gt": str(gt), **scores, "notes": truth.notes},

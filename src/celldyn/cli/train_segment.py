@@ -46,7 +46,7 @@ def _mask_key(p: Path) -> str:
     return _MASK_SUFFIX.sub("", _stem(p))
 
 
-def _grey(img: Any, name: Path) -> Any:
+def _grey(img: Any) -> Any:
     """A colour image (Y, X, 3 or 4) as the mean of its colours, as the shipped models
     were trained and as `celldyn run` reads colour movies; other frames as they are."""
     import numpy as np
@@ -102,7 +102,7 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
             "man_segNNN.tif), or equal numbers of files")
     out = []
     for name, ip, mp in pairs:
-        img = _grey(_read(ip), ip)
+        img = _grey(_read(ip))
         lab = _read(mp)
         if lab.ndim == 3 and lab.shape[-1] in (3, 4) and lab.shape[:2] == img.shape[:2]:
             if np.ptp(lab[..., :3], axis=-1).any():
