@@ -59,7 +59,11 @@ def _grey(img: Any) -> Any:
 def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
     """(name, image, labels) pairs: CTC folders pair by frame number, others by name
     (a mask may carry a suffix such as ``_masks`` or ``_cp_masks``, so Cellpose's layout,
-    images and masks in one folder, works); TIFF, PNG or JPEG; colour images as grey."""
+    images and masks in one folder, works); TIFF, PNG or JPEG; colour images as grey.
+    Binary masks are split into their connected components (:func:`_split_binary`),
+    with one warning for all of them."""
+    import warnings
+
     import numpy as np
 
     from ..errors import InputError
@@ -100,7 +104,7 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
             f"could not pair images in {images} with masks in {masks}: use the same file "
             "names (a mask may add _masks or _cp_masks), CTC names (tNNN.tif with "
             "man_segNNN.tif), or equal numbers of files")
-    out = []
+    out, binary = [], []
     for name, ip, mp in pairs:
         img = _grey(_read(ip))
         lab = _read(mp)
@@ -115,8 +119,46 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
                              f"{img.shape}; each mask must match its image")
         if not (np.issubdtype(img.dtype, np.integer) or np.issubdtype(img.dtype, np.floating)):
             raise InputError(f"image {ip} must be integer or float; got {img.dtype}")
+        lab, split = _split_binary(lab)
+        if split:
+            binary.append(mp.name)
         out.append((name, img, lab))
+    if binary:   # once per run, not per file
+        warnings.warn(
+            f"{len(binary)} of {len(out)} mask files ({binary[0]}"
+            f"{', ...' if len(binary) > 1 else ''}) are binary (one foreground value, as "
+            "thresholding tools save them) and were split into their connected "
+            "components (4-connected), one object each; touching objects stay merged "
+            "into one. Give label images (one integer per object, 0 = background) to "
+            "train on the objects as drawn", stacklevel=2)
     return out
+
+
+def _split_binary(lab: Any) -> tuple[Any, bool]:
+    """A binary mask (every non-zero pixel one value, e.g. 0/255 or 0/1) of more than one
+    connected component as those components labelled 1..N, and True; any other mask
+    (a label image, or one object) as it is, and False.
+
+    Components are 4-connected (``skimage.measure.label``, connectivity 1): objects
+    that touch only at a corner stay apart; objects sharing an edge stay one.
+
+    >>> import numpy as np
+    >>> m = np.array([[255, 0, 0], [0, 255, 255]], np.int32)
+    >>> _split_binary(m)[0].tolist(), _split_binary(m)[1]
+    ([[1, 0, 0], [0, 2, 2]], True)
+    >>> _split_binary(np.array([[1, 0, 2]], np.int32))[1]   # a label image
+    False
+    """
+    import numpy as np
+    from skimage.measure import label
+
+    fg = lab[lab != 0]
+    if fg.size == 0 or (fg != fg[0]).any():
+        return lab, False
+    parts, n = label(lab != 0, connectivity=1, return_num=True)
+    if n < 2:
+        return lab, False
+    return parts.astype(np.int32, copy=False), True
 
 
 def _noise_augment(movie: Path) -> Any:
@@ -149,7 +191,8 @@ def _noise_augment(movie: Path) -> Any:
               path_type=Path), default=None,
               help="Folder of instance label images (TIFF or PNG): the images' names, "
                    "optionally with _masks / _cp_masks (Cellpose: the same folder as "
-                   "--images), or a CTC SEG folder.")
+                   "--images), or a CTC SEG folder. A binary mask (one foreground "
+                   "value) is split into its connected components, with a warning.")
 @click.option("--splits", "splits", type=click.Path(dir_okay=False, path_type=Path),
               default=None,
               help="Instead of --images/--masks: train on the train parts of every 2D "
