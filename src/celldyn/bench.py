@@ -101,32 +101,17 @@ def _label_truth(p: Path) -> GroundTruth:
     the lineage of a CTC TRA/ folder (man_track.txt)."""
     from .errors import FileFormatError
     from .io import read_labels
-    from .io.frames import _NUMBER, _read, frame_files
+    from .io.frames import frame_files, read_numbered_labels
 
     if p.is_dir() and p.suffix.lower() != ".zarr":
         try:
-            files = frame_files(p)
+            frame_files(p)   # a folder of no image: said as a ground-truth folder
         except FileFormatError:
             raise FileFormatError(
                 f"{p} has neither TRA/ nor SEG/ with man_seg*.tif nor label images; pass a "
                 "CTC ground-truth folder (NN_GT), a label movie or a folder of label "
                 "images named by frame") from None
-        numbers = [_NUMBER.findall(f.stem) for f in files]
-        varying = [i for i in range(len(numbers[0])) if len({n[i] for n in numbers}) > 1]
-        if len(files) > 1 and not varying:
-            raise InputError(f"the label images in {p} carry no frame number that differs "
-                             "between them; name them by frame (mask_000.png, mask_005.png)")
-        if len(files) == 1 and not numbers[0]:
-            raise InputError(f"the label image in {p} carries no frame number; name it by "
-                             "its frame (e.g. mask_005.png)")
-        i = varying[0] if varying else 0
-        seg = {}
-        for f, n in zip(files, numbers):
-            mask = _read(f)
-            if mask.dtype.kind not in "iu" or (mask.ndim == 3 and mask.shape[-1] in (3, 4)):
-                raise InputError(f"{f.name} is not an integer label image (0 = background, "
-                                 "one id per object)")
-            seg[int(n[i])] = mask.astype(np.int32)
+        seg = read_numbered_labels(p)
         what = f"the {len(seg)} label image(s) in {p.name}, frames by their numbers"
     else:
         labels = read_labels(p)

@@ -25,7 +25,7 @@ from ..movie import Movie, normalize_axes
 from ._util import PathLike, check_exists, lazy_stack
 
 __all__ = ["IMAGE_SUFFIXES", "PLAIN_SUFFIXES", "frame_files", "read_frame_folder",
-           "read_image_file"]
+           "read_image_file", "read_numbered_labels"]
 
 PLAIN_SUFFIXES = (".png", ".jpg", ".jpeg")
 IMAGE_SUFFIXES = PLAIN_SUFFIXES + (".tif", ".tiff")
@@ -191,3 +191,48 @@ def read_frame_folder(folder: PathLike, *, axes: str | None = None,
     return Movie(data, canon, name=p.name,
                  metadata={"format": f"{_kind(files[0])} frame folder", "source_axes": src,
                            "frames": [f.name for f in files]})
+
+
+def read_numbered_labels(folder: PathLike) -> dict[int, np.ndarray]:
+    """The integer label images of `folder`, keyed by the frame number in their names.
+
+    The files are those of :func:`frame_files`; the number that differs between their
+    names is the frame index (``mask_000.png``, ``mask_005.png``: frames 0 and 5), so
+    the frames may be sparse. A single file takes the first number in its name. Used
+    for ground truth drawn on some frames only.
+
+    >>> import tempfile, os, imageio.v3 as iio
+    >>> d = tempfile.mkdtemp()
+    >>> for t in (0, 5):
+    ...     iio.imwrite(os.path.join(d, f"mask_{t:03d}.png"), np.full((4, 6), t, np.uint16))
+    >>> labels = read_numbered_labels(d)
+    >>> sorted(labels), labels[5].dtype, labels[5].shape
+    ([0, 5], dtype('int32'), (4, 6))
+
+    Raises
+    ------
+    FileFormatError
+        As :func:`frame_files`; a file that cannot be read.
+    InputError
+        As :func:`frame_files`; names with no frame number (or none that differs
+        between files); a file that is not an integer image of one channel.
+    """
+    p = Path(folder)
+    files = frame_files(p)
+    numbers = [_NUMBER.findall(f.stem) for f in files]
+    varying = [i for i in range(len(numbers[0])) if len({n[i] for n in numbers}) > 1]
+    if len(files) > 1 and not varying:
+        raise InputError(f"the label images in {p} carry no frame number that differs "
+                         "between them; name them by frame (mask_000.png, mask_005.png)")
+    if len(files) == 1 and not numbers[0]:
+        raise InputError(f"the label image in {p} carries no frame number; name it by "
+                         "its frame (e.g. mask_005.png)")
+    i = varying[0] if varying else 0
+    labels = {}
+    for f, n in zip(files, numbers):
+        mask = _read(f)
+        if mask.dtype.kind not in "iu" or (mask.ndim == 3 and mask.shape[-1] in (3, 4)):
+            raise InputError(f"{f.name} is not an integer label image (0 = background, "
+                             "one id per object)")
+        labels[int(n[i])] = mask.astype(np.int32)
+    return labels
