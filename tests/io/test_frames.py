@@ -220,6 +220,9 @@ def test_series_all_runs_every_position_and_lists_them(tmp_path):
             if i != 1:                                 # position 1: a constant movie
                 movie[:, 10:20, 10 + 15 * i:20 + 15 * i] = 1000
             w.write(movie, metadata={"axes": "TYX"})
+    from celldyn.io import series_count
+
+    assert series_count(path) == 3 and series_count(tmp_path) == 1
     out = tmp_path / "out"
     args = ["run", str(path), "--series", "all", "--segmenter", "classical", "-o",
             str(out), "--no-progress"]
@@ -242,3 +245,10 @@ def test_series_all_runs_every_position_and_lists_them(tmp_path):
     res = CliRunner().invoke(main, ["run", str(path), "--series", "one", "-o",
                                     str(tmp_path / "x")])
     assert res.exit_code == 2 and "not a series index" in res.output
+    # a file of one series: its error is the command's one line, and no folder is left
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, np.zeros((4, 32, 32), np.uint8), metadata=None)
+    res = CliRunner().invoke(main, ["run", str(plain), "--series", "all", "-o",
+                                    str(tmp_path / "y"), "--no-progress"])
+    assert res.exit_code == 2 and "pass --axes" in res.output, res.output
+    assert "series failed" not in res.output and not (tmp_path / "y").exists()

@@ -134,7 +134,7 @@ def test_bioformats2raw_store_reads_one_series(tmp_path, nested):
 
     from celldyn.cli import main
     from celldyn.errors import InputError
-    from celldyn.io import read_movie, write_ome_zarr
+    from celldyn.io import read_movie, series_count, write_ome_zarr
     from celldyn.movie import Movie
 
     root = tmp_path / "plate.ome.zarr"
@@ -148,6 +148,7 @@ def test_bioformats2raw_store_reads_one_series(tmp_path, nested):
     first, second = read_movie(root), read_movie(root, series=1)
     assert first.spacing == (0.5, 0.5) and second.spacing == (1.5, 1.5)
     assert first.metadata["n_series"] == 2 and second.metadata["series"] == 1
+    assert series_count(root) == 2 and series_count(root / "0") == 1   # metadata only
     assert int(np.asarray(second.data)[0, 8, 20]) == 900
     with pytest.raises(InputError, match="holds 2 image series .0-1.; --series 2"):
         read_movie(root, series=2)

@@ -333,16 +333,15 @@ def _run_all_series(movie_path: Path, kwargs: dict[str, Any]) -> None:
 
     from .._atomic import atomic_path
     from ..errors import InputError
-    from ..io import read_movie
+    from ..io import series_count
 
     output: Path = kwargs["output"]
     if output.exists() and not (kwargs.get("overwrite") or kwargs.get("resume")):
         raise InputError(f"{output} already exists; choose another -o folder or pass "
                          "--overwrite")
-    first = read_movie(movie_path, axes=kwargs.get("axes"), series=0)
-    n = int(first.metadata.get("n_series") or 1)
-    del first
+    n = series_count(movie_path)   # headers and metadata only: no series is loaded
     width = max(3, len(str(n - 1)))
+    created = not output.exists()
     output.mkdir(parents=True, exist_ok=True)
     rows, failed = [], []
     for s in range(n):
@@ -357,6 +356,10 @@ def _run_all_series(movie_path: Path, kwargs: dict[str, Any]) -> None:
                 summary = _do_run(movie_path, **{**kwargs, "series": s,
                                                  "output": folder}).summary()
             except CelldynError as err:
+                if n == 1:   # one series: its error is the command's, as without --series
+                    if created and not any(output.iterdir()):
+                        output.rmdir()
+                    raise
                 failed.append(f"series {s}: {err}")
                 click.echo(f"Error (series {s}): {err}", err=True)
                 rows.append({**row, "error": str(err)})

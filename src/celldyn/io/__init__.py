@@ -20,7 +20,7 @@ from .ctc import (
 )
 from .geff import read_geff, write_geff, write_geff_table
 from .omezarr import read_labels_ome_zarr, read_ome_zarr, write_labels_ome_zarr, write_ome_zarr
-from .read import read_labels, read_movie, read_run_movie, validate_movie
+from .read import read_labels, read_movie, read_run_movie, series_count, validate_movie
 from .tables import read_csv, read_parquet, read_run_record, write_parquet
 from .tiff import read_tiff, write_tiff
 from .run_folder import FrameCache, fingerprint, read_run_folder, write_run_folder
@@ -46,6 +46,7 @@ __all__ = [
     "read_tiff",
     "read_track_table",
     "read_run_movie",
+    "series_count",
     "validate_movie",
     "write_ctc_gt",
     "write_ctc_result",

@@ -159,6 +159,12 @@ def _open_node(path: Path, series: int | None = None) -> tuple[Any, dict[str, An
     return group, ome
 
 
+def _series_count(path: Path) -> int:
+    """How many image series an OME-Zarr holds: the image groups of a bioformats2raw
+    store, else 1. Reads the metadata only (no chunk), and fails as :func:`_open_node`."""
+    return int(_open_node(path)[1].get("n_series", 1))
+
+
 def _array_and_axes(
     path: Path, group: Any, ome: dict[str, Any]
 ) -> tuple[Any, list[dict[str, Any]], list[float] | None]:

@@ -22,10 +22,12 @@ from ..movie import Movie
 from ._util import PathLike, as_int32_labels, check_exists
 from .ctc import list_frames, read_ctc_movie, read_label_folder
 from .frames import IMAGE_SUFFIXES, PLAIN_SUFFIXES, read_frame_folder, read_image_file
+from .omezarr import _series_count as _zarr_series
 from .omezarr import read_labels_ome_zarr, read_ome_zarr
+from .tiff import _series_count as _tiff_series
 from .tiff import read_tiff
 
-__all__ = ["read_labels", "read_movie", "read_run_movie", "validate_movie"]
+__all__ = ["read_labels", "read_movie", "read_run_movie", "series_count", "validate_movie"]
 
 _TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -132,6 +134,34 @@ def read_movie(
             else None,
         )
     return movie
+
+
+def series_count(path: PathLike) -> int:
+    """How many image series (stage positions, say) :func:`read_movie` can read from
+    `path` with ``series=``: those of a multi-series TIFF or of a bioformats2raw
+    OME-Zarr, 1 for any other input. Only headers and metadata are read, no pixel data,
+    so it is cheap where ``read_movie(path).metadata["n_series"]`` would load series 0.
+
+    >>> import tempfile, os, tifffile
+    >>> f = os.path.join(tempfile.mkdtemp(), "positions.ome.tif")
+    >>> with tifffile.TiffWriter(f, ome=True) as w:
+    ...     for _ in range(3):
+    ...         w.write(np.zeros((2, 8, 8), np.uint8), metadata={"axes": "TYX"})
+    >>> series_count(f)
+    3
+
+    Raises
+    ------
+    FileFormatError
+        If `path` does not exist, or is a TIFF or OME-Zarr that cannot be read. Other
+        inputs are not opened: :func:`read_movie` says what is wrong with them.
+    """
+    p = check_exists(path)
+    if p.is_file() and p.name.lower().endswith(_TIFF_SUFFIXES):
+        return _tiff_series(p)
+    if _is_zarr(p):
+        return _zarr_series(p)
+    return 1
 
 
 def read_labels(path: PathLike, *, axes: str | None = None) -> np.ndarray:

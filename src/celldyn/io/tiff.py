@@ -191,6 +191,26 @@ def _lazy_series(p: Path, index: int = 0) -> Any:
     return data
 
 
+def _series_count(p: Path) -> int:
+    """How many image series the TIFF `p` holds, from its pages' headers and metadata
+    (tifffile's ``TiffFile.series``); no pixel data is read.
+
+    Raises
+    ------
+    FileFormatError
+        As :func:`read_tiff`: a folder, an empty, truncated or corrupt file.
+    """
+    if p.is_dir():
+        raise FileFormatError(f"{p} is a folder, not a TIFF file")
+    if p.stat().st_size == 0:
+        raise FileFormatError(f"{p} is empty (0 bytes); copy or export it again")
+    try:
+        with tifffile.TiffFile(p) as tif:
+            return len(tif.series)
+    except _READ_ERRORS as err:
+        raise _corrupt(p, err) from None
+
+
 def _axes_example(shape: tuple[int, ...]) -> str:
     """An --axes example for an ambiguous `shape`: colour samples last (3 or 4) read as
     an RGB(A) movie or stack, else the usual order for its number of dimensions."""
