@@ -250,6 +250,11 @@ def test_jitter_colony_note_pools_divisions_per_part():
     note = jit._colony_note(rows)
     assert "unjittered 0.947 without the colony and 0.400 on it" in note
     assert "20 px: 0.947 without the colony, 0.400 on it" in note
+    assert "every frame: not recorded" in note        # rows without the gate's counts
+    # the gate's counts of the colony's test pairs at every frame are quoted per jitter
+    rows += [{**row(colony, 20, 0, 0, 0), "step": 1, "pairs_shifted": 2, "pairs": 9},
+             {**row(colony, 20, 0, 0, 0), "step": 2, "pairs_shifted": 0, "pairs": 4}]
+    assert "every frame: 20 px: 2 of 9 of the test frame pairs" in jit._colony_note(rows)
     assert jit._colony_note([r for r in rows if r["set"] != colony]) == ""
 
 
