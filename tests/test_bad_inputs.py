@@ -75,6 +75,7 @@ def corpus(tmp_path_factory) -> Path:
     (m / "notatiff.tif").write_bytes(b"this is not a tiff " * 20)
     (m / "movie.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     (m / "movie.bmp").write_bytes(b"BM")
+    (m / "stage.nd2").write_bytes(b"\xda\xce\xbe\x0a")   # a vendor format
     _tif(m / "complex.tif", good.astype(np.complex64))
     _tif(m / "bool.tif", good > good.mean())
     with warnings.catch_warnings():  # tifffile: "writing zero-size array"
@@ -232,6 +233,8 @@ CASES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
      ("truncated.ome.tif", "truncated", "export")),
     ("run-not-a-tiff", (*_RUN, "{c}/movie/notatiff.tif"), ("notatiff.tif", "export")),
     ("run-unsupported-type", (*_RUN, "{c}/movie/movie.bmp"), ("movie.bmp", ".tif")),
+    ("run-vendor-format", (*_RUN, "{c}/movie/stage.nd2"), ("stage.nd2", "Nikon",
+                                                           "OME-TIFF", "Bio-Formats")),
     ("run-broken-png", (*_RUN, "{c}/movie/movie.png"), ("movie.png", "PNG")),
     ("run-complex-movie", (*_RUN, "{c}/movie/complex.tif"), ("complex", "convert")),
     ("run-bool-movie", (*_RUN, "{c}/movie/bool.tif"), ("bool", "--labels")),

@@ -27,6 +27,16 @@ from .omezarr import read_labels_ome_zarr, read_ome_zarr
 from .tiff import _series_count as _tiff_series
 from .tiff import read_tiff
 
+VENDOR_FORMATS = {".nd2": "Nikon NIS-Elements (.nd2)", ".czi": "Zeiss ZEN (.czi)",
+                  ".lif": "Leica LAS X (.lif)", ".lsm": "Zeiss LSM (.lsm)",
+                  ".oib": "Olympus FluoView (.oib)", ".oir": "Olympus (.oir)",
+                  ".vsi": "Olympus cellSens (.vsi)", ".ims": "Imaris (.ims)",
+                  ".ics": "ICS (.ics)", ".dv": "DeltaVision (.dv)",
+                  ".nd": "MetaMorph (.nd)", ".lei": "Leica (.lei)"}
+"""Microscope vendors' file types celldyn does not read: the error names the type and
+the way to OME-TIFF (Bio-Formats reads them all; it is Java, so celldyn does not ship
+it)."""
+
 __all__ = ["read_labels", "read_movie", "read_run_movie", "series_count", "validate_movie"]
 
 _TIFF_SUFFIXES = (".tif", ".tiff")
@@ -105,10 +115,15 @@ def read_movie(
         if p.suffix.lower() in PLAIN_SUFFIXES:
             movie = read_image_file(p, axes=axes)
         else:
+            vendor = VENDOR_FORMATS.get(p.suffix.lower())
             raise FileFormatError(
                 f"{p} has an unsupported type; expected a .tif/.tiff/.ome.tif file, a "
                 ".png/.jpg image, an .ome.zarr folder or a folder of frames (t000.tif, or "
-                "one image file per frame)"
+                "one image file per frame)" + (
+                    f". A {vendor} file: save it as OME-TIFF first (Fiji: File > Import > "
+                    "Bio-Formats, then File > Export > Bio-Formats to a .ome.tif name; or "
+                    "Bio-Formats' bfconvert), which keeps the pixel size and frame interval"
+                    if vendor else "")
             )
     elif _is_zarr(p):
         movie = read_ome_zarr(p, axes=axes, series=series)
