@@ -1,6 +1,6 @@
 """Boundary checks shared by public entry points (ours).
 
-:func:`structure_gain` is our test for a channel that holds only pixel noise (an empty
+:func:`structure_gain` (:mod:`celldyn._frames`, re-exported here) is our test for a channel that holds only pixel noise (an empty
 channel, a laser left off, a synthetic fixture): how much more the means of 8 x 8 pixel
 blocks vary than they would if the pixels were independent noise (1 for noise). Over
 every 2D image and z-plane of ``../shared/data`` (1,075 images: fluorescence, phase
@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._frames import NOISE_GAIN, structure_gain  # with the frame helpers: stages use it
 from .errors import InputError
 
 __all__ = ["check_labels", "check_movie", "fill_nonfinite", "structure_gain"]
-
-NOISE_GAIN = 1.5  # below: a frame without structure above pixel noise (module docstring)
-BLOCK = 8  # px: the block whose means structure_gain compares with independent noise's
 
 
 def check_labels(labels, *, shape: tuple[int, ...] | None = None, name: str = "labels"):
@@ -42,38 +40,6 @@ def check_labels(labels, *, shape: tuple[int, ...] | None = None, name: str = "l
             f"{labels.min()}..{labels.max()}; relabel them (skimage.segmentation.relabel_sequential)"
         )
     return labels.astype(np.int32, copy=False)
-
-
-def structure_gain(frame, block: int = BLOCK) -> float:
-    """How much more the means of `block` x `block` pixel blocks of the 2D `frame` vary
-    than independent pixel noise's would: ``var(block means) * block**2 / var(pixels)``,
-    after clipping to the 0.1-99.9th percentiles (hot pixels). About 1 for pure noise,
-    far above for any image with structure larger than a few pixels (module docstring).
-    NaN for a constant frame or one smaller than 2 x 2 blocks.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> round(structure_gain(rng.normal(size=(256, 256))), 1)
-    1.0
-    >>> yy, xx = np.mgrid[:256, :256]
-    >>> structure_gain(np.sin(yy / 10) + rng.normal(size=(256, 256))) > 10
-    True
-    """
-    f = np.asarray(frame, dtype=np.float64)
-    h, w = (f.shape[0] // block) * block, (f.shape[1] // block) * block
-    if h < 2 * block or w < 2 * block:
-        return float("nan")
-    f = f[:h, :w]
-    if not np.isfinite(f).all():
-        f = np.where(np.isfinite(f), f, np.nanmedian(f))
-    lo, hi = np.percentile(f, [0.1, 99.9])
-    f = np.clip(f, lo, hi)
-    var = f.var()
-    if var == 0:
-        return float("nan")
-    means = f.reshape(h // block, block, w // block, block).mean(axis=(1, 3))
-    return float(means.var() * block * block / var)
 
 
 def _movie_gain(movie, frames) -> float:

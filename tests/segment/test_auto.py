@@ -84,6 +84,33 @@ def test_auto_runs_the_generalist_where_they_disagree(stub):
     assert np.array_equal(labels[0], other)               # the stub's output, every frame
 
 
+def test_a_blank_middle_frame_does_not_decide_the_movie(stub):
+    """A middle frame left black by a failed shutter (or pixel noise only) is skipped:
+    the choice is made on the nearest frame with content, which the generalist's
+    size probe sees too."""
+    from celldyn._frames import reference_frame
+
+    movie, _ = _blobs()
+    movie = np.concatenate([movie, movie[:2]])            # 5 frames, middle one 2
+    seen = []
+
+    class _Seeing(_Stub):
+        def estimate_diameter(self, frame):
+            seen.append(np.asarray(frame).copy())
+            return self.diameter
+
+    stub["seg"] = _Seeing(auto._watershed(movie[3], False))
+    assert choose_segmenter(movie).frame == 2             # a good middle frame: kept
+    movie[2] = 0
+    choice = choose_segmenter(movie)
+    assert choice.frame == 3 and "frame 3" in choice.reason
+    assert np.array_equal(seen[-1], movie[3])             # the probe saw frame 3
+    noise = np.random.default_rng(0).normal(100, 5, movie.shape[1:])
+    movie[2], movie[3] = noise, 0                         # noise, then black
+    assert reference_frame(movie) == 1
+    assert reference_frame(np.zeros((4, 32, 32))) == 2    # all blank: the middle one
+
+
 def test_auto_keeps_the_watershed_when_the_generalist_is_pathological(stub):
     movie, _ = _blobs()
     stub["seg"] = _Stub(np.ones(movie.shape[1:], np.int32))  # one object over the frame

@@ -106,6 +106,22 @@ def test_sanity_finds_each_pathology():
         assert "--plane" not in f.message                 # a 2D movie
 
 
+def test_an_empty_frame_is_its_own_finding_not_a_count_jump():
+    """A blank frame (a shutter that failed) between frames of 12 objects is reported
+    as empty; the jumps to and from it are not reported again as instability."""
+    lab = np.zeros((3, 100, 100), dtype=np.int32)
+    for t in (0, 2):
+        for k in range(12):
+            lab[t, 5 + 7 * k: 10 + 7 * k, 50:55] = k + 1
+    found = {f.kind: f for f in check_segmentation(lab)}
+    assert found["empty"].frames == (1,) and "jumps" not in found
+    lab[2, :, :] = 0
+    lab[2, 10:20, 10:20] = 1                       # 12 -> 0 -> 1: still no jump
+    assert "jumps" not in {f.kind for f in check_segmentation(lab)}
+    lab[1] = lab[0]                                # 12 -> 12 -> 1: a real jump
+    assert {f.kind: f for f in check_segmentation(lab)}["jumps"].frames == (1, 2)
+
+
 def test_sanity_suggests_one_plane_for_a_thin_stack_only():
     thin = np.zeros((2, 5, 60, 60), dtype=np.int32)    # TZYX: 5 focal planes
     thin[0, :, 5:10, 5:10] = 1

@@ -273,7 +273,9 @@ def _deep_frame(movie: Movie, model: Any, params: dict[str, Any],
     thresholds = params.pop("thresholds", None)
     diameter = params.pop("diameter", "auto")
     if diameter == "auto":
-        middle = np.asarray(movie.data[movie.n_frames // 2])
+        from .._frames import reference_frame
+
+        middle = np.asarray(movie.data[reference_frame(movie.data)])
         if invert is not None:
             middle = invert - middle.astype(np.float32)
         diameter = net.estimate_diameter(middle, tile=tile) \

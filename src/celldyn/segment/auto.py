@@ -4,8 +4,9 @@ The rule (our own; its one level, :data:`AGREEMENT`, was chosen on the *validati
 parts of benchmarks/splits.py only: benchmarks/RESULTS.md, section "Segmentation:
 generalist and automatic choice"):
 
-1. On the middle frame, run the classical watershed (``--dark-objects`` as the user
-   says) and the shipped generalist (:data:`GENERALIST`, object size from its scale
+1. On the middle frame (or, where it is blank, the nearest one that is not:
+   :func:`celldyn._frames.reference_frame`), run the classical watershed
+   (``--dark-objects`` as the user says) and the shipped generalist (:data:`GENERALIST`, object size from its scale
    probe on that frame; it sees the raw frame, as it was trained on both polarities).
 2. If they agree (F1 of their objects matched at IoU 0.5 at least :data:`AGREEMENT`),
    the movie is the watershed's kind (fluorescent nuclei and blobs, where it was
@@ -116,8 +117,9 @@ def choose_segmenter(data: Any, *, dark_objects: bool = False, model: str = GENE
                      params: dict[str, Any] | None = None) -> Choice:
     """The :class:`Choice` for a single-channel movie ``(T, [Z,] Y, X)`` (array-like,
     dask included: only the middle frame is read)."""
-    n = int(data.shape[0])
-    t = n // 2
+    from .._frames import reference_frame
+
+    t = reference_frame(data)   # the middle frame, unless it is blank
     frame = np.asarray(data[t])
     if frame.ndim != 2:
         return Choice("classical", None, "3D movie: the watershed runs (auto never picks "
@@ -191,9 +193,10 @@ def forced_deep(data: Any, how: dict[str, Any]) -> tuple[dict[str, Any], str]:
     uncertainty, with a warning above that level, as ``--segmenter auto`` gives (one
     more network pass over one frame; the probe is not run twice). Models without the
     level (3D, semantic, user-trained ones): `how` unchanged, ""."""
+    from .._frames import reference_frame
+
     params = dict(how.get("params") or {})
-    n = int(data.shape[0])
-    t = n // 2
+    t = reference_frame(data)   # the middle frame, unless it is blank
     frame = np.asarray(data[t])
     if frame.ndim != 2:
         return how, ""

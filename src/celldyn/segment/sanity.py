@@ -183,7 +183,9 @@ def check_segmentation(
             f"area {np.median(median[frag]):.0f} px): the image is probably cut into "
             "fragments; try another --segmenter or --model, or give the object size "
             "(diameter)" + planes)))
-    jumps = count_jumps(counts, max_jump=max_jump, min_jump_count=min_jump_count)
+    # a jump to or from an empty frame is that frame's finding ("empty"), not another
+    jumps = [j for j in count_jumps(counts, max_jump=max_jump, min_jump_count=min_jump_count)
+             if j[1] and j[2]]
     if jumps:
         frames = sorted({t for t, _, _ in jumps} | {t + 1 for t, _, _ in jumps})
         t, a, b = max(jumps, key=lambda j: max(j[1], j[2]) / max(1, min(j[1], j[2])))

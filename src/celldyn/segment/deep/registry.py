@@ -543,12 +543,13 @@ def segment_movie_deep(
         raise InputError(
             f"model {seg.name} is {seg.ndim}D: the movie must have axes "
             f"{'TYX' if seg.ndim == 2 else 'TZYX'}; got shape {tuple(data.shape)}")
-    n = int(data.shape[0])
     if isinstance(diameter, str):
         if diameter != "auto":
             raise InputError(f"diameter must be a number, 'auto' or None; got {diameter!r}")
-        diameter = seg.estimate_diameter(np.asarray(data[n // 2]), tile=tile) \
-            if seg.ndim == 2 and not seg.semantic else None
+        from ..._frames import reference_frame
+
+        diameter = (seg.estimate_diameter(np.asarray(data[reference_frame(data)]), tile=tile)
+                    if seg.ndim == 2 and not seg.semantic else None)
     from ..._frames import map_frames
 
     return map_frames(
