@@ -180,3 +180,29 @@ def test_write_corrected_labels(tmp_path):
         write_corrected_labels(folder, {"c0": fixed[:4]})
     with pytest.raises(InputError, match="no crop"):
         write_corrected_labels(folder, {"c9": fixed})
+
+
+def test_training_on_uncorrected_proposals_is_warned(tmp_path, recwarn):
+    """train segment --continue reads the crops: where none was edited since it was
+    proposed (the same content, even saved again), it warns once; one edit is enough."""
+    from celldyn.active import (
+        Proposal,
+        read_annotations,
+        write_corrected_labels,
+        write_proposals,
+    )
+
+    lab = np.zeros((8, 8), np.uint16)
+    lab[1:4, 1:4] = 1
+    props = [Proposal(f"c{i}", i, (0, 0, 8, 8), 0.1, 1, image=lab.astype(np.float32),
+                      labels=lab, disagreement=lab.astype(np.float32)) for i in range(2)]
+    folder = write_proposals(tmp_path / "r", props, {"model": "nuclei2d"})
+    write_corrected_labels(folder, {"c0": lab.astype(np.int32)})   # saved, not changed
+    with pytest.warns(UserWarning, match="none of the 2 label crops was edited"):
+        read_annotations([folder])
+    fixed = lab.astype(np.int32)
+    fixed[5:7, 5:7] = 2                                              # one object added
+    write_corrected_labels(folder, {"c1": fixed})
+    recwarn.clear()
+    pairs, _ = read_annotations([folder])
+    assert len(pairs) == 2 and not [w for w in recwarn if "edited" in str(w.message)]

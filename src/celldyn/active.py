@@ -492,7 +492,10 @@ def write_proposals(folder: str | Path, proposals: Sequence[Proposal],
                              p.labels.astype(np.uint16), compression="zlib")
             tifffile.imwrite(tmp / "uncertainty" / f"{p.name}.tif",
                              p.disagreement.astype(np.float32))
-        records = [p.record() for p in proposals]
+        # each starting label crop's content hash: train segment --continue can then
+        # tell crops the annotator corrected from crops left as proposed
+        records = [{**p.record(), "proposed_sha256": _labels_hash(p.labels)}
+                   for p in proposals]
         (tmp / MANIFEST).write_text(json.dumps(
             {"source": source, **info, "proposals": records,
              "how": "correct labels/NAME.tif (napari: open images/NAME.tif, then "
@@ -508,11 +511,21 @@ def write_proposals(folder: str | Path, proposals: Sequence[Proposal],
     return folder
 
 
+def _labels_hash(labels: Any) -> str:
+    """sha256 of a label crop's content (uint16, C order): the same after napari saves
+    the crop again unchanged, different after any edit."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(labels, dtype=np.uint16).tobytes()
+                          ).hexdigest()
+
+
 def read_annotations(folders: Sequence[str | Path]) -> tuple[list[tuple[str, Any, Any]],
                                                              dict[str, Any]]:
     """The corrected crops of one or more :func:`write_proposals` folders:
     ``(name, image, labels)`` triples, and the first folder's manifest. Crops of a
-    movie with dark objects come back inverted, as the model saw them.
+    movie with dark objects come back inverted, as the model saw them. Warns when no
+    crop was edited since it was proposed (its content hash in the manifest).
 
     Raises
     ------
@@ -524,6 +537,7 @@ def read_annotations(folders: Sequence[str | Path]) -> tuple[list[tuple[str, Any
 
     out: list[tuple[str, Any, Any]] = []
     first: dict[str, Any] | None = None
+    checked = unchanged = 0   # crops with a recorded proposal, and those left as proposed
     for folder in folders:
         folder = Path(folder)
         try:
@@ -548,8 +562,19 @@ def read_annotations(folders: Sequence[str | Path]) -> tuple[list[tuple[str, Any
             if manifest.get("dark_objects"):   # the model saw them inverted
                 img = float(np.max(img)) - np.asarray(img, dtype=np.float32)
             out.append((f"{folder.name}:{name}", img, lab.astype(np.int32)))
+            if rec.get("proposed_sha256"):
+                checked += 1
+                unchanged += rec["proposed_sha256"] == _labels_hash(lab)
     if not out:
         raise InputError("no annotated crops found in " + ", ".join(map(str, folders)))
+    if checked and unchanged == checked:
+        import warnings
+
+        warnings.warn(
+            f"none of the {checked} label crops was edited since annotate-next proposed "
+            "it: fine-tuning on the model's own predictions repeats its mistakes; correct "
+            "labels/NAME.tif first (napari: open images/NAME.tif, then labels/NAME.tif as "
+            "Labels, fix, save over it)", stacklevel=2)
     return out, first or {}
 
 
