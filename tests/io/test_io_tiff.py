@@ -58,6 +58,31 @@ def test_ome_tiff_units_converted(tmp_path):
     assert m.frame_interval == pytest.approx(120.0)
 
 
+def _planes_tiff(path, delta_t, unit="s", increment=None):
+    meta = {"axes": "TYX", "Plane": {"DeltaT": list(delta_t),
+                                     "DeltaTUnit": [unit] * len(delta_t)}}
+    if increment is not None:
+        meta["TimeIncrement"], meta["TimeIncrementUnit"] = increment, "s"
+    tifffile.imwrite(path, np.zeros((len(delta_t), 8, 8), np.uint8), ome=True,
+                     metadata=meta)
+    return path
+
+
+def test_frame_interval_from_plane_times(tmp_path, recwarn):
+    """Without TimeIncrement (Bio-Formats' export of vendor files), the interval is the
+    median step of the planes' DeltaT, the first plane's 0 included; uneven steps are
+    warned about; TimeIncrement, where given, wins."""
+    even = read_movie(_planes_tiff(tmp_path / "even.ome.tif", [0, 1.5, 3.0, 4.5], "min"))
+    assert even.frame_interval == pytest.approx(90.0)
+    assert not [w for w in recwarn if "evenly" in str(w.message)]
+    with pytest.warns(UserWarning, match="not evenly spaced.*60 to 480 s.*median, 60 s"):
+        uneven = read_movie(_planes_tiff(tmp_path / "uneven.ome.tif", [0, 60, 120, 600]))
+    assert uneven.frame_interval == pytest.approx(60.0)
+    given = read_movie(_planes_tiff(tmp_path / "given.ome.tif", [0, 60, 120, 600],
+                                    increment=30.0))
+    assert given.frame_interval == pytest.approx(30.0)
+
+
 def test_ome_tiff_channels_reordered(tmp_path):
     data = _movie((2, 3, 8, 9))  # C T Y X on disk
     path = tmp_path / "c.ome.tif"

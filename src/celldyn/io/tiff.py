@@ -87,9 +87,54 @@ def _ome_metadata(xml: str, image: int = 0) -> dict[str, Any]:
         if v is not None:
             out[ax] = v
     dt = time_to_s(pixels.get("TimeIncrement"), pixels.get("TimeIncrementUnit"))
+    if dt is None:   # many exports (Bio-Formats from .nd2, .czi) give each plane's time only
+        dt = _plane_interval(pixels)
     if dt is not None:
         out["T"] = dt
     return out
+
+
+IRREGULAR = 1.25
+"""Frames whose time steps (OME ``Plane DeltaT``) differ by more than this factor are
+said to be unevenly spaced, with a warning."""
+
+
+def _plane_interval(pixels: Any) -> float | None:
+    """The frame interval (s) from the OME ``Plane`` elements' ``DeltaT`` (the time of
+    each plane since the acquisition started) of one channel and z-plane: the median step
+    between consecutive time points; a warning where the steps are uneven (a pause, a
+    slower phase of the acquisition). None without two time points."""
+    times: dict[int, float] = {}
+    for el in pixels:
+        if not (el.tag.endswith("}Plane") or el.tag == "Plane"):
+            continue
+        if int(el.get("TheC", 0)) or int(el.get("TheZ", 0)):
+            continue
+        raw = el.get("DeltaT")
+        try:   # the first plane's time is 0, which is no duration to convert
+            t = 0.0 if raw is not None and float(raw) == 0 else time_to_s(
+                raw, el.get("DeltaTUnit") or "s")
+        except ValueError:
+            t = None
+        if t is not None:
+            times.setdefault(int(el.get("TheT", 0)), t)
+    if len(times) < 2:
+        return None
+    order = sorted(times)
+    steps = np.diff([times[k] for k in order]) / np.maximum(np.diff(order), 1)
+    steps = steps[steps > 0]
+    if not steps.size:
+        return None
+    median = float(np.median(steps))
+    if steps.max() > IRREGULAR * steps.min():
+        import warnings
+
+        warnings.warn(
+            f"the frames are not evenly spaced in time (steps of {steps.min():.3g} to "
+            f"{steps.max():.3g} s in the file's plane times); celldyn takes their median, "
+            f"{median:.3g} s, as the frame interval, so speeds and durations across the "
+            "uneven steps are approximate", stacklevel=2)
+    return median
 
 
 def _imagej_metadata(tif: tifffile.TiffFile) -> dict[str, Any]:
