@@ -285,3 +285,21 @@ def test_label_movie_and_mask_folder_are_segmentation_ground_truth(movie_gt, tmp
         iio.imwrite(tmp_path / "nonum" / name, sim.labels[1].astype(np.uint16))
     with pytest.raises(InputError, match="name them by frame"):
         read_ground_truth(tmp_path / "nonum")
+
+
+def test_a_tie_goes_to_the_fastest_or_among_equally_fast_to_the_defaults():
+    """best_config.json among tied leaders: a much faster pipeline wins; pipelines
+    about as fast as the fastest (within SAME_SPEED) go to celldyn run's defaults."""
+    from celldyn.bench import SAME_SPEED, Row, _pick
+
+    def row(name, tracker, secs, auto=False):
+        return Row(name, {}, tracker, {}, secs, rank="1=", auto=auto)
+
+    deep = [row("deep generalist2d (auto)", t, s, auto=True)
+            for t, s in (("learned", 0.124), ("lap", 0.128), ("global", 0.129))]
+    assert _pick(deep).tracker == "lap"                    # the timings do not differ
+    fast = row("watershed", "learned", 0.128 / (2 * SAME_SPEED))
+    assert _pick([*deep, fast]) is fast                    # twice as fast: it wins
+    seg_only = [row("watershed", None, 0.03), row("deep generalist2d (auto)", None, 0.035,
+                                                  auto=True)]
+    assert _pick(seg_only).auto                            # as fast: the automatic choice
