@@ -107,6 +107,18 @@ def previous_true_steps(objects, table, truth: np.ndarray) -> np.ndarray:
     return out
 
 
+def error_row(k: int, name: str, est: np.ndarray, truth: np.ndarray,
+              rows: np.ndarray) -> dict:
+    """The table row of one step estimate: its error against the true steps over
+    `rows` (median, 75th and 90th percentiles, maximum; px)."""
+    err = np.linalg.norm(est - truth, axis=1)[rows]
+    return {"step": k, "flow": name, "objects": int(rows.sum()),
+            "median px": round(float(np.median(err)), 1),
+            "75 % px": round(float(np.percentile(err, 75)), 1),
+            "90 % px": round(float(np.percentile(err, 90)), 1),
+            "max px": round(float(err.max()), 1)}
+
+
 def inner_distance(labels: np.ndarray) -> np.ndarray:
     """Each object's distance to its own border: an image made of the masks alone."""
     from scipy import ndimage as ndi
@@ -143,13 +155,8 @@ def run(data: Path) -> tuple[list[dict], list[dict]]:
                                      ("whole frame", {"margin": None}, mov),
                                      ("no colony map", {"align": False}, mov),
                                      ("masks' inner distance", {}, inner_distance(lab))):
-                est = shipped(objects, images, lab, **kw)
-                err = np.linalg.norm(est - truth, axis=1)[known]
-                errors.append({"step": k, "flow": name, "objects": int(known.sum()),
-                               "median px": round(float(np.median(err)), 1),
-                               "75 % px": round(float(np.percentile(err, 75)), 1),
-                               "90 % px": round(float(np.percentile(err, 90)), 1),
-                               "max px": round(float(err.max()), 1)})
+                errors.append(error_row(k, name, shipped(objects, images, lab, **kw),
+                                        truth, known))
                 print(errors[-1], flush=True)
             # what other predictors know, from the *true* steps themselves: the
             # neighbours' (any smooth field) and the object's own previous one (a
@@ -158,13 +165,8 @@ def run(data: Path) -> tuple[list[dict], list[dict]]:
                                neighbours_true_steps(objects, truth, lab)),
                               ("own true step one kept frame earlier",
                                previous_true_steps(objects, tab, truth))):
-                have = known & ~np.isnan(est[:, 0])
-                err = np.linalg.norm(est - truth, axis=1)[have]
-                errors.append({"step": k, "flow": name, "objects": int(have.sum()),
-                               "median px": round(float(np.median(err)), 1),
-                               "75 % px": round(float(np.percentile(err, 75)), 1),
-                               "90 % px": round(float(np.percentile(err, 90)), 1),
-                               "max px": round(float(err.max()), 1)})
+                errors.append(error_row(k, name, est, truth,
+                                        known & ~np.isnan(est[:, 0])))
                 print(errors[-1], flush=True)
 
             def oracle(objs, *a, **kw):
