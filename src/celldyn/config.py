@@ -124,7 +124,8 @@ _FIRST_INPUTS = frozenset({
 
 # Fields added later (large movies, issue 19; one plane of a z-stack): recorded in
 # run.json's "config" only when set, so earlier runs' folders stay byte-identical.
-_SCALE_FIELDS = frozenset({"block_size", "block_overlap", "track_window", "plane"})
+_SCALE_FIELDS = frozenset({"block_size", "block_overlap", "track_window", "plane",
+                           "frames"})
 MIN_BLOCK = 16  # pixels per side: smaller blocks are all margin
 OWN_SEGMENTATION_MIN_DAUGHTER_FRAMES = 3
 """``min_daughter_frames`` of a run that segments the movie itself (see
@@ -168,6 +169,9 @@ class RunConfig:
         its index from 0) is segmented, tracked and measured (:meth:`Movie.plane`),
         e.g. a brightfield stack of a few focal planes. None (default): the whole
         stack, in 3D.
+    frames : str or None
+        ``START:STOP[:STEP]``: only those frames are segmented, tracked and measured
+        (:meth:`celldyn.movie.Movie.frames`); None (default): every frame.
     max_distance : float or None
         Largest displacement between frames, in the movie's spacing units; None
         measures it on the objects' motion and divisions
@@ -260,6 +264,12 @@ class RunConfig:
         "this z-plane ('middle', or its index from 0), e.g. a brightfield stack of a "
         "few focal planes, where the 2D models apply. Default: the whole stack in 3D.",
         metavar="middle|N"))
+    frames: str | None = field(default=None, metadata=cli_option(
+        "--frames", "Only these frames: START:STOP or START:STOP:STEP, from 0, STOP "
+        "excluded (0:50 the first 50, ::2 every second frame, e.g. to try settings on "
+        "part of a long movie). The results number them from 0; the frame interval is "
+        "multiplied by STEP; `celldyn evaluate` cuts the ground truth alike. Default: "
+        "every frame.", metavar="START:STOP[:STEP]"))
     max_distance: float | None = field(default=None, metadata=cli_option(
         "--max-distance", "Largest displacement between frames (µm, or px without "
         "pixel size). Default: measured on the movie's own motion and divisions.",
@@ -342,6 +352,15 @@ class RunConfig:
                               f"{self.plane!r})")
         if self.plane is not None and not isinstance(self.plane, str):
             object.__setattr__(self, "plane", str(self.plane))   # run.json: one type
+        if self.frames is not None:
+            from .errors import InputError
+            from .movie import parse_frames
+
+            try:
+                parse_frames(self.frames)
+            except InputError as err:
+                raise ConfigError(str(err)) from None
+            object.__setattr__(self, "frames", str(self.frames))   # run.json: one type
         if self.max_distance is not None and not self.max_distance > 0:
             raise ConfigError(f"max_distance must be positive (got {self.max_distance!r})")
         _whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731

@@ -14,10 +14,45 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["Movie", "CANONICAL_AXES", "as_movie", "normalize_axes", "selected"]
+__all__ = ["Movie", "CANONICAL_AXES", "as_movie", "frame_range", "normalize_axes",
+           "parse_frames", "selected"]
 
 CANONICAL_AXES = ("TYX", "TZYX", "TCYX", "TCZYX")
 _VALID = set("TCZYX")
+
+
+def parse_frames(spec: str) -> tuple[int | None, int | None, int]:
+    """``START:STOP[:STEP]`` (``--frames``) as its three parts: frames counted from 0,
+    STOP excluded, any part may be left out (``:50`` the first 50, ``100:`` from frame
+    100 on, ``::2`` every second frame), as Python slices them; negative numbers are not
+    accepted. Raises :class:`~celldyn.errors.InputError` with what to write.
+
+    >>> parse_frames("0:50"), parse_frames("::2"), parse_frames("10:")
+    ((0, 50, 1), (None, None, 2), (10, None, 1))
+    """
+    parts = str(spec).split(":")
+    bad = InputError(f"frames must be START:STOP or START:STOP:STEP, counted from 0 with "
+                     f"STOP excluded (e.g. 0:50, 100:, ::2); got {spec!r}")
+    if not 2 <= len(parts) <= 3 or not all(p.strip() == "" or p.strip().isdigit()
+                                             for p in parts):
+        raise bad
+    start, stop, *rest = (int(p) if p.strip() else None for p in parts)
+    step = rest[0] if rest and rest[0] is not None else 1
+    if step < 1:
+        raise bad
+    return start, stop, step
+
+
+def frame_range(spec: str, n_frames: int) -> range:
+    """The frames of a movie of `n_frames` that ``--frames`` `spec` selects.
+
+    >>> list(frame_range("1:6:2", 10)), list(frame_range("8:", 10))
+    ([1, 3, 5], [8, 9])
+    """
+    start, stop, step = parse_frames(spec)
+    return range(n_frames)[slice(start, stop, step)]
+
+
 # --axes examples by number of dimensions (each is accepted by normalize_axes)
 _AXES_EXAMPLES = {2: "YX", 3: "TYX", 4: "TZYX (or TCYX)", 5: "TCZYX"}
 
@@ -217,6 +252,18 @@ class Movie:
         return replace(self, data=self.data[tuple(take)], axes=self.axes.replace("Z", ""),
                        spacing=spacing)
 
+    def frames(self, spec: str) -> "Movie":
+        """The frames ``--frames`` `spec` selects (``START:STOP[:STEP]``), as a movie of
+        their own: the frame interval times STEP; ``metadata["frames"]`` keeps
+        ``[start, stop, step]`` in the original movie's numbering."""
+        r = frame_range(spec, self.n_frames)
+        if not len(r):
+            raise InputError(f"--frames {spec} selects no frame of this movie of "
+                             f"{self.n_frames} frames (0..{self.n_frames - 1})")
+        dt = None if self.frame_interval is None else self.frame_interval * r.step
+        return replace(self, data=self.data[r.start:r.stop:r.step], frame_interval=dt,
+                       metadata={**self.metadata, "frames": [r.start, r.stop, r.step]})
+
     def with_metadata(
         self,
         *,
@@ -249,14 +296,23 @@ def as_movie(movie: Any, axes: str | None = None, pixel_size: Any = None,
 
 
 def selected(movie: Movie, labels: Any = None, *, channel: int | None = None,
-             plane: int | str | None = None) -> tuple[Movie, Any]:
+             plane: int | str | None = None, frames: str | None = None
+             ) -> tuple[Movie, Any]:
     """What a run works on: `movie`'s `channel` (when it has channels; None: the first,
     or for an RGB colour image the mean of its colour channels, :meth:`Movie.colour_mean`,
     as the deep models were trained: segmenting the red channel alone lost AP@0.5 on
     DSB2018's colour images, 0.523 -> 0.492 pooled over the 24 of its training and
     validation parts, and finds nothing in a green-only export) and, with
     `plane`, that z-plane of a z-stack (:meth:`Movie.plane`); `labels` given for the
-    whole stack (one more dimension than the plane's) are cut to the same plane."""
+    whole stack (one more dimension than the plane's) are cut to the same plane. With
+    `frames` (``START:STOP[:STEP]``, :meth:`Movie.frames`) only those frames; `labels`
+    given for every frame of the movie are cut alike."""
+    if frames is not None:
+        n = movie.n_frames
+        movie = movie.frames(frames)
+        if labels is not None and len(labels) == n:
+            r = frame_range(frames, n)
+            labels = labels[r.start:r.stop:r.step]
     if "C" in movie.axes:
         movie = (movie.colour_mean() if channel is None and movie.is_rgb
                  else movie.channel(0 if channel is None else int(channel)))

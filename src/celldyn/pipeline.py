@@ -152,7 +152,8 @@ def run(
     """
     movie = as_movie(movie, axes, pixel_size, frame_interval)
     config = (config or RunConfig()).for_movie(movie, labels, **overrides)  # run.json: model
-    picked, labels = selected(movie, labels, channel=config.channel, plane=config.plane)
+    picked, labels = selected(movie, labels, channel=config.channel, plane=config.plane,
+                              frames=config.frames)
     timings: dict[str, float] = {}  # check: NaN/Inf filled; a noise-only channel warned
     movie = check_movie(picked, segment=labels is None, whole=movie, channel=config.channel)
     if config.classifier:  # load first: a wrong name should not cost a segmentation

@@ -494,6 +494,9 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
     if not (Path(gt) / "TRA").is_dir():  # a label movie or mask folder: SEG only
         return _evaluate_seg_only(results, res_folder, Path(gt))
     gt_labels, gt_table, gt_seg = read_ctc_gt(gt)
+    frames = _run_frames(results)
+    if frames:   # a run of some frames (--frames): the ground truth of those frames
+        gt_labels, gt_table, gt_seg = _cut_ctc(gt_labels, gt_table, gt_seg, frames)
     res_labels, res_table = read_ctc_result(res_folder)
     if tuple(gt_labels.shape) != tuple(res_labels.shape):
         raise FileFormatError(
@@ -524,6 +527,42 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
     return scores
 
 
+def _run_frames(results: Path) -> str | None:
+    """The ``--frames`` of a celldyn run folder (run.json), or None."""
+    try:
+        record = json.loads((results / "run.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return (record.get("config") or {}).get("frames") or None
+
+
+def _kept_frames(frames: str, n: int) -> range:
+    from ..errors import InputError
+    from ..movie import frame_range
+
+    kept = frame_range(frames, n)
+    if not len(kept):
+        raise InputError(f"the run kept frames {frames}, none of which the ground truth "
+                         f"has (frames 0..{n - 1}); pass the ground truth of this movie")
+    return kept
+
+
+def _cut_ctc(labels: Any, table: Any, seg: dict[int, Any], frames: str
+             ) -> tuple[Any, Any, dict[int, Any]]:
+    """CTC ground truth cut to the frames a run kept (``START:STOP:STEP``), renumbered
+    from 0 as the run's results are: links that leave the kept frames are dropped, and
+    with a STEP a track's daughters hang from its last kept frame
+    (:func:`celldyn.track.graph.subsample_ctc`)."""
+    from ..track.graph import subsample_ctc
+    from ..training import crop_ctc
+
+    kept = _kept_frames(frames, int(labels.shape[0]))
+    labels, table = crop_ctc(labels, table, kept.start, kept[-1])
+    if kept.step > 1:
+        labels, table = subsample_ctc(labels, table, kept.step)
+    return labels, table, {kept.index(t): m for t, m in seg.items() if t in kept}
+
+
 def _update_report(results: Path) -> None:
     """A celldyn run folder's report.html shows the scores just written."""
     if (results / "run.json").is_file() and (results / "objects.parquet").is_file():
@@ -545,6 +584,13 @@ def _evaluate_seg_only(results: Path, res_folder: Path, gt: Path) -> dict[str, A
     from ..io._atomic import atomic_path
 
     truth = read_ground_truth(gt)   # the ground truth first: its errors name it
+    frames = _run_frames(results)
+    if frames and truth.seg:        # a run of some frames: their annotations, renumbered
+        import dataclasses
+
+        kept = _kept_frames(frames, max(truth.seg) + 1)
+        truth = dataclasses.replace(truth, seg={kept.index(t): m for t, m in
+                                                truth.seg.items() if t in kept})
     res_labels, _ = read_ctc_result(res_folder)
     truth = check_ground_truth(truth, tuple(res_labels.shape))  # bench's shape checks
     scores = {"SEG": seg_score(truth.seg, res_labels), "frames_scored": sorted(truth.seg)}

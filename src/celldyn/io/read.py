@@ -411,4 +411,9 @@ def read_run_movie(record: dict[str, Any], path: PathLike | None = None) -> Movi
     plane = (record.get("config") or {}).get("plane")
     if plane is not None and "Z" in movie.axes:   # the run saw one plane of the stack
         movie = movie.plane(plane)
+    frames = (record.get("config") or {}).get("frames")
+    if frames:                                    # and only these frames (--frames)
+        movie = movie.frames(frames)
+        if meta.get("frame_interval"):   # recorded for the selected frames already
+            movie = movie.with_metadata(frame_interval=meta["frame_interval"])
     return movie

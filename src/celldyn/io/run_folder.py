@@ -224,7 +224,9 @@ def fingerprint(movie: Any, config: Any, *, source: str | Path | None = None) ->
          # given blocks segment differently (ids; the statistics of deep models)
          **({"blocks": [config.block_size, config.block_overlap]}
             if getattr(config, "block_size", None) else {}),
-         **({"plane": config.plane} if getattr(config, "plane", None) is not None else {})},
+         **({"plane": config.plane} if getattr(config, "plane", None) is not None else {}),
+         # the cache numbers the selected frames from 0
+         **({"frames": config.frames} if getattr(config, "frames", None) else {})},
         sort_keys=True, default=str).encode())
     try:
         stats = [(f, f.stat()) for f in _source_files(source)]
