@@ -57,6 +57,14 @@ def test_evaluate_cuts_the_ground_truth_to_the_run_frames(tmp_path):
     assert res.exit_code == 0, res.output
     scores = json.loads((out / "evaluation.json").read_text())
     assert scores["SEG"] == pytest.approx(1.0) and scores["DET"] == pytest.approx(1.0)
+    # segmentation-only ground truth (SEG/ alone) is cut alike: frames 2..5 -> 0..3
+    import shutil
+
+    shutil.copytree(gt / "SEG", tmp_path / "seg_only" / "SEG")
+    res = CliRunner().invoke(main, ["evaluate", str(out), "--gt", str(tmp_path / "seg_only")])
+    assert res.exit_code == 0, res.output
+    seg_only = json.loads((out / "evaluation.json").read_text())
+    assert seg_only["frames_scored"] == [0, 1, 2, 3] and seg_only["SEG"] == pytest.approx(1.0)
     # the same results scored against the whole ground truth: one line, not a score
     record["config"].pop("frames")
     (out / "run.json").write_text(json.dumps(record))
