@@ -25,7 +25,8 @@ def structure_gain(frame, block: int = BLOCK) -> float:
     """How much more the means of `block` x `block` pixel blocks of the 2D `frame` vary
     than independent pixel noise's would: ``var(block means) * block**2 / var(pixels)``,
     after clipping to the 0.1-99.9th percentiles (hot pixels). About 1 for pure noise,
-    far above for any image with structure larger than a few pixels (module docstring).
+    far above for any image with structure larger than a few pixels (the measured
+    ranges: :mod:`celldyn._validate`).
     NaN for a constant frame or one smaller than 2 x 2 blocks.
 
     Examples
