@@ -103,7 +103,7 @@ def test_a_blank_middle_frame_does_not_decide_the_movie(stub):
     assert choose_segmenter(movie).frame == 2             # a good middle frame: kept
     movie[2] = 0
     choice = choose_segmenter(movie)
-    assert choice.frame == 3 and "frame 3" in choice.reason
+    assert choice.frame == 3 and "frame 2, the middle one, is blank: frame 3" in choice.reason
     assert np.array_equal(seen[-1], movie[3])             # the probe saw frame 3
     noise = np.random.default_rng(0).normal(100, 5, movie.shape[1:])
     movie[2], movie[3] = noise, 0                         # noise, then black

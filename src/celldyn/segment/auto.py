@@ -116,10 +116,22 @@ def choose_segmenter(data: Any, *, dark_objects: bool = False, model: str = GENE
                      method: str = "watershed",
                      params: dict[str, Any] | None = None) -> Choice:
     """The :class:`Choice` for a single-channel movie ``(T, [Z,] Y, X)`` (array-like,
-    dask included: only the middle frame is read)."""
+    dask included: only the middle frame is read, or where it is blank the nearest
+    frame with content, which the reason then names)."""
     from .._frames import reference_frame
 
     t = reference_frame(data)   # the middle frame, unless it is blank
+    choice = _choose_on(data, t, dark_objects=dark_objects, model=model, method=method,
+                        params=params)
+    middle = int(data.shape[0]) // 2
+    if t != middle:
+        choice.reason += f" (frame {middle}, the middle one, is blank: frame {t} decided)"
+    return choice
+
+
+def _choose_on(data: Any, t: int, *, dark_objects: bool, model: str, method: str,
+               params: dict[str, Any] | None) -> Choice:
+    """:func:`choose_segmenter`'s rule on frame `t`."""
     frame = np.asarray(data[t])
     if frame.ndim != 2:
         return Choice("classical", None, "3D movie: the watershed runs (auto never picks "
