@@ -70,3 +70,22 @@ def test_evaluate_cuts_the_ground_truth_to_the_run_frames(tmp_path):
     (out / "run.json").write_text(json.dumps(record))
     res = CliRunner().invoke(main, ["evaluate", str(out), "--gt", str(gt)])
     assert res.exit_code == 2 and "same frames" in res.output
+
+
+def test_ground_truth_frames_cuts_markers_table_and_masks():
+    import pandas as pd
+
+    from celldyn.bench import GroundTruth, ground_truth_frames
+
+    tra = np.zeros((6, 8, 8), np.int32)
+    tra[:, 2:4, 2:4] = 1                                   # one track over 6 frames
+    table = pd.DataFrame({"label": [1], "begin": [0], "end": [5], "parent": [0]})
+    mask = np.ones((8, 8), np.int32)
+    gt = GroundTruth(tra, table, {1: mask, 2: mask, 4: mask}, partial_seg={1})
+    cut = ground_truth_frames(gt, "1:6:2")                 # frames 1, 3, 5 -> 0, 1, 2
+    assert cut.tra.shape[0] == 3 and cut.table[["begin", "end"]].values.tolist() == [[0, 2]]
+    assert sorted(cut.seg) == [0] and cut.partial_seg == {0}
+    seg_only = ground_truth_frames(GroundTruth(None, None, {1: mask, 4: mask}), "2:")
+    assert sorted(seg_only.seg) == [2]                      # frame 4 -> 2
+    with pytest.raises(InputError, match="none of which"):
+        ground_truth_frames(gt, "10:")

@@ -161,6 +161,33 @@ def ground_truth_plane(gt: GroundTruth, index: int) -> GroundTruth:
     return GroundTruth(tra, table, seg, notes, set(gt.partial_seg))
 
 
+def ground_truth_frames(gt: GroundTruth, frames: str) -> GroundTruth:
+    """The ground truth of the frames a run kept (``--frames START:STOP[:STEP]``),
+    renumbered from 0 as the run's results are. TRA markers and their table are cut to
+    those frames (:func:`celldyn.training.crop_ctc`: links that leave them are dropped)
+    and, with a STEP, subsampled (:func:`celldyn.track.graph.subsample_ctc`: a track's
+    daughters hang from its last kept frame); SEG masks of kept frames keep theirs."""
+    from .movie import frame_range
+    from .track.graph import subsample_ctc
+    from .training import crop_ctc
+
+    n = (int(gt.tra.shape[0]) if gt.tra is not None
+         else max(gt.seg, default=-1) + 1)
+    kept = frame_range(frames, n)
+    if not len(kept):
+        raise InputError(f"the run kept frames {frames}, none of which the ground truth "
+                         f"has (frames 0..{n - 1}); pass the ground truth of this movie")
+    tra, table = gt.tra, gt.table
+    if tra is not None:
+        tra, table = crop_ctc(tra, table, kept.start, kept[-1])
+        if kept.step > 1:
+            tra, table = subsample_ctc(tra, table, kept.step)
+    seg = {kept.index(t): m for t, m in gt.seg.items() if t in kept}
+    partial = {kept.index(t) for t in gt.partial_seg if t in kept}
+    return GroundTruth(tra, table, seg, [*gt.notes, f"cut to the run's frames {frames}"],
+                       partial)
+
+
 def _ctc_plane(labels: np.ndarray, table: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """CTC markers of one plane ``(T, Y, X)`` and the track table rebuilt for them (see
     :func:`ground_truth_plane`)."""

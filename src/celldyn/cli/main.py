@@ -496,7 +496,10 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
     gt_labels, gt_table, gt_seg = read_ctc_gt(gt)
     frames = _run_frames(results)
     if frames:   # a run of some frames (--frames): the ground truth of those frames
-        gt_labels, gt_table, gt_seg = _cut_ctc(gt_labels, gt_table, gt_seg, frames)
+        from ..bench import GroundTruth, ground_truth_frames
+
+        cut = ground_truth_frames(GroundTruth(gt_labels, gt_table, dict(gt_seg)), frames)
+        gt_labels, gt_table, gt_seg = cut.tra, cut.table, cut.seg
     res_labels, res_table = read_ctc_result(res_folder)
     if tuple(gt_labels.shape) != tuple(res_labels.shape):
         raise FileFormatError(
@@ -528,39 +531,11 @@ def _evaluate(results: Path, gt: Path) -> dict[str, Any]:
 
 
 def _run_frames(results: Path) -> str | None:
-    """The ``--frames`` of a celldyn run folder (run.json), or None."""
-    try:
-        record = json.loads((results / "run.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return (record.get("config") or {}).get("frames") or None
+    """The ``--frames`` of a celldyn run folder (its run.json), or None (a CTC result
+    folder has no run.json)."""
+    from ..io import read_run_record
 
-
-def _kept_frames(frames: str, n: int) -> range:
-    from ..errors import InputError
-    from ..movie import frame_range
-
-    kept = frame_range(frames, n)
-    if not len(kept):
-        raise InputError(f"the run kept frames {frames}, none of which the ground truth "
-                         f"has (frames 0..{n - 1}); pass the ground truth of this movie")
-    return kept
-
-
-def _cut_ctc(labels: Any, table: Any, seg: dict[int, Any], frames: str
-             ) -> tuple[Any, Any, dict[int, Any]]:
-    """CTC ground truth cut to the frames a run kept (``START:STOP:STEP``), renumbered
-    from 0 as the run's results are: links that leave the kept frames are dropped, and
-    with a STEP a track's daughters hang from its last kept frame
-    (:func:`celldyn.track.graph.subsample_ctc`)."""
-    from ..track.graph import subsample_ctc
-    from ..training import crop_ctc
-
-    kept = _kept_frames(frames, int(labels.shape[0]))
-    labels, table = crop_ctc(labels, table, kept.start, kept[-1])
-    if kept.step > 1:
-        labels, table = subsample_ctc(labels, table, kept.step)
-    return labels, table, {kept.index(t): m for t, m in seg.items() if t in kept}
+    return (read_run_record(results).get("config") or {}).get("frames") or None
 
 
 def _update_report(results: Path) -> None:
@@ -578,19 +553,15 @@ def _update_report(results: Path) -> None:
 def _evaluate_seg_only(results: Path, res_folder: Path, gt: Path) -> dict[str, Any]:
     """SEG of `results` against segmentation-only ground truth (a CTC SEG/ folder without
     TRA/, a label movie, or label images named by frame: celldyn.bench's reader)."""
-    from ..bench import check_ground_truth, read_ground_truth
+    from ..bench import check_ground_truth, ground_truth_frames, read_ground_truth
     from ..evaluate import seg_score
     from ..io import read_ctc_result
     from ..io._atomic import atomic_path
 
     truth = read_ground_truth(gt)   # the ground truth first: its errors name it
     frames = _run_frames(results)
-    if frames and truth.seg:        # a run of some frames: their annotations, renumbered
-        import dataclasses
-
-        kept = _kept_frames(frames, max(truth.seg) + 1)
-        truth = dataclasses.replace(truth, seg={kept.index(t): m for t, m in
-                                                truth.seg.items() if t in kept})
+    if frames:                      # a run of some frames: their annotations, renumbered
+        truth = ground_truth_frames(truth, frames)
     res_labels, _ = read_ctc_result(res_folder)
     truth = check_ground_truth(truth, tuple(res_labels.shape))  # bench's shape checks
     scores = {"SEG": seg_score(truth.seg, res_labels), "frames_scored": sorted(truth.seg)}
