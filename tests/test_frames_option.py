@@ -24,14 +24,14 @@ def test_frames_select_cut_the_labels_and_scale_the_interval():
     part = movie.frames("1:7:2")
     assert part.n_frames == 3 and part.frame_interval == 60.0
     np.testing.assert_array_equal(part.data, np.asarray(movie.data)[1:7:2])
-    assert part.metadata["frames"] == [1, 7, 2]
+    assert part.metadata["frame_selection"] == [1, 7, 2]
     result = run(movie, labels=sim.labels, config=RunConfig(frames="1:7:2"))
     assert np.asarray(result.labels).shape[0] == 3        # the labels cut alike
     assert result.movie.frame_interval == 60.0
     assert sorted(result.objects["t"].unique()) == [0, 1, 2]
     with pytest.raises(InputError, match="selects no frame"):
         movie.frames("20:")
-    for bad in ("5-9", "1:2:0", "-3:", "a:b", "1:2:3:4"):
+    for bad in ("5-9", "1:2:0", "-3:", "a:b", "1:2:3:4", "\u00b2:5"):
         with pytest.raises(ConfigError, match="START:STOP"):
             RunConfig(frames=bad)
     assert list(frame_range("::3", 7)) == [0, 3, 6]

@@ -1,7 +1,8 @@
 """Boundary checks shared by public entry points (ours).
 
-:func:`structure_gain` (:mod:`celldyn._frames`, re-exported here) is our test for a channel that holds only pixel noise (an empty
-channel, a laser left off, a synthetic fixture): how much more the means of 8 x 8 pixel
+:func:`structure_gain` (:mod:`celldyn._frames`, re-exported here) is our test for a
+channel that holds only pixel noise (an empty channel, a laser left off, a synthetic
+fixture): how much more the means of 8 x 8 pixel
 blocks vary than they would if the pixels were independent noise (1 for noise). Over
 every 2D image and z-plane of ``../shared/data`` (1,075 images: fluorescence, phase
 contrast, DIC, brightfield, EM, H&E, and the W2S single-shot widefield frames taken at

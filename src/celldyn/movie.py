@@ -33,7 +33,7 @@ def parse_frames(spec: str) -> tuple[int | None, int | None, int]:
     parts = str(spec).split(":")
     bad = InputError(f"frames must be START:STOP or START:STOP:STEP, counted from 0 with "
                      f"STOP excluded (e.g. 0:50, 100:, ::2); got {spec!r}")
-    if not 2 <= len(parts) <= 3 or not all(p.strip() == "" or p.strip().isdigit()
+    if not 2 <= len(parts) <= 3 or not all(p.strip() == "" or p.strip().isdecimal()
                                              for p in parts):
         raise bad
     start, stop, *rest = (int(p) if p.strip() else None for p in parts)
@@ -254,15 +254,17 @@ class Movie:
 
     def frames(self, spec: str) -> "Movie":
         """The frames ``--frames`` `spec` selects (``START:STOP[:STEP]``), as a movie of
-        their own: the frame interval times STEP; ``metadata["frames"]`` keeps
-        ``[start, stop, step]`` in the original movie's numbering."""
+        their own: the frame interval times STEP; ``metadata["frame_selection"]`` keeps
+        ``[start, stop, step]`` in the original movie's numbering (``metadata["frames"]``
+        is the readers': the files or frame numbers read)."""
         r = frame_range(spec, self.n_frames)
         if not len(r):
             raise InputError(f"--frames {spec} selects no frame of this movie of "
                              f"{self.n_frames} frames (0..{self.n_frames - 1})")
         dt = None if self.frame_interval is None else self.frame_interval * r.step
         return replace(self, data=self.data[r.start:r.stop:r.step], frame_interval=dt,
-                       metadata={**self.metadata, "frames": [r.start, r.stop, r.step]})
+                       metadata={**self.metadata,
+                                 "frame_selection": [r.start, r.stop, r.step]})
 
     def with_metadata(
         self,

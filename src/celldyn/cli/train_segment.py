@@ -68,12 +68,7 @@ def _pairs(images: Path, masks: Path) -> list[tuple[str, Any, Any]]:
 
     from ..errors import InputError
     from ..io._util import as_int32_labels
-    from ..io.frames import _read as _read_plain
-    from ..io.tiff import read_tiff_array
-
-    def _read(path: Path) -> Any:  # TIFF: its reader's messages (empty, truncated)
-        tiff = path.suffix.lower() in (".tif", ".tiff")
-        return read_tiff_array(path) if tiff else _read_plain(path)
+    from ..io.frames import read_image_array as _read
 
     img_files, mask_files = _images(images), _images(masks)
     suffixed = [p for p in mask_files if _MASK_SUFFIX.search(_stem(p))]

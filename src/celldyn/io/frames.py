@@ -25,7 +25,7 @@ from ..movie import Movie, normalize_axes
 from ._util import PathLike, check_exists, lazy_stack
 
 __all__ = ["IMAGE_SUFFIXES", "PLAIN_SUFFIXES", "frame_files", "read_frame_folder",
-           "read_image_file", "read_numbered_labels"]
+           "read_image_array", "read_image_file", "read_numbered_labels"]
 
 PLAIN_SUFFIXES = (".png", ".jpg", ".jpeg")
 IMAGE_SUFFIXES = PLAIN_SUFFIXES + (".tif", ".tiff")
@@ -53,6 +53,18 @@ def _read(path: Path) -> np.ndarray:
         return np.asarray(iio.imread(path))
     except Exception as err:  # noqa: BLE001 - any reader failure means a bad file
         raise _unreadable(path, err) from None
+
+
+def read_image_array(path: PathLike) -> np.ndarray:
+    """One image file (TIFF, PNG or JPEG) as an array, without metadata: a TIFF through
+    :func:`celldyn.io.tiff.read_tiff_array` (its one-line messages for empty, truncated
+    or corrupt files), other files through imageio."""
+    p = Path(path)
+    if _kind(p) == "TIFF":
+        from .tiff import read_tiff_array
+
+        return read_tiff_array(p)
+    return _read(p)
 
 
 def _frame_axes(arr: np.ndarray, name: str) -> str:

@@ -6,8 +6,9 @@ generalist and automatic choice"):
 
 1. On the middle frame (or, where it is blank, the nearest one that is not:
    :func:`celldyn._frames.reference_frame`), run the classical watershed
-   (``--dark-objects`` as the user says) and the shipped generalist (:data:`GENERALIST`, object size from its scale
-   probe on that frame; it sees the raw frame, as it was trained on both polarities).
+   (``--dark-objects`` as the user says) and the shipped generalist
+   (:data:`GENERALIST`, object size from its scale probe on that frame; it sees the
+   raw frame, as it was trained on both polarities).
 2. If they agree (F1 of their objects matched at IoU 0.5 at least :data:`AGREEMENT`),
    the movie is the watershed's kind (fluorescent nuclei and blobs, where it was
    validated as strong): keep the watershed, which is about a hundred times cheaper.
