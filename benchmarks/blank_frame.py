@@ -13,9 +13,10 @@ default settings (the set's pixel size and polarity as benchmarks/tracking.py st
 them) three times: the movie as it is; its middle frame set to 0 (the shipped rule); and
 the same with the old rule (the middle frame, monkeypatched). Scores against the GT
 markers (``celldyn.evaluate.tracking_scores``: DET, TRA, division F1; the blank frame's
-cells are missed by every run alike). Held out: nothing in the rule was chosen on these
-frames (its levels are the noise test's, ``NOISE_GAIN``, set on noise theory and the
-training images).
+cells are missed by every run alike). Held out, except the E. coli colony: nothing in
+the rule was chosen on these frames (its one level is the noise test's, ``NOISE_GAIN``,
+set on noise theory and the training images), but the defect was found on the embedded
+demo, a crop of the colony's test frames (:data:`DIAGNOSED_ON`).
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/blank_frame.py`` (about 8 minutes;
 ``--report-only`` re-writes the section from the JSON). Writes
@@ -38,6 +39,10 @@ import tracking as T  # noqa: E402  (sets, test parts, loading)
 from _results import machine, markdown_table, write_section  # noqa: E402
 
 SECTION = "Robustness: a blank frame"
+# the defect was found on the embedded demo, a crop of the colony's test frames with its
+# middle frame blacked out: those rows were looked at while diagnosing, not held out
+DIAGNOSED_ON = {"PhC-C2DL-EcoliColony-vanVliet-01": "no: the defect was found on the demo, "
+                "a crop of these frames"}
 SETS = ("PhC-C2DL-EcoliColony-vanVliet-01", "Fluo-N2DL-HeLa-01", "PhC-C2DL-PSC-01",
         "DIC-C2DH-HeLa-01", "Fluo-N2DH-GOWT1-02")
 
@@ -100,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     if saved:
         rows, seconds = saved["rows"], saved["seconds"]
-    cols = ["set", "frames", "movie", "segmenter", "DET", "TRA", "division F1", "seconds"]
+    for r in rows:
+        r["held out"] = DIAGNOSED_ON.get(r["set"], "yes")
+    cols = ["set", "frames", "movie", "segmenter", "DET", "TRA", "division F1", "seconds",
+            "held out"]
     table_md = markdown_table(rows, cols)
     print("\n" + table_md)
     if not saved:
@@ -128,8 +136,12 @@ def main(argv: list[str] | None = None) -> int:
             "object size decided on the nearest frame with content: "
             "celldyn._frames.reference_frame) and the rule before 2026-12-07 (the middle "
             "frame, whatever it holds). Scored against the GT markers (DET, TRA, division "
-            "F1; the black frame's cells are missed alike). Held out: the rule's only level "
-            "is the noise test's (NOISE_GAIN), set before and not on these frames. "
+            "F1; the black frame's cells are missed alike). Held out except the E. coli "
+            "colony (column 'held out'): the rule's only level is the noise test's "
+            "(NOISE_GAIN), set before and not on these frames, but the defect was found on "
+            "the embedded demo, a crop of the colony's test frames; GOWT1-02's per-frame "
+            "watershed/generalist agreement was looked at after this run (closing note), "
+            "and nothing was changed since. "
             f"{seconds:.0f} s on 2 shared CPU cores.\n\n" + table_md + note)
         write_section(SECTION, body, packages=("numpy", "scipy", "scikit-image", "torch"))
     return 0
