@@ -239,6 +239,33 @@ def test_division_judged_on_daughters(tracker):
     assert tracker(_split_movie(50, 50), costs=plain, **kw).out_degree(1) == 1
 
 
+@pytest.mark.parametrize("tracker", [track_lap, track_global])
+def test_division_across_a_gap(tracker, monkeypatch):
+    """The frame where the daughters first show is missing (a missed frame): the
+    mother bridges the gap to one daughter and takes the other (step 4 of
+    celldyn.track.lap), on the same evidence as a division one frame on."""
+    import celldyn.track.lap as lap
+
+    def gapped(area1, area2, drop=(2,)):
+        movie = _split_movie(area1, area2)
+        return movie[~movie.t.isin(drop)].reset_index(drop=True)
+
+    kw = dict(max_distance=8.0, max_gap=2)
+    g = tracker(gapped(50, 50), **kw)
+    assert sorted(g.successors(1)) == [2, 3]
+    # a small fragment beside a large piece is no division, across a gap or not
+    assert tracker(gapped(85, 15), **kw).out_degree(1) == 1
+    # the sisters first show in different frames: not this step's case
+    late = gapped(50, 50)
+    late = late[~((late.t == 3) & (late.label == 2))].reset_index(drop=True)
+    late = pd.concat([late, pd.DataFrame([(4, 2, 2.0, 0.0, 50.0), (4, 1, -2.0, 0.0, 50.0)],
+                                         columns=late.columns)], ignore_index=True)
+    assert tracker(late, **kw).out_degree(1) == 1
+    # switched off, the second daughter starts a track of her own
+    monkeypatch.setattr(lap, "GAP_DIVISIONS", False)
+    assert tracker(gapped(50, 50), **kw).out_degree(1) == 1
+
+
 @pytest.mark.parametrize("tracker", ["lap", "global"])
 def test_tracks_match_the_solver_and_are_one_type(tracker):
     """track_objects returns Tracks for every tracker: its links are the solver's

@@ -386,10 +386,12 @@ def global_links(
         )
     chosen = _solve(prob, cost, window, overlap, time_limit, progress)
     edges = np.stack([prob.src[chosen], prob.tgt[chosen]], axis=1).astype(np.int64)
-    if prob.wide_divisions:
-        from .lap import wide_division_passes
+    from . import lap
 
-        edges = wide_division_passes(prob, edges)
+    if prob.wide_divisions:
+        edges = lap.wide_division_passes(prob, edges)
+    if lap.GAP_DIVISIONS:
+        edges = np.concatenate([edges, lap.gap_divisions(prob, edges, lambda rows: cost[rows])])
     return edges.reshape(-1, 2)
 
 
