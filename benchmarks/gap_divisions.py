@@ -44,6 +44,7 @@ SECTION = "Tracking: divisions across a gap"
 FORMS = ("as is", "5% deleted", "middle frame blank")
 DROP = 0.05
 SEED = 0
+OWN = "training, own segmentation"
 
 
 def damaged(labels: np.ndarray, form: str) -> np.ndarray:
@@ -66,20 +67,24 @@ def rows_for(data: Path, name: str, part: str) -> list[dict]:
     from celldyn.measure.features import measure_objects
     from celldyn.track.graph import subsample_ctc
 
-    frames = T.training_frames(name) if part == "training" else T.test_part(name)
+    frames = T.test_part(name) if part == "test" else T.training_frames(name)
     movie, gt_full, table_full = T.load_set(data, name, frames)
+    own = None
+    if part == OWN:   # segmented once, repairs off; each subsampled movie repaired
+        own = T.segment(movie, name, repair=False)
     out = []
     for k in T.SUBSAMPLING:
         gt_labels, gt_table = subsample_ctc(gt_full, table_full, k)
         mov = np.asarray(movie.data)[::k]
         for form in FORMS:
-            labels = damaged(gt_labels, form)
+            labels = damaged(gt_labels if own is None else T.repaired(own[::k]), form)
             objects = measure_objects(labels, mov)
             for on in (False, True):
                 lap.GAP_DIVISIONS = on
                 try:
                     edges, seconds = T.track_with("celldyn LAP", objects, labels, mov,
-                                                  max_distance=None, repeat=1)
+                                                  max_distance=None, repeat=1,
+                                                  own_segmentation=own is not None)
                 finally:
                     lap.GAP_DIVISIONS = True
                 s = T.score(objects, edges, labels, gt_labels, gt_table)
@@ -130,6 +135,8 @@ def report(payload: dict) -> str:
     rows = payload["rows"]
     parts = []
     for part, title in (("training", "Training parts (the choice; training figures)"),
+                        (OWN, "Training parts, celldyn's own segmentation (checked after "
+                         "the choice; training figures)"),
                         ("test", "Test parts (held out; scored once, after the choice)")):
         if not any(r["part"] == part for r in rows):
             continue
@@ -141,10 +148,13 @@ def report(payload: dict) -> str:
                                       ["set", "form", "off: TRA / F1 (TP/FP/FN)",
                                        "on: TRA / F1 (TP/FP/FN)"]))
     sets = payload["sets"]
-    return (f"Run of {payload['date']} ({payload['machine']}). Written by benchmarks/gap_divisions.py (its docstring says how the one form "
-            "of step 4 was chosen). GT detections of " + ", ".join(sets) + "; every 1st / "
-            "2nd / 4th frame; detections as they are, 5 % deleted at random (seed 0), or "
-            "the middle frame blank; celldyn LAP as `celldyn run --labels` runs it, "
+    return (f"Run of {payload['date']} ({payload['machine']}). Written by "
+            "benchmarks/gap_divisions.py (its docstring says how the one form of step 4 "
+            "was chosen). GT detections of " + ", ".join(sets) + " (and, on the training "
+            "frames of the real movies with test parts, celldyn's own segmentation, "
+            "tracked as `celldyn run` tracks it); every 1st / 2nd / 4th frame; detections "
+            "as they are, 5 % deleted at random (seed 0), or the middle frame blank; "
+            "celldyn LAP as `celldyn run` runs it (GT detections as with `--labels`), "
             "step 4 (divisions across a gap, celldyn.track.lap.gap_divisions) off and "
             f"on; scored against the full GT. {payload['seconds']:.0f} s in all.\n\n"
             + "\n\n".join(parts))
@@ -154,7 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=T.HERE.parents[1] / "shared" / "data")
     ap.add_argument("--json", type=Path, default=T.HERE / "gap_divisions.json")
-    ap.add_argument("--parts", default="training,test")
+    ap.add_argument("--parts", default="training,own,test",
+                    help="comma-separated: training (GT detections), own (training "
+                    "frames, celldyn's own segmentation), test (GT detections)")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the JSON's rows of the parts not run now")
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args(argv)
     if args.report_only:
@@ -162,21 +176,30 @@ def main(argv: list[str] | None = None) -> int:
     else:
         started = time.perf_counter()
         rows, sets = [], []
-        for part in args.parts.split(","):
+        parts = [OWN if p == "own" else p for p in args.parts.split(",")]
+        for part in parts:
             for name in T.SETS:
                 if not (args.data / name).is_dir():
                     print(f"skip {name}: not under {args.data}", file=sys.stderr)
                     continue
-                if part == "training" and T.training_frames(name) == 0:
+                if part in ("training", OWN) and T.training_frames(name) == 0:
                     continue
+                if part == OWN and name not in T.HELD_OUT:
+                    continue   # the real movies with their own test parts
                 if part == "test" and T.split_of(name) != "test":
                     continue
                 rows += rows_for(args.data, name, part)
                 sets.append(name)
+        seconds = time.perf_counter() - started
+        if args.merge and args.json.exists():
+            old = json.loads(args.json.read_text())
+            rows = [r for r in old["rows"] if r["part"] not in parts] + rows
+            sets = old["sets"] + sets
+            seconds += old["seconds"]
         payload = {"rows": rows, "sets": list(dict.fromkeys(sets)),
                    "date": time.strftime("%Y-%m-%d"), "machine": machine(),
                    "versions": versions("celldyn", "numpy", "scipy"),
-                   "seconds": time.perf_counter() - started}
+                   "seconds": seconds}
         args.json.write_text(json.dumps(payload, indent=1, default=float))
     body = report(payload)
     print(body)
