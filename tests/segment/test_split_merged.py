@@ -155,17 +155,25 @@ def test_the_run_does_not_read_a_merge_and_split_as_a_division(monkeypatch):
     def fake_segment(seen, movie, how, config, client=None, semantic=None):
         return labels.copy(), None, ""
 
+    import celldyn.track.api as track_api
+
     monkeypatch.setattr(pipeline.plan, "segment", fake_segment)
     movie = Movie(raw, "TYX")
+    tracker_rule = pipeline.run(movie, segmenter="classical", split_merged=False,
+                                min_daughter_frames=0)
+    fixed = pipeline.run(movie, segmenter="classical", min_daughter_frames=0)
+    # without the repair, and without the tracker's own rule for such events
+    # (celldyn.track.merge_split), the split reads as a division
+    monkeypatch.setattr(track_api, "undo_merge_splits", lambda o, e, **kw: (e, 0))
     kept = pipeline.run(movie, segmenter="classical", split_merged=False,
                         min_daughter_frames=0)
-    fixed = pipeline.run(movie, segmenter="classical", min_daughter_frames=0)
     n_div = [int((np.bincount(r.edges[:, 0]) == 2).sum()) if len(r.edges) else 0
-             for r in (kept, fixed)]
-    assert n_div[0] >= 1  # without the repair the split reads as a division
+             for r in (kept, fixed, tracker_rule)]
+    assert n_div[0] >= 1
     assert n_div[1] == 0
     assert len(fixed.tracks) == 2  # two cells, one track each, through the merge
     assert "two cells drawn as one split in 2 frames" in fixed.segmentation
+    assert n_div[2] == 0  # the tracker's rule alone: no division either
 
 
 def dividing_rod(n_frames=7, parts_from=4, rejoin=None):

@@ -20,6 +20,8 @@ from ..errors import InputError
 from .costs import LabelOverlaps, LinkCosts
 from .drift import ShiftedLabels, frame_drift
 from .lap import lap_links
+from .merge_split import FRAMES as MERGE_SPLIT_FRAMES
+from .merge_split import undo_merge_splits
 from .scale import conservation_reference, estimate_motion_scale, likely_divisions
 from .solve_global import global_links
 from .tracks import Tracks
@@ -44,6 +46,7 @@ def track_objects(
     divisions: bool = True,
     merges: bool = False,
     min_daughter_frames: int = 0,
+    merge_split_frames: int = MERGE_SPLIT_FRAMES,
     spacing: Sequence[float] | None = None,
     costs: LinkCosts | None = None,
     edge_costs: NDArray[np.float64] | None = None,
@@ -88,6 +91,11 @@ def track_objects(
     min_daughter_frames : int
         Undo a division whose daughter vanishes within this many frames (before the
         movie's last frame): over-segmentation, not a division. 0 keeps all.
+    merge_split_frames : int
+        Undo a division made within this many frames after a neighbour's track ended
+        beside the mother: two cells drawn as one that separated again; the nearer
+        daughter continues the ended track (:mod:`celldyn.track.merge_split`). 0 keeps
+        all.
     spacing : sequence of float, optional
         Physical pixel size per spatial axis.
     costs : LinkCosts, optional
@@ -190,6 +198,12 @@ def track_objects(
             max_distance=max_distance, max_gap=max_gap, spacing=spacing, flow=flow,
             movie=movie, labels=labels, scale=evidence.scale, progress=progress)
         note += f"; {clause}" if clause else ""
+    edges, undone = undo_merge_splits(objects, edges, frames=merge_split_frames,
+                                      spacing=spacing)
+    if undone:
+        note += (f"; {undone} division{'s' if undone != 1 else ''} right after a "
+                 "neighbour's track ended beside the mother taken as two cells drawn "
+                 "joined that separated again")
     note += f"; {drift.text()}" if drift is not None else ""
     tracks = Tracks.from_links(raw, edges, min_daughter_frames=min_daughter_frames,
                                max_distance=max_distance)
