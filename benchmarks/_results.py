@@ -40,6 +40,11 @@ def versions(*packages: str) -> dict[str, str]:
     return out
 
 
+def f1(tp: int, fp: int, fn: int) -> float:
+    """F1 of true / false positive and false negative counts (NaN when all are 0)."""
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+
+
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:

@@ -31,14 +31,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import tracking as T  # noqa: E402  (sets, parts, loading, scoring)
-from _results import machine, markdown_table, versions, write_section  # noqa: E402
+from _results import f1, markdown_table  # noqa: E402
 
 SECTION = "Tracking: divisions across a gap"
 FORMS = ("as is", "5% deleted", "middle frame blank")
@@ -82,12 +81,10 @@ def rows_for(data: Path, name: str, part: str) -> list[dict]:
             for on in (False, True):
                 lap.GAP_DIVISIONS = on
                 try:
-                    edges, seconds = T.track_with("celldyn LAP", objects, labels, mov,
-                                                  max_distance=None, repeat=1,
-                                                  own_segmentation=own is not None)
+                    _, seconds, s = T.lap_scored(objects, labels, mov, gt_labels, gt_table,
+                                                 own_segmentation=own is not None)
                 finally:
                     lap.GAP_DIVISIONS = True
-                s = T.score(objects, edges, labels, gt_labels, gt_table)
                 row = {"set": name, "part": part, "step": k, "form": form,
                        "step 4": "on" if on else "off", "seconds": round(seconds, 3),
                        **{q: s[q] for q in ("TRA", "BC(1)", "div_F1", "div_TP", "div_FP",
@@ -95,10 +92,6 @@ def rows_for(data: Path, name: str, part: str) -> list[dict]:
                 print({q: v for q, v in row.items()}, flush=True)
                 out.append(row)
     return out
-
-
-def _f1(tp: int, fp: int, fn: int) -> float:
-    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
 
 
 def summary(rows: list[dict], part: str) -> list[dict]:
@@ -110,7 +103,7 @@ def summary(rows: list[dict], part: str) -> list[dict]:
                  and x["step 4"] == on]
             tp, fp, fn = (sum(x[q] for x in r) for q in ("div_TP", "div_FP", "div_FN"))
             out.append({"form": form, "step 4": on, "TP": tp, "FP": fp, "FN": fn,
-                        "F1": f"{_f1(tp, fp, fn):.3f}",
+                        "F1": f"{f1(tp, fp, fn):.3f}",
                         "mean TRA": f"{np.mean([x['TRA'] for x in r]):.4f}"})
     return out
 
@@ -171,40 +164,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep the JSON's rows of the parts not run now")
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args(argv)
-    if args.report_only:
-        payload = json.loads(args.json.read_text())
-    else:
-        started = time.perf_counter()
-        rows, sets = [], []
-        parts = [OWN if p == "own" else p for p in args.parts.split(",")]
-        for part in parts:
-            for name in T.SETS:
-                if not (args.data / name).is_dir():
-                    print(f"skip {name}: not under {args.data}", file=sys.stderr)
-                    continue
-                if part in ("training", OWN) and T.training_frames(name) == 0:
-                    continue
-                if part == OWN and name not in T.HELD_OUT:
-                    continue   # the real movies with their own test parts
-                if part == "test" and T.split_of(name) != "test":
-                    continue
-                rows += rows_for(args.data, name, part)
-                sets.append(name)
-        seconds = time.perf_counter() - started
-        if args.merge and args.json.exists():
-            old = json.loads(args.json.read_text())
-            rows = [r for r in old["rows"] if r["part"] not in parts] + rows
-            sets = old["sets"] + sets
-            seconds += old["seconds"]
-        payload = {"rows": rows, "sets": list(dict.fromkeys(sets)),
-                   "date": time.strftime("%Y-%m-%d"), "machine": machine(),
-                   "versions": versions("celldyn", "numpy", "scipy"),
-                   "seconds": seconds}
-        args.json.write_text(json.dumps(payload, indent=1, default=float))
-    body = report(payload)
-    print(body)
-    write_section(SECTION, body, packages=("numpy", "scipy"))
-    return 0
+    parts = [OWN if p == "own" else p for p in args.parts.split(",")]
+    payload = (json.loads(args.json.read_text()) if args.report_only else
+               T.run_parts(args.data, parts, rows_for, args.json, merge=args.merge))
+    return T.write_parts_section(SECTION, payload, report)
 
 
 if __name__ == "__main__":

@@ -29,14 +29,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import tracking as T  # noqa: E402  (sets, parts, loading, scoring)
-from _results import machine, markdown_table, versions, write_section  # noqa: E402
+from _results import f1, markdown_table  # noqa: E402
 
 SECTION = "Tracking: a merge that separates again"
 LEVELS = ((0, 0.0), (5, 1.0), (3, 1.0), (5, 0.75))   # (FRAMES, REACH); (0, 0) = off
@@ -92,24 +91,18 @@ def rows_for(data: Path, name: str, part: str) -> list[dict]:
 
                 api.undo_merge_splits, saved = rule, api.undo_merge_splits
                 try:
-                    edges, seconds = T.track_with("celldyn LAP", objects, labels, mov,
-                                                  max_distance=None, repeat=1,
-                                                  own_segmentation=own is not None)
+                    edges, seconds, s = T.lap_scored(objects, labels, mov, gt_labels,
+                                                     gt_table, own_segmentation=own is not None)
                 finally:
                     api.undo_merge_splits = saved
-                s = T.score(objects, edges, labels, gt_labels, gt_table)
                 row = {"set": name, "part": part, "detections": source, "step": k,
                        "level": level_name(frames_, reach), "seconds": round(seconds, 3),
                        **{q: s[q] for q in ("TRA", "div_F1", "div_TP", "div_FP", "div_FN")},
-                       "merged mothers": merged_mothers(np.asarray(edges).reshape(-1, 2),
-                                                        objects, labels, np.asarray(gt_labels))}
+                       "merged mothers": merged_mothers(edges, objects, labels,
+                                                        np.asarray(gt_labels))}
                 print(row, flush=True)
                 out.append(row)
     return out
-
-
-def _f1(tp: int, fp: int, fn: int) -> float:
-    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
 
 
 def summary(rows: list[dict], part: str) -> list[dict]:
@@ -123,7 +116,7 @@ def summary(rows: list[dict], part: str) -> list[dict]:
             tp, fp, fn, mm = (sum(x[q] for x in r) for q in ("div_TP", "div_FP", "div_FN",
                                                              "merged mothers"))
             out.append({"detections": source, "FRAMES / REACH": level, "TP": tp, "FP": fp,
-                        "FN": fn, "F1": f"{_f1(tp, fp, fn):.3f}",
+                        "FN": fn, "F1": f"{f1(tp, fp, fn):.3f}",
                         "divisions from merged mothers": mm,
                         "mean TRA": f"{np.mean([x['TRA'] for x in r]):.4f}"})
     return out
@@ -173,33 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=T.HERE.parents[1] / "shared" / "data")
     ap.add_argument("--json", type=Path, default=T.HERE / "merge_split.json")
     ap.add_argument("--parts", default="training,test")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the JSON's rows of the parts not run now")
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args(argv)
-    if args.report_only:
-        payload = json.loads(args.json.read_text())
-    else:
-        started = time.perf_counter()
-        rows, sets = [], []
-        for part in args.parts.split(","):
-            for name in T.SETS:
-                if not (args.data / name).is_dir():
-                    print(f"skip {name}: not under {args.data}", file=sys.stderr)
-                    continue
-                if part == "training" and T.training_frames(name) == 0:
-                    continue
-                if part == "test" and T.split_of(name) != "test":
-                    continue
-                rows += rows_for(args.data, name, part)
-                sets.append(name)
-        payload = {"rows": rows, "sets": list(dict.fromkeys(sets)),
-                   "date": time.strftime("%Y-%m-%d"), "machine": machine(),
-                   "versions": versions("celldyn", "numpy", "scipy"),
-                   "seconds": time.perf_counter() - started}
-        args.json.write_text(json.dumps(payload, indent=1, default=float))
-    body = report(payload)
-    print(body)
-    write_section(SECTION, body, packages=("numpy", "scipy"))
-    return 0
+    payload = (json.loads(args.json.read_text()) if args.report_only else
+               T.run_parts(args.data, args.parts.split(","), rows_for, args.json,
+                           merge=args.merge))
+    return T.write_parts_section(SECTION, payload, report)
 
 
 if __name__ == "__main__":
