@@ -89,11 +89,14 @@ def undo_merge_splits(objects: pd.DataFrame, edges: NDArray[np.int64], *,
             track[int(t[node])] = node
         best, best_d = -1, np.inf
         for te in range(int(t[m]) - frames, int(t[m])):
-            after, rows = track.get(te + 1), ends_at.get(te)
-            if after is None or rows is None:
+            # two cells in frame te, the mother's and one whose track ends there; in
+            # te + 1 only the mother's (a track that merely starts where another ended
+            # is one cell's broken track, not a merge)
+            before, after, rows = track.get(te), track.get(te + 1), ends_at.get(te)
+            if before is None or after is None or rows is None:
                 continue
             cand = ends[rows]
-            cand = cand[~used[cand] & (cand != track.get(te, -1))]
+            cand = cand[~used[cand] & (cand != before)]
             if not cand.size:
                 continue
             d = np.linalg.norm(pos[cand] - pos[after], axis=1)
