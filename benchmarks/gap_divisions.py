@@ -79,12 +79,12 @@ def rows_for(data: Path, name: str, part: str) -> list[dict]:
             labels = damaged(gt_labels if own is None else T.repaired(own[::k]), form)
             objects = measure_objects(labels, mov)
             for on in (False, True):
-                lap.GAP_DIVISIONS = on
+                lap.GAP_DIVISIONS, shipped = on, lap.GAP_DIVISIONS
                 try:
                     _, seconds, s = T.lap_scored(objects, labels, mov, gt_labels, gt_table,
                                                  own_segmentation=own is not None)
                 finally:
-                    lap.GAP_DIVISIONS = True
+                    lap.GAP_DIVISIONS = shipped
                 row = {"set": name, "part": part, "step": k, "form": form,
                        "step 4": "on" if on else "off", "seconds": round(seconds, 3),
                        **{q: s[q] for q in ("TRA", "BC(1)", "div_F1", "div_TP", "div_FP",

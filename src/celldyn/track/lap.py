@@ -371,13 +371,7 @@ def _far_daughters(prob: Problem, edges: NDArray[np.int64]) -> NDArray[np.int64]
         return np.zeros((0, 2), np.int64)
     link, iou = prob.daughter_links(m, d)
     c = link + prob.division_evidence(m, succ[m], d, iou2=iou, wide=True)
-    ok = np.isfinite(c)
-    m, d, c = m[ok], d[ok], c[ok]
-    r_nodes, r_loc = _local(m)
-    c_nodes, c_loc = _local(d)
-    chosen = solve_augmented_lap(len(r_nodes), len(c_nodes), r_loc, c_loc, c, 0.0,
-                                 prob.costs.appear)
-    return np.stack([m[chosen], d[chosen]], axis=1)
+    return _second_daughters(prob, m, d, c)
 
 
 def gap_divisions(prob: Problem, edges: NDArray[np.int64],
@@ -401,13 +395,22 @@ def gap_divisions(prob: Problem, edges: NDArray[np.int64],
     rows = np.flatnonzero((out_deg[src] == 1) & (in_deg[tgt] == 0))
     first = succ[src[rows]]
     # both daughters in the first frame after the gap: the mother's link crosses it
-    across = (prob.dt[rows] > 1) & (prob.t[first] == prob.t[tgt[rows]]) & (first != tgt[rows])
+    # (the daughter, a track start, is never the mother's successor)
+    across = (prob.dt[rows] > 1) & (prob.t[first] == prob.t[tgt[rows]])
     rows, first = rows[across], first[across]
     if rows.size == 0:
         return np.zeros((0, 2), np.int64)
     c = link_cost(rows) + prob.division_evidence(src[rows], first, tgt[rows])
+    return _second_daughters(prob, src[rows], tgt[rows], c)
+
+
+def _second_daughters(prob: Problem, m: NDArray[np.int64], d: NDArray[np.int64],
+                      c: NDArray[np.float64]) -> NDArray[np.int64]:
+    """The links ``m -> d`` (mothers with one daughter already, candidate second
+    daughters that start a track) one augmented assignment chooses at costs `c`: not to
+    divide costs 0, a daughter left alone appears."""
     ok = np.isfinite(c)
-    m, d, c = src[rows][ok], tgt[rows][ok], c[ok]
+    m, d, c = m[ok], d[ok], c[ok]
     if c.size == 0:
         return np.zeros((0, 2), np.int64)
     r_nodes, r_loc = _local(m)

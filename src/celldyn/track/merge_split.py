@@ -80,6 +80,8 @@ def undo_merge_splits(objects: pd.DataFrame, edges: NDArray[np.int64], *,
     pred[edges[single[edges[:, 1]], 1]] = edges[single[edges[:, 1]], 0]
     ends = np.flatnonzero((out_deg == 0) & (t < t.max()))
     ends_at = frame_groups(t[ends])
+    by_source = edges[np.argsort(edges[:, 0], kind="stable")]
+    first_edge = np.searchsorted(by_source[:, 0], np.arange(n + 1))
     used = np.zeros(n, bool)
     drop, add = [], []
     for m in mothers.tolist():
@@ -105,13 +107,13 @@ def undo_merge_splits(objects: pd.DataFrame, edges: NDArray[np.int64], *,
                 best, best_d = int(cand[k]), float(d[k])
         if best < 0:
             continue
-        daughters = edges[edges[:, 0] == m, 1]
+        daughters = by_source[first_edge[m]:first_edge[m + 1], 1]
         near = int(daughters[np.argmin(np.linalg.norm(pos[daughters] - pos[best], axis=1))])
         used[best] = True
         drop.append((m, near))
         add.append((best, near))
     if not drop:
         return edges, 0
-    gone = {tuple(e) for e in drop}
-    keep = np.array([(int(a), int(b)) not in gone for a, b in edges.tolist()], bool)
+    gone = np.asarray(drop, np.int64)
+    keep = ~np.isin(edges[:, 0] * n + edges[:, 1], gone[:, 0] * n + gone[:, 1])
     return np.concatenate([edges[keep], np.asarray(add, np.int64)]), len(drop)
