@@ -150,7 +150,14 @@ def report(payload: dict) -> str:
             "celldyn LAP as `celldyn run` runs it (GT detections as with `--labels`), "
             "step 4 (divisions across a gap, celldyn.track.lap.gap_divisions) off and "
             f"on; scored against the full GT. {payload['seconds']:.0f} s in all.\n\n"
-            + "\n\n".join(parts))
+            + "\n\n".join(parts) + "\n\nLeave one set out (step 4 on or off by the "
+            "other sets' summed division F1 on their training rows; each form pooled):"
+            "\n\n" + markdown_table(
+                [{**r, "detections": "GT"} for r in T.loso_levels(rows, "step 4",
+                                                                  ("training",))]
+                + [{**r, "detections": "own segmentation"}
+                   for r in T.loso_levels(rows, "step 4", (OWN,))],
+                ["detections", "left out", "chosen by the others", "others' division F1"]))
 
 
 def main(argv: list[str] | None = None) -> int:
