@@ -394,9 +394,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generalist-report", action="store_true",
                     help="rewrite that section and the generalist2d card from "
                          "segmentation_generalist.json (no scoring)")
+    ap.add_argument("--invert-p", type=float, default=0.0,
+                    help=f"with --train-loso: half the crops contrast-inverted "
+                         f"({GEN_LOSO_INV_P}), the model of the '{GEN_LOSO_INV}' rows")
     args = ap.parse_args(argv)
     if args.train_loso:
-        return train_loso(args.train_loso)
+        return train_loso(args.train_loso, args.invert_p)
     if args.min_size_sweep:
         return min_size_sweep()
     if args.levels_sweep:
@@ -1361,6 +1364,13 @@ GEN_TRAIN_DIAMETER = " (training-part diameter)"
 # benchmark artefacts (not shipped), in GEN_LOSO_DIR/SET, made by `--train-loso SET`.
 GEN_LOSO = "generalist2d leave-one-set-out"
 GEN_LOSO_DIR = Path(__file__).with_name(".models") / "generalist2d-loso"
+# the same recipe with half of the training crops contrast-inverted (`--invert-p`): does a
+# model that cannot rely on polarity segment a kind of data it never saw? (an experiment;
+# the shipped generalist is trained without it)
+GEN_LOSO_INV = "generalist2d leave-one-set-out, contrast inverted in training"
+GEN_LOSO_INV_P = 0.5
+GEN_LOSO_DIRS = {GEN_LOSO: GEN_LOSO_DIR,
+                 GEN_LOSO_INV: GEN_LOSO_DIR.with_name("generalist2d-loso-invert")}
 
 # the shipped model's post-hoc min_size (chosen on validation parts after training,
 # `--min-size-sweep`); a retrained model gets it too, so that the two differ only by data
@@ -1399,18 +1409,20 @@ def _loso_set(set_name: str) -> str:
     return GEN_VALIDATION_OF.get(set_name, set_name)
 
 
-def _no_loso_model(set_name: str) -> dict:
+def _no_loso_model(set_name: str, method: str = GEN_LOSO) -> dict:
     name = _loso_set(set_name)
-    where = f"benchmarks/{GEN_LOSO_DIR.parent.name}/{GEN_LOSO_DIR.name}/{name}"
+    root = GEN_LOSO_DIRS[method]
+    where = f"benchmarks/{root.parent.name}/{root.name}/{name}"
+    flag = f" --invert-p {GEN_LOSO_INV_P}" if method == GEN_LOSO_INV else ""
     return {"not_possible": f"no model in {where} (train it with "
-                            f"`--train-loso {name}`)"}
+                            f"`--train-loso {name}{flag}`)"}
 
 
-def _loso_segmenter(set_name: str):
+def _loso_segmenter(set_name: str, method: str = GEN_LOSO):
     """The leave-one-set-out model of `set_name` with the shipped min_size, or None."""
     from celldyn.segment.deep import load_segmenter
 
-    folder = GEN_LOSO_DIR / _loso_set(set_name)
+    folder = GEN_LOSO_DIRS[method] / _loso_set(set_name)
     if not (folder / "weights.pt").is_file():
         return None
     seg = load_segmenter(folder)
@@ -1646,9 +1658,10 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
         from celldyn.segment.deep.datasets import load_part, median_diameter
 
         base = method[: -len(GEN_TRAIN_DIAMETER)]
-        seg = _loso_segmenter(set_name) if base == GEN_LOSO else load_segmenter(base)
+        seg = (_loso_segmenter(set_name, base) if base in GEN_LOSO_DIRS
+               else load_segmenter(base))
         if seg is None:
-            return _no_loso_model(set_name)
+            return _no_loso_model(set_name, base)
         src = GEN_VALIDATION_OF.get(set_name, set_name)
         train = load_part(_gen_sets()[src], "train", DATA)
         known = [d for d in (median_diameter(it.labels) for it in train) if d]
@@ -1661,9 +1674,10 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
 
         from celldyn.segment.auto import _watershed, agreement
 
-        seg = _loso_segmenter(set_name) if method == GEN_LOSO else load_segmenter(method)
+        seg = (_loso_segmenter(set_name, method) if method in GEN_LOSO_DIRS
+               else load_segmenter(method))
         if seg is None:
-            return _no_loso_model(set_name)
+            return _no_loso_model(set_name, method)
         for group in _gen_groups(set_name, items):
             middle = items[group[len(group) // 2]].image
             d = seg.estimate_diameter(middle)
@@ -1683,7 +1697,8 @@ def _gen_method(method: str, items: list, set_name: str) -> dict:
             "diameters": [None if d is None else round(float(d), 1) for d in diameters],
             "ms_per_mp": 1000 * sec / (sum(it.image.size for it in items) / 1e6),
             "names": [it.name for it in items],
-            **({"training": _loso_training(set_name)} if method == GEN_LOSO else {})}
+            **({"training": _loso_training(set_name, method)} if method in GEN_LOSO_DIRS
+               else {})}
 
 
 # The generalist fine-tuned on a few annotated images of the set itself (issue 15, item 4):
@@ -1943,19 +1958,25 @@ def run_generalist(methods: list[str], parts: tuple[str, ...] = ("validation", "
     return 0
 
 
-def train_loso(set_name: str) -> int:
+def train_loso(set_name: str, invert_p: float = 0.0) -> int:
     """generalist2d's training command with `--exclude set_name` (one thread, so that
-    two sets can train side by side on the 2-core machine); resumes from its checkpoints."""
+    two sets can train side by side on the 2-core machine); resumes from its checkpoints.
+    With `invert_p` (only GEN_LOSO_INV_P): the GEN_LOSO_INV experiment's model."""
     import subprocess
 
     if set_name not in _gen_sets():
         print(f"--train-loso: {set_name!r} is not a 2D instance set of splits.py")
         return 2
-    out = GEN_LOSO_DIR / set_name
-    ckpt = GEN_LOSO_DIR / f"{set_name}-checkpoints"
+    if invert_p not in (0.0, GEN_LOSO_INV_P):
+        print(f"--invert-p: only {GEN_LOSO_INV_P} has rows of its own (the experiment's level)")
+        return 2
+    root = GEN_LOSO_DIRS[GEN_LOSO_INV if invert_p else GEN_LOSO]
+    out = root / set_name
+    ckpt = root / f"{set_name}-checkpoints"
     cmd = [str(Path(sys.executable).with_name("celldyn")), "train", "segment", "--splits",
            str(Path(__file__).with_name("splits.py")), "--out", str(out),
-           "--checkpoint-dir", str(ckpt), *_shipped_training_args(), "--exclude", set_name]
+           "--checkpoint-dir", str(ckpt), *_shipped_training_args(), "--exclude", set_name,
+           *(["--invert-p", str(invert_p)] if invert_p else [])]
     if ckpt.is_dir() and any(ckpt.iterdir()):
         cmd.append("--resume")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -1963,9 +1984,9 @@ def train_loso(set_name: str) -> int:
     return subprocess.call(cmd, env=env)
 
 
-def _loso_training(set_name: str) -> str:
+def _loso_training(set_name: str, method: str = GEN_LOSO) -> str:
     """Kept epoch, validation score and training minutes of a leave-one-set-out model."""
-    cfg = GEN_LOSO_DIR / _loso_set(set_name) / "config.json"
+    cfg = GEN_LOSO_DIRS[method] / _loso_set(set_name) / "config.json"
     if not cfg.is_file():
         return ""
     meta = json.loads(cfg.read_text()).get("training", {})

@@ -104,6 +104,18 @@ def test_train_segment_noise_from_movie(folders, tmp_path):
     low, high = np.percentile(movie, [1.0, 99.8])
     assert gain * (high - low) == pytest.approx(2.0, rel=0.15)   # back in movie units
     assert offset > 0
+    assert aug["invert_p"] == 0.0
+
+
+def test_train_segment_invert_p_is_recorded(folders, tmp_path):
+    """--invert-p: the share of contrast-inverted crops is the augmentation recorded."""
+    out = tmp_path / "model"
+    r = CliRunner().invoke(main, _args(folders, out, "--epochs", "1", "--invert-p", "0.5"))
+    assert r.exit_code == 0, r.output
+    aug = json.loads((out / "config.json").read_text())["training"]["config"]["augment"]
+    assert aug["invert_p"] == 0.5
+    bad = CliRunner().invoke(main, _args(folders, tmp_path / "m2", "--invert-p", "2"))
+    assert bad.exit_code == 2 and "--invert-p" in bad.output
 
 
 def folders_img(d, t):

@@ -153,6 +153,16 @@ def test_augmentation_is_seeded_and_label_safe(samples):
     # no intensity augmentation: the image is unchanged
     none = AugmentConfig.none()
     np.testing.assert_array_equal(augment_intensity(a[0], np.random.default_rng(0), none), a[0])
+    # contrast inversion: always at invert_p 1, never at 0, where the random stream is
+    # the one the shipped models were trained with (no extra draw)
+    inv = augment_intensity(a[0], np.random.default_rng(0), replace(none, invert_p=1.0))
+    np.testing.assert_allclose(inv, 1.0 - a[0], atol=1e-6)
+    np.testing.assert_array_equal(
+        augment_intensity(a[0], np.random.default_rng(5), AugmentConfig(invert_p=0.0)), x)
+    half = [bool(np.allclose(augment_intensity(a[0], np.random.default_rng(k),
+                                               replace(none, invert_p=0.5)), 1.0 - a[0]))
+            for k in range(40)]
+    assert 8 < sum(half) < 32
 
 
 def test_training_is_deterministic_and_resumable(samples, tmp_path):

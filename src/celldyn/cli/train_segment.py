@@ -251,6 +251,11 @@ def _noise_augment(movie: Path) -> Any:
               "training images' normalised units with the movie's 1st/99.8th "
               "percentiles and replaces the random noise augmentation, so the model "
               "learns on cleaner annotated images with the noise it will meet.")
+@click.option("--invert-p", "invert_p", type=click.FloatRange(0, 1), default=0.0,
+              show_default=True,
+              help="Share of training crops shown with inverted contrast, so that the "
+                   "model learns dark objects on a bright background and bright ones on a "
+                   "dark background alike (an experiment: the shipped models use 0).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @_user_errors
 def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
@@ -261,11 +266,17 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
                   iters: int, batch: int, crop: int, lr: float, base: int, depth: int,
                   diameter: float | None, val_fraction: float, partial: bool, seed: int,
                   checkpoint_dir: Path | None, resume: bool, noise_from: Path | None,
-                  progress: bool, device: str = "cpu") -> None:
+                  progress: bool, device: str = "cpu", invert_p: float = 0.0) -> None:
     """Train a deep segmentation model on images + instance masks (or fine-tune one)."""
     from ..errors import InputError
 
     augment = _noise_augment(noise_from) if noise_from is not None else None
+    if invert_p > 0:
+        import dataclasses
+
+        from ..segment.deep.augment import AugmentConfig
+
+        augment = dataclasses.replace(augment or AugmentConfig(), invert_p=invert_p)
 
     annotated = None
     if continue_from:

@@ -5,8 +5,9 @@ single interpolation: a random centre (half of the time on an object), a random
 scale (times the image's own ``zoom``, which brings its nuclei to the model's working
 diameter), a random rotation, and a smooth elastic displacement field; then exact
 flips and 90° rotations. Labels are resampled with nearest neighbour, so ids stay
-whole. :func:`augment_intensity` then applies intensity scaling and offset, gamma,
-Gaussian blur and Poisson-Gaussian noise to the image only: random levels by default,
+whole. :func:`augment_intensity` then applies contrast inversion (off unless
+``invert_p`` is set), intensity scaling and offset, gamma, Gaussian blur and
+Poisson-Gaussian noise to the image only: random levels by default,
 or the user's own noise model (``AugmentConfig.noise_model``, estimated from their movie
 by :func:`celldyn.denoise.estimate_noise_model`) so that a model trained on cleaner
 annotated images sees the noise of the movies it will segment.
@@ -47,6 +48,11 @@ class AugmentConfig:
     poisson_peak: tuple[float, float] = (10.0, 200.0)  # photons at intensity 1
     gauss_sigma: tuple[float, float] = (0.0, 0.05)
     foreground_p: float = 0.5                    # crop centres drawn on objects
+    # share of crops shown with inverted contrast (1 - image, before the other
+    # intensity steps): dark objects on a bright background (phase-contrast bacteria)
+    # and bright ones on a dark background (fluorescence) become one task. 0 (the
+    # shipped models) draws no random number for it, so earlier streams are unchanged
+    invert_p: float = 0.0
     # (gain, offset) of a Poisson-Gaussian noise model in the units of the normalised
     # training images (``celldyn.denoise.NoiseModel.rescaled``): when set, the noise
     # step samples the user's own measured noise instead of the random ranges above
@@ -155,11 +161,13 @@ def foreground_index(labels: np.ndarray) -> np.ndarray:
 def augment_intensity(
     image: np.ndarray, rng: np.random.Generator, config: AugmentConfig = AugmentConfig()
 ) -> np.ndarray:
-    """Random intensity scale/offset, gamma, blur and Poisson-Gaussian noise (float32).
+    """Random inversion, intensity scale/offset, gamma, blur and Poisson-Gaussian noise.
 
     The image is expected roughly in [0, 1] (percentile-normalised).
     """
     img = np.asarray(image, dtype=np.float32)
+    if config.invert_p > 0 and rng.random() < config.invert_p:
+        img = np.float32(1.0) - img
     gamma = float(np.exp(rng.uniform(np.log(config.gamma[0]), np.log(config.gamma[1]))))
     if gamma != 1.0:
         img = np.clip(img, 0.0, None) ** np.float32(gamma)
