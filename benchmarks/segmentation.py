@@ -2388,6 +2388,43 @@ models of those sets (GOWT1-02's row: without GOWT1-01) start from weights that 
 set, so their rows are not blind (an upper bound).{missing_text}"""
 
 
+def inv_text(res: dict) -> str:
+    """The contrast-inversion experiment: leave-one-set-out models trained with half of
+    their crops inverted, against the plain leave-one-set-out models, same test images."""
+    done = {n: r["test"] for n, r in res.get(GEN_LOSO_INV, {}).items()
+            if "items" in r.get("test", {})}
+    if not done:
+        return (f"Contrast inversion in training (rows `deep {GEN_LOSO_INV}`): none run "
+                f"yet (`--train-loso SET --invert-p {GEN_LOSO_INV_P}`, then `--generalist "
+                f"--methods \"{GEN_LOSO_INV}\" --parts test --sets SET`).")
+    cmp = []
+    for n, r in done.items():
+        inv = _summary(r["items"])
+        plain = res.get(GEN_LOSO, {}).get(n, {}).get("test", {})
+        p = _summary(plain["items"]) if "items" in plain else None
+        cmp.append(f"{n}: AP@0.5 " + (f"{p['AP@0.5']:.3f} -> " if p else "")
+                   + f"{inv['AP@0.5']:.3f}, SEG " + (f"{p['SEG']:.3f} -> " if p else "")
+                   + f"{inv['SEG']:.3f} ({r.get('training', '')})")
+        for suffix, what in ((GEN_TRAIN_DIAMETER, "at the training part's diameter"),):
+            a = res.get(GEN_LOSO + suffix, {}).get(n, {}).get("test", {})
+            b = res.get(GEN_LOSO_INV + suffix, {}).get(n, {}).get("test", {})
+            if "items" in a and "items" in b:
+                cmp.append(f"{n} {what}: AP@0.5 {_summary(a['items'])['AP@0.5']:.3f} -> "
+                           f"{_summary(b['items'])['AP@0.5']:.3f}")
+    return f"""Contrast inversion in training (rows `deep {GEN_LOSO_INV}`; an experiment,
+`--train-loso SET --invert-p {GEN_LOSO_INV_P}`, then `--generalist --methods
+"{GEN_LOSO_INV}" --parts test --sets SET`): the leave-one-set-out recipe above with half
+of the training crops contrast-inverted (`celldyn train segment --invert-p`,
+`AugmentConfig.invert_p`), so that dark objects on a bright background and bright ones
+on a dark background are one task. The question: does a model that cannot lean on
+polarity segment a kind of data it never saw? Phase-contrast bacteria are dark on a bright
+background, and the fluorescent colony and nuclei the generalist trains on are the
+reverse. Scored on the same test images, with the scale probe and the shipped min_size,
+as the plain leave-one-set-out rows (which were scored without `min_size_edge`; these
+models have none either). Plain -> inverted in training: {"; ".join(cmp)}. The shipped
+generalist is trained without inversion."""
+
+
 # the sets nuclei2d (the generalist's initialisation) was trained on
 NUCLEI2D_TRAINED = ("Fluo-N2DH-GOWT1-01", "Fluo-N2DH-SIM+-01", "nuclei-seg-stardist")
 NUCLEI_SETS = (*NUCLEI2D_TRAINED, "Fluo-N2DL-HeLa-01", "seg-DSB2018-stage1-train-subset")
@@ -2440,22 +2477,23 @@ def write_generalist_section(res: dict) -> None:
                             "probe found nothing")
                     rows.append((f"deep {m}", _summary(r["items"]),
                                  f"{dtxt}; {r['ms_per_mp']:.0f} ms/MP"))
-            lo = res.get(GEN_LOSO, {}).get(set_name, {}).get(part)
-            if lo is not None and "items" in lo:
-                d = [x for x in lo["diameters"] if x is not None]
-                dtxt = (f"probe {d[0]:.0f} px" if len(d) == 1 else
-                        f"probe per image, median {np.median(d):.0f} px" if d else
-                        "probe found nothing")
-                rows.append((f"deep {GEN_LOSO}", _summary(lo["items"]),
-                             f"{lo.get('training', '')}; {dtxt}; "
-                             f"{lo['ms_per_mp']:.0f} ms/MP"))
-            lo = res.get(GEN_LOSO + GEN_TRAIN_DIAMETER, {}).get(set_name, {}).get(part)
-            if lo is not None and "items" in lo:
-                d = [x for x in lo["diameters"] if x is not None]
-                rows.append((f"deep {GEN_LOSO + GEN_TRAIN_DIAMETER} (diagnosis)",
-                             _summary(lo["items"]),
-                             (f"diameter {d[0]:.0f} px from the training part" if d else
-                              "no diameter") + f"; {lo['ms_per_mp']:.0f} ms/MP"))
+            for loso in GEN_LOSO_DIRS:
+                lo = res.get(loso, {}).get(set_name, {}).get(part)
+                if lo is not None and "items" in lo:
+                    d = [x for x in lo["diameters"] if x is not None]
+                    dtxt = (f"probe {d[0]:.0f} px" if len(d) == 1 else
+                            f"probe per image, median {np.median(d):.0f} px" if d else
+                            "probe found nothing")
+                    rows.append((f"deep {loso}", _summary(lo["items"]),
+                                 f"{lo.get('training', '')}; {dtxt}; "
+                                 f"{lo['ms_per_mp']:.0f} ms/MP"))
+                lo = res.get(loso + GEN_TRAIN_DIAMETER, {}).get(set_name, {}).get(part)
+                if lo is not None and "items" in lo:
+                    d = [x for x in lo["diameters"] if x is not None]
+                    rows.append((f"deep {loso + GEN_TRAIN_DIAMETER} (diagnosis)",
+                                 _summary(lo["items"]),
+                                 (f"diameter {d[0]:.0f} px from the training part" if d
+                                  else "no diameter") + f"; {lo['ms_per_mp']:.0f} ms/MP"))
             for peer, timed in ((CP_GEN_METHOD, " (model.eval)"), (SD_GEN_METHOD, "")):
                 pr = res.get(peer, {}).get(set_name, {}).get(part)
                 if pr is not None:
@@ -2604,6 +2642,8 @@ on the shared 2-core machine under load from other jobs, including the probe (a 
 figure, not a speed benchmark).
 
 {loso_text(res)}
+
+{inv_text(res)}
 
 {_cp_gen_text(res)}
 

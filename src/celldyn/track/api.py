@@ -22,6 +22,7 @@ from .drift import ShiftedLabels, frame_drift
 from .lap import lap_links
 from .merge_split import FRAMES as MERGE_SPLIT_FRAMES
 from .merge_split import undo_merge_splits
+from .sisters import pair_rod_sisters
 from .scale import conservation_reference, estimate_motion_scale, likely_divisions
 from .solve_global import global_links
 from .tracks import Tracks
@@ -204,6 +205,10 @@ def track_objects(
         note += (f"; {undone} division{'s' if undone != 1 else ''} right after a "
                  "neighbour's track ended beside the mother taken as two cells drawn "
                  "joined that separated again")
+    edges, paired = pair_rod_sisters(objects, edges)
+    if paired:
+        note += (f"; {paired} pair{'s' if paired != 1 else ''} of rods that divided side "
+                 "by side given back their own daughters (sisters lie end to end)")
     note += f"; {drift.text()}" if drift is not None else ""
     tracks = Tracks.from_links(raw, edges, min_daughter_frames=min_daughter_frames,
                                max_distance=max_distance)
