@@ -94,3 +94,21 @@ def test_switch_turns_it_off(monkeypatch):
     swapped = np.array([[0, 2], [0, 4], [1, 3], [1, 5]])
     monkeypatch.setattr(sisters, "PAIR_ROD_SISTERS", False)
     assert pair_rod_sisters(obj, swapped)[1] == 0
+
+
+def test_track_objects_re_pairs_after_the_lap_only(monkeypatch):
+    import celldyn.track.api as api
+
+    calls = []
+
+    def spy(objects, edges):
+        calls.append(len(edges))
+        return edges, 0
+
+    monkeypatch.setattr(api, "pair_rod_sisters", spy)
+    obj = _rods([(0, 0), (0, 8)], [(-10, 0), (10, 0), (-10, 8), (10, 8)])
+    obj["area"] = 100.0
+    api.track_objects(obj, tracker="lap")
+    assert len(calls) == 1
+    api.track_objects(obj, tracker="global")
+    assert len(calls) == 1

@@ -205,7 +205,10 @@ def track_objects(
         note += (f"; {undone} division{'s' if undone != 1 else ''} right after a "
                  "neighbour's track ended beside the mother taken as two cells drawn "
                  "joined that separated again")
-    edges, paired = pair_rod_sisters(objects, edges)
+    # the LAP only: on the training frames the global solver's re-paired rods lost TRA
+    # with no division gained (benchmarks/RESULTS.md, 'Tracking: rod sisters')
+    edges, paired = (pair_rod_sisters(objects, edges) if tracker == "lap"
+                     else (edges, 0))
     if paired:
         note += (f"; {paired} pair{'s' if paired != 1 else ''} of rods that divided side "
                  "by side given back their own daughters (sisters lie end to end)")
