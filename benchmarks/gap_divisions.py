@@ -28,8 +28,6 @@ RESULTS.md.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -79,12 +77,9 @@ def rows_for(data: Path, name: str, part: str) -> list[dict]:
             labels = damaged(gt_labels if own is None else T.repaired(own[::k]), form)
             objects = measure_objects(labels, mov)
             for on in (False, True):
-                lap.GAP_DIVISIONS, shipped = on, lap.GAP_DIVISIONS
-                try:
+                with T.switched(lap, "GAP_DIVISIONS", on):
                     _, seconds, s = T.lap_scored(objects, labels, mov, gt_labels, gt_table,
                                                  own_segmentation=own is not None)
-                finally:
-                    lap.GAP_DIVISIONS = shipped
                 row = {"set": name, "part": part, "step": k, "form": form,
                        "step 4": "on" if on else "off", "seconds": round(seconds, 3),
                        **{q: s[q] for q in ("TRA", "BC(1)", "div_F1", "div_TP", "div_FP",
@@ -161,20 +156,11 @@ def report(payload: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=T.HERE.parents[1] / "shared" / "data")
-    ap.add_argument("--json", type=Path, default=T.HERE / "gap_divisions.json")
-    ap.add_argument("--parts", default="training,own,test",
-                    help="comma-separated: training (GT detections), own (training "
-                    "frames, celldyn's own segmentation), test (GT detections)")
-    ap.add_argument("--merge", action="store_true",
-                    help="keep the JSON's rows of the parts not run now")
-    ap.add_argument("--report-only", action="store_true")
-    args = ap.parse_args(argv)
-    parts = [OWN if p == "own" else p for p in args.parts.split(",")]
-    payload = (json.loads(args.json.read_text()) if args.report_only else
-               T.run_parts(args.data, parts, rows_for, args.json, merge=args.merge))
-    return T.write_parts_section(SECTION, payload, report)
+    return T.parts_main(argv, __doc__, "gap_divisions.json", SECTION, rows_for, report,
+                        parts="training,own,test",
+                        parts_help="comma-separated: training (GT detections), own "
+                        "(training frames, celldyn's own segmentation), test (GT detections)",
+                        part_names={"own": OWN})
 
 
 if __name__ == "__main__":

@@ -26,8 +26,6 @@ benchmarks/merge_split.json and the section 'Tracking: a merge that separates ag
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -69,39 +67,25 @@ def merged_mothers(edges: np.ndarray, objects, labels: np.ndarray, gt: np.ndarra
 
 def rows_for(data: Path, name: str, part: str) -> list[dict]:
     import celldyn.track.api as api
-    from celldyn.measure.features import measure_objects
-    from celldyn.track.graph import subsample_ctc
     from celldyn.track.merge_split import undo_merge_splits
 
-    frames = T.test_part(name) if part == "test" else T.training_frames(name)
-    movie, gt_full, table_full = T.load_set(data, name, frames)
-    sources = [("GT detections", None)]
-    if name in T.HELD_OUT:
-        sources.append(("own segmentation", T.segment(movie, name, repair=False)))
     out = []
-    for source, own in sources:
-        for k in T.SUBSAMPLING:
-            gt_labels, gt_table = subsample_ctc(gt_full, table_full, k)
-            labels = np.asarray(gt_labels) if own is None else T.repaired(own[::k])
-            mov = np.asarray(movie.data)[::k]
-            objects = measure_objects(labels, mov)
-            for frames_, reach in LEVELS:
-                def rule(obj, edges, *, frames, spacing, f=frames_, r=reach):
-                    return undo_merge_splits(obj, edges, frames=f, reach=r, spacing=spacing)
+    for source, k, labels, gt_labels, gt_table, mov, objects in T.part_inputs(
+            data, name, part):
+        for frames_, reach in LEVELS:
+            def rule(obj, edges, *, frames, spacing, f=frames_, r=reach):
+                return undo_merge_splits(obj, edges, frames=f, reach=r, spacing=spacing)
 
-                api.undo_merge_splits, saved = rule, api.undo_merge_splits
-                try:
-                    edges, seconds, s = T.lap_scored(objects, labels, mov, gt_labels,
-                                                     gt_table, own_segmentation=own is not None)
-                finally:
-                    api.undo_merge_splits = saved
-                row = {"set": name, "part": part, "detections": source, "step": k,
-                       "level": level_name(frames_, reach), "seconds": round(seconds, 3),
-                       **{q: s[q] for q in ("TRA", "div_F1", "div_TP", "div_FP", "div_FN")},
-                       "merged mothers": merged_mothers(edges, objects, labels,
-                                                        np.asarray(gt_labels))}
-                print(row, flush=True)
-                out.append(row)
+            with T.switched(api, "undo_merge_splits", rule):
+                edges, seconds, s = T.lap_scored(objects, labels, mov, gt_labels, gt_table,
+                                                 own_segmentation=source != "GT detections")
+            row = {"set": name, "part": part, "detections": source, "step": k,
+                   "level": level_name(frames_, reach), "seconds": round(seconds, 3),
+                   **{q: s[q] for q in ("TRA", "div_F1", "div_TP", "div_FP", "div_FN")},
+                   "merged mothers": merged_mothers(edges, objects, labels,
+                                                    np.asarray(gt_labels))}
+            print(row, flush=True)
+            out.append(row)
     return out
 
 
@@ -169,18 +153,7 @@ def report(payload: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=T.HERE.parents[1] / "shared" / "data")
-    ap.add_argument("--json", type=Path, default=T.HERE / "merge_split.json")
-    ap.add_argument("--parts", default="training,test")
-    ap.add_argument("--merge", action="store_true",
-                    help="keep the JSON's rows of the parts not run now")
-    ap.add_argument("--report-only", action="store_true")
-    args = ap.parse_args(argv)
-    payload = (json.loads(args.json.read_text()) if args.report_only else
-               T.run_parts(args.data, args.parts.split(","), rows_for, args.json,
-                           merge=args.merge))
-    return T.write_parts_section(SECTION, payload, report)
+    return T.parts_main(argv, __doc__, "merge_split.json", SECTION, rows_for, report)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,6 @@ benchmarks/rod_sisters.json and the section 'Tracking: rod sisters'.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -40,34 +38,19 @@ SECTION = "Tracking: rod sisters"
 
 def rows_for(data: Path, name: str, part: str) -> list[dict]:
     import celldyn.track.sisters as sisters
-    from celldyn.measure.features import measure_objects
-    from celldyn.track.graph import subsample_ctc
 
-    frames = T.test_part(name) if part == "test" else T.training_frames(name)
-    movie, gt_full, table_full = T.load_set(data, name, frames)
-    sources = [("GT detections", None)]
-    if name in T.HELD_OUT:
-        sources.append(("own segmentation", T.segment(movie, name, repair=False)))
     out = []
-    saved = sisters.PAIR_ROD_SISTERS
-    for source, own in sources:
-        for k in T.SUBSAMPLING:
-            gt_labels, gt_table = subsample_ctc(gt_full, table_full, k)
-            labels = np.asarray(gt_labels) if own is None else T.repaired(own[::k])
-            mov = np.asarray(movie.data)[::k]
-            objects = measure_objects(labels, mov)
-            for on in (False, True):
-                sisters.PAIR_ROD_SISTERS = on
-                try:
-                    _, seconds, s = T.lap_scored(objects, labels, mov, gt_labels, gt_table,
-                                                 own_segmentation=own is not None)
-                finally:
-                    sisters.PAIR_ROD_SISTERS = saved
-                row = {"set": name, "part": part, "detections": source, "step": k,
-                       "rule": "on" if on else "off", "seconds": round(seconds, 3),
-                       **{q: s[q] for q in ("TRA", "div_F1", "div_TP", "div_FP", "div_FN")}}
-                print(row, flush=True)
-                out.append(row)
+    for source, k, labels, gt_labels, gt_table, mov, objects in T.part_inputs(
+            data, name, part):
+        for on in (False, True):
+            with T.switched(sisters, "PAIR_ROD_SISTERS", on):
+                _, seconds, s = T.lap_scored(objects, labels, mov, gt_labels, gt_table,
+                                             own_segmentation=source != "GT detections")
+            row = {"set": name, "part": part, "detections": source, "step": k,
+                   "rule": "on" if on else "off", "seconds": round(seconds, 3),
+                   **{q: s[q] for q in ("TRA", "div_F1", "div_TP", "div_FP", "div_FN")}}
+            print(row, flush=True)
+            out.append(row)
     return out
 
 
@@ -143,18 +126,7 @@ def report(payload: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=T.HERE.parents[1] / "shared" / "data")
-    ap.add_argument("--json", type=Path, default=T.HERE / "rod_sisters.json")
-    ap.add_argument("--parts", default="training,test")
-    ap.add_argument("--merge", action="store_true",
-                    help="keep the JSON's rows of the parts not run now")
-    ap.add_argument("--report-only", action="store_true")
-    args = ap.parse_args(argv)
-    payload = (json.loads(args.json.read_text()) if args.report_only else
-               T.run_parts(args.data, args.parts.split(","), rows_for, args.json,
-                           merge=args.merge))
-    return T.write_parts_section(SECTION, payload, report)
+    return T.parts_main(argv, __doc__, "rod_sisters.json", SECTION, rows_for, report)
 
 
 if __name__ == "__main__":
