@@ -116,6 +116,13 @@ def test_train_segment_invert_p_is_recorded(folders, tmp_path):
     assert aug["invert_p"] == 0.5
     bad = CliRunner().invoke(main, _args(folders, tmp_path / "m2", "--invert-p", "2"))
     assert bad.exit_code == 2 and "--invert-p" in bad.output
+    split_file = tmp_path / "splits.py"
+    split_file.write_text("")
+    one_set = CliRunner().invoke(main, ["train", "segment", "--splits", str(split_file),
+                                        "--set", "x", "--out", str(tmp_path / "m3"),
+                                        "--invert-p", "0.5"])
+    assert one_set.exit_code != 0 and "--invert-p applies" in one_set.output
+    assert "Traceback" not in one_set.output
 
 
 def folders_img(d, t):

@@ -294,6 +294,9 @@ def train_segment(images: Path | None, masks: Path | None, splits: Path | None,
         if images is not None or masks is not None:
             raise InputError("give either --splits or --images/--masks, not both")
         if set_name is not None:
+            if invert_p > 0:
+                raise InputError("--invert-p applies to the generalist (--splits without "
+                                 "--set) and to --images/--masks, not to --set")
             _train_one_set(splits, data, set_name, out, epochs, iters, batch, crop, z_crop,
                            lr, base, depth, seed, checkpoint_dir, resume, progress,
                            stop_after, val_every, device)

@@ -36,8 +36,9 @@ among false divisions of celldyn's own segmentation costs some TRA with the divi
 counts unchanged (training frames, every 4th: 0.868 -> 0.860); asking both new pairs to
 look like sisters removed that cost but kept only 2 of the 5 fixes on GT detections (and
 gained one true division on own segmentation), so the summed division F1 chose the form
-above. No other set's divisions changed (benchmarks/RESULTS.md, 'Tracking: rod sisters', with the held-out
-test parts). One set with rods and tracking GT is all the evidence there is.
+above. No other set's divisions changed (benchmarks/RESULTS.md, 'Tracking: rod
+sisters', with the held-out test parts). One set with rods and tracking GT is all the
+evidence there is.
 """
 
 from __future__ import annotations
@@ -87,10 +88,19 @@ def sister_cost(objects: pd.DataFrame, a: NDArray[np.int64], b: NDArray[np.int64
     >>> sister_cost(objects, np.array([0, 0]), np.array([1, 2])).round(2).tolist()
     [0.0, 2.5]
     """
+    return _sister_cost(_geometry(objects), a, b)
+
+
+def _geometry(objects: pd.DataFrame) -> tuple[NDArray[np.float64], ...]:
+    """Centroids (y, x), orientation and long axis of every row, read once."""
+    return (objects[["y", "x"]].to_numpy(float), objects["orientation"].to_numpy(float),
+            objects["axis_major_length"].to_numpy(float))
+
+
+def _sister_cost(geometry: tuple[NDArray[np.float64], ...], a: NDArray[np.int64],
+                 b: NDArray[np.int64]) -> NDArray[np.float64]:
+    pos, o, length = geometry
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
-    pos = objects[["y", "x"]].to_numpy(float)
-    o = objects["orientation"].to_numpy(float)
-    length = objects["axis_major_length"].to_numpy(float)
     v = pos[b] - pos[a]
     dist = np.linalg.norm(v, axis=1)
     u = v / np.maximum(dist, 1e-9)[:, None]
@@ -140,7 +150,8 @@ def pair_rod_sisters(objects: pd.DataFrame, edges: NDArray[np.int64]
     keep = one_frame & rod[kids].all(axis=1)
     if keep.sum() < 2:
         return edges, 0
-    pos = objects[["y", "x"]].to_numpy(float)
+    geometry = _geometry(objects)
+    pos = geometry[0]
     idx = np.flatnonzero(keep)
     close: list[tuple[int, int]] = []
     for rows in frame_groups(t[mothers[idx]]).values():
@@ -158,7 +169,7 @@ def pair_rod_sisters(objects: pd.DataFrame, edges: NDArray[np.int64]
         changed = False
         for i, j in close:
             four = np.concatenate([kids[i], kids[j]])
-            pair_costs = [sister_cost(objects, four[[p[0], q[0]]], four[[p[1], q[1]]])
+            pair_costs = [_sister_cost(geometry, four[[p[0], q[0]]], four[[p[1], q[1]]])
                           for p, q in _PAIRINGS]
             if pair_costs[0].min() < LOCK:
                 continue                      # a pair that already looks like sisters
@@ -167,12 +178,8 @@ def pair_rod_sisters(objects: pd.DataFrame, edges: NDArray[np.int64]
             if cost[best] > cost[0] - MARGIN:
                 continue
             p, q = (four[list(s)] for s in _PAIRINGS[best])
-
-            def far(m: int, k: NDArray[np.int64]) -> float:
-                return float(np.linalg.norm(pos[k].mean(axis=0) - pos[m]))
-
             m1, m2 = mothers[i], mothers[j]
-            if far(m1, p) + far(m2, q) > far(m1, q) + far(m2, p):
+            if _far(pos, m1, p) + _far(pos, m2, q) > _far(pos, m1, q) + _far(pos, m2, p):
                 p, q = q, p
             kids[i], kids[j] = p, q
             made += 1
@@ -183,3 +190,8 @@ def pair_rod_sisters(objects: pd.DataFrame, edges: NDArray[np.int64]
         return edges, 0
     new = np.stack([np.repeat(mothers, 2), kids.ravel()], axis=1)
     return np.concatenate([edges[~div], new]), made
+
+
+def _far(pos: NDArray[np.float64], mother: int, pair: NDArray[np.int64]) -> float:
+    """Distance from a mother to the midpoint of a pair of daughters."""
+    return float(np.linalg.norm(pos[pair].mean(axis=0) - pos[mother]))
