@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -77,7 +78,7 @@ def rows_for(data: Path, name: str, part: str) -> list[dict]:
             labels = damaged(gt_labels if own is None else T.repaired(own[::k]), form)
             objects = measure_objects(labels, mov)
             for on in (False, True):
-                with T.switched(lap, "GAP_DIVISIONS", on):
+                with mock.patch.object(lap, "GAP_DIVISIONS", on):
                     _, seconds, s = T.lap_scored(objects, labels, mov, gt_labels, gt_table,
                                                  own_segmentation=own is not None)
                 row = {"set": name, "part": part, "step": k, "form": form,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -76,7 +77,7 @@ def rows_for(data: Path, name: str, part: str) -> list[dict]:
             def rule(obj, edges, *, frames, spacing, f=frames_, r=reach):
                 return undo_merge_splits(obj, edges, frames=f, reach=r, spacing=spacing)
 
-            with T.switched(api, "undo_merge_splits", rule):
+            with mock.patch.object(api, "undo_merge_splits", rule):
                 edges, seconds, s = T.lap_scored(objects, labels, mov, gt_labels, gt_table,
                                                  own_segmentation=source != "GT detections")
             row = {"set": name, "part": part, "detections": source, "step": k,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def rows_for(data: Path, name: str, part: str) -> list[dict]:
     for source, k, labels, gt_labels, gt_table, mov, objects in T.part_inputs(
             data, name, part):
         for on in (False, True):
-            with T.switched(sisters, "PAIR_ROD_SISTERS", on):
+            with mock.patch.object(sisters, "PAIR_ROD_SISTERS", on):
                 _, seconds, s = T.lap_scored(objects, labels, mov, gt_labels, gt_table,
                                              own_segmentation=source != "GT detections")
             row = {"set": name, "part": part, "detections": source, "step": k,
