@@ -17,19 +17,24 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ..errors import InputError
+from . import scale as scale_module
 from .costs import LabelOverlaps, LinkCosts
 from .drift import ShiftedLabels, frame_drift
 from .lap import lap_links
 from .merge_split import FRAMES as MERGE_SPLIT_FRAMES
 from .merge_split import undo_merge_splits
 from .sisters import pair_rod_sisters
-from .scale import conservation_reference, estimate_motion_scale, likely_divisions
+from .scale import (conservation_from_links, conservation_reference, estimate_motion_scale,
+                    likely_divisions)
 from .solve_global import global_links
 from .tracks import Tracks
 
 __all__ = ["TRACKERS", "default_radius", "default_search", "track_objects"]
 
 TRACKERS = ("lap", "global", "learned")
+
+SIZE_OFF = "daughters' size term off (too few likely divisions)"
+"""The summary's words for a movie without the daughters' size reference."""
 
 LEARNED_RADIUS_FACTOR = 1.0
 """The learned tracker's candidates reach this many times `max_distance` (the shipped
@@ -190,15 +195,32 @@ def track_objects(
                   movie=movie, model=model,
                   conservation=None if tracker == "learned" else evidence.conservation(),
                   **kw)
-    edges = _links(objects, tracker, candidates=candidates, **common)
-    if tracker == "lap" and candidates is None and edge_costs is None:
+    own = tracker == "lap" and candidates is None and edge_costs is None
+
+    def link() -> tuple[NDArray[np.int64], str]:
+        edges = _links(objects, tracker, candidates=candidates, **common)
+        if not own:
+            return edges, ""
         from .flow import relink_with_flow
 
-        edges, clause = relink_with_flow(
+        return relink_with_flow(
             objects, edges, lambda cands: _links(objects, tracker, candidates=cands, **common),
             max_distance=max_distance, max_gap=max_gap, spacing=spacing, flow=flow,
             movie=movie, labels=labels, scale=evidence.scale, progress=progress)
-        note += f"; {clause}" if clause else ""
+
+    edges, clause = link()
+    if own and evidence.wants_reference() and scale_module.REFERENCE_FROM_LINKS:
+        # too few likely divisions for the daughters' size reference: the first pass's
+        # divisions give it (scale.conservation_from_links), and the LAP links again
+        reference, n = conservation_from_links(objects, edges)
+        if reference is not None:
+            common["conservation"] = reference
+            edges, clause = link()
+            note = note.replace(SIZE_OFF, (
+                f"daughters' summed size vs mother: log ratio {reference[0]:.2f} +- "
+                f"{reference[1]:.2f} (from the {n} divisions of a first pass: too few "
+                "likely divisions; linked again with it)"))
+    note += f"; {clause}" if clause else ""
     edges, undone = undo_merge_splits(objects, edges, frames=merge_split_frames,
                                       spacing=spacing)
     if undone:
@@ -265,6 +287,15 @@ class _Evidence:
                                                      divisions=self.likely())
         return self._reference
 
+    def wants_reference(self) -> bool:
+        """Whether the costs use the movie's size reference and it could not be
+        measured from the likely divisions."""
+        costs = self.costs
+        return (self.divisions and self.tracker != "learned" and "area" in self.objects
+                and costs.division_conservation > 0
+                and costs.division_conservation_from == "movie"
+                and self.conservation() is None)
+
     def radius(self, max_distance: float | None, division_reach: float | None = None
                ) -> tuple[float, float, str]:
         """The search radius (`max_distance` when given), the division reach
@@ -293,7 +324,7 @@ class _Evidence:
             return radius, radius, text + "; divisions off"
         if costs.division_conservation > 0 and costs.division_conservation_from == "movie":
             ref = self.conservation()
-            size = ("daughters' size term off (too few likely divisions)" if ref is None
+            size = (SIZE_OFF if ref is None
                     else f"daughters' summed size vs mother: log ratio {ref[0]:.2f} +- "
                          f"{ref[1]:.2f} (from the likely divisions)")
         elif costs.division_conservation > 0:

@@ -65,6 +65,7 @@ __all__ = [
     "SPLIT_ASTRIDE",
     "WIDE_ASTRIDE",
     "conservation_reference",
+    "conservation_from_links",
     "DIVISION_FACTOR",
     "DIVISION_QUANTILE",
     "MOTION_FACTOR",
@@ -119,6 +120,12 @@ MAX_FRAME_PAIRS = 200
 """Long movies: the statistics use this many frame pairs, evenly spread."""
 FALLBACK = 10.0
 """Radius (pixels or spacing units) when the movie has no two objects to measure."""
+REFERENCE_FROM_LINKS = True
+"""When the movie shows too few likely divisions for the daughters' size reference
+(:func:`conservation_reference`), :func:`celldyn.track.track_objects` (LAP) takes it
+from the divisions of a first pass (:func:`conservation_from_links`) and links once
+more with it. See that function for why; chosen on the training parts
+(benchmarks/size_reference.py)."""
 UNSEEN_DIVISION_SPACING = 0.5
 """No likely divisions seen (too few, or daughters that jump apart as in mitosis): the
 division reach is ``DIVISION_FACTOR`` x this fraction of the spacing (median distance
@@ -450,3 +457,52 @@ def conservation_reference(
     r = np.log((v[ev[:, 1]] + v[ev[:, 2]]) / v[ev[:, 0]])
     centre = float(np.median(r))
     return centre, float(np.median(np.abs(r - centre)))
+
+
+def conservation_from_links(
+    objects: pd.DataFrame, edges: NDArray[np.int64],
+) -> tuple[tuple[float, float] | None, int]:
+    """The daughters' size reference from the divisions a tracker linked.
+
+    A dense movie or a low frame rate shows few *likely* divisions (a mother nearest
+    to exactly two objects astride her: :func:`likely_divisions`): in a crowded colony
+    imaged every 4th frame the daughters have slid among their neighbours, so the
+    reference of :func:`conservation_reference` is missing and the summed-size term is
+    off, just where a neighbour that did not divide gets offered a stranger's daughter
+    (its "daughters" then add up to two or three times its size, where true ones add
+    up to the growth of the interval). The tracker's own divisions, linked without the
+    term, are mostly right, and their median is what one wrong division in a few does
+    not move: ``(median, median absolute deviation)`` of ``log((a1 + a2) / a_m)`` over
+    the mothers of `edges` (row pairs of `objects`) with exactly two successors, both
+    one frame on, as :func:`conservation_reference` measures its events; ``(None, n)``
+    with fewer than ``MIN_CONSERVATION_EVENTS`` such divisions or no ``area`` column.
+    Markers and masks each get their own centre (about ``log 2`` and the interval's
+    growth), so neither kind of input loses its divisions.
+
+    Ours: the reference from linked divisions and its two-pass use.
+
+    Examples
+    --------
+    >>> objects = pd.DataFrame({"t": [0, 1, 1] * 8, "area": [10.0, 6, 6] * 8})
+    >>> objects["t"] += np.repeat(np.arange(0, 16, 2), 3)
+    >>> edges = np.array([[3 * i, 3 * i + j] for i in range(8) for j in (1, 2)])
+    >>> ref, n = conservation_from_links(objects, edges)
+    >>> [round(v, 3) for v in ref], n
+    ([0.182, 0.0], 8)
+    """
+    e = np.asarray(edges, np.int64).reshape(-1, 2)
+    if "area" not in objects or len(e) == 0:
+        return None, 0
+    t = objects["t"].to_numpy()
+    e = e[t[e[:, 1]] == t[e[:, 0]] + 1]
+    order = np.argsort(e[:, 0], kind="stable")
+    e = e[order]
+    src, first, count = np.unique(e[:, 0], return_index=True, return_counts=True)
+    two = count == 2
+    mothers, a, b = src[two], e[first[two], 1], e[first[two] + 1, 1]
+    if len(mothers) < MIN_CONSERVATION_EVENTS:
+        return None, len(mothers)
+    v = np.maximum(objects["area"].to_numpy(float), 1e-12)
+    r = np.log((v[a] + v[b]) / v[mothers])
+    centre = float(np.median(r))
+    return (centre, float(np.median(np.abs(r - centre)))), len(mothers)
