@@ -90,17 +90,6 @@ MANIFEST = "manifest.json"
 DEFAULT_MODEL = "generalist2d"
 
 
-def _forward(k: int, flip: bool, a: np.ndarray) -> np.ndarray:
-    a = np.rot90(a, k, axes=(-2, -1))
-    return a[..., ::-1] if flip else a
-
-
-def _backward(k: int, flip: bool, a: np.ndarray) -> np.ndarray:
-    a = a[..., ::-1] if flip else a
-    return np.rot90(a, -k, axes=(-2, -1))
-
-
-TRANSFORMS = tuple((k, f) for f in (False, True) for k in range(4))
 
 
 def tta_maps(net: Any, image: np.ndarray, *, zoom: float = 1.0, tile: int | None = None,
@@ -129,18 +118,12 @@ def tta_maps(net: Any, image: np.ndarray, *, zoom: float = 1.0, tile: int | None
         Standard deviation across augmentations of ``1 - P(background)`` plus that of
         ``P(boundary)``.
     """
-    from .segment.deep.inference import predict_maps
+    from .segment.deep.inference import predict_maps_tta
 
     img = np.asarray(image, dtype=np.float32)
     if img.ndim != 2:
         raise InputError(f"active learning works on 2D frames; got shape {img.shape}")
-    probs, dists = [], []
-    for k, flip in TRANSFORMS[:max(1, min(8, int(n_aug)))]:
-        p, d = predict_maps(net, np.ascontiguousarray(_forward(k, flip, img)), zoom=zoom,
-                            tile=tile, normalized=True)
-        probs.append(_backward(k, flip, p))
-        dists.append(_backward(k, flip, d))
-    prob = np.stack(probs)
+    prob, dists = predict_maps_tta(net, img, n=n_aug, zoom=zoom, tile=tile, normalized=True)
     disagreement = (1.0 - prob[:, 0]).std(axis=0) + prob[:, 2].std(axis=0)
     return (prob.mean(axis=0).astype(np.float32),
             np.mean(dists, axis=0).astype(np.float32), disagreement.astype(np.float32))

@@ -41,7 +41,7 @@ __all__ = ["DEFAULT_MODEL", "DEFAULT_MODEL_3D", "SEGMENTERS", "Parameter", "chec
            "segment_movie", "segmenter_parameters"]
 
 SEGMENTERS = ("auto", "classical", "deep")
-_DEEP_PARAMS = ("diameter", "tile", "thresholds")
+_DEEP_PARAMS = ("diameter", "tile", "thresholds", "tta")
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def segmenter_parameters(segmenter: str = "classical", method: str = "watershed"
     Examples
     --------
     >>> [p.name for p in segmenter_parameters("deep")]
-    ['diameter', 'tile', 'thresholds']
+    ['diameter', 'tile', 'thresholds', 'tta']
     >>> "min_size" in [p.name for p in segmenter_parameters("classical", "threshold")]
     True
     """
@@ -187,6 +187,10 @@ def _check_deep_params(params: dict[str, Any]) -> None:
     if params.get("diameter") is not None and not number(params["diameter"]):
         raise ConfigError(f"diameter must be a positive number of pixels (got "
                           f"{params['diameter']!r})")
+    tta = params.get("tta")
+    if tta is not None and not (isinstance(tta, int) and not isinstance(tta, bool)
+                                and 1 <= tta <= 8):
+        raise ConfigError(f"tta must be a whole number from 1 to 8 (got {tta!r})")
     th = params.get("thresholds")
     if th is not None and not (isinstance(th, dict) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in th.values())):
@@ -271,6 +275,7 @@ def _deep_frame(movie: Movie, model: Any, params: dict[str, Any],
     tile = params.pop("tile", None)
     tile = None if tile is None else int(tile)
     thresholds = params.pop("thresholds", None)
+    tta = params.pop("tta", None)
     diameter = params.pop("diameter", "auto")
     if diameter == "auto":
         from .._frames import reference_frame
@@ -284,7 +289,7 @@ def _deep_frame(movie: Movie, model: Any, params: dict[str, Any],
 
     def segment_frame(frame: np.ndarray, **out: Any) -> np.ndarray:
         return net.segment(frame, diameter=diameter, tile=tile, thresholds=thresholds,
-                           spacing=spacing, **out)
+                           spacing=spacing, tta=tta, **out)
 
     segment_frame.semantic = ({"classes": net.classes, "objects_are": net.classes[int(  # type: ignore[attr-defined]
         net.config.get("instance_class", 1))]} if net.semantic else None)

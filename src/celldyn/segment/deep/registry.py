@@ -138,7 +138,8 @@ class DeepSegmenter:
                 tile: int | None = None, thresholds: dict[str, Any] | None = None,
                 spacing: tuple[float, ...] | None = None,
                 classes_out: np.ndarray | None = None,
-                uncertainty_out: list[float] | None = None) -> np.ndarray:
+                uncertainty_out: list[float] | None = None,
+                tta: int | None = None) -> np.ndarray:
         """int32 instance labels of one frame (YX for 2D models, ZYX for 3D).
 
         A semantic model's instances are the connected components of its
@@ -147,9 +148,12 @@ class DeepSegmenter:
         3D frame resamples it to the model's voxel size (``voxel_size_um``) and the
         labels back (nearest neighbour). `uncertainty_out` (a list; 2D instance
         models) receives the frame's class uncertainty
-        (:func:`celldyn.segment.deep.inference.class_uncertainty`).
+        (:func:`celldyn.segment.deep.inference.class_uncertainty`). `tta` (2D instance
+        models; default the config's ``"tta"``, else 1): the maps averaged over that
+        many symmetries of the square (:func:`~.inference.segment_image`).
         """
         arr = self._check(frame)
+        tta = int(self.config.get("tta", 1) if tta is None else tta)
         th = {**self.thresholds, **(thresholds or {})}
         if self.semantic:
             from .semantic import instances_of_class
@@ -162,7 +166,8 @@ class DeepSegmenter:
         grid = self._resampling(arr.shape, spacing)
         if grid is None:
             return segment_image(self.net, arr, th, zoom=self.zoom_for(diameter), tile=tile,
-                                 uncertainty_out=uncertainty_out)
+                                 uncertainty_out=uncertainty_out,
+                                 tta=tta if self.ndim == 2 else 1)
         from skimage.transform import resize
 
         img = resize(arr.astype(np.float32), grid, order=1, preserve_range=True,
@@ -500,6 +505,7 @@ def segment_movie_deep(
     diameter: float | str | None = "auto",
     tile: int | None = None,
     thresholds: dict[str, Any] | None = None,
+    tta: int | None = None,
 ) -> np.ndarray:
     """Segment every frame of a movie with a deep model.
 
@@ -524,6 +530,10 @@ def segment_movie_deep(
     thresholds : dict, optional
         Override ``thresholds.json`` entries (``fg_threshold``, ``marker_threshold``,
         ``min_size``).
+    tta : int, optional
+        Test-time augmentation: the maps averaged over this many of the eight
+        symmetries of the square (1 to 8; that many times the network's time); default
+        the model's config (``"tta"``, else 1). 2D instance models.
 
     Returns
     -------
@@ -554,6 +564,6 @@ def segment_movie_deep(
 
     return map_frames(
         lambda frame: seg.segment(frame, diameter=diameter, tile=tile,
-                                  thresholds=thresholds, spacing=spacing),
+                                  thresholds=thresholds, spacing=spacing, tta=tta),
         data, progress=progress, desc=f"segment (deep {seg.name})",
     )
