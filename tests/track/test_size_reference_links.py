@@ -130,3 +130,23 @@ def test_crowded_colony_at_a_low_frame_rate(shared_data, monkeypatch):
         scores[on] = division_scores(gt, table, tracks.relabel(gt), tracks.to_ctc())
     assert scores[True]["div_FP"] < scores[False]["div_FP"]
     assert scores[True]["div_TP"] >= scores[False]["div_TP"]
+
+
+def test_spread_widens_the_unpriced_band():
+    from celldyn.errors import ConfigError
+    from celldyn.track.costs import LinkCosts, division_evidence
+
+    objects = pd.DataFrame({"t": [0, 1, 1], "label": [1, 2, 3], "y": [0.0, -5, 5],
+                            "x": [0.0, 0, 0], "area": [100.0, 60, 60]})
+    ratio = np.log(1.2)   # the daughters add up to 1.2 times their mother
+    ref = (ratio - 0.15, 0.1)  # 1.5 spreads off the reference's centre
+
+    def cost(spread):
+        costs = LinkCosts(division_conservation_spread=spread, area=0.0)
+        return float(division_evidence(objects, [0], [1], [2], costs=costs,
+                                       link_terms=False, conservation=ref)[0])
+
+    assert cost(1.0) == pytest.approx(0.5 * 0.05)   # weight 0.5 x (0.15 - 0.1)
+    assert cost(2.0) == pytest.approx(0.0)
+    with pytest.raises(ConfigError, match="division_conservation_spread"):
+        LinkCosts(division_conservation_spread=-1.0)

@@ -171,6 +171,13 @@ class LinkCosts:
     frames daughters outgrow their mother (and a condensed mitotic nucleus is smaller
     than its daughters), where 0 keeps more divisions (benchmarks/RESULTS.md,
     "Tracking: division costs": SIM+ x4 on the training sets)."""
+    division_conservation_spread: float = 1.0
+    """With ``division_conservation_from = "movie"``: how many of the reference's median
+    absolute deviations ``s`` the daughters' summed size may stray from its centre
+    unpriced (the term is ``max(0, |log((a1 + a2) / a_m) - c| - spread x s)``). Swept
+    with the weight on the training parts (benchmarks/tracking_short.py --question
+    spread): a wider tolerance did not let a larger weight keep hand-drawn markers'
+    divisions; 1 with weight 0.5 scored best."""
     division_intensity: float = 0.0
     """Weight of ``|log(I1 / I2)|``, the daughters' mean intensities (objects need
     ``intensity_mean``): sisters look alike. Off by default: it changed nothing on the
@@ -241,8 +248,8 @@ class LinkCosts:
     def __post_init__(self) -> None:
         for name in (
             "position", "iou", "overlap", "area", "intensity", "shape", "gap", "division_size",
-            "division_intensity", "division_conservation", "division_midpoint",
-            "daughter_position", "division_axis_slack",
+            "division_intensity", "division_conservation", "division_conservation_spread",
+            "division_midpoint", "daughter_position", "division_axis_slack",
         ):
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
@@ -637,7 +644,8 @@ def division_evidence(
                 out += costs.division_conservation * np.nan_to_num(kept)
             elif costs.division_conservation > 0 and conservation is not None:
                 centre, tolerance = conservation
-                off = np.abs(np.log((v[a] + v[b]) / v[m]) - centre) - tolerance
+                off = (np.abs(np.log((v[a] + v[b]) / v[m]) - centre)
+                       - costs.division_conservation_spread * tolerance)
                 out += costs.division_conservation * np.nan_to_num(np.maximum(off, 0.0))
             if link_terms and costs.area > 0:
                 paid = np.abs(np.log(v[a] / v[m])) + np.abs(np.log(v[b] / v[m]))
