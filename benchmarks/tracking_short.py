@@ -512,6 +512,35 @@ def main_alike(args) -> int:
     return 0
 
 
+def _family_question(args, json_name: str, keys: list[str], variants, pick
+                     ) -> tuple[list[dict], str, str, str, float] | None:
+    """The common part of the two-family sweeps (axis, conservation, spread): run the
+    `variants()` (key -> LinkCosts) on both families, or re-read `json_name` with
+    ``--from-json``; print the table and the choice and write the JSON. Returns
+    ``(rows, table, totals, best, seconds)``, None when no training part was found."""
+    started = time.perf_counter()
+    out = args.json.with_name(json_name)
+    if args.from_json:
+        saved = json.loads(out.read_text())
+        rows, seconds = saved["rows"], saved.get("seconds", math.nan)
+    else:
+        rows = sweep_families(variants(), args.data,
+                              [s for s in args.sets.split(",") if s], args.cache)
+        seconds = time.perf_counter() - started
+    if not rows:
+        print("no training parts found under", args.data, file=sys.stderr)
+        return None
+    table, summary = family_table(rows, keys)
+    per = summary.pop("_per")
+    best = pick(rows)
+    totals = ("Summed over the cells, TP / FP / FN: " + "; ".join(
+        f"{k}: GT {'/'.join(str(sum(c[w] for c in per[('gt', k)].values())) for w in ('TP', 'FP', 'FN'))}"
+        f", own {'/'.join(str(sum(c[w] for c in per[('own', k)].values())) for w in ('TP', 'FP', 'FN'))}"
+        for k in keys) + ".")
+    _show_and_save(out, table, totals, rows, best, summary, seconds)
+    return rows, table, totals, best, seconds
+
+
 AXIS_SECTION = ("Tracking: rods' daughters along the mother's axis "
                 "(training parts, GT and own segmentation)")
 SLACKS = (0.0, 0.25, 0.5, 0.75)   # in tie order: the isotropic term (the earlier default) first
@@ -527,28 +556,12 @@ def main_axis(args) -> int:
     """``LinkCosts(division_axis_slack=v)`` on the GT cases and own segmentation."""
     from celldyn.track.costs import LinkCosts
 
-    started = time.perf_counter()
-    out = args.json.with_name("tracking_axis.json")
-    keys = [f"{v:g}" for v in SLACKS]
-    if args.from_json:
-        saved = json.loads(out.read_text())
-        rows, seconds = saved["rows"], saved.get("seconds", math.nan)
-    else:
-        variants = {f"{v:g}": LinkCosts(division_axis_slack=v) for v in SLACKS}
-        rows = sweep_families(variants, args.data, [s for s in args.sets.split(",") if s],
-                              args.cache)
-        seconds = time.perf_counter() - started
-    if not rows:
-        print("no training parts found under", args.data, file=sys.stderr)
+    got = _family_question(
+        args, "tracking_axis.json", [f"{v:g}" for v in SLACKS],
+        lambda: {f"{v:g}": LinkCosts(division_axis_slack=v) for v in SLACKS}, pick_axis)
+    if got is None:
         return 1
-    table, summary = family_table(rows, keys)
-    per = summary.pop("_per")
-    best = pick_axis(rows)
-    totals = ("Summed over the cells, TP / FP / FN: " + "; ".join(
-        f"{k}: GT {'/'.join(str(sum(c[w] for c in per[('gt', k)].values())) for w in ('TP', 'FP', 'FN'))}"
-        f", own {'/'.join(str(sum(c[w] for c in per[('own', k)].values())) for w in ('TP', 'FP', 'FN'))}"
-        for k in keys) + ".")
-    _show_and_save(out, table, totals, rows, best, summary, seconds)
+    _, table, totals, best, seconds = got
     if not args.no_results_md:
         body = (
             "Written by benchmarks/tracking_short.py --question axis. Training figures "
@@ -611,29 +624,13 @@ def main_conservation(args) -> int:
     """``LinkCosts(division_conservation=w)`` on the GT cases and own segmentation."""
     from celldyn.track.costs import LinkCosts
 
-    started = time.perf_counter()
-    out = args.json.with_name("tracking_conservation.json")
-    keys = [f"{v:g}" for v in CONSERVATION_WEIGHTS]
-    if args.from_json:
-        saved = json.loads(out.read_text())
-        rows, seconds = saved["rows"], saved.get("seconds", math.nan)
-    else:
-        variants = {f"{v:g}": LinkCosts(division_conservation=v)
-                    for v in CONSERVATION_WEIGHTS}
-        rows = sweep_families(variants, args.data, [s for s in args.sets.split(",") if s],
-                              args.cache)
-        seconds = time.perf_counter() - started
-    if not rows:
-        print("no training parts found under", args.data, file=sys.stderr)
+    got = _family_question(
+        args, "tracking_conservation.json", [f"{v:g}" for v in CONSERVATION_WEIGHTS],
+        lambda: {f"{v:g}": LinkCosts(division_conservation=v)
+                 for v in CONSERVATION_WEIGHTS}, pick_conservation)
+    if got is None:
         return 1
-    table, summary = family_table(rows, keys)
-    per = summary.pop("_per")
-    best = pick_conservation(rows)
-    totals = ("Summed over the cells, TP / FP / FN: " + "; ".join(
-        f"{k}: GT {'/'.join(str(sum(c[w] for c in per[('gt', k)].values())) for w in ('TP', 'FP', 'FN'))}"
-        f", own {'/'.join(str(sum(c[w] for c in per[('own', k)].values())) for w in ('TP', 'FP', 'FN'))}"
-        for k in keys) + ".")
-    _show_and_save(out, table, totals, rows, best, summary, seconds)
+    _, table, totals, best, seconds = got
     if not args.no_results_md:
         body = (
             "Written by benchmarks/tracking_short.py --question conservation. Training "
@@ -679,30 +676,14 @@ def main_spread(args) -> int:
     """``LinkCosts(division_conservation=w, division_conservation_spread=k)``."""
     from celldyn.track.costs import LinkCosts
 
-    started = time.perf_counter()
-    out = args.json.with_name("tracking_spread.json")
-    keys = [_spread_key(w, k) for w, k in SPREAD_GRID]
-    if args.from_json:
-        saved = json.loads(out.read_text())
-        rows, seconds = saved["rows"], saved.get("seconds", math.nan)
-    else:
-        variants = {_spread_key(w, k): LinkCosts(division_conservation=w,
-                                                 division_conservation_spread=k)
-                    for w, k in SPREAD_GRID}
-        rows = sweep_families(variants, args.data, [s for s in args.sets.split(",") if s],
-                              args.cache)
-        seconds = time.perf_counter() - started
-    if not rows:
-        print("no training parts found under", args.data, file=sys.stderr)
+    got = _family_question(
+        args, "tracking_spread.json", [_spread_key(w, k) for w, k in SPREAD_GRID],
+        lambda: {_spread_key(w, k): LinkCosts(division_conservation=w,
+                                              division_conservation_spread=k)
+                 for w, k in SPREAD_GRID}, pick_spread)
+    if got is None:
         return 1
-    table, summary = family_table(rows, keys)
-    per = summary.pop("_per")
-    best = pick_spread(rows)
-    totals = ("Summed over the cells, TP / FP / FN: " + "; ".join(
-        f"{k}: GT {'/'.join(str(sum(c[w] for c in per[('gt', k)].values())) for w in ('TP', 'FP', 'FN'))}"
-        f", own {'/'.join(str(sum(c[w] for c in per[('own', k)].values())) for w in ('TP', 'FP', 'FN'))}"
-        for k in keys) + ".")
-    _show_and_save(out, table, totals, rows, best, summary, seconds)
+    _, table, totals, best, seconds = got
     if not args.no_results_md:
         costs = LinkCosts()
         body = (
