@@ -17,7 +17,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ..errors import InputError
-from . import scale as scale_module
+from . import scale as _scale
 from .costs import LabelOverlaps, LinkCosts
 from .drift import ShiftedLabels, frame_drift
 from .lap import lap_links
@@ -209,7 +209,7 @@ def track_objects(
             movie=movie, labels=labels, scale=evidence.scale, progress=progress)
 
     edges, clause = link()
-    if own and evidence.wants_reference() and scale_module.REFERENCE_FROM_LINKS:
+    if own and evidence.wants_reference() and _scale.REFERENCE_FROM_LINKS:
         # too few likely divisions for the daughters' size reference: the first pass's
         # divisions give it (scale.conservation_from_links), and the LAP links again
         reference, n = conservation_from_links(objects, edges)

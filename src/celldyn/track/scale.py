@@ -453,8 +453,14 @@ def conservation_reference(
           else np.asarray(divisions, np.int64).reshape(-1, 3))
     if len(ev) < MIN_CONSERVATION_EVENTS:
         return None
+    return _size_reference(objects, ev)
+
+
+def _size_reference(objects: pd.DataFrame, events: NDArray[np.int64]) -> tuple[float, float]:
+    """Median and median absolute deviation of ``log((a1 + a2) / a_m)`` over `events`
+    (rows ``mother, daughter 1, daughter 2`` of `objects`, which has ``area``)."""
     v = np.maximum(objects["area"].to_numpy(float), 1e-12)
-    r = np.log((v[ev[:, 1]] + v[ev[:, 2]]) / v[ev[:, 0]])
+    r = np.log((v[events[:, 1]] + v[events[:, 2]]) / v[events[:, 0]])
     centre = float(np.median(r))
     return centre, float(np.median(np.abs(r - centre)))
 
@@ -495,14 +501,10 @@ def conservation_from_links(
         return None, 0
     t = objects["t"].to_numpy()
     e = e[t[e[:, 1]] == t[e[:, 0]] + 1]
-    order = np.argsort(e[:, 0], kind="stable")
-    e = e[order]
+    e = e[np.argsort(e[:, 0], kind="stable")]
     src, first, count = np.unique(e[:, 0], return_index=True, return_counts=True)
     two = count == 2
-    mothers, a, b = src[two], e[first[two], 1], e[first[two] + 1, 1]
-    if len(mothers) < MIN_CONSERVATION_EVENTS:
-        return None, len(mothers)
-    v = np.maximum(objects["area"].to_numpy(float), 1e-12)
-    r = np.log((v[a] + v[b]) / v[mothers])
-    centre = float(np.median(r))
-    return (centre, float(np.median(np.abs(r - centre)))), len(mothers)
+    events = np.stack([src[two], e[first[two], 1], e[first[two] + 1, 1]], axis=1)
+    if len(events) < MIN_CONSERVATION_EVENTS:
+        return None, len(events)
+    return _size_reference(objects, events), len(events)
