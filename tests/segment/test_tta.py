@@ -91,3 +91,12 @@ def test_bad_tta_is_a_one_line_error(bad):
 
     with pytest.raises(ConfigError, match="tta must be a whole number from 1 to 8"):
         RunConfig(segmenter="deep", method_params={"tta": bad})
+
+
+def test_tta_on_a_3d_model_warns_and_is_ignored():
+    from celldyn.segment import segment_movie
+    from celldyn.simulate import simulate_movie
+
+    sim = simulate_movie(ndim=3, n_frames=1, shape=(8, 32, 32), n_objects=2, rng=0)
+    with pytest.warns(UserWarning, match="tta=2 is ignored: .* nuclei3d is 3D"):
+        segment_movie(sim.movie, segmenter="deep", model="nuclei3d", params={"tta": 2})

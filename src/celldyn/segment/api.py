@@ -276,6 +276,13 @@ def _deep_frame(movie: Movie, model: Any, params: dict[str, Any],
     tile = None if tile is None else int(tile)
     thresholds = params.pop("thresholds", None)
     tta = params.pop("tta", None)
+    if tta is not None and int(tta) > 1 and (net.ndim != 2 or net.semantic):
+        import warnings
+
+        warnings.warn(f"segmentation: tta={tta} is ignored: test-time augmentation is for "
+                      f"2D instance models and {net.name} is "
+                      f"{'semantic' if net.semantic else f'{net.ndim}D'}", stacklevel=2)
+        tta = None
     diameter = params.pop("diameter", "auto")
     if diameter == "auto":
         from .._frames import reference_frame
