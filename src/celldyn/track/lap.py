@@ -25,6 +25,12 @@ costs of :mod:`celldyn.track.candidates` and :mod:`celldyn.track.costs`:
      (cost 0);
    - end -> middle is a merge (link cost + ``merge``), alternative 0;
    - an end left alone disappears, a start left alone appears.
+
+   2b. **Exchanges** (:func:`exchange_daughters`, off by default: :data:`EXCHANGES`). Steps 1
+   and 2 decide in turn, so a daughter the frame pass gave to a nearer neighbour stays
+   there; local moves between a mother and a neighbour (swap a daughter for the
+   neighbour's continuation, take a hidden division, move a division to the other,
+   give a daughter away) are kept where they lower the same objective.
 3. **Wide divisions** (only with a ``division_reach`` beyond ``max_distance``: a movie
    that shows no likely division, :mod:`celldyn.track.scale`). A division whose
    sisters lie astride their mother (their midpoint within
@@ -80,10 +86,24 @@ from ._problem import Problem, prepare
 from .candidates import frame_groups, graph_from_links
 from .costs import AXIS_COLUMNS, LinkCosts, along_axis_slack
 
-__all__ = ["gap_divisions", "lap_links", "solve_augmented_lap", "track_lap"]
+__all__ = ["exchange_daughters", "gap_divisions", "lap_links", "solve_augmented_lap",
+           "track_lap"]
 
 GAP_DIVISIONS = True
 """Step 4 of the module docstring (divisions across a gap); off only to measure it."""
+
+EXCHANGES = False
+"""Step 2b of the module docstring (daughters exchanged with a neighbour's
+continuation where that lowers the objective). Off: on the training parts it gained 2
+true and lost 2 false divisions of about 1,300 (the E. coli colony at every 4th frame;
+without that set the rule would have left it off), and held out it lost 2 of the PSC
+markers' 29 divisions at every 4th frame and changed nothing on the E. coli colony
+(benchmarks/RESULTS.md, 'Tracking: exchanges after the two passes'): where the
+division evidence is weak (markers), a cheaper objective is not a truer lineage."""
+
+EXCHANGE_ROUNDS = 4
+"""At most this many rounds of exchanges (each round takes the best non-overlapping
+ones; a round that finds none ends the pass)."""
 
 
 def solve_augmented_lap(
@@ -374,6 +394,193 @@ def _far_daughters(prob: Problem, edges: NDArray[np.int64]) -> NDArray[np.int64]
     return _second_daughters(prob, m, d, c)
 
 
+def _row_lookup(prob: Problem) -> Callable[[NDArray[np.int64], NDArray[np.int64]],
+                                             NDArray[np.int64]]:
+    """Candidate row of each one-frame link ``a -> b`` (-1 where it is no candidate)."""
+    one = np.flatnonzero((prob.dt == 1) & np.isfinite(prob.cost))
+    key = prob.src[one] * prob.n + prob.tgt[one]
+    order = np.argsort(key, kind="stable")
+    sk, rows = key[order], one[order]
+
+    def row(a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.int64]:
+        q = np.asarray(a, np.int64) * prob.n + np.asarray(b, np.int64)
+        if sk.size == 0:
+            return np.full(q.shape, -1, np.int64)
+        i = np.clip(np.searchsorted(sk, q), 0, sk.size - 1)
+        return np.where(sk[i] == q, rows[i], -1)
+
+    return row
+
+
+def _second_cost(prob: Problem, row, m, first, second) -> NDArray[np.float64]:
+    """What a division ``m -> (first, second)`` adds to the link ``m -> first``: the
+    second link and the division's evidence, priced as step 2 prices it (astride
+    sisters in units of the division reach when the movie showed no likely division);
+    the cheaper of the two orders."""
+    assert prob.cost is not None
+    out = []
+    for f, s in ((first, second), (second, first)):
+        rf, rs = row(m, f), row(m, s)
+        c = prob.cost[rf] - prob.cost[row(m, first)] + prob.cost[rs] + prob.division_evidence(
+            m, f, s)
+        if prob.wide_divisions and len(m):
+            w = prob.astride(m, f, s, _scale.SPLIT_ASTRIDE)
+            if w.any():
+                c[w] = (prob.cost[rf[w]] - prob.cost[row(m[w], first[w])]
+                        + prob.reach_costs(rs[w])
+                        + prob.division_evidence(m[w], f[w], s[w], wide=True))
+        out.append(c)
+    return np.minimum(*out)
+
+
+def exchange_daughters(prob: Problem, edges: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Step 2b of the module docstring: local exchanges that lower the objective.
+
+    Steps 1 and 2 decide in turn: the frame pass gives each mother one daughter
+    before any division is priced, so the other daughter may go to a neighbour to
+    whom she lies nearer, and step 2 can then only offer the mother the neighbour's
+    own continuation (a three-way exchange: one false division, one missed). Four
+    moves between a mother ``m`` and a neighbour ``n`` in the same frame, each taken
+    where it lowers the objective of steps 1 and 2 (links, events, the division's
+    evidence), the best non-overlapping ones first, for at most
+    :data:`EXCHANGE_ROUNDS` rounds:
+
+    - *swap*: ``m -> (y, x), n -> z`` becomes ``m -> (y, z), n -> x``;
+    - *take*: ``m -> a, n -> b`` with ``c`` appearing becomes ``m -> (a, b), n -> c``;
+    - *move*: ``m -> (a, b), n -> c`` becomes ``m -> a, n -> (c, b)``;
+    - *give*: ``m -> (a, b)`` with ``n -> c`` (``c`` then appears) or with ``n``
+      ending becomes ``m -> a, n -> b``.
+
+    Only one-frame links that are candidates of the table take part (not rods'
+    second daughters beyond the radius, not gaps); fixed link costs only (no motion
+    model; link costs from outside price divisions by their links alone, so they are
+    left as they are).
+    """
+    if (not prob.divisions or prob.cost is None or prob.external or prob.n == 0
+            or len(edges) == 0):
+        return edges
+    row = _row_lookup(prob)
+    cost = prob.cost
+    costs = prob.costs
+    edges = np.asarray(edges, np.int64).copy()
+    for _ in range(EXCHANGE_ROUNDS):
+        moves = _exchange_moves(prob, edges, row, cost, costs)
+        if not moves:
+            break
+        moves.sort(key=lambda mv: mv[0])
+        used = np.zeros(prob.n, bool)
+        drop: list[tuple[int, int]] = []
+        add: list[tuple[int, int]] = []
+        for _delta, nodes, out, new in moves:
+            if used[list(nodes)].any():
+                continue
+            used[list(nodes)] = True
+            drop += out
+            add += new
+        gone = {a * prob.n + b for a, b in drop}
+        keep = np.array([a * prob.n + b not in gone for a, b in edges.tolist()], bool)
+        edges = np.concatenate([edges[keep], np.asarray(add, np.int64).reshape(-1, 2)])
+    return edges
+
+
+def _exchange_moves(prob, edges, row, cost, costs) -> list:
+    """The improving moves of :func:`exchange_daughters` on `edges`:
+    ``(delta, nodes, links out, links in)``."""
+    n = prob.n
+    t = prob.t
+    out_deg = np.bincount(edges[:, 0], minlength=n)
+    in_deg = np.bincount(edges[:, 1], minlength=n)
+    one = (t[edges[:, 1]] - t[edges[:, 0]] == 1) & (in_deg[edges[:, 1]] == 1)
+    # continuation n -> z: one child, one frame on, whose only parent n is
+    cont = np.full(n, -1, np.int64)
+    c1 = edges[one & (out_deg[edges[:, 0]] == 1)]
+    cont[c1[:, 0]] = c1[:, 1]
+    # divisions m -> (p, q), both one frame on, each with one parent
+    e2 = edges[one & (out_deg[edges[:, 0]] == 2)]
+    e2 = e2[np.argsort(e2[:, 0], kind="stable")]
+    pair = np.flatnonzero(e2[1:, 0] == e2[:-1, 0]) if len(e2) > 1 else np.zeros(0, int)
+    dm, dp, dq = e2[pair, 0], e2[pair, 1], e2[pair + 1, 1]
+    pred = np.full(n, -1, np.int64)
+    pred[edges[:, 1]] = edges[:, 0]
+    moves: list = []
+    eps = 1e-9
+    if dm.size:
+        ok = (row(dm, dp) >= 0) & (row(dm, dq) >= 0)
+        dm, dp, dq = dm[ok], dp[ok], dq[ok]
+    if dm.size:
+        # every division, each daughter in turn as the one exchanged (x), y the other
+        m = np.concatenate([dm, dm])
+        x = np.concatenate([dp, dq])
+        y = np.concatenate([dq, dp])
+        # what the division adds to the link m -> y
+        here = _second_cost(prob, row, m, y, x)
+        rx = np.flatnonzero(np.isin(prob.tgt, x) & (prob.dt == 1) & np.isfinite(cost))
+        ox = np.argsort(x, kind="stable")
+        i = ox[np.searchsorted(x[ox], prob.tgt[rx])]   # a daughter has one mother
+        nn, xx, mm, yy = prob.src[rx], prob.tgt[rx], m[i], y[i]
+        ok = (nn != mm) & (out_deg[nn] <= 1)
+        rx, i, nn, xx, mm, yy = rx[ok], i[ok], nn[ok], xx[ok], mm[ok], yy[ok]
+        z = cont[nn]
+        has = z >= 0
+        old_n = np.where(has, cost[row(nn, np.where(has, z, nn))], 0.0)
+        lose = cost[rx] - here[i]   # n takes x, m loses her
+
+        def add(sel, d, out, new):
+            for k in np.flatnonzero(sel)[d[sel] < -eps].tolist():
+                nodes = {int(v[k]) for v in (mm, nn, xx, yy)} | (
+                    {int(z[k])} if z[k] >= 0 else set())
+                moves.append((float(d[k]), tuple(nodes), out(k), new(k)))
+
+        # swap: m -> (y, z), n -> x
+        rz = np.where(has, row(mm, np.where(has, z, mm)), -1)
+        sw = has & (rz >= 0)
+        d = np.full(rx.size, np.inf)
+        d[sw] = lose[sw] - old_n[sw] + _second_cost(prob, row, mm[sw], yy[sw], z[sw])
+        add(sw, d, lambda k: [(mm[k], xx[k]), (nn[k], z[k])],
+            lambda k: [(mm[k], z[k]), (nn[k], xx[k])])
+        # move the division: m -> y alone, n -> (z, x)
+        d = np.full(rx.size, np.inf)
+        d[has] = _second_cost(prob, row, nn[has], z[has], xx[has]) - here[i[has]]
+        add(has, d, lambda k: [(mm[k], xx[k])], lambda k: [(nn[k], xx[k])])
+        # give: m -> y alone, n -> x, z appears
+        d = lose + costs.appear - old_n
+        add(has, d, lambda k: [(mm[k], xx[k]), (nn[k], z[k])], lambda k: [(nn[k], xx[k])])
+        # give to a neighbour whose track ends
+        d = lose - costs.disappear
+        add(~has & (out_deg[nn] == 0), d, lambda k: [(mm[k], xx[k])],
+            lambda k: [(nn[k], xx[k])])
+    # take: m -> a and n -> b (continuations), c a start one frame on: m -> (a, b), n -> c
+    ms = np.flatnonzero(cont >= 0)
+    if ms.size:
+        cand = np.flatnonzero((prob.dt == 1) & np.isfinite(cost) & (cont[prob.src] >= 0))
+        cm, cb = prob.src[cand], prob.tgt[cand]
+        nb = pred[cb]
+        ok = (cb != cont[cm]) & (nb >= 0) & (nb != cm)
+        ok[ok] &= cont[nb[ok]] == cb[ok]
+        cand, cm, cb, nb = cand[ok], cm[ok], cb[ok], nb[ok]
+        if cand.size:
+            starts = (in_deg == 0)
+            sr = np.flatnonzero((prob.dt == 1) & np.isfinite(cost) & starts[prob.tgt])
+            sr = sr[np.argsort(prob.src[sr], kind="stable")]
+            lo = np.searchsorted(prob.src[sr], nb, side="left")
+            hi = np.searchsorted(prob.src[sr], nb, side="right")
+            ia = np.repeat(np.arange(cand.size), hi - lo)
+            if ia.size:
+                first = np.repeat(lo - np.concatenate([[0], np.cumsum(hi - lo)[:-1]]),
+                                  hi - lo)
+                cc = prob.tgt[sr[first + np.arange(ia.size)]]
+                mm, bb, nn = cm[ia], cb[ia], nb[ia]
+                aa = cont[mm]
+                d = (cost[row(nn, cc)] + _second_cost(prob, row, mm, aa, bb)
+                     - cost[row(nn, bb)] - costs.appear)
+                for k in np.flatnonzero(d < -eps).tolist():
+                    moves.append((float(d[k]), (int(mm[k]), int(nn[k]), int(aa[k]),
+                                                int(bb[k]), int(cc[k])),
+                                  [(int(nn[k]), int(bb[k]))],
+                                  [(int(mm[k]), int(bb[k])), (int(nn[k]), int(cc[k]))]))
+    return moves
+
+
 def gap_divisions(prob: Problem, edges: NDArray[np.int64],
                   link_cost: Callable[[NDArray[np.int64]], NDArray[np.float64]]
                   ) -> NDArray[np.int64]:
@@ -548,6 +755,8 @@ def lap_links(
     edges = np.concatenate(
         [np.stack([linked, succ[linked]], axis=1), _segment_pass(prob, succ, pred, state)]
     ).astype(np.int64).reshape(-1, 2)
+    if EXCHANGES:
+        edges = exchange_daughters(prob, edges)
     if prob.wide_divisions:
         edges = wide_division_passes(prob, edges)
     if GAP_DIVISIONS:
