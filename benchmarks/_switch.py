@@ -50,12 +50,13 @@ def inputs(data: Path, name: str, part: str):
 
 @dataclass(frozen=True)
 class Switch:
-    """``module.attribute`` (a bool) switched off and on; `column`: its name in the
-    rows and tables."""
+    """``module.attribute`` switched off and on (`values`: the off and the on value);
+    `column`: its name in the rows and tables."""
 
     module: object
     attribute: str
     column: str
+    values: tuple = (False, True)
 
     def rows_for(self, data: Path, name: str, part: str) -> list[dict]:
         out = []
@@ -63,7 +64,7 @@ class Switch:
                 data, name, part):
             got = {}
             for on in (False, True):
-                with mock.patch.object(self.module, self.attribute, on):
+                with mock.patch.object(self.module, self.attribute, self.values[on]):
                     edges, seconds, s = T.lap_scored(
                         objects, labels, mov, gt_labels, gt_table,
                         own_segmentation=source != "GT detections")
@@ -165,6 +166,19 @@ class Switch:
                                                 "its F1 (off / on)",
                                                 "its F1 under the choice"]))
         return parts
+
+
+def switch_main(argv: list[str] | None, doc: str, json_name: str, section: str,
+                switch: Switch, report) -> int:
+    """The command line of a switch benchmark (:func:`tracking.parts_main`); the report
+    gets the shipped value as ``payload["shipped"]`` unless the JSON has one."""
+    shipped = getattr(switch.module, switch.attribute)
+
+    def with_shipped(payload: dict) -> str:
+        payload.setdefault("shipped", shipped)
+        return report(payload)
+
+    return T.parts_main(argv, doc, json_name, section, switch.rows_for, with_shipped)
 
 
 def pooled(rows: list[dict]) -> dict:

@@ -27,8 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import tracking as T  # noqa: E402  (sets, parts, loading, scoring)
-from _switch import Switch  # noqa: E402
+from _switch import Switch, switch_main  # noqa: E402
 
 SECTION = "Tracking: exchanges after the two passes"
 
@@ -61,16 +60,7 @@ def report(payload: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from celldyn.track import lap
-
-    shipped = lap.EXCHANGES
-
-    def with_shipped(payload: dict) -> str:
-        payload.setdefault("shipped", shipped)
-        return report(payload)
-
-    return T.parts_main(argv, __doc__, "exchanges.json", SECTION, _switch().rows_for,
-                        with_shipped)
+    return switch_main(argv, __doc__, "exchanges.json", SECTION, _switch(), report)
 
 
 if __name__ == "__main__":

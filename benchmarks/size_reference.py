@@ -29,8 +29,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import tracking as T  # noqa: E402  (sets, parts, loading, scoring)
-from _switch import Switch  # noqa: E402
+from _switch import Switch, switch_main  # noqa: E402
 
 SECTION = "Tracking: size reference from a first pass"
 
@@ -63,16 +62,7 @@ def report(payload: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import celldyn.track.scale as scale
-
-    shipped = scale.REFERENCE_FROM_LINKS
-
-    def with_shipped(payload: dict) -> str:
-        payload.setdefault("shipped", shipped)
-        return report(payload)
-
-    return T.parts_main(argv, __doc__, "size_reference.json", SECTION,
-                        _switch().rows_for, with_shipped)
+    return switch_main(argv, __doc__, "size_reference.json", SECTION, _switch(), report)
 
 
 if __name__ == "__main__":

@@ -241,7 +241,8 @@ def test_demo_runs_and_scores(tmp_path):
     # (union-judged divisions) division F1 0.626 on 2026-12-04; 0.281 without it; 0.736
     # with joined sisters split a frame before they part (2026-12-06; 0.608 without);
     # 0.730 with the IoU measured where the local flow carries each cell (2026-12-06);
-    # 0.699 with the generalist's min_size_edge (2026-12-06).
+    # 0.699 with the generalist's min_size_edge (2026-12-06); 0.683 with the
+    # size-alike gate on own segmentation (2026-12-07).
     # The tracking defaults saw the colony's first 30 frames: a training figure, pinned
     # here as behaviour, not as a quality claim
     assert scores["div_F1"] >= 0.65

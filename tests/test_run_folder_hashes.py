@@ -11,6 +11,10 @@ What is excluded, and why:
 - ``run.json``: ``machine`` (the platform string names the host's kernel build: the
   pin failed on a machine whose kernel differed only in its build tag, with every
   computed byte the same).
+- Floats of tables (objects.parquet, the .csv files) beyond :data:`FLOAT_DIGITS`
+  significant digits: their last bits depend on the CPU (the pin failed on another
+  CPU with nothing else changed); the parquet file is digested as its columns' types
+  and values, not its bytes.
 - Nothing else: the versions table is kept, so an upgrade of numpy / zarr / pyarrow
   shows up here as a re-pin, not silently.
 
@@ -44,10 +48,35 @@ CASES = {
 _TEXT = (".json", ".html", ".txt", ".csv")
 
 
+FLOAT_DIGITS = 8
+"""Significant digits of the floats of tables (objects.parquet, the .csv files) that the
+digest keeps: their last bits differ between CPUs (vectorised sums in another order),
+so the pin failed on an AMD machine with every table equal to 8 digits."""
+_FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d+(?:[eE][-+]?\d+)?")
+
+
+def _rounded(text: str) -> str:
+    """Float literals of `text` to FLOAT_DIGITS significant digits; below 1e-9 in
+    magnitude, 0 (a difference that is exactly 0 on one CPU is 1e-16 on another)."""
+    def one(m: re.Match) -> str:
+        v = float(m.group())
+        return "0" if abs(v) < 1e-9 else f"{v:.{FLOAT_DIGITS}g}"
+
+    return _FLOAT.sub(one, text)
+
+
 def _digest_file(path: Path, replace: dict[str, str]) -> str:
     data = path.read_bytes()
+    if path.suffix == ".parquet":
+        import pandas as pd
+
+        table = pd.read_parquet(path)
+        data = (str(table.dtypes.to_dict()) + _rounded(
+            table.to_csv(index=False, float_format="%.17g"))).encode("utf-8")
     if path.suffix in _TEXT or path.name in (".zattrs", ".zgroup", ".zarray"):
         text = data.decode("utf-8")
+        if path.suffix == ".csv":
+            text = _rounded(text)
         if path.name == "run.json":
             record = json.loads(text)
             record.get("summary", {}).pop("seconds", None)
@@ -136,6 +165,22 @@ def test_digest_detects_a_changed_byte(tmp_path):
     record["summary"]["objects"] = 4
     (tmp_path / "run.json").write_text(json.dumps(record))
     assert run_folder_digests(tmp_path, {})["run.json"] != before["run.json"]
+
+
+def test_table_digest_ignores_only_the_last_float_bits(tmp_path):
+    import pandas as pd
+
+    def digest(values):
+        pd.DataFrame({"t": [0, 1], "area": values}).to_parquet(tmp_path / "o.parquet")
+        (tmp_path / "d.csv").write_text("t,speed\n" + "".join(
+            f"{i},{v!r}\n" for i, v in enumerate(values)))
+        return run_folder_digests(tmp_path, {})
+
+    base = digest([10.1, 0.3])
+    assert digest([10.1 + 1e-14, 0.1 + 0.2]) == base     # 0.1 + 0.2 != 0.3 in the last bit
+    changed = digest([10.1001, 0.3])
+    assert changed["o.parquet"] != base["o.parquet"]
+    assert changed["d.csv"] != base["d.csv"]
 
 
 if __name__ == "__main__":  # re-pin: python tests/test_run_folder_hashes.py --repin

@@ -615,13 +615,14 @@ def bench(
             for tracker in trackers:
                 t1 = time.perf_counter()
                 # the labels are our own segmentation, passed in to segment once:
-                # short daughter branches are undone as `celldyn run` undoes them
+                # short daughter branches are undone and links priced as `celldyn run`
+                # undoes and prices them
                 config = RunConfig(dark_objects=dark_objects, tracker=tracker, seed=seed,
                                    min_daughter_frames=RunConfig().daughter_frames(),
                                    **r.config)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    result = run(movie, config=config, labels=labels)
+                    result = run(movie, config=config, labels=labels, own_labels=True)
                 secs = (seg_secs + time.perf_counter() - t1) / n
                 from .evaluate import tracking_scores
 

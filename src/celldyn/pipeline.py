@@ -112,6 +112,7 @@ def run(
     pixel_size: Any = None,
     frame_interval: Any = None,
     client: Any = None,
+    own_labels: bool = False,
     **overrides: Any,
 ) -> RunResult:
     """Segment, measure and track a movie, in memory or on a dask `client`.
@@ -124,6 +125,8 @@ def run(
         Parameters; keyword `overrides` replace single fields (``method="threshold"``).
     labels : (T, [Z,] Y, X) int array, optional
         The user's own segmentation: segmentation is skipped.
+    own_labels : bool
+        `labels` are celldyn's own (``celldyn bench``): priced as a run that segments.
     progress : bool
         Show a progress bar per stage.
     pixel_size, frame_interval : float, str or sequence, optional
@@ -188,7 +191,8 @@ def run(
 
     t0 = time.perf_counter()
     # radius from the movie's motion (issue 16), in time windows (issue 19): tracks.note
-    tracks = plan.track(objects, seg, config, movie, progress=bool(progress))
+    tracks = plan.track(objects, seg, config, movie, progress=bool(progress),
+                        own_segmentation=labels is None or own_labels)
     release_memory()  # the tracker's candidates and cost arrays
     if client is not None and labels is None:  # painted by the tasks that write them
         from .scale import relabel_lazy
@@ -205,10 +209,8 @@ def run(
         from .classify import classify_objects
 
         t0 = time.perf_counter()
-        objects = classify_objects(
-            objects, tracked, movie, tracks.to_networkx(), model=classifier,
-            spacing=movie.spacing,
-        )
+        objects = classify_objects(objects, tracked, movie, tracks.to_networkx(),
+                                   model=classifier, spacing=movie.spacing)
         timings["classify"] = time.perf_counter() - t0
     return RunResult(
         movie=movie, labels=tracked, objects=objects, edges=edges, tracks=tracks.table,
@@ -217,15 +219,9 @@ def run(
     )
 
 
-def write_run(
-    result: RunResult,
-    path: str | Path,
-    *,
-    source: str = "",
-    overwrite: bool = False,
-    progress: bool = False,
-    inputs: dict[str, Any] | None = None,
-) -> Path:
+def write_run(result: RunResult, path: str | Path, *, source: str = "",
+              overwrite: bool = False, progress: bool = False,
+              inputs: dict[str, Any] | None = None) -> Path:
     """Write the run folder atomically: everything appears at once, or nothing.
 
     Layout: ``labels.ome.zarr``, ``objects.parquet``, ``tracks.geff``, ``ctc/``

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config import RunConfig
+from ..config import RunConfig, own_segmentation_costs
 from ..measure import measure_objects
 from ..segment.api import segment_movie
 from ..segment.temporal import split_joined_sisters, split_merged
@@ -165,12 +165,14 @@ def window_overlap(config: RunConfig) -> int:
 
 
 def track(objects: Any, labels: Any, config: RunConfig, movie: Any, *,
-          progress: bool = False) -> Any:
+          progress: bool = False, own_segmentation: bool = False) -> Any:
     """The run's :class:`~celldyn.track.tracks.Tracks`: the whole movie at once, or in
     windows of ``config.track_window`` frames (one search radius, measured on the
-    whole table, with the division reach; the note says so)."""
+    whole table, with the division reach; the note says so). `own_segmentation`: the
+    labels are celldyn's own (:func:`~celldyn.config.own_segmentation_costs`)."""
     kw = dict(tracker=config.tracker, max_gap=config.max_gap, divisions=config.divisions,
-              merges=config.merges, spacing=movie.spacing, movie=movie.data)
+              merges=config.merges, spacing=movie.spacing, movie=movie.data,
+              costs=own_segmentation_costs() if own_segmentation else None)
     short = config.daughter_frames()  # resolved by for_movie; else own segmentation's
     if not config.track_window:
         return track_objects(objects, labels=labels, max_distance=config.max_distance,

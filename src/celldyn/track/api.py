@@ -331,6 +331,9 @@ class _Evidence:
             size = "daughters make up their mother"
         else:
             size = "daughters' size term off"
+        if np.isfinite(costs.daughter_position_alike):
+            size += (f"; a farther daughter is priced as born beside her mother only where "
+                     f"the sisters' sizes are within {costs.daughter_position_alike:g}x")
         return radius, reach, text + "; divisions on, " + size
 
 
