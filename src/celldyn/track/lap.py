@@ -550,8 +550,7 @@ def _exchange_moves(prob, edges, row, cost, costs) -> list:
         add(~has & (out_deg[nn] == 0), d, lambda k: [(mm[k], xx[k])],
             lambda k: [(nn[k], xx[k])])
     # take: m -> a and n -> b (continuations), c a start one frame on: m -> (a, b), n -> c
-    ms = np.flatnonzero(cont >= 0)
-    if ms.size:
+    if (cont >= 0).any():
         cand = np.flatnonzero((prob.dt == 1) & np.isfinite(cost) & (cont[prob.src] >= 0))
         cm, cb = prob.src[cand], prob.tgt[cand]
         nb = pred[cb]
