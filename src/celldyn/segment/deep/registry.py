@@ -247,9 +247,10 @@ class DeepSegmenter:
                 counts.append(0)
                 continue
             # objects cut by the crop's edge are sizes of pieces: the probe drops the
-            # small ones as it drops small objects anywhere (no `min_size_edge`)
+            # small ones as it drops small objects anywhere (no `min_size_edge`); slivers
+            # are kept (`min_width_px` 0), as when the width floor was chosen
             labels = self.segment(sub, diameter=self.target_diameter / z, tile=tile,
-                                  thresholds={"min_size_edge": None})
+                                  thresholds={"min_size_edge": None, "min_width_px": 0})
             areas = np.bincount(labels.ravel())[1:]
             areas = areas[areas > 0]
             found.append(float(np.sqrt(4 * np.median(areas) / np.pi)) if areas.size

@@ -14,7 +14,11 @@ separated by the dip of the distance at their contact); the watershed of ``-dist
 from the markers, restricted to the foreground, gives the objects. Foreground
 components that hold no marker become objects of their own; objects smaller than
 ``min_size`` pixels are removed (those touching the frame's border: smaller than
-``min_size_edge``, where a model sets it). Ids are ``1..n`` in raster order of their first pixel.
+``min_size_edge``, where a model sets it), and so are objects narrower than
+``min_width`` image pixels (:func:`object_widths`: the widest disc that fits inside;
+a model's ``min_width_px``): slivers cut off a cell's thin tail, which no cell the
+model resolves is (generalist2d ships 4: benchmarks/RESULTS.md, 'Segmentation: a floor
+on object width (slivers)'). Ids are ``1..n`` in raster order of their first pixel.
 
 Why this representation also for the generalist (``generalist2d``: nuclei, bacteria
 rods and whole cells in one model), rather than Cellpose/Omnipose flows or StarDist
@@ -46,7 +50,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.segmentation import find_boundaries, watershed
 
-__all__ = ["instances_from_maps", "make_targets", "maps_from_logits"]
+__all__ = ["instances_from_maps", "make_targets", "maps_from_logits", "narrow_ids",
+           "object_widths"]
 
 
 def make_targets(
@@ -105,8 +110,77 @@ def edge_ids(labels: np.ndarray) -> np.ndarray:
     return ids[ids > 0]
 
 
+def _inner_boundary(labels: np.ndarray) -> np.ndarray:
+    """Labelled pixels next (face neighbours) to another label or the background: what
+    ``skimage.segmentation.find_boundaries(labels, mode="inner")`` marks, by shifted
+    comparisons (about 5 times faster on a megapixel frame)."""
+    edge = np.zeros(labels.shape, bool)
+    for ax in range(labels.ndim):
+        hi = tuple(slice(1, None) if a == ax else slice(None) for a in range(labels.ndim))
+        lo = tuple(slice(None, -1) if a == ax else slice(None) for a in range(labels.ndim))
+        differ = labels[hi] != labels[lo]
+        edge[hi] |= differ
+        edge[lo] |= differ
+    return edge & (labels > 0)
+
+
+def _core(labels: np.ndarray) -> np.ndarray:
+    """Each object's pixels off its own boundary, padded by one background pixel (so
+    that the array's edge counts as background)."""
+    return np.pad((labels > 0) & ~_inner_boundary(labels), 1)
+
+
+def object_widths(labels: np.ndarray) -> np.ndarray:
+    """Per id ``0..labels.max()``, the diameter of the widest disc (ball) that fits
+    inside the object, in pixels: ``2 d + 1`` with ``d`` the largest distance from one
+    of its pixels to a pixel on its own boundary (next to the background or to another
+    object). A one-pixel line is 1 wide, a 5-pixel square 5; 0 for absent ids.
+
+    >>> lab = np.zeros((9, 12), int)
+    >>> lab[1:6, 1:6] = 1          # a 5 x 5 square
+    >>> lab[7, 1:11] = 2           # a one-pixel line
+    >>> lab[1:6, 6:9] = 3          # 3 wide, touching the square
+    >>> object_widths(lab).tolist()
+    [0.0, 5.0, 1.0, 3.0]
+    """
+    n = int(labels.max())
+    if n == 0:
+        return np.zeros(1)
+    depth = ndi.distance_transform_edt(_core(labels))[(slice(1, -1),) * labels.ndim]
+    d = np.zeros(n + 1)
+    np.maximum.at(d, labels.ravel(), depth.ravel())
+    present = np.bincount(labels.ravel(), minlength=n + 1) > 0
+    return np.where(present, 2 * d + 1, 0.0) * (np.arange(n + 1) > 0)
+
+
+def narrow_ids(labels: np.ndarray, min_width: float) -> np.ndarray:
+    """Sorted ids of the objects narrower than `min_width` (``object_widths(labels) <
+    min_width``), by one binary erosion instead of a distance transform: an object is
+    at least ``2 r + 1`` wide exactly where some pixel of its core keeps every pixel
+    nearer than ``r = (min_width - 1) / 2`` inside the core (about 10 times faster).
+
+    >>> lab = np.zeros((9, 12), int)
+    >>> lab[1:6, 1:6], lab[7, 1:11], lab[1:6, 6:9] = 1, 2, 3
+    >>> narrow_ids(lab, 4).tolist(), narrow_ids(lab, 5).tolist()
+    ([2, 3], [2, 3])
+    """
+    n = int(labels.max())
+    if n == 0 or min_width <= 1:
+        return np.zeros(0, np.int64)
+    r = (float(min_width) - 1.0) / 2.0
+    k = int(np.ceil(r)) - 1 if float(r).is_integer() else int(np.floor(r))
+    grid = np.indices((2 * k + 1,) * labels.ndim) - k
+    footprint = (grid ** 2).sum(axis=0) < r * r
+    inner = ndi.binary_erosion(_core(labels), footprint, border_value=0)
+    inner = inner[(slice(1, -1),) * labels.ndim]
+    wide = np.bincount(labels[inner].ravel(), minlength=n + 1) > 0
+    present = np.bincount(labels.ravel(), minlength=n + 1) > 0
+    ids = np.flatnonzero(present & ~wide)
+    return ids[ids > 0]
+
+
 def _relabel_sizes(labels: np.ndarray, min_size: int,
-                   min_size_edge: int | None = None) -> np.ndarray:
+                   min_size_edge: int | None = None, min_width: float = 0.0) -> np.ndarray:
     n = int(labels.max())
     if n == 0:
         return labels.astype(np.int32)
@@ -115,6 +189,8 @@ def _relabel_sizes(labels: np.ndarray, min_size: int,
     if min_size_edge is not None and min_size_edge != min_size:
         edge = edge_ids(labels)
         keep[edge] = sizes[edge] >= max(1, min_size_edge)
+    if min_width > 0:
+        keep[narrow_ids(labels, min_width)] = False
     keep[0] = False
     flat = labels.ravel()
     # first-pixel raster order for deterministic ids
@@ -136,6 +212,7 @@ def instances_from_maps(
     marker_threshold: float = 0.5,
     min_size: int = 16,
     min_size_edge: int | None = None,
+    min_width: float = 0.0,
 ) -> np.ndarray:
     """Instance labels (int32, 0 background) from the head outputs.
 
@@ -153,6 +230,9 @@ def instances_from_maps(
         Smallest object kept among those that touch the frame's border (default
         `min_size`): a cell cut by the edge of the field of view (or of a crop) is
         small because it is cut, not because it is debris.
+    min_width : float
+        Objects whose widest inscribed disc (:func:`object_widths`) is narrower are
+        removed (pixels of `prob`'s grid; 0: none).
     """
     fg = (1.0 - prob[0]) > fg_threshold
     if not fg.any():
@@ -163,4 +243,4 @@ def instances_from_maps(
     rest, n_rest = ndi.label(fg & (labels == 0), structure=structure)
     if n_rest:
         labels[rest > 0] = rest[rest > 0] + n
-    return _relabel_sizes(labels, min_size, min_size_edge)
+    return _relabel_sizes(labels, min_size, min_size_edge, min_width)
