@@ -158,8 +158,9 @@ def test_low_zooms_skip_small_frames(monkeypatch):
         seen.append(30.0 / diameter)
         # the probe measures sizes: cells cut by the crop's edge are not exempted from
         # min_size there (the model's min_size_edge is for the segmentation itself), and
-        # slivers are counted as when the width floor was chosen (min_width_px 0)
-        assert kw.get("thresholds") == {"min_size_edge": None, "min_width_px": 0}
+        # slivers and markers as when those levels were chosen (min_width_px, marker_h 0)
+        assert kw.get("thresholds") == {"min_size_edge": None, "min_width_px": 0,
+                                        "marker_h": 0}
         return np.zeros(sub.shape, np.int32)
 
     monkeypatch.setattr(seg, "segment", fake)

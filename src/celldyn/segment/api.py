@@ -195,7 +195,7 @@ def _check_deep_params(params: dict[str, Any]) -> None:
     if th is not None and not (isinstance(th, dict) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in th.values())):
         raise ConfigError("thresholds must map names (fg_threshold, marker_threshold, "
-                          f"min_size, min_size_edge, min_width_px) to numbers (got {th!r})")
+                          f"min_size, min_size_edge, min_width_px, marker_h) to numbers (got {th!r})")
 
 
 def frame_function(

@@ -130,7 +130,9 @@ def _post_kwargs(thresholds: dict[str, Any], zoom: float) -> dict[str, Any]:
     """Post-processing keywords; ``min_size`` and ``min_size_edge`` (objects touching
     the frame's border; default, and at most, ``min_size``: a user who lowers
     ``min_size`` lowers both) are stated at the model's scale, ``min_width_px`` (the
-    narrowest object kept; default 0, none) in the image's own pixels."""
+    narrowest object kept; default 0, none) in the image's own pixels; ``marker_h``
+    (markers split at peaks of the distance that deep apart; default 0, none) is a
+    depth of the normalised distance."""
     scale = max(zoom, 1e-6) ** 2
     min_size = float(thresholds.get("min_size", 16))
     edge = thresholds.get("min_size_edge")
@@ -138,4 +140,5 @@ def _post_kwargs(thresholds: dict[str, Any], zoom: float) -> dict[str, Any]:
     return {"fg_threshold": float(thresholds.get("fg_threshold", 0.5)),
             "marker_threshold": float(thresholds.get("marker_threshold", 0.5)),
             "min_size": round(min_size / scale), "min_size_edge": round(edge / scale),
-            "min_width": float(thresholds.get("min_width_px", 0.0))}
+            "min_width": float(thresholds.get("min_width_px", 0.0)),
+            "marker_h": float(thresholds.get("marker_h", 0.0))}

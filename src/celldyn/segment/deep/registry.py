@@ -248,9 +248,11 @@ class DeepSegmenter:
                 continue
             # objects cut by the crop's edge are sizes of pieces: the probe drops the
             # small ones as it drops small objects anywhere (no `min_size_edge`); slivers
-            # are kept (`min_width_px` 0), as when the width floor was chosen
+            # are kept and markers left whole (`min_width_px`, `marker_h` 0), as when
+            # those levels were chosen
             labels = self.segment(sub, diameter=self.target_diameter / z, tile=tile,
-                                  thresholds={"min_size_edge": None, "min_width_px": 0})
+                                  thresholds={"min_size_edge": None, "min_width_px": 0,
+                                              "marker_h": 0})
             areas = np.bincount(labels.ravel())[1:]
             areas = areas[areas > 0]
             found.append(float(np.sqrt(4 * np.median(areas) / np.pi)) if areas.size
