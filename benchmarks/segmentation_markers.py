@@ -27,22 +27,21 @@ Usage::
 
     python benchmarks/segmentation_markers.py --part validation
     python benchmarks/segmentation_markers.py --part test
-    python benchmarks/segmentation_markers.py --tracking
+    python benchmarks/segmentation_markers.py --tracking-training
     python benchmarks/segmentation_markers.py --report-only
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _level_sweep as L
 
 JSON = Path(__file__).with_name("segmentation_markers.json")
 SECTION = "Segmentation: markers split at prominent peaks"
@@ -50,6 +49,7 @@ LEVELS = (None, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4)
 """``h`` levels (fractions of the per-object normalised distance; None: as shipped).
 The first run had 0.05-0.2 and the rule picked 0.2, the grid's edge, with the bacteria
 sets losing most at the low levels: 0.25-0.4 were added, validation rows only seen."""
+KEYS = tuple(str(h) for h in LEVELS)
 TIE = 0.001
 
 
@@ -60,42 +60,22 @@ def post(prob: np.ndarray, dist: np.ndarray, kw: dict, h: float | None) -> np.nd
     return instances_from_maps(prob, dist, **{**kw, "marker_h": h or 0.0})
 
 
-def sweep(part: str) -> dict:
-    import segmentation as S
-
-    from celldyn.segment.deep import load_segmenter
-    from celldyn.segment.deep.datasets import load_part
+def _split(seg, image, d, z) -> dict[str, tuple]:
+    """Per level: the labels of the network's maps (computed once) post-processed at
+    that marker split depth, and their number."""
     from celldyn.segment.deep.inference import _post_kwargs, predict_maps
 
-    seg = load_segmenter("generalist2d")
-    out: dict[str, dict] = {}
-    for name, sp in S._gen_sets().items():
-        if not getattr(sp, part):
-            continue
-        items = S._evenly([it for it in load_part(sp, part, S.DATA)
-                           if (it.labels > 0).any()], S.EDGE_VAL_PER_SET)
-        if not items:
-            continue
-        start = time.perf_counter()
-        counts: dict[str, list] = {str(h): [] for h in LEVELS}
-        objects = {str(h): 0 for h in LEVELS}
-        for g in S._gen_groups(name, items):
-            d = seg.estimate_diameter(items[g[len(g) // 2]].image)
-            z = seg.zoom_for(d)
-            kw = _post_kwargs(seg.thresholds, z)
-            for i in g:
-                prob, dist = predict_maps(seg.net, seg._check(items[i].image), zoom=z)
-                for h in LEVELS:
-                    lab = post(prob, dist, kw, h)
-                    objects[str(h)] += int(lab.max())
-                    counts[str(h)].append(S._item_counts(items[i], lab))
-        out[name] = {k: {m: round(v, 4) for m, v in S._summary(c).items()
-                         if m in ("AP@0.5", "AP@0.75", "SEG")} | {"objects": objects[k]}
-                     for k, c in counts.items()}
-        out[name]["images"] = len(items)
-        print(f"{name} ({len(items)} images, {time.perf_counter() - start:.0f} s): "
-              + json.dumps({k: out[name][k]["AP@0.5"] for k in counts}), flush=True)
+    kw = _post_kwargs(seg.thresholds, z)
+    prob, dist = predict_maps(seg.net, seg._check(image), zoom=z)
+    out = {}
+    for h in LEVELS:
+        lab = post(prob, dist, kw, h)
+        out[str(h)] = (lab, int(lab.max()))
     return out
+
+
+def sweep(part: str) -> dict:
+    return L.sweep(part, KEYS, _split, "objects")
 
 
 TRACK_SETS = ("Fluo-N2DL-HeLa-01", "PhC-C2DL-PSC-01", "PhC-C2DL-EcoliColony-vanVliet-01",
@@ -154,10 +134,7 @@ def tracking_table(res: dict) -> str:
 
 
 def choose(sets: dict) -> str:
-    means = {str(h): float(np.mean([v[str(h)]["AP@0.5"] for v in sets.values()]))
-             for h in LEVELS}
-    best = max(means.values())
-    return next(str(h) for h in LEVELS if means[str(h)] >= best - TIE)
+    return L.choose(sets, KEYS, TIE)
 
 
 def table(sets: dict) -> str:
@@ -177,16 +154,10 @@ def table(sets: dict) -> str:
 
 
 def loso(sets: dict) -> str:
-    out = []
-    for n in sets:
-        k = choose({m: v for m, v in sets.items() if m != n})
-        out.append(f"{n}: {k} ({sets[n][k]['AP@0.5']:.3f} vs {sets[n]['None']['AP@0.5']:.3f})")
-    return "; ".join(out)
+    return L.loso(sets, KEYS, "None", "")
 
 
 def report(res: dict) -> str:
-    from _results import write_section
-
     body = [__doc__.split("Usage::")[0].strip(), ""]
     if res.get("validation"):
         val = res["validation"]
@@ -198,41 +169,20 @@ def report(res: dict) -> str:
         body += ["Test parts, scored once after the decision (AP@0.5 / SEG):", "",
                  table(res["test"]), ""]
     if res.get("validation_first"):
-        body += ["First implementation (h-maxima over the whole frame, where markers that "
-                 "touch diagonally interact; replaced by the per-marker one above, which "
-                 "is what `marker_h` runs), validation then test parts:", "",
+        body += [("First implementation (h-maxima over the whole frame, where markers "
+                  "that touch diagonally interact; replaced by the per-marker one above, "
+                  "which is what `marker_h` runs), validation then test parts:"), "",
                  table(res["validation_first"]), "", table(res["test_first"]), ""]
     if res.get("tracking_training"):
-        body += ["Own segmentation tracked (`--tracking`; training frames of the tracking "
-                 "split, default LAP, GT markers):", "", tracking_table(res), ""]
-    if res.get("notes"):
-        body += [res["notes"], ""]
-    text = "\n".join(body)
-    write_section(SECTION, text, packages=("torch", "scikit-image", "numpy"))
-    return text
+        body += [("Own segmentation tracked (`--tracking-training`; training frames of the "
+                  "tracking split, default LAP, GT markers):"), "", tracking_table(res), ""]
+    return L.write(SECTION, body, res)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--part", choices=("validation", "test"))
-    ap.add_argument("--report-only", action="store_true")
-    ap.add_argument("--tracking", action="store_true",
-                    help="own segmentation of the tracking training parts, tracked, with "
-                         "marker_h 0 and 0.25")
-    args = ap.parse_args(argv)
-    res = json.loads(JSON.read_text()) if JSON.exists() else {}
-    if args.tracking:
-        res["tracking_training"] = {"0": tracking_rows(0.0), "0.25": tracking_rows(0.25)}
-        tmp = JSON.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(res, indent=1))
-        os.replace(tmp, JSON)
-    if args.part and not args.report_only:
-        res[args.part] = sweep(args.part)
-        tmp = JSON.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(res, indent=1))
-        os.replace(tmp, JSON)
-    print(report(res))
-    return 0
+    return L.cli(argv, __doc__, JSON, sweep, report, {"tracking-training": (
+        "own segmentation of the tracking training parts, tracked, marker_h 0 and 0.25",
+        lambda: {"0": tracking_rows(0.0), "0.25": tracking_rows(0.25)})})
 
 
 if __name__ == "__main__":

@@ -23,16 +23,14 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _level_sweep as L
 
 JSON = Path(__file__).with_name("segmentation_width.json")
 SECTION = "Segmentation: a floor on object width (slivers)"
@@ -43,56 +41,35 @@ IMAGE_LEVELS = ("px2", "px3", "px4", "px5")
 after the first sweep, where every level at the model's scale cost the E. coli colony's
 rods (6 px wide there) more than it gave elsewhere."""
 LEVELS = (*MODEL_LEVELS, *IMAGE_LEVELS)
+KEYS = tuple(str(m) for m in LEVELS)
 TIE = 0.001
 
 
-def sweep(part: str) -> dict:
-    """Per set: counts per level (summed AP / SEG inputs) for `part`'s images."""
-    import segmentation as S
-
-    from celldyn.segment.deep import load_segmenter
-    from celldyn.segment.deep.datasets import load_part
+def _dropped(seg, image, d, z) -> dict[str, tuple]:
+    """Per level: the labels without the objects narrower than it, and how many."""
     from celldyn.segment.deep.heads.postprocess import object_widths
 
-    seg = load_segmenter("generalist2d")
-    out: dict[str, dict] = {}
-    for name, sp in S._gen_sets().items():
-        if not getattr(sp, part):
-            continue
-        items = S._evenly([it for it in load_part(sp, part, S.DATA)
-                           if (it.labels > 0).any()], S.EDGE_VAL_PER_SET)
-        if not items:
-            continue
-        start = time.perf_counter()
-        counts: dict[int, list] = {m: [] for m in LEVELS}
-        dropped = {m: 0 for m in LEVELS}
-        for g in S._gen_groups(name, items):
-            d = seg.estimate_diameter(items[g[len(g) // 2]].image)
-            z = seg.zoom_for(d)
-            for i in g:
-                lab = seg.segment(items[i].image, diameter=d)
-                width = object_widths(lab)              # image pixels
-                for m in LEVELS:
-                    floor = float(m[2:]) if isinstance(m, str) else m / z
-                    thin = np.flatnonzero(width < floor)
-                    thin = thin[thin > 0]
-                    dropped[m] += int(np.isin(thin, np.unique(lab)).sum())
-                    pred = np.where(np.isin(lab, thin), 0, lab)
-                    counts[m].append(S._item_counts(items[i], pred))
-        out[name] = {str(m): {k: round(v, 4) for k, v in S._summary(c).items()
-                              if k in ("AP@0.5", "AP@0.75", "SEG")}
-                     | {"dropped": dropped[m]} for m, c in counts.items()}
-        out[name]["images"] = len(items)
-        print(f"{name} ({len(items)} images, {time.perf_counter() - start:.0f} s): "
-              + json.dumps({m: out[name][str(m)]["AP@0.5"] for m in LEVELS}), flush=True)
+    # without the floor this sweep chose (shipped since), so the levels are replayed
+    # on what the post-processing gave before
+    lab = seg.segment(image, diameter=d, thresholds={"min_width_px": 0})
+    width = object_widths(lab)                  # image pixels
+    present = np.unique(lab)
+    out = {}
+    for m in LEVELS:
+        floor = float(m[2:]) if isinstance(m, str) else m / z
+        thin = np.flatnonzero(width < floor)
+        thin = thin[(thin > 0) & np.isin(thin, present)]
+        out[str(m)] = (np.where(np.isin(lab, thin), 0, lab), len(thin))
     return out
 
 
-def choose(sets: dict) -> int:
-    means = {m: float(np.mean([v[str(m)]["AP@0.5"] for v in sets.values()]))
-             for m in LEVELS}
-    best = max(means.values())
-    return next(m for m in LEVELS if means[m] >= best - TIE)
+def sweep(part: str) -> dict:
+    """Per set: AP@0.5, AP@0.75, SEG and objects dropped per level for `part`'s images."""
+    return L.sweep(part, KEYS, _dropped, "dropped")
+
+
+def choose(sets: dict) -> str:
+    return L.choose(sets, KEYS, TIE)
 
 
 def table(sets: dict) -> str:
@@ -100,7 +77,7 @@ def table(sets: dict) -> str:
     head = ("| min_width | mean AP@0.5 | mean SEG | objects dropped | "
             + " | ".join(f"{n} ({sets[n]['images']})" for n in names) + " |")
     rows = [head, "|" + "---|" * (4 + len(names))]
-    for m in LEVELS:
+    for m in KEYS:
         ap = [sets[n][str(m)]["AP@0.5"] for n in names]
         sg = [sets[n][str(m)]["SEG"] for n in names]
         dr = sum(sets[n][str(m)]["dropped"] for n in names)
@@ -111,18 +88,10 @@ def table(sets: dict) -> str:
 
 
 def loso(sets: dict) -> str:
-    lines = []
-    for n in sets:
-        others = {k: v for k, v in sets.items() if k != n}
-        m = choose(others)
-        lines.append(f"{n}: {m} ({sets[n][str(m)]['AP@0.5']:.3f} vs "
-                     f"{sets[n]['0']['AP@0.5']:.3f} at 0)")
-    return "; ".join(lines)
+    return L.loso(sets, KEYS, "0", " at 0")
 
 
 def report(res: dict) -> str:
-    from _results import write_section
-
     val = res.get("validation")
     body = [__doc__.split("Usage::")[0].strip(), ""]
     if val:
@@ -133,28 +102,13 @@ def report(res: dict) -> str:
                  f"others choose and the set's validation AP@0.5 there vs none: "
                  + loso(val) + ".", ""]
     if res.get("test"):
-        body += ["Test parts, scored once after the decision (same images as the "
-                 "validation sweep's cap; AP@0.5 / SEG):", "", table(res["test"]), ""]
-    if res.get("notes"):
-        body += [res["notes"], ""]
-    text = "\n".join(body)
-    write_section(SECTION, text, packages=("torch", "scikit-image", "numpy"))
-    return text
+        body += [("Test parts, scored once after the decision (same images as the "
+                  "validation sweep's cap; AP@0.5 / SEG):"), "", table(res["test"]), ""]
+    return L.write(SECTION, body, res)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--part", choices=("validation", "test"))
-    ap.add_argument("--report-only", action="store_true")
-    args = ap.parse_args(argv)
-    res = json.loads(JSON.read_text()) if JSON.exists() else {}
-    if args.part and not args.report_only:
-        res[args.part] = sweep(args.part)
-        tmp = JSON.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(res, indent=1))
-        os.replace(tmp, JSON)
-    print(report(res))
-    return 0
+    return L.cli(argv, __doc__, JSON, sweep, report)
 
 
 if __name__ == "__main__":
