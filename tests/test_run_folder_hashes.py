@@ -15,8 +15,11 @@ What is excluded, and why:
   significant digits: their last bits depend on the CPU (the pin failed on another
   CPU with nothing else changed); the parquet file is digested as its columns' types
   and values, not its bytes.
-- Nothing else: the versions table is kept, so an upgrade of numpy / zarr / pyarrow
-  shows up here as a re-pin, not silently.
+- The versions of the packages a run records (``run.json``'s ``versions`` and the
+  report's "Versions" table: which packages stay pinned, not their versions): a fresh
+  install takes the registry's newest releases, and the pin failed in a clean clone
+  when dask and pandas had a patch release, every computed byte the same. An upgrade
+  that changes what a run computes still fails here, through the files it changes.
 
 Re-pin (after an intended change of behaviour, e.g. new tracking defaults)::
 
@@ -81,10 +84,14 @@ def _digest_file(path: Path, replace: dict[str, str]) -> str:
             record = json.loads(text)
             record.get("summary", {}).pop("seconds", None)
             record.pop("machine", None)
+            record["versions"] = dict.fromkeys(record.get("versions", {}), "V")
             text = json.dumps(record, indent=2, sort_keys=True)
         if path.name == "report.html":
             text = re.sub(r"<h2>Timings</h2>.*?</table></div>|<h2>Timings</h2>.*?</table>",
                           "", text, flags=re.S)
+            text = re.sub(r"<h2>Versions</h2>.*?</table>", lambda m: re.sub(
+                r"<td class='l'>[^<]*</td>", "<td class='l'>V</td>", m.group()), text,
+                flags=re.S)
         for old, new in replace.items():
             text = text.replace(old, new)
         data = text.encode("utf-8")
@@ -181,6 +188,26 @@ def test_table_digest_ignores_only_the_last_float_bits(tmp_path):
     changed = digest([10.1001, 0.3])
     assert changed["o.parquet"] != base["o.parquet"]
     assert changed["d.csv"] != base["d.csv"]
+
+
+def test_digest_ignores_only_the_versions(tmp_path):
+    """A new release of a recorded package changes neither digest; a package added to or
+    dropped from the table, or any other cell of the report, does."""
+    def digest(versions: dict, other: str = "5"):
+        (tmp_path / "run.json").write_text(json.dumps({"versions": versions}))
+        rows = "".join(f"<tr><th class='l'>{k}</th><td class='l'>{v}</td></tr>"
+                       for k, v in versions.items())
+        (tmp_path / "report.html").write_text(
+            f"<h2>Summary</h2><table><tr><td class='l'>{other}</td></tr></table>"
+            f"<h2>Versions</h2><table>{rows}</table>")
+        return run_folder_digests(tmp_path, {})
+
+    base = digest({"pandas": "3.1.1", "dask": "2026.8.0"})
+    assert digest({"pandas": "3.1.2", "dask": "2026.11.0"}) == base
+    added = digest({"pandas": "3.1.1", "dask": "2026.8.0", "zarr": "3.1.6"})
+    assert added["run.json"] != base["run.json"]
+    assert added["report.html"] != base["report.html"]
+    assert digest({"pandas": "3.1.1", "dask": "2026.8.0"}, other="6") != base
 
 
 if __name__ == "__main__":  # re-pin: python tests/test_run_folder_hashes.py --repin
