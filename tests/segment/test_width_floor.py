@@ -87,3 +87,16 @@ def test_erosion_agrees_with_the_distance_transform():
         for floor in (2, 3, 4, 5, 6.5, 9):
             expect = np.flatnonzero((w < floor) & (w > 0))
             assert narrow_ids(lab, floor).tolist() == expect.tolist(), (shape, floor)
+
+
+def test_a_mistyped_or_negative_level_is_a_one_line_error():
+    import pytest
+
+    from celldyn.errors import ConfigError
+    from celldyn.segment.api import _check_deep_params
+
+    _check_deep_params({"thresholds": {"min_width_px": 0, "marker_h": 0.25}})
+    with pytest.raises(ConfigError, match="unknown name 'min_width'"):
+        _check_deep_params({"thresholds": {"min_width": 0}})
+    with pytest.raises(ConfigError, match="0 or more"):
+        _check_deep_params({"thresholds": {"marker_h": -1}})

@@ -192,10 +192,17 @@ def _check_deep_params(params: dict[str, Any]) -> None:
                                 and 1 <= tta <= 8):
         raise ConfigError(f"tta must be a whole number from 1 to 8 (got {tta!r})")
     th = params.get("thresholds")
+    names = ("fg_threshold", "marker_threshold", "min_size", "min_size_edge",
+             "min_width_px", "marker_h")
     if th is not None and not (isinstance(th, dict) and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in th.values())):
-        raise ConfigError("thresholds must map names (fg_threshold, marker_threshold, "
-                          f"min_size, min_size_edge, min_width_px, marker_h) to numbers (got {th!r})")
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+            for v in th.values())):
+        raise ConfigError(f"thresholds must map names ({', '.join(names)}) to numbers of "
+                          f"0 or more (got {th!r})")
+    unknown = sorted(set(th or ()) - set(names))
+    if unknown:   # a misspelt level would otherwise be ignored without a word
+        raise ConfigError(f"thresholds: unknown name {unknown[0]!r}; the post-processing "
+                          f"levels are {', '.join(names)}")
 
 
 def frame_function(
