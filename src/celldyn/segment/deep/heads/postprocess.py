@@ -110,24 +110,10 @@ def edge_ids(labels: np.ndarray) -> np.ndarray:
     return ids[ids > 0]
 
 
-def _inner_boundary(labels: np.ndarray) -> np.ndarray:
-    """Labelled pixels next (face neighbours) to another label or the background: what
-    ``skimage.segmentation.find_boundaries(labels, mode="inner")`` marks, by shifted
-    comparisons (about 5 times faster on a megapixel frame)."""
-    edge = np.zeros(labels.shape, bool)
-    for ax in range(labels.ndim):
-        hi = tuple(slice(1, None) if a == ax else slice(None) for a in range(labels.ndim))
-        lo = tuple(slice(None, -1) if a == ax else slice(None) for a in range(labels.ndim))
-        differ = labels[hi] != labels[lo]
-        edge[hi] |= differ
-        edge[lo] |= differ
-    return edge & (labels > 0)
-
-
 def _core(labels: np.ndarray) -> np.ndarray:
     """Each object's pixels off its own boundary, padded by one background pixel (so
     that the array's edge counts as background)."""
-    return np.pad((labels > 0) & ~_inner_boundary(labels), 1)
+    return np.pad((labels > 0) & ~find_boundaries(labels, mode="inner"), 1)
 
 
 def object_widths(labels: np.ndarray) -> np.ndarray:
@@ -150,7 +136,8 @@ def object_widths(labels: np.ndarray) -> np.ndarray:
     d = np.zeros(n + 1)
     np.maximum.at(d, labels.ravel(), depth.ravel())
     present = np.bincount(labels.ravel(), minlength=n + 1) > 0
-    return np.where(present, 2 * d + 1, 0.0) * (np.arange(n + 1) > 0)
+    present[0] = False
+    return np.where(present, 2 * d + 1, 0.0)
 
 
 def narrow_ids(labels: np.ndarray, min_width: float) -> np.ndarray:
