@@ -17,7 +17,10 @@ the GT markers by the CTC measures (tracking.py's ``score``). The rule and its l
 (``FRAC``, ``SIZE_RATIO``, ``MAX_RUN``) were written before any run; the gate against
 re-splitting fragments was added after the first run on the training frames of
 GOWT1-01 and PSC (it changed neither). The test frames were first scored by this
-script.
+script. Since 2026-12-07 both repairs also compare objects after moving the neighbouring
+frame's pieces onto them (``moved``; benchmarks/temporal_moved.py): a run of this
+script after that date measures the repairs with it; the section's rows before that
+date were measured without it.
 
     python benchmarks/temporal_repair.py            # table, JSON, RESULTS.md section
     python benchmarks/temporal_repair.py --sets PhC-C2DL-PSC-01 --parts training --no-results-md

@@ -249,3 +249,64 @@ def test_the_run_finds_a_late_drawn_division_a_frame_earlier(monkeypatch):
     assert division_frame(fixed) == [2]
     assert "sisters drawn joined split a frame before they part in 1 frame" in \
         fixed.segmentation
+
+
+def _pushed_rod(shift: int = 4) -> np.ndarray:
+    """A rod whole in frames 0-2, two touching halves from frame 3 on, the whole colony
+    pushed `shift` px to the right every frame (the halves lie about half inside the
+    joined rod of the frame before)."""
+    movie = np.zeros((6, 8, 60), np.int32)
+    for t in range(6):
+        x0 = 2 + shift * t
+        if t < 3:
+            movie[t, 2:6, x0:x0 + 16 + t] = 1
+        else:
+            movie[t, 2:6, x0:x0 + 9], movie[t, 2:6, x0 + 9:x0 + 18] = 1, 2
+    return movie
+
+
+def test_sisters_that_moved_are_split_when_compared_after_moving():
+    from celldyn.segment.temporal import split_joined_sisters
+
+    drawn = _pushed_rod()
+    still = drawn.copy()
+    assert split_joined_sisters(still, moved=False) == []      # half inside: not seen
+    movie = drawn.copy()
+    assert split_joined_sisters(movie) == [2]
+    assert [len(np.unique(f[f > 0])) for f in movie] == [1, 1, 2, 2, 2, 2]
+    assert np.array_equal(movie > 0, drawn > 0)
+    # each half of frame 2 is at the end of the rod its moved daughter covers
+    row = movie[2, 3][movie[2, 3] > 0]
+    assert row[0] != row[-1] and (row == row[0]).sum() >= 6 and (row == row[-1]).sum() >= 6
+
+
+def test_a_neighbour_that_moved_in_is_not_taken_for_a_sister():
+    """A single rod and, in the next frames, the rod itself plus a neighbour pushed
+    next to it: the pair is twice the rod's size, so the size gate refuses it."""
+    from celldyn.segment.temporal import split_joined_sisters
+
+    movie = np.zeros((4, 8, 60), np.int32)
+    for t in range(4):
+        movie[t, 2:6, 10 + 3 * t:19 + 3 * t] = 1
+    movie[1:, 2:6, 20 + 3:29 + 3] = 2
+    for t in (2, 3):
+        movie[t][movie[t] == 2] = 0
+        movie[t, 2:6, 20 + 3 * t:29 + 3 * t] = 2
+    before = movie.copy()
+    assert split_joined_sisters(movie) == []
+    assert np.array_equal(movie, before)
+
+
+def test_two_cells_that_moved_while_drawn_as_one_are_split_back():
+    from celldyn.segment.temporal import split_merged
+
+    movie = np.zeros((7, 10, 70), np.int32)
+    for t in range(7):
+        x0 = 2 + 4 * t
+        movie[t, 2:8, x0:x0 + 8], movie[t, 2:8, x0 + 9:x0 + 17] = 1, 2
+        if t in (3, 4):                  # the gap filled: one object
+            movie[t, 2:8, x0:x0 + 17] = 1
+    still = movie.copy()
+    assert split_merged(still, moved=False) == []
+    assert split_merged(movie) == [3, 4]
+    assert [len(np.unique(f[f > 0])) for f in movie] == [2] * 7
