@@ -39,9 +39,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import tracking as T  # noqa: E402  (the set loader, segmentation, tracker and scorer)
-from _results import markdown_table, write_section  # noqa: E402
-from temporal_repair import parts_of  # noqa: E402
+import tracking as T  # the set loader, segmentation, tracker and scorer
+from _results import markdown_table, write_section
+from temporal_repair import parts_of
 
 SECTION = "Segmentation: temporal repairs of objects that moved (own segmentation, tracked)"
 OUT = {"training": HERE / "temporal_moved_training.json",

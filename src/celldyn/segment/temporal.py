@@ -147,6 +147,42 @@ def _moved_markers(other: np.ndarray, pair: tuple[int, ...], shift: np.ndarray,
     return markers
 
 
+def _merged_pair_ok(origin: dict[int, int], read: Callable[[int], np.ndarray], t: int,
+                    cur: np.ndarray, n_frames: int, frac: float, max_run: int,
+                    size_ratio: float, blob: int, pair: tuple[int, int]) -> bool:
+    """:func:`merged_splits`' gates for a moved pair: two objects two frames back, and
+    the blob separates again (looking at moved pieces too)."""
+    return (len({origin.get(int(p), -int(p)) for p in pair}) == 2
+            and _separates(read, t, cur == blob, n_frames, frac, max_run, moved=True,
+                           size_ratio=size_ratio))
+
+
+def _sisters_ok(onward: dict[int, int], blob: int, pair: tuple[int, int]) -> bool:
+    """:func:`joined_sister_splits`' onward gate: both pieces go on as two objects."""
+    ahead = [onward.get(int(p)) for p in pair]
+    return None not in ahead and ahead[0] != ahead[1]
+
+
+def _moved_cuts(cur: np.ndarray, other: np.ndarray, skip: set[int], frac: float,
+                size_ratio: float, keep: Callable[[int, tuple[int, int]], bool],
+                next_id: int) -> int:
+    """Cut (in place) each object of `cur` not in `skip` (the objects already cut and
+    the pieces those cuts made) that a pair of `other`'s objects moved onto it covers
+    (:func:`_moved_pairs`) and that ``keep(blob, pair)`` accepts, seeded with the moved
+    pair; new ids from `next_id` on. Return how many ids were used."""
+    found = list(_moved_pairs(cur, other, frac, size_ratio, skip))
+    if not found:
+        return 0
+    boxes = ndi.find_objects(cur)
+    used = 0
+    for blob, pair, shift in found:
+        if keep(blob, pair):
+            box = boxes[blob - 1]
+            used += _cut_markers(cur, box, blob, _moved_markers(other, pair, shift, box), 2,
+                                 next_id + used)
+    return used
+
+
 def _moved_pairs(cur: np.ndarray, nxt: np.ndarray, frac: float, size_ratio: float,
                  skip: set[int]) -> Iterator[tuple[int, tuple[int, int], np.ndarray]]:
     """``(blob, (a, b), shift)`` for each object of `cur` (not in `skip`) and two
@@ -279,22 +315,12 @@ def merged_splits(
             changed = changed or added > 0
             done.add(blob)
         if moved:
-            # the pieces this frame's cuts made are no blobs of their own
-            done.update(range(first_new, next_id))
-            found = list(_moved_pairs(cur, before, frac, size_ratio, done))
-            boxes = ndi.find_objects(cur) if found else boxes
-            for blob, pair, shift in found:
-                if len({origin.get(int(p), -int(p)) for p in pair}) < 2:
-                    continue
-                if not _separates(read, t, cur == blob, n_frames, frac, max_run,
-                                  moved=True, size_ratio=size_ratio):
-                    continue
-                assert boxes is not None
-                added = _cut_markers(cur, boxes[blob - 1], blob,
-                                     _moved_markers(before, pair, shift, boxes[blob - 1]),
-                                     2, next_id)
-                next_id += added
-                changed = changed or added > 0
+            keep = functools.partial(_merged_pair_ok, origin, read, t, cur, n_frames, frac,
+                                     max_run, size_ratio)
+            added = _moved_cuts(cur, before, done | set(range(first_new, next_id)),
+                                frac, size_ratio, keep, next_id)
+            next_id += added
+            changed = changed or added > 0
         if changed:
             yield t, cur
         before2, before = before, cur
@@ -367,19 +393,11 @@ def joined_sister_splits(
             changed = changed or added > 0
             done.add(blob)
         if moved:
-            done.update(range(first_new, next_id))
-            found = list(_moved_pairs(cur, nxt, frac, size_ratio, done))
-            boxes = ndi.find_objects(cur) if found else boxes
-            for blob, pair, shift in found:
-                ahead = [onward.get(int(p)) for p in pair]
-                if None in ahead or ahead[0] == ahead[1]:
-                    continue
-                assert boxes is not None
-                added = _cut_markers(cur, boxes[blob - 1], blob,
-                                     _moved_markers(nxt, pair, shift, boxes[blob - 1]),
-                                     2, next_id)
-                next_id += added
-                changed = changed or added > 0
+            keep = functools.partial(_sisters_ok, onward)
+            added = _moved_cuts(cur, nxt, done | set(range(first_new, next_id)),
+                                frac, size_ratio, keep, next_id)
+            next_id += added
+            changed = changed or added > 0
         if changed:
             yield t, cur
 
