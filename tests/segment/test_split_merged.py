@@ -280,21 +280,22 @@ def test_sisters_that_moved_are_split_when_compared_after_moving():
     assert row[0] != row[-1] and (row == row[0]).sum() >= 6 and (row == row[-1]).sum() >= 6
 
 
-def test_a_neighbour_that_moved_in_is_not_taken_for_a_sister():
-    """A single rod and, in the next frames, the rod itself plus a neighbour pushed
-    next to it: the pair is twice the rod's size, so the size gate refuses it."""
+def test_a_pair_too_large_for_the_object_is_not_taken_for_sisters():
+    """A 14 px object, then two 10 px objects beside each other, pushed 3 px: moved onto
+    it each lies 0.7 inside (enough), but together they are larger than the object
+    allows (56 < 0.75 x 80 px), so the size gate refuses them; without that gate the
+    same movie is split."""
     from celldyn.segment.temporal import split_joined_sisters
 
     movie = np.zeros((4, 8, 60), np.int32)
-    for t in range(4):
-        movie[t, 2:6, 10 + 3 * t:19 + 3 * t] = 1
-    movie[1:, 2:6, 20 + 3:29 + 3] = 2
-    for t in (2, 3):
-        movie[t][movie[t] == 2] = 0
-        movie[t, 2:6, 20 + 3 * t:29 + 3 * t] = 2
+    movie[0, 2:6, 10:24] = 1
+    for t in (1, 2, 3):
+        x0 = 7 + 3 * t
+        movie[t, 2:6, x0:x0 + 10], movie[t, 2:6, x0 + 10:x0 + 20] = 1, 2
     before = movie.copy()
     assert split_joined_sisters(movie) == []
     assert np.array_equal(movie, before)
+    assert split_joined_sisters(movie.copy(), size_ratio=0.6) == [0]
 
 
 def test_two_cells_that_moved_while_drawn_as_one_are_split_back():

@@ -135,13 +135,12 @@ def _cut_markers(frame: np.ndarray, box: tuple[slice, ...], blob: int, markers: 
     return used
 
 
-def _moved_markers(other: np.ndarray, pair: tuple[int, ...], shift: np.ndarray,
-                   box: tuple[slice, ...]) -> np.ndarray:
-    """Markers 1, 2, ... in `box`: the objects `pair` of `other` moved by `shift`."""
+def _moved_markers(moved: tuple[np.ndarray, ...], box: tuple[slice, ...]) -> np.ndarray:
+    """Markers 1, 2, ... in `box` from the moved pieces' pixel coordinates `moved`."""
     origin = np.array([s.start for s in box])
     markers = np.zeros(tuple(s.stop - s.start for s in box), np.int32)
-    for k, p in enumerate(pair, 1):
-        q = np.argwhere(other == p) + shift - origin
+    for k, q in enumerate(moved, 1):
+        q = q - origin
         q = q[np.all((q >= 0) & (q < markers.shape), axis=1)]
         markers[tuple(q.T)] = k
     return markers
@@ -175,21 +174,24 @@ def _moved_cuts(cur: np.ndarray, other: np.ndarray, skip: set[int], frac: float,
         return 0
     boxes = ndi.find_objects(cur)
     used = 0
-    for blob, pair, shift in found:
+    for blob, pair, moved in found:
         if keep(blob, pair):
             box = boxes[blob - 1]
-            used += _cut_markers(cur, box, blob, _moved_markers(other, pair, shift, box), 2,
+            used += _cut_markers(cur, box, blob, _moved_markers(moved, box), 2,
                                  next_id + used)
     return used
 
 
 def _moved_pairs(cur: np.ndarray, nxt: np.ndarray, frac: float, size_ratio: float,
-                 skip: set[int]) -> Iterator[tuple[int, tuple[int, int], np.ndarray]]:
-    """``(blob, (a, b), shift)`` for each object of `cur` (not in `skip`) and two
-    objects ``a``, ``b`` of `nxt` that, moved together by ``shift`` (which puts their
-    joint centroid on the blob's), each lie at least `frac` inside it, where the blob
-    is at least `size_ratio` times their summed size and the shift is at most the
-    blob's equivalent radius. The pair with the largest smaller share wins."""
+                 skip: set[int]
+                 ) -> Iterator[tuple[int, tuple[int, int], tuple[np.ndarray, np.ndarray]]]:
+    """``(blob, (a, b), moved)`` for each object of `cur` (not in `skip`) and two
+    objects ``a``, ``b`` of the neighbouring frame `nxt` (before or after) that, moved
+    together by one shift (which puts their joint centroid on the blob's), each lie at
+    least `frac` inside it, where the blob is at least `size_ratio` times their summed
+    size and the shift is at most the blob's equivalent radius; ``moved``: the two
+    pieces' pixel coordinates after the shift. The pair with the largest smaller share
+    wins."""
     cur_area, nxt_area = _areas(cur), _areas(nxt)
     la, lb, n = _overlaps(nxt, cur)
     touch = n >= 0.1 * nxt_area[la]
@@ -228,7 +230,7 @@ def _moved_pairs(cur: np.ndarray, nxt: np.ndarray, frac: float, size_ratio: floa
                     ok = np.all((q >= 0) & (q < bm.shape), axis=1)
                     shares.append(bm[tuple(q[ok].T)].sum() / len(q))
                 if min(shares) >= frac and (best is None or min(shares) > best[0]):
-                    best = (min(shares), (a, b), shift)
+                    best = (min(shares), (a, b), (coords[a] + shift, coords[b] + shift))
         if best is not None:
             yield blob, best[1], best[2]
 
