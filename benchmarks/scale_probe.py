@@ -139,7 +139,7 @@ def probe_record(seg: Any, frame: np.ndarray, *, crop: int = 512,
     by the rules); the third value is the probed crop's short side.
     """
     from celldyn.segment.deep.inference import segment_image
-    from celldyn.segment.deep.registry import probe_crop
+    from celldyn.segment.deep.registry import PROBE_THRESHOLDS, probe_crop
     from celldyn.segment.deep.tiling import torch_backend
 
     crop = int(seg.config.get("probe_crop", crop))
@@ -157,7 +157,8 @@ def probe_record(seg: Any, frame: np.ndarray, *, crop: int = 512,
                 pooled.clear()
                 labels = segment_image(seg.net, probe_crop(frame, crop, z, max_input,
                                                            min_input),
-                                       seg.thresholds, zoom=z, tile=tile)
+                                       {**seg.thresholds, **PROBE_THRESHOLDS}, zoom=z,
+                                       tile=tile)
                 areas = np.bincount(labels.ravel())[1:]
                 areas = areas[areas > 0]
                 d = float(np.sqrt(4 * np.median(areas) / np.pi)) if areas.size else np.nan

@@ -76,6 +76,11 @@ def card_summary(folder: str | Path) -> str:
 
 # zooms of the diameter probe: 1/4 to sqrt(2), in quarter octaves
 PROBE_ZOOMS = tuple(float(2.0 ** (k / 4)) for k in range(-8, 3))
+# post-processing levels the scale probe overrides: objects cut by the crop's edge are
+# sizes of pieces, so the small ones are dropped as anywhere (no `min_size_edge`);
+# slivers are kept and markers left whole (`min_width_px`, `marker_h` 0), as when those
+# levels were chosen. benchmarks/scale_probe.py records the probe with the same levels.
+PROBE_THRESHOLDS: dict[str, Any] = {"min_size_edge": None, "min_width_px": 0, "marker_h": 0}
 
 
 class DeepSegmenter:
@@ -246,13 +251,8 @@ class DeepSegmenter:
                 found.append(float("nan"))
                 counts.append(0)
                 continue
-            # objects cut by the crop's edge are sizes of pieces: the probe drops the
-            # small ones as it drops small objects anywhere (no `min_size_edge`); slivers
-            # are kept and markers left whole (`min_width_px`, `marker_h` 0), as when
-            # those levels were chosen
             labels = self.segment(sub, diameter=self.target_diameter / z, tile=tile,
-                                  thresholds={"min_size_edge": None, "min_width_px": 0,
-                                              "marker_h": 0})
+                                  thresholds=PROBE_THRESHOLDS)
             areas = np.bincount(labels.ravel())[1:]
             areas = areas[areas > 0]
             found.append(float(np.sqrt(4 * np.median(areas) / np.pi)) if areas.size
