@@ -63,8 +63,8 @@ Rules compared (`--report`), each turning one image's probe record into a diamet
   row changes;
 * tried on 2026-12-08 and **not adopted**: the same, and among equally long runs those
   whose every zoom found at least 8 objects first, before the closeness to the working
-  size (`_plateau`'s `enough_ties`, off in the probe). Found while reading the generalist's per-image scores on the DSB2018
-  *validation* part: a 256 px image of 10 px nuclei probed at 90 px (a run of 2 blobs of
+  size (`_plateau`'s `enough_ties`, off in the probe). Found while reading the
+  generalist's per-image scores on the DSB2018 *validation* part: a 256 px image of 10 px nuclei probed at 90 px (a run of 2 blobs of
   clustered nuclei per zoom at zooms 1/4 and 1/2.8 tied the runs of 23-33 nuclei per
   zoom at 9-14 px, and won on closeness), segmented into 3 objects for 30 nuclei.
   Records before 2026-12-08 were taken with the shipped post-processing levels, while
@@ -434,8 +434,8 @@ def _at_both_rules(seg: Any, r: dict[str, np.ndarray], part: str, name: str,
 
 def _validation_ap(seg: Any, r: dict[str, np.ndarray], old: np.ndarray,
                    new: np.ndarray) -> list[dict]:
-    """Per set, the generalist's AP@0.5 on its whole validation part at the previous
-    and the new rule's diameters (:func:`_at_both_rules`)."""
+    """Per set, the generalist's AP@0.5 on its whole validation part at the shipped
+    and the tried rule's diameters (:func:`_at_both_rules`)."""
     import segmentation as S
 
     from celldyn.segment.deep.datasets import load_part
@@ -451,8 +451,8 @@ def _validation_ap(seg: Any, r: dict[str, np.ndarray], old: np.ndarray,
         so, sn = S._summary(counts["old"]), S._summary(counts["new"])
         rows.append({"set": name, "images": len(counts["old"]),
                      "estimates changed": changed,
-                     "AP@0.5 previous": so["AP@0.5"], "AP@0.5 new": sn["AP@0.5"],
-                     "SEG previous": so["SEG"], "SEG new": sn["SEG"]})
+                     "AP@0.5 shipped": so["AP@0.5"], "AP@0.5 tried": sn["AP@0.5"],
+                     "SEG shipped": so["SEG"], "SEG tried": sn["SEG"]})
         print(rows[-1], flush=True)
     return rows
 
@@ -550,10 +550,9 @@ def report(dev_only: bool = False) -> None:
         "their test-row errors too (they were worse than the probe there as well); the "
         "probe rule was chosen on the development rows only.\n\n"
         + moved_txt +
-        "The generalist's AP@0.5 and SEG on each whole validation part at the previous "
-        "rule's (2026-12-06; 'previous') and the tried tie-break's ('new') diameters "
-        "(development; pooled over a "
-        "part's images):\n\n"
+        "The generalist's AP@0.5 and SEG on each whole validation part at the shipped "
+        "rule's (2026-12-06) and the tried tie-break's diameters (development; pooled "
+        "over a part's images):\n\n"
         + markdown_table(val_rows, list(val_rows[0])) + "\n\n"
         "Test rows, scored once after the tie-break was judged on the development rows "
         "(shipped = the rule since 2026-12-06, tried = the tie-break): "
@@ -569,7 +568,8 @@ def report(dev_only: bool = False) -> None:
         rr = json.loads(RANGE_JSON.read_text())["rows"]
         body += (
             "\nThe range added by the zooms 1/8 to 4, held out (`--range-test`, run "
-            "once after the 2026-12-06 rule was fixed; not re-run for the tie-break): each test part's probed image rescaled (with its labels) by "
+            "once after the 2026-12-06 rule was fixed; not re-run for the tie-break): "
+            "each test part's probed image rescaled (with its labels) by "
             f"{' and '.join(str(v) for v in RANGE_SCALES)}, so that its objects fall "
             "near or outside the range the previous zooms reached; the generalist's "
             "AP@0.5 at each rule's estimate:\n\n"
